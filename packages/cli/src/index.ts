@@ -1,0 +1,2 @@
+export { jsonReplacer, type OutputOptions, parseNumber, printJson, reportError, UsageError } from './output.js';
+export { createProgram } from './program.js';

@@ -1,0 +1,178 @@
+import { FrameTooLargeError, MalformedError, TruncatedError } from './errors.js';
+
+/** How a TCP protocol announces the length of each frame. */
+export interface LengthFramingOptions {
+  /** Bytes of the fixed header that holds the length field (the framer needs all of them before deciding). */
+  headerSize: number;
+  /** Offset of the length field inside the header. */
+  lengthFieldOffset: number;
+  /** Size of the length field in bytes. */
+  lengthFieldSize: 1 | 2 | 4;
+  /** Byte order of the length field (network order when false or absent). */
+  littleEndian?: boolean;
+  /** Whether the length field counts the header too (else it counts only what follows the header). */
+  lengthIncludesHeader: boolean;
+  /** Added to the announced length (for protocols whose length field is off by a constant). Default 0. */
+  lengthAdjustment?: number;
+  /** Largest whole frame (header included) accepted; a larger announcement throws before anything is allocated. */
+  maxFrameSize: number;
+  /**
+   * Called with the complete header before the body is buffered: throw a typed error here to reject a bad magic,
+   * version or type early (the connection should then be closed).
+   */
+  validateHeader?: (header: Uint8Array, streamOffset: number) => void;
+}
+
+/**
+ * Splits a byte stream into length-prefixed frames. Feed it chunks of any size with {@link LengthFramer.push};
+ * it returns the frames completed by that chunk.
+ *
+ * Memory: a frame that lies whole inside one chunk is returned as a view of that chunk (no copy); a frame split
+ * across chunks is assembled into one buffer of exactly its size, allocated once its length is known and checked
+ * against `maxFrameSize`. Nothing is concatenated per chunk, and at most one partial frame is buffered.
+ *
+ * After it throws, the framer is poisoned (the stream is out of sync): every later push throws the same error.
+ */
+export class LengthFramer {
+  readonly options: Readonly<LengthFramingOptions>;
+  private readonly header: Uint8Array;
+  private headerFill = 0;
+  private frame: Uint8Array | null = null;
+  private frameFill = 0;
+  private streamOffset = 0;
+  private failure: Error | null = null;
+
+  constructor(options: LengthFramingOptions) {
+    const { headerSize, lengthFieldOffset, lengthFieldSize, maxFrameSize } = options;
+    if (!(headerSize >= lengthFieldOffset + lengthFieldSize) || lengthFieldOffset < 0) {
+      throw new RangeError('the length field must lie inside the header');
+    }
+    if (!(maxFrameSize >= headerSize)) throw new RangeError('maxFrameSize must be at least headerSize');
+    this.options = { ...options };
+    this.header = new Uint8Array(headerSize);
+  }
+
+  /** Bytes held for the frame in progress. */
+  get bufferedBytes(): number {
+    return this.frame ? this.frameFill : this.headerFill;
+  }
+
+  /** True when no partial frame is held (a clean point to end the stream). */
+  get idle(): boolean {
+    return this.frame === null && this.headerFill === 0;
+  }
+
+  /** Total bytes consumed so far (for error offsets). */
+  get position(): number {
+    return this.streamOffset;
+  }
+
+  /** Feeds a chunk; returns the frames it completed, in order. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.pushTo(chunk, out);
+    return out;
+  }
+
+  /** Like {@link push}, appending completed frames to `out` (no array allocated per chunk). */
+  pushTo(chunk: Uint8Array, out: Uint8Array[]): void {
+    if (this.failure) throw this.failure;
+    try {
+      this.consume(chunk, out);
+    } catch (error) {
+      this.failure = error as Error;
+      throw error;
+    }
+  }
+
+  /** Declares the end of the stream: throws {@link TruncatedError} when it ends inside a frame. */
+  end(): void {
+    if (this.failure) throw this.failure;
+    if (!this.idle) {
+      const needed = this.frame ? this.frame.byteLength : this.options.headerSize;
+      throw new TruncatedError(this.streamOffset - this.bufferedBytes, needed, this.bufferedBytes, 'frame at end of stream');
+    }
+  }
+
+  /** Drops any partial frame and clears a failure (for a new connection). */
+  reset(): void {
+    this.headerFill = 0;
+    this.frame = null;
+    this.frameFill = 0;
+    this.streamOffset = 0;
+    this.failure = null;
+  }
+
+  /** Reads and checks the announced length of the frame whose header is `header`, starting at `frameStart`. */
+  private frameLength(header: Uint8Array, frameStart: number): number {
+    const o = this.options;
+    o.validateHeader?.(header, frameStart);
+    const p = o.lengthFieldOffset;
+    let raw: number;
+    if (o.lengthFieldSize === 1) raw = header[p]!;
+    else if (o.lengthFieldSize === 2) raw = o.littleEndian ? header[p]! | (header[p + 1]! << 8) : (header[p]! << 8) | header[p + 1]!;
+    else if (o.littleEndian) raw = (header[p]! | (header[p + 1]! << 8) | (header[p + 2]! << 16) | (header[p + 3]! << 24)) >>> 0;
+    else raw = ((header[p]! << 24) | (header[p + 1]! << 16) | (header[p + 2]! << 8) | header[p + 3]!) >>> 0;
+    const total = raw + (o.lengthIncludesHeader ? 0 : o.headerSize) + (o.lengthAdjustment ?? 0);
+    if (total < o.headerSize) {
+      throw new MalformedError(frameStart + p, `announced frame length ${raw} is shorter than the ${o.headerSize}-byte header`);
+    }
+    if (total > o.maxFrameSize) throw new FrameTooLargeError(total, o.maxFrameSize);
+    return total;
+  }
+
+  private consume(chunk: Uint8Array, out: Uint8Array[]): void {
+    const { headerSize } = this.options;
+    const n = chunk.byteLength;
+    let pos = 0;
+    while (pos < n) {
+      if (this.frame === null) {
+        if (this.headerFill === 0 && n - pos >= headerSize) {
+          // Fast path: the whole header is in this chunk; read the length in place.
+          const total = this.frameLength(chunk.subarray(pos, pos + headerSize), this.streamOffset);
+          if (n - pos >= total) {
+            out.push(chunk.subarray(pos, pos + total));
+            pos += total;
+            this.streamOffset += total;
+            continue;
+          }
+          this.frame = new Uint8Array(total);
+          this.frame.set(chunk.subarray(pos, n));
+          this.frameFill = n - pos;
+          this.streamOffset += n - pos;
+          return;
+        }
+        const take = Math.min(headerSize - this.headerFill, n - pos);
+        this.header.set(chunk.subarray(pos, pos + take), this.headerFill);
+        this.headerFill += take;
+        pos += take;
+        if (this.headerFill < headerSize) {
+          this.streamOffset += take;
+          return;
+        }
+        const total = this.frameLength(this.header, this.streamOffset - (headerSize - take));
+        this.streamOffset += take;
+        this.headerFill = 0;
+        if (total === headerSize) {
+          out.push(this.header.slice());
+          continue;
+        }
+        this.frame = new Uint8Array(total);
+        this.frame.set(this.header);
+        this.frameFill = headerSize;
+        continue;
+      }
+      const frame = this.frame;
+      const take = Math.min(frame.byteLength - this.frameFill, n - pos);
+      frame.set(chunk.subarray(pos, pos + take), this.frameFill);
+      this.frameFill += take;
+      pos += take;
+      this.streamOffset += take;
+      if (this.frameFill === frame.byteLength) {
+        out.push(frame);
+        this.frame = null;
+        this.frameFill = 0;
+      }
+    }
+  }
+}

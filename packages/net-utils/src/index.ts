@@ -1,0 +1,53 @@
+export {
+  abortReason,
+  type CallOptions,
+  type DeadlineSignal,
+  deadlineSignal,
+  raceSignal,
+  sleep,
+  throwIfAborted,
+} from './abort.js';
+export { Backoff, type BackoffOptions } from './backoff.js';
+export {
+  type ByteOrderOptions,
+  ByteReader,
+  ByteWriter,
+  bytesToMac,
+  type FixedStringEncoding,
+  fromHex,
+  ipv4ToU32,
+  isIpv4,
+  macFromHighLow,
+  macToBytes,
+  macToHighLow,
+  toHex,
+  u32ToIpv4,
+} from './bytes.js';
+export {
+  AbortError,
+  BufferTooSmallError,
+  type CamErrorOptions,
+  FrameTooLargeError,
+  MalformedError,
+  PortPoolExhaustedError,
+  ProtocolError,
+  TimeoutError,
+  TrailingBytesError,
+  TruncatedError,
+  ValueOutOfRangeError,
+  WireError,
+} from './errors.js';
+export { LengthFramer, type LengthFramingOptions } from './framer.js';
+export {
+  directedBroadcast,
+  type Ipv4Interface,
+  interfaceFor,
+  isLoopback,
+  listIpv4Interfaces,
+  netmaskFromPrefix,
+  networkAddress,
+  prefixLength,
+  sameSubnet,
+} from './net.js';
+export { type PortLease, PortPool, type PortPoolOptions } from './port-pool.js';
+export { type ReadFramesOptions, readFrames } from './stream.js';

@@ -1,0 +1,25 @@
+import { readdirSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+
+// One vitest project per package; tests import sibling packages from source through the
+// `@cam/source` export condition, so unit tests need no build (the CLI tests use dist/).
+const packages = readdirSync(new URL('./packages', import.meta.url), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
+
+export default defineConfig({
+  resolve: { conditions: ['@cam/source'] },
+  ssr: { resolve: { conditions: ['@cam/source'] } },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    projects: packages.map((name) => ({
+      extends: true,
+      test: {
+        name,
+        root: `packages/${name}`,
+        include: ['test/**/*.test.ts'],
+      },
+    })),
+  },
+});

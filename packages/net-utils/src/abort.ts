@@ -1,5 +1,8 @@
 import { AbortError, TimeoutError } from './errors.js';
 
+/** Longest delay `setTimeout` honours (Node fires larger ones after 1 ms). */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /** Options every async call in @cam accepts. */
 export interface CallOptions {
   /** Cancels the call; it rejects with the signal's reason. */
@@ -17,23 +20,33 @@ export interface DeadlineSignal extends Disposable {
 /**
  * Combines an optional AbortSignal and an optional timeout into one signal. The timeout aborts with a
  * {@link TimeoutError} naming `operation`. Uses `setTimeout` (so fake timers drive it) and always call
- * `dispose()` (or `using`) so no timer outlives the call.
+ * `dispose()` (or `using`) so no timer outlives the call. Whichever source fires first drops the other (the timer
+ * is cleared, the listener removed). A timeout above 2^31-1 ms (about 24.8 days) is clamped to it.
  */
 export function deadlineSignal(options: CallOptions = {}, operation = 'operation'): DeadlineSignal {
   const controller = new AbortController();
   const { signal, timeoutMs } = options;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const onAbort = (): void => controller.abort(signal?.reason ?? new AbortError());
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && !controller.signal.aborted) {
-    timer = setTimeout(() => controller.abort(new TimeoutError(operation, timeoutMs)), Math.max(0, timeoutMs));
-  }
   const dispose = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     signal?.removeEventListener('abort', onAbort);
   };
+  // Whichever fires first aborts the combined signal and drops the other source.
+  const onAbort = (): void => {
+    dispose();
+    controller.abort(signal?.reason ?? new AbortError());
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && !controller.signal.aborted) {
+    const ms = Math.min(MAX_TIMER_MS, Math.max(0, timeoutMs));
+    timer = setTimeout(() => {
+      timer = undefined;
+      dispose();
+      controller.abort(new TimeoutError(operation, timeoutMs));
+    }, ms);
+  }
   return { signal: controller.signal, dispose, [Symbol.dispose]: dispose };
 }
 
@@ -50,7 +63,8 @@ export function abortReason(signal: AbortSignal): Error {
 
 /**
  * Resolves after `ms` (via `setTimeout`, so fake timers drive it), or rejects with the signal's reason.
- * The timer is cleared when the signal fires.
+ * The timer is cleared when the signal fires. Delays beyond `setTimeout`'s 2^31-1 ms limit are waited in steps
+ * (`Infinity` waits until the signal fires); a negative or NaN `ms` waits 0 ms.
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -58,14 +72,22 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(abortReason(signal));
       return;
     }
+    let left = Number.isNaN(ms) ? 0 : Math.max(ms, 0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(abortReason(signal!));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const arm = (): void => {
+      const step = Math.min(left, MAX_TIMER_MS);
+      left -= step;
+      timer = setTimeout(() => {
+        if (left > 0) return arm();
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, step);
+    };
+    arm();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -73,7 +95,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Settles like `promise`, or rejects with the signal's reason as soon as it fires. */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortReason(signal));
+  if (signal.aborted) {
+    promise.catch(() => {}); // its later rejection is moot, not unhandled
+    return Promise.reject(abortReason(signal));
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });

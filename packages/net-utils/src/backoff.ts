@@ -35,6 +35,7 @@ export class Backoff {
     this.factor = options.factor ?? 2;
     if (!(this.factor >= 1)) throw new RangeError('factor must be >= 1');
     this.maxMs = options.maxMs ?? Number.POSITIVE_INFINITY;
+    if (!(this.maxMs >= 0)) throw new RangeError('maxMs must be >= 0');
     this.jitter = Math.min(1, Math.max(0, options.jitter ?? 0));
     this.random = options.random ?? Math.random;
   }
@@ -46,6 +47,8 @@ export class Backoff {
 
   /** The delay the next call to {@link next} returns before jitter. */
   peek(): number {
+    if (this.initialMs === 0) return 0;
+    // factor ** attempt overflows to Infinity after enough attempts; the cap (if any) still applies.
     return Math.min(this.maxMs, this.initialMs * this.factor ** this.attempt);
   }
 
@@ -53,8 +56,10 @@ export class Backoff {
   next(): number {
     const base = this.peek();
     this.attempt++;
-    if (this.jitter === 0) return base;
-    return Math.round(base * (1 - this.jitter * this.random()));
+    if (this.jitter === 0 || !Number.isFinite(base)) return base;
+    const raw = this.random();
+    const r = raw >= 0 ? Math.min(1, raw) : 0;
+    return Math.round(base * (1 - this.jitter * r));
   }
 
   /** Back to the initial delay (call after a success). */

@@ -30,6 +30,7 @@ export class ByteReader {
   readonly littleEndian: boolean;
 
   constructor(bytes: Uint8Array, offset = 0, options: ByteOrderOptions = {}) {
+    checkStartOffset(offset, bytes.byteLength);
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.offset = offset;
@@ -45,11 +46,18 @@ export class ByteReader {
     return this.bytes.byteLength - this.offset;
   }
 
-  /** Throws {@link TruncatedError} unless `n` bytes are left. */
+  /**
+   * Throws {@link TruncatedError} unless `n` bytes are left. A negative or fractional `n` (typically a length
+   * computed from a bad wire field, like `len - headerSize`) throws {@link MalformedError} instead.
+   */
   ensure(n: number, what = 'data'): void {
-    if (n < 0 || this.offset + n > this.bytes.byteLength) {
-      throw new TruncatedError(this.offset, n, this.bytes.byteLength - this.offset, what);
+    const len = this.bytes.byteLength;
+    if (n >= 0 && Number.isInteger(n) && this.offset >= 0 && this.offset + n <= len) return;
+    if (!Number.isInteger(n) || n < 0) throw new MalformedError(this.offset, `invalid length ${n} for ${what}`);
+    if (!Number.isInteger(this.offset) || this.offset < 0) {
+      throw new MalformedError(this.offset, `cursor outside the ${len}-byte input while reading ${what}`);
     }
+    throw new TruncatedError(this.offset, n, len - this.offset, what);
   }
 
   skip(n: number, what = 'padding'): this {
@@ -189,7 +197,11 @@ export class ByteWriter {
 
   /** Writes into `target` from `offset`, or into a new zeroed buffer of `target` bytes. */
   constructor(target: Uint8Array | number, offset = 0, options: ByteOrderOptions = {}) {
+    if (typeof target === 'number' && !(Number.isSafeInteger(target) && target >= 0)) {
+      throw new ValueOutOfRangeError('buffer size', `${target} is not a byte count`);
+    }
     this.bytes = typeof target === 'number' ? new Uint8Array(target) : target;
+    checkStartOffset(offset, this.bytes.byteLength);
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     this.offset = offset;
     this.littleEndian = options.littleEndian ?? false;
@@ -201,6 +213,10 @@ export class ByteWriter {
 
   /** Throws {@link BufferTooSmallError} unless `n` bytes of room are left. */
   ensure(n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new ValueOutOfRangeError('length', `${n} is not a byte count`);
+    if (!Number.isInteger(this.offset) || this.offset < 0) {
+      throw new ValueOutOfRangeError('offset', `cursor ${this.offset} is outside the output buffer`);
+    }
     if (this.offset + n > this.bytes.byteLength) {
       throw new BufferTooSmallError(this.offset + n, this.bytes.byteLength);
     }
@@ -273,6 +289,7 @@ export class ByteWriter {
   }
 
   f32(value: number, littleEndian = this.littleEndian): this {
+    checkNumber(value, 'f32');
     this.ensure(4);
     this.view.setFloat32(this.offset, value, littleEndian);
     this.offset += 4;
@@ -280,6 +297,7 @@ export class ByteWriter {
   }
 
   f64(value: number, littleEndian = this.littleEndian): this {
+    checkNumber(value, 'f64');
     this.ensure(8);
     this.view.setFloat64(this.offset, value, littleEndian);
     this.offset += 8;
@@ -342,6 +360,16 @@ export class ByteWriter {
   }
 }
 
+function checkStartOffset(offset: number, length: number): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset > length) {
+    throw new ValueOutOfRangeError('offset', `${offset} is not an offset inside a ${length}-byte buffer`);
+  }
+}
+
+function checkNumber(value: number, field: string): void {
+  if (typeof value !== 'number') throw new ValueOutOfRangeError(field, `${String(value)} is not a number`);
+}
+
 function checkInt(value: number, min: number, max: number, field: string): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ValueOutOfRangeError(field, `${String(value)} is not an integer in ${min}..${max}`);
@@ -385,7 +413,8 @@ export function u32ToIpv4(value: number): string {
 /** True for a syntactically valid dotted IPv4 address. */
 export function isIpv4(address: string): boolean {
   const m = IPV4_RE.exec(address);
-  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+  if (!m) return false;
+  return m.slice(1).every((o) => Number(o) <= 255);
 }
 
 const MAC_RE = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i;
@@ -399,7 +428,8 @@ export function macToBytes(mac: string): Uint8Array {
 
 /** 6 bytes -> `'00:11:22:aa:bb:cc'` (lower case). */
 export function bytesToMac(bytes: Uint8Array): string {
-  if (bytes.byteLength !== 6) throw new TruncatedError(0, 6, bytes.byteLength, 'MAC address');
+  if (bytes.byteLength < 6) throw new TruncatedError(0, 6, bytes.byteLength, 'MAC address');
+  if (bytes.byteLength > 6) throw new MalformedError(6, `a MAC address is 6 bytes, got ${bytes.byteLength}`);
   let s = '';
   for (let i = 0; i < 6; i++) s += (i ? ':' : '') + bytes[i]!.toString(16).padStart(2, '0');
   return s;
@@ -408,14 +438,20 @@ export function bytesToMac(bytes: Uint8Array): string {
 /** A MAC address as a 48-bit number (high 16 bits, low 32 bits), the way GigE Vision registers hold it. */
 export function macToHighLow(mac: string | Uint8Array): { high: number; low: number } {
   const b = typeof mac === 'string' ? macToBytes(mac) : mac;
+  if (b.byteLength !== 6) throw new ValueOutOfRangeError('MAC address', `needs 6 bytes, got ${b.byteLength}`);
   return {
     high: ((b[0]! << 8) | b[1]!) >>> 0,
     low: ((b[2]! << 24) | (b[3]! << 16) | (b[4]! << 8) | b[5]!) >>> 0,
   };
 }
 
-/** Inverse of {@link macToHighLow}. */
+/**
+ * Inverse of {@link macToHighLow}. Only the low 16 bits of `high` are used (the upper half of a GigE Vision
+ * MAC-high register is reserved), so a raw register value can be passed as is.
+ */
 export function macFromHighLow(high: number, low: number): string {
+  checkInt(high, 0, 0xffffffff, 'MAC high');
+  checkInt(low, 0, 0xffffffff, 'MAC low');
   return bytesToMac(
     Uint8Array.of((high >>> 8) & 0xff, high & 0xff, low >>> 24, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff),
   );

@@ -37,6 +37,7 @@ export class WireError extends Error {
   ): value is InstanceType<T> {
     if (typeof value !== 'object' || value === null) return false;
     const kinds = (value as { [KINDS]?: unknown })[KINDS];
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass isInstance was called on
     return Array.isArray(kinds) && kinds.includes(this.errorName);
   }
 }

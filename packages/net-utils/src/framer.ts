@@ -18,7 +18,8 @@ export interface LengthFramingOptions {
   maxFrameSize: number;
   /**
    * Called with the complete header before the body is buffered: throw a typed error here to reject a bad magic,
-   * version or type early (the connection should then be closed).
+   * version or type early (the connection should then be closed). `header` is only valid during the call (it may
+   * be the framer's reused header buffer); `streamOffset` is the frame's offset in the stream.
    */
   validateHeader?: (header: Uint8Array, streamOffset: number) => void;
 }
@@ -31,7 +32,13 @@ export interface LengthFramingOptions {
  * across chunks is assembled into one buffer of exactly its size, allocated once its length is known and checked
  * against `maxFrameSize`. Nothing is concatenated per chunk, and at most one partial frame is buffered.
  *
+ * Frames returned as views alias the chunk they came from: if the caller reuses chunk buffers, it must copy
+ * frames it keeps. Memory held between chunks is at most one frame (`<= maxFrameSize`) plus the header buffer;
+ * an announcement above `maxFrameSize` throws before the body is read or anything is allocated for it.
+ *
  * After it throws, the framer is poisoned (the stream is out of sync): every later push throws the same error.
+ * With {@link LengthFramer.push} the frames completed earlier in the failing chunk are lost with the return
+ * value; {@link LengthFramer.pushTo} leaves them in `out`, so a reader can deliver them before the error.
  */
 export class LengthFramer {
   readonly options: Readonly<LengthFramingOptions>;
@@ -44,10 +51,23 @@ export class LengthFramer {
 
   constructor(options: LengthFramingOptions) {
     const { headerSize, lengthFieldOffset, lengthFieldSize, maxFrameSize } = options;
-    if (!(headerSize >= lengthFieldOffset + lengthFieldSize) || lengthFieldOffset < 0) {
+    const adjustment = options.lengthAdjustment ?? 0;
+    if (!Number.isSafeInteger(headerSize) || headerSize < 1)
+      throw new RangeError('headerSize must be a positive integer');
+    if (lengthFieldSize !== 1 && lengthFieldSize !== 2 && lengthFieldSize !== 4) {
+      throw new RangeError('lengthFieldSize must be 1, 2 or 4');
+    }
+    if (
+      !Number.isSafeInteger(lengthFieldOffset) ||
+      lengthFieldOffset < 0 ||
+      lengthFieldOffset + lengthFieldSize > headerSize
+    ) {
       throw new RangeError('the length field must lie inside the header');
     }
-    if (!(maxFrameSize >= headerSize)) throw new RangeError('maxFrameSize must be at least headerSize');
+    if (!Number.isSafeInteger(maxFrameSize) || maxFrameSize < headerSize) {
+      throw new RangeError('maxFrameSize must be an integer of at least headerSize');
+    }
+    if (!Number.isSafeInteger(adjustment)) throw new RangeError('lengthAdjustment must be an integer');
     this.options = { ...options };
     this.header = new Uint8Array(headerSize);
   }
@@ -85,12 +105,21 @@ export class LengthFramer {
     }
   }
 
-  /** Declares the end of the stream: throws {@link TruncatedError} when it ends inside a frame. */
+  /**
+   * Declares the end of the stream: throws {@link TruncatedError} when it ends inside a frame (its offset is
+   * where that frame started, `needed` the bytes the frame or its header needed, `available` those received).
+   */
   end(): void {
     if (this.failure) throw this.failure;
     if (!this.idle) {
       const needed = this.frame ? this.frame.byteLength : this.options.headerSize;
-      throw new TruncatedError(this.streamOffset - this.bufferedBytes, needed, this.bufferedBytes, 'frame at end of stream');
+      this.failure = new TruncatedError(
+        this.streamOffset - this.bufferedBytes,
+        needed,
+        this.bufferedBytes,
+        'frame at end of stream',
+      );
+      throw this.failure;
     }
   }
 
@@ -110,12 +139,17 @@ export class LengthFramer {
     const p = o.lengthFieldOffset;
     let raw: number;
     if (o.lengthFieldSize === 1) raw = header[p]!;
-    else if (o.lengthFieldSize === 2) raw = o.littleEndian ? header[p]! | (header[p + 1]! << 8) : (header[p]! << 8) | header[p + 1]!;
-    else if (o.littleEndian) raw = (header[p]! | (header[p + 1]! << 8) | (header[p + 2]! << 16) | (header[p + 3]! << 24)) >>> 0;
+    else if (o.lengthFieldSize === 2)
+      raw = o.littleEndian ? header[p]! | (header[p + 1]! << 8) : (header[p]! << 8) | header[p + 1]!;
+    else if (o.littleEndian)
+      raw = (header[p]! | (header[p + 1]! << 8) | (header[p + 2]! << 16) | (header[p + 3]! << 24)) >>> 0;
     else raw = ((header[p]! << 24) | (header[p + 1]! << 16) | (header[p + 2]! << 8) | header[p + 3]!) >>> 0;
     const total = raw + (o.lengthIncludesHeader ? 0 : o.headerSize) + (o.lengthAdjustment ?? 0);
     if (total < o.headerSize) {
-      throw new MalformedError(frameStart + p, `announced frame length ${raw} is shorter than the ${o.headerSize}-byte header`);
+      throw new MalformedError(
+        frameStart + p,
+        `announced frame length ${raw} is shorter than the ${o.headerSize}-byte header`,
+      );
     }
     if (total > o.maxFrameSize) throw new FrameTooLargeError(total, o.maxFrameSize);
     return total;

@@ -49,5 +49,5 @@ export {
   prefixLength,
   sameSubnet,
 } from './net.js';
-export { type PortLease, PortPool, type PortPoolOptions } from './port-pool.js';
+export { type AcquireOptions, type PortLease, PortPool, type PortPoolOptions } from './port-pool.js';
 export { type ReadFramesOptions, readFrames } from './stream.js';

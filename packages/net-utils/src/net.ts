@@ -1,6 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import { ipv4ToU32, u32ToIpv4 } from './bytes.js';
-import { MalformedError } from './errors.js';
+import { MalformedError, ValueOutOfRangeError } from './errors.js';
 
 /** One IPv4 address of a host interface. */
 export interface Ipv4Interface {
@@ -28,7 +28,7 @@ export function listIpv4Interfaces(options: { includeInternal?: boolean } = {}):
         address: info.address,
         netmask: info.netmask,
         broadcast: directedBroadcast(info.address, info.netmask),
-        prefixLength: prefixLength(info.netmask),
+        prefixLength: countOnes(ipv4ToU32(info.netmask)),
         internal: info.internal,
         mac: info.mac,
       });
@@ -47,9 +47,18 @@ export function prefixLength(netmask: string): number {
   return n;
 }
 
-/** 24 -> `'255.255.255.0'`. */
+/** Ones in a 32-bit value (a netmask's prefix length when it is contiguous). */
+function countOnes(v: number): number {
+  let n = 0;
+  for (let x = v >>> 0; x !== 0; x = (x & (x - 1)) >>> 0) n++;
+  return n;
+}
+
+/** 24 -> `'255.255.255.0'`. Throws {@link ValueOutOfRangeError} outside 0..32. */
 export function netmaskFromPrefix(prefix: number): string {
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new RangeError(`prefix ${prefix} not in 0..32`);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) {
+    throw new ValueOutOfRangeError('prefix length', `${prefix} is not an integer in 0..32`);
+  }
   return u32ToIpv4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 }
 
@@ -66,7 +75,7 @@ export function directedBroadcast(address: string, netmask: string): string {
 /** True when `a` and `b` are in the same subnet under `netmask`. */
 export function sameSubnet(a: string, b: string, netmask: string): boolean {
   const m = ipv4ToU32(netmask);
-  return ((ipv4ToU32(a) & m) >>> 0) === ((ipv4ToU32(b) & m) >>> 0);
+  return (ipv4ToU32(a) & m) >>> 0 === (ipv4ToU32(b) & m) >>> 0;
 }
 
 /** True for 127.0.0.0/8. */
@@ -76,9 +85,26 @@ export function isLoopback(address: string): boolean {
 
 /**
  * The local interface on the same subnet as `remote` (loopback for 127/8), or undefined. This is the address a
- * device must be told to send to (a stream or message destination).
+ * device must be told to send to (a stream or message destination). When several subnets contain `remote`, the
+ * most specific one (longest prefix) wins, as in routing; ties go to the first in `interfaces`.
  */
-export function interfaceFor(remote: string, interfaces: Ipv4Interface[] = listIpv4Interfaces()): Ipv4Interface | undefined {
-  if (isLoopback(remote)) return interfaces.find((i) => i.internal && isLoopback(i.address));
-  return interfaces.find((i) => !i.internal && sameSubnet(i.address, remote, i.netmask));
+export function interfaceFor(
+  remote: string,
+  interfaces: Ipv4Interface[] = listIpv4Interfaces(),
+): Ipv4Interface | undefined {
+  const r = ipv4ToU32(remote);
+  if (r >>> 24 === 127) return interfaces.find((i) => i.internal && isLoopback(i.address));
+  let best: Ipv4Interface | undefined;
+  let bestPrefix = -1;
+  for (const i of interfaces) {
+    if (i.internal) continue;
+    const m = ipv4ToU32(i.netmask);
+    if ((ipv4ToU32(i.address) & m) >>> 0 !== (r & m) >>> 0) continue;
+    const p = countOnes(m);
+    if (p > bestPrefix) {
+      best = i;
+      bestPrefix = p;
+    }
+  }
+  return best;
 }

@@ -1,0 +1,303 @@
+import { LengthFramer, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { type AccessUnit, muxPs, PsDemuxer, PsStreamType } from './ps.js';
+import { decodeRtp, encodeRtpInto, RTP_PAYLOAD_TYPE_PS, RtpSequenceTracker } from './rtp.js';
+
+/** How a device frames its media over TCP (both occur in public captures). */
+export type MediaFraming = 'rtp-interleaved' | 'private-header';
+
+/** Size of the private header some devices send before the interleaved RTP stream. */
+export const PRIVATE_HEADER_SIZE = 256;
+/** First four bytes of that private header. */
+export const PRIVATE_HEADER_MAGIC = Uint8Array.of(0x01, 0x00, 0x01, 0x00);
+/** `$`, the first byte of each interleaved frame. */
+export const INTERLEAVED_MAGIC = 0x24;
+/** The stray byte some devices add after the 12-byte RTP header. */
+export const STRAY_BYTE = 0x0d;
+
+/** Events out of a {@link MediaStreamDecoder}. */
+export type MediaEvent =
+  | { type: 'access-unit'; accessUnit: AccessUnit }
+  | { type: 'ps'; bytes: Uint8Array }
+  | { type: 'gap'; lost: number; sequenceNumber: number };
+
+/** Options of {@link MediaStreamDecoder}. */
+export interface MediaStreamDecoderOptions {
+  /** Also emit the raw PS bytes of each RTP packet (`ps` events). Default false. */
+  emitPs?: boolean;
+  /** Largest access unit; larger -> FrameTooLargeError. Default 8 MiB. */
+  maxAccessUnitSize?: number;
+  /** Force a framing instead of detecting it from the first bytes. */
+  framing?: MediaFraming;
+}
+
+/** Counters of a {@link MediaStreamDecoder}. */
+export interface MediaStreamStats {
+  bytes: number;
+  rtpPackets: number;
+  rtcpPackets: number;
+  lostPackets: number;
+  latePackets: number;
+  strayBytesRemoved: number;
+  accessUnits: number;
+}
+
+/**
+ * Decodes the TCP byte stream an EHome device pushes for preview or playback: detects the framing from the first
+ * bytes (`$` -> interleaved RTP; `01 00 01 00` -> 256-byte private header, then interleaved RTP), unframes RTP
+ * (channel 0 = RTP, odd channels = RTCP, counted and ignored), removes the stray 0x0D byte some devices put after
+ * the RTP header, follows sequence numbers, and demuxes the MPEG-PS payload into access units.
+ *
+ * The stray byte: it is detected on the first RTP packet (payload starting `0D 00 00 01`), and from then on one
+ * leading 0x0D is removed from every packet of the session, since such devices add it to every packet.
+ *
+ * Any framing error throws a typed error; the caller closes the connection.
+ */
+export class MediaStreamDecoder {
+  private readonly options: MediaStreamDecoderOptions;
+  private framingValue: MediaFraming | undefined;
+  private readonly prefix = new Uint8Array(PRIVATE_HEADER_SIZE);
+  private prefixFill = 0;
+  private readonly framer: LengthFramer;
+  private readonly demuxer: PsDemuxer;
+  private readonly sequence = new RtpSequenceTracker();
+  private strayMode: boolean | undefined;
+  private readonly frames: Uint8Array[] = [];
+  private readonly aus: AccessUnit[] = [];
+  /** The 256-byte private header, when the device sent one. */
+  privateHeader: Uint8Array | undefined;
+  readonly stats: MediaStreamStats = {
+    bytes: 0,
+    rtpPackets: 0,
+    rtcpPackets: 0,
+    lostPackets: 0,
+    latePackets: 0,
+    strayBytesRemoved: 0,
+    accessUnits: 0,
+  };
+
+  constructor(options: MediaStreamDecoderOptions = {}) {
+    this.options = options;
+    this.framingValue = options.framing;
+    this.framer = new LengthFramer({
+      headerSize: 4,
+      lengthFieldOffset: 2,
+      lengthFieldSize: 2,
+      lengthIncludesHeader: false,
+      maxFrameSize: 4 + 0xffff,
+      validateHeader: (header, at) => {
+        if (header[0] !== INTERLEAVED_MAGIC) {
+          throw new MalformedError(
+            at,
+            `interleaved frame starts with 0x${header[0]!.toString(16)}, expected '$' (0x24)`,
+          );
+        }
+      },
+    });
+    this.demuxer = new PsDemuxer(
+      options.maxAccessUnitSize === undefined ? {} : { maxAccessUnitSize: options.maxAccessUnitSize },
+    );
+  }
+
+  /** The detected (or forced) framing; undefined until enough bytes arrived. */
+  get framing(): MediaFraming | undefined {
+    return this.framingValue;
+  }
+
+  /** Feeds a TCP chunk of any size; returns the events it completed. */
+  push(chunk: Uint8Array): MediaEvent[] {
+    const events: MediaEvent[] = [];
+    this.stats.bytes += chunk.byteLength;
+    let data = chunk;
+    if (this.framingValue === undefined || (this.framingValue === 'private-header' && !this.privateHeader)) {
+      data = this.consumePrefix(data);
+      if (data.byteLength === 0) return events;
+    }
+    this.frames.length = 0;
+    this.framer.pushTo(data, this.frames);
+    for (const frame of this.frames) this.onFrame(frame, events);
+    this.frames.length = 0;
+    return events;
+  }
+
+  /** End of stream: returns the last access unit; throws {@link TruncatedError} if it ended mid-packet. */
+  end(): MediaEvent[] {
+    this.framer.end();
+    if (this.framingValue === 'private-header' && !this.privateHeader && this.prefixFill > 0) {
+      throw new TruncatedError(0, PRIVATE_HEADER_SIZE, this.prefixFill, 'private media header');
+    }
+    const events: MediaEvent[] = [];
+    this.aus.length = 0;
+    for (const au of this.demuxer.end(this.aus)) {
+      this.stats.accessUnits++;
+      events.push({ type: 'access-unit', accessUnit: au });
+    }
+    return events;
+  }
+
+  private consumePrefix(data: Uint8Array): Uint8Array {
+    if (this.framingValue === undefined) {
+      // Decide from the first byte, or the first four for the private header.
+      const first = this.prefixFill > 0 ? this.prefix[0]! : data[0]!;
+      if (first === INTERLEAVED_MAGIC) {
+        this.framingValue = 'rtp-interleaved';
+        const held = this.prefix.subarray(0, this.prefixFill);
+        this.prefixFill = 0;
+        if (held.length === 0) return data;
+        const joined = new Uint8Array(held.length + data.length);
+        joined.set(held);
+        joined.set(data, held.length);
+        return joined;
+      }
+      const take = Math.min(4 - this.prefixFill, data.length);
+      this.prefix.set(data.subarray(0, take), this.prefixFill);
+      this.prefixFill += take;
+      data = data.subarray(take);
+      if (this.prefixFill < 4) return data;
+      for (let i = 0; i < 4; i++) {
+        if (this.prefix[i] !== PRIVATE_HEADER_MAGIC[i]) {
+          throw new MalformedError(
+            0,
+            'media stream starts with neither "$" (interleaved RTP) nor 01 00 01 00 (private header)',
+          );
+        }
+      }
+      this.framingValue = 'private-header';
+    }
+    const take = Math.min(PRIVATE_HEADER_SIZE - this.prefixFill, data.length);
+    this.prefix.set(data.subarray(0, take), this.prefixFill);
+    this.prefixFill += take;
+    if (this.prefixFill === PRIVATE_HEADER_SIZE) this.privateHeader = this.prefix.slice();
+    return data.subarray(take);
+  }
+
+  private onFrame(frame: Uint8Array, events: MediaEvent[]): void {
+    const channel = frame[1]!;
+    if (channel % 2 === 1) {
+      this.stats.rtcpPackets++;
+      return;
+    }
+    const rtp = decodeRtp(frame.subarray(4));
+    this.stats.rtpPackets++;
+    const gap = this.sequence.track(rtp.sequenceNumber);
+    this.stats.lostPackets = this.sequence.lost;
+    this.stats.latePackets = this.sequence.late;
+    if (gap > 0) events.push({ type: 'gap', lost: gap, sequenceNumber: rtp.sequenceNumber });
+    let payload = rtp.payload;
+    if (this.strayMode === undefined && payload.length >= 4) {
+      this.strayMode = payload[0] === STRAY_BYTE && payload[1] === 0 && payload[2] === 0 && payload[3] === 1;
+    }
+    if (this.strayMode && payload[0] === STRAY_BYTE) {
+      payload = payload.subarray(1);
+      this.stats.strayBytesRemoved++;
+    }
+    if (payload.length === 0) return;
+    if (this.options.emitPs) events.push({ type: 'ps', bytes: payload });
+    this.aus.length = 0;
+    this.demuxer.push(payload, this.aus);
+    if (rtp.marker) this.demuxer.flush(this.aus);
+    for (const au of this.aus) {
+      this.stats.accessUnits++;
+      events.push({ type: 'access-unit', accessUnit: au });
+    }
+    this.aus.length = 0;
+  }
+}
+
+/** Options of {@link MediaStreamEncoder}. */
+export interface MediaStreamEncoderOptions {
+  framing: MediaFraming;
+  /** Add the stray 0x0D after each RTP header, like some devices. Default false. */
+  strayByte?: boolean;
+  /** Largest RTP payload. Default 1400. */
+  maxPayload?: number;
+  ssrc?: number;
+  payloadType?: number;
+  /** Stream type written into the PSM. Default H.264. */
+  streamType?: number;
+  /** Interleaved channel of RTP. Default 0. */
+  channel?: number;
+  /** First RTP sequence number. Default random. */
+  initialSequence?: number;
+}
+
+/**
+ * The device side of {@link MediaStreamDecoder}: access unit -> MPEG-PS -> RTP packets -> interleaved frames
+ * (preceded once by the 256-byte private header when that framing is chosen).
+ */
+export class MediaStreamEncoder {
+  private readonly options: Required<Omit<MediaStreamEncoderOptions, 'initialSequence'>>;
+  private sequence: number;
+  private headerSent = false;
+
+  constructor(options: MediaStreamEncoderOptions) {
+    const maxPayload = options.maxPayload ?? 1400;
+    if (!Number.isInteger(maxPayload) || maxPayload < 16 || maxPayload > 0xffff - 13) {
+      throw new ValueOutOfRangeError('maxPayload', `${maxPayload} not in 16..${0xffff - 13}`);
+    }
+    this.options = {
+      framing: options.framing,
+      strayByte: options.strayByte ?? false,
+      maxPayload,
+      ssrc: options.ssrc ?? Math.floor(Math.random() * 0xffffffff),
+      payloadType: options.payloadType ?? RTP_PAYLOAD_TYPE_PS,
+      streamType: options.streamType ?? PsStreamType.H264,
+      channel: options.channel ?? 0,
+    };
+    this.sequence = options.initialSequence ?? Math.floor(Math.random() * 0x10000);
+  }
+
+  /** The private header bytes (magic, then the codec and zeros). */
+  static privateHeader(streamType: number = PsStreamType.H264): Uint8Array {
+    const h = new Uint8Array(PRIVATE_HEADER_SIZE);
+    h.set(PRIVATE_HEADER_MAGIC, 0);
+    h[4] = streamType;
+    return h;
+  }
+
+  /** Encodes one access unit; returns the bytes to write to the socket (one buffer). */
+  encode(au: { data: Uint8Array; pts: number; dts?: number; keyframe: boolean }): Uint8Array {
+    const ps = muxPs({ ...au, streamType: this.options.streamType });
+    const { maxPayload, strayByte, framing } = this.options;
+    const packets = Math.ceil(ps.length / maxPayload);
+    const header = framing === 'private-header' && !this.headerSent ? PRIVATE_HEADER_SIZE : 0;
+    const stray = strayByte ? 1 : 0;
+    const out = new Uint8Array(header + ps.length + packets * (4 + 12 + stray));
+    let o = 0;
+    if (header) {
+      out.set(MediaStreamEncoder.privateHeader(this.options.streamType), 0);
+      o = header;
+      this.headerSent = true;
+    }
+    for (let i = 0; i < packets; i++) {
+      const chunk = ps.subarray(i * maxPayload, Math.min(ps.length, (i + 1) * maxPayload));
+      const payload = stray ? prependStray(chunk) : chunk;
+      const rtpLength = 12 + payload.length;
+      out[o] = INTERLEAVED_MAGIC;
+      out[o + 1] = this.options.channel;
+      out[o + 2] = rtpLength >>> 8;
+      out[o + 3] = rtpLength & 0xff;
+      o += 4;
+      o += encodeRtpInto(
+        {
+          marker: i === packets - 1,
+          payloadType: this.options.payloadType,
+          sequenceNumber: this.sequence,
+          timestamp: (au.dts ?? au.pts) >>> 0,
+          ssrc: this.options.ssrc,
+          payload,
+        },
+        out,
+        o,
+      );
+      this.sequence = (this.sequence + 1) & 0xffff;
+    }
+    return out.subarray(0, o);
+  }
+}
+
+function prependStray(chunk: Uint8Array): Uint8Array {
+  const p = new Uint8Array(chunk.length + 1);
+  p[0] = STRAY_BYTE;
+  p.set(chunk, 1);
+  return p;
+}

@@ -1,0 +1,44 @@
+export { BitWriter, crc32Mpeg2 } from './bits.js';
+export {
+  INTERLEAVED_MAGIC,
+  type MediaEvent,
+  type MediaFraming,
+  MediaStreamDecoder,
+  type MediaStreamDecoderOptions,
+  MediaStreamEncoder,
+  type MediaStreamEncoderOptions,
+  type MediaStreamStats,
+  PRIVATE_HEADER_MAGIC,
+  PRIVATE_HEADER_SIZE,
+  STRAY_BYTE,
+} from './framing.js';
+export { h264NalType, h265NalType, isKeyframe, nalUnits } from './h26x.js';
+export {
+  escapeRbsp,
+  type GeneratedAccessUnit,
+  type H264GeneratorOptions,
+  H264TestPatternGenerator,
+  unescapeRbsp,
+} from './h264-generator.js';
+export {
+  type AccessUnit,
+  muxPs,
+  PS_MAX_UNIT_SIZE,
+  PsDemuxer,
+  type PsDemuxerOptions,
+  type PsMuxInput,
+  PsStreamType,
+  type VideoCodec,
+} from './ps.js';
+export {
+  decodeRtp,
+  encodedLengthRtp,
+  encodeRtp,
+  encodeRtpInto,
+  RTP_PAYLOAD_TYPE_PS,
+  RTP_VERSION,
+  RTP_VIDEO_CLOCK_RATE,
+  type RtpPacket,
+  type RtpPacketInit,
+  RtpSequenceTracker,
+} from './rtp.js';

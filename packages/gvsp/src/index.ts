@@ -1,1 +1,4 @@
-export {};
+export * from './codec/constants.js';
+export * from './codec/packet.js';
+export * from './codec/packet-resend.js';
+export * from './codec/pixel-format.js';

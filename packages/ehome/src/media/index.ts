@@ -30,6 +30,7 @@ export {
   PsStreamType,
   type VideoCodec,
 } from './ps.js';
+export { type AccessUnitSource, MediaPusher, type MediaPusherOptions } from './pusher.js';
 export {
   decodeRtp,
   encodedLengthRtp,
@@ -42,3 +43,4 @@ export {
   type RtpPacketInit,
   RtpSequenceTracker,
 } from './rtp.js';
+export { MediaSink, type MediaSinkEvents, type MediaSinkOptions } from './sink.js';

@@ -1,0 +1,61 @@
+export {
+  canEncodeGb2312,
+  decodeSignalText,
+  encodeSignalText,
+  encodingFromLabel,
+  type SignalEncoding,
+  SignalEncodings,
+  sniffEncoding,
+} from './charset.js';
+export {
+  type ChannelStatus,
+  COMMAND_NAMES,
+  COMMANDS,
+  type CommandName,
+  type Commands,
+  type DeviceCommand,
+  type DiskStatus,
+  ID_PATTERN,
+  isCommandName,
+  type Method,
+  Methods,
+  type Origin,
+  type PictureEntry,
+  type PlatformCommand,
+  PTZ_COMMANDS,
+  type PtzCommand,
+  type RecordedFile,
+  type RequestParams,
+  type ResponseParams,
+  STREAM_TYPES,
+  Status,
+  UPGRADE_STATES,
+} from './commands.js';
+export {
+  FieldTypeError,
+  MAX_SIGNAL_BYTES,
+  MissingFieldError,
+  SignalEncodingError,
+  SignalTooLargeError,
+  UnknownCommandError,
+  XmlEntityError,
+  XmlSyntaxError,
+} from './errors.js';
+export {
+  decodeMessage,
+  decodeMessageText,
+  type EhomeMessage,
+  type EhomeRequest,
+  type EhomeRequestOf,
+  type EhomeResponse,
+  type EhomeResponseOf,
+  type Envelope,
+  encodedLengthMessage,
+  encodeMessage,
+  messageToXml,
+  request,
+  response,
+} from './message.js';
+export { EHOME_TIME, type Field, type Fields, type Infer } from './schema.js';
+export { formatEhomeTime, parseEhomeTime } from './time.js';
+export type { XmlTree, XmlTreeValue } from './xml.js';

@@ -11,6 +11,7 @@ export default defineConfig({
   resolve: { conditions: ['@cam/source'] },
   ssr: { resolve: { conditions: ['@cam/source'] } },
   test: {
+    reporters: ['default', './test-support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: packages.map((name) => ({

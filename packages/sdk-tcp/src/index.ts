@@ -1,1 +1,22 @@
-export {};
+export * from './codec/index.js';
+export {
+  type ReceivedFile,
+  SdkDevice,
+  type SdkDeviceOptions,
+  type SdkDeviceStats,
+  type SdkMethodHandler,
+  type SdkMethodRequest,
+  type SdkMethodResult,
+} from './device/device.js';
+export {
+  type ReadFileResult,
+  type SdkCallResult,
+  SdkClient,
+  type SdkClientOptions,
+  type SearchAnswer,
+  type SearchOptions,
+  type UploadOptions,
+  type UploadProgress,
+  type UploadResult,
+} from './transport/client.js';
+export { md5Bytes, md5File, packFileContent } from './transport/files.js';

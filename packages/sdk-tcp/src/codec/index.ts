@@ -1,0 +1,6 @@
+export * from './constants.js';
+export * from './error-codes.js';
+export * from './errors.js';
+export * from './packets.js';
+export * from './sdk-call.js';
+export * from './xml.js';

@@ -1,0 +1,770 @@
+import { createHash, type Hash, randomBytes } from 'node:crypto';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { LengthFramer, readFrames, WireError } from '@cam/net-utils';
+import {
+  GUID_PLACEHOLDER,
+  HEARTBEAT_IDLE_MS,
+  HOST_SILENCE_LIMIT_MS,
+  MAX_FILE_CONTENT_CHUNK,
+  SDK_PORT,
+  TcpVersion,
+} from '../codec/constants.js';
+import { HErrorCode, type HErrorCodeTable } from '../codec/error-codes.js';
+import {
+  decodePacket,
+  decodeSearchDatagram,
+  encodePacket,
+  encodeSearchDatagram,
+  type FileStartAsk,
+  type SdkPacket,
+} from '../codec/packets.js';
+import { encodeSdkCall, SdkCallAssembler, SdkChunkError, sdkFraming } from '../codec/sdk-call.js';
+import { bodyAttribute, buildSdkResponse, escapeXmlAttribute, parseSdkXml } from '../codec/xml.js';
+import { md5File, packFileContent } from '../transport/files.js';
+
+/** What a method handler gets. */
+export interface SdkMethodRequest {
+  method: string;
+  /** Inner XML of `<in>`. */
+  body: string;
+  guid: string;
+  /** Remote address of the host. */
+  remote: string;
+}
+/** A handler's answer: the inner XML of `<out>` (result kSuccess), or a result name with an optional body. */
+export type SdkMethodResult = string | { result?: string; body?: string };
+export type SdkMethodHandler = (request: SdkMethodRequest) => SdkMethodResult | Promise<SdkMethodResult>;
+
+export interface SdkDeviceOptions {
+  /** Address to listen on (default 0.0.0.0; tests use 127.0.0.1). */
+  address?: string;
+  /** TCP port, default 10001; 0 picks a free one. */
+  port?: number;
+  /** Answer UDP search on the same port number (default true). */
+  search?: boolean;
+  /** Directory received files are stored in; without it file transfers answer kCreateFileFailed. */
+  dir?: string;
+  /** Lowest transport version accepted (default 0x1000005); lower -> kVersionTooLow. */
+  minVersion?: number;
+  /** Highest transport version spoken (default 0x1000009); a higher ask is answered with this. */
+  maxVersion?: number;
+  /** Answer the version ask with the 10-byte variant (extra u16 status 0) of the vendor's C# demo. */
+  versionAnswerWithStatus?: boolean;
+  /** XML bytes per answer packet (9204 default, 9200 like the vendor C++). */
+  chunkSize?: number;
+  /** Error-code table used for numeric kErrorAnswer codes at 34 and above (none are sent by default). */
+  errorTable?: HErrorCodeTable;
+  /** Device id in search answers and GetDeviceInfo (at most 15 bytes). */
+  deviceId?: string;
+  /** Extra bytes after the id in search answers. */
+  searchData?: Uint8Array;
+  /** `<version value>` answered to GetIFVersion. */
+  sdkVersion?: string;
+  /** Heartbeat after this long without sending (30 s). */
+  heartbeatIdleMs?: number;
+  /** Drop a host silent this long (60 s). */
+  hostSilenceMs?: number;
+  /** Largest file accepted, default 4 GiB. */
+  maxFileSize?: number;
+  /** Method handlers, in addition to (or replacing) the built-ins. */
+  handlers?: Record<string, SdkMethodHandler>;
+}
+
+export interface ReceivedFile {
+  name: string;
+  path: string;
+  size: number;
+  md5: string;
+  fileType: number;
+}
+
+export interface SdkDeviceStats {
+  connections: number;
+  badPackets: number;
+  badDatagrams: number;
+  searchAnswers: number;
+  calls: number;
+  errorAnswers: number;
+  illegalInterleaves: number;
+  droppedSilentHosts: number;
+  filesReceived: number;
+}
+
+type State = 'connected' | 'negotiated' | 'file-receive' | 'file-send';
+
+interface Receive {
+  ask: FileStartAsk;
+  partPath: string;
+  finalPath: string;
+  /** Null when the final file was already complete (existSize = size). */
+  handle: FileHandle | null;
+  hash: Hash;
+  /** Bytes hashed (on disk plus buffered). */
+  received: number;
+  /** Bytes on disk. */
+  written: number;
+  batch: Uint8Array;
+  batchFill: number;
+  complete: boolean;
+}
+
+const FILE_NAME_RE = /^[^/\\\0]+$/;
+const BATCH = 1 << 20;
+
+/**
+ * Device side (下位机) of the SDK TCP protocol: a simulated Huidu controller. Follows the note's rules: version
+ * negotiation, a guid per connection (from GetIFVersion), chunked calls, file receive with MD5 and resume, no SDK
+ * call during a file transfer, heartbeats, UDP search.
+ */
+export class SdkDevice extends EventEmitter<{
+  file: [ReceivedFile];
+  call: [SdkMethodRequest];
+  connection: [string];
+}> {
+  readonly options: SdkDeviceOptions;
+  readonly stats: SdkDeviceStats = {
+    connections: 0,
+    badPackets: 0,
+    badDatagrams: 0,
+    searchAnswers: 0,
+    calls: 0,
+    errorAnswers: 0,
+    illegalInterleaves: 0,
+    droppedSilentHosts: 0,
+    filesReceived: 0,
+  };
+  private readonly server: Server;
+  private udp: UdpSocket | null = null;
+  private readonly handlers = new Map<string, SdkMethodHandler>();
+  private readonly sockets = new Set<Socket>();
+  private readonly connections = new Set<DeviceConnection>();
+  private timeInfo = '';
+
+  private constructor(options: SdkDeviceOptions) {
+    super();
+    this.options = options;
+    this.server = createServer((s) => this.accept(s));
+    this.installBuiltins();
+    for (const [m, h] of Object.entries(options.handlers ?? {})) this.handlers.set(m, h);
+  }
+
+  /** Creates a device and starts listening (TCP, and UDP search on the same port number). */
+  static async start(options: SdkDeviceOptions = {}): Promise<SdkDevice> {
+    const device = new SdkDevice(options);
+    await device.listen();
+    return device;
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  get address(): string {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.address : '';
+  }
+
+  /** UDP port answering search, or 0 when search is off. */
+  get udpPort(): number {
+    return this.udp ? this.udp.address().port : 0;
+  }
+
+  get deviceId(): string {
+    return this.options.deviceId ?? 'CAM-SDK-SIM-01';
+  }
+
+  /** Registers (or replaces) a method handler. */
+  handle(method: string, handler: SdkMethodHandler): this {
+    this.handlers.set(method, handler);
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.connections) c.close();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.udp) {
+      const u = this.udp;
+      this.udp = null;
+      await new Promise<void>((resolve) => u.close(() => resolve()));
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal */
+  lookup(method: string): SdkMethodHandler | undefined {
+    return this.handlers.get(method);
+  }
+
+  /** @internal */
+  emitFile(file: ReceivedFile): void {
+    this.stats.filesReceived++;
+    this.emit('file', file);
+  }
+
+  /** @internal */
+  forget(c: DeviceConnection, socket: Socket): void {
+    this.connections.delete(c);
+    this.sockets.delete(socket);
+  }
+
+  private async listen(): Promise<void> {
+    const host = this.options.address ?? '0.0.0.0';
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? SDK_PORT, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    if (this.options.search === false) return;
+    const udp = createSocket('udp4');
+    udp.on('message', (msg, rinfo) => this.onSearch(msg, rinfo.address, rinfo.port));
+    try {
+      await bindUdp(udp, this.port, host);
+    } catch {
+      await bindUdp(udp, 0, host);
+    }
+    this.udp = udp;
+  }
+
+  private onSearch(msg: Uint8Array, address: string, port: number): void {
+    let d: ReturnType<typeof decodeSearchDatagram>;
+    try {
+      d = decodeSearchDatagram(msg);
+    } catch {
+      this.stats.badDatagrams++;
+      return;
+    }
+    if (d.type !== 'kSearchDeviceAsk') {
+      this.stats.badDatagrams++;
+      return;
+    }
+    const answer = encodeSearchDatagram({
+      type: 'kSearchDeviceAnswer',
+      version: d.version,
+      deviceId: this.deviceId,
+      data: this.options.searchData ?? new Uint8Array(0),
+    });
+    this.stats.searchAnswers++;
+    this.udp?.send(answer, port, address);
+  }
+
+  private accept(socket: Socket): void {
+    this.stats.connections++;
+    this.sockets.add(socket);
+    const c = new DeviceConnection(this, socket);
+    this.connections.add(c);
+    this.emit('connection', `${socket.remoteAddress}:${socket.remotePort}`);
+    void c.run();
+  }
+
+  private installBuiltins(): void {
+    const sdkVersion = this.options.sdkVersion ?? '1000000';
+    // GetIFVersion is handled by the connection (it issues the guid); this entry only answers the version.
+    this.handlers.set('GetIFVersion', () => `<version value="${escapeXmlAttribute(sdkVersion)}"/>`);
+    this.handlers.set(
+      'GetDeviceInfo',
+      () =>
+        `<device id="${escapeXmlAttribute(this.deviceId)}" name="cam simulated controller" model="SIM"/>` +
+        `<version fpga="0" app="1.0.0" kernel="0"/><screen width="128" height="64" rotation="0"/>`,
+    );
+    this.handlers.set('GetTimeInfo', () => {
+      const now = this.timeInfo || new Date().toISOString().replace('T', ' ').slice(0, 19);
+      return `<timezone value="(UTC+00:00)UTC"/><sync value="none"/><time value="${escapeXmlAttribute(now)}"/>`;
+    });
+    this.handlers.set('SetTimeInfo', ({ body }) => {
+      const t = bodyAttribute(body, 'time', 'value');
+      if (t === undefined) return { result: 'kInvalidParam' };
+      this.timeInfo = t;
+      return '';
+    });
+    this.handlers.set('GetFiles', async () => {
+      const dir = this.options.dir;
+      if (!dir) return '';
+      let names: string[] = [];
+      try {
+        names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+      } catch {
+        return '';
+      }
+      const parts: string[] = [];
+      for (const n of names.slice(0, 1000)) {
+        const s = await stat(join(dir, n));
+        parts.push(`<file name="${escapeXmlAttribute(n)}" size="${s.size}"/>`);
+      }
+      return parts.join('');
+    });
+  }
+}
+
+function bindUdp(udp: UdpSocket, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    udp.once('error', onError);
+    udp.bind(port, host, () => {
+      udp.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** One host connection. */
+class DeviceConnection {
+  private state: State = 'connected';
+  private guid: string | null = null;
+  private readonly assembler = new SdkCallAssembler();
+  private receive: Receive | null = null;
+  private lastHeard = Date.now();
+  private lastSent = Date.now();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private readonly abort = new AbortController();
+  private readonly remote: string;
+
+  constructor(
+    private readonly device: SdkDevice,
+    private readonly socket: Socket,
+  ) {
+    this.remote = socket.remoteAddress ?? '';
+    socket.setNoDelay(true);
+    socket.on('error', () => {});
+    socket.on('close', () => this.close());
+    this.armTimer();
+  }
+
+  private get opts(): SdkDeviceOptions {
+    return this.device.options;
+  }
+
+  async run(): Promise<void> {
+    const framer = new LengthFramer(sdkFraming());
+    try {
+      for await (const frame of readFrames(this.socket, framer, { signal: this.abort.signal })) {
+        this.lastHeard = Date.now();
+        let p: SdkPacket;
+        try {
+          p = decodePacket(frame);
+        } catch {
+          this.device.stats.badPackets++;
+          this.socket.destroy();
+          return;
+        }
+        await this.onPacket(p);
+        if (this.closed) return;
+      }
+    } catch (error) {
+      if (WireError.isInstance(error) && error.name !== 'AbortError') this.device.stats.badPackets++;
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.abort.abort();
+    this.socket.destroy();
+    const r = this.receive;
+    this.receive = null;
+    // A dropped connection keeps what arrived, for a resume.
+    if (r) void this.flush(r).finally(() => r.handle?.close().catch(() => {}));
+    this.device.forget(this, this.socket);
+  }
+
+  private send(bytes: Uint8Array): boolean {
+    if (this.closed) return true;
+    this.lastSent = Date.now();
+    return this.socket.write(bytes);
+  }
+
+  private async sendAwait(bytes: Uint8Array): Promise<void> {
+    if (this.send(bytes) || this.closed) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** kErrorAnswer, after which the connection is back in the just-connected state. */
+  private errorAnswer(code: number): void {
+    this.device.stats.errorAnswers++;
+    this.send(encodePacket({ type: 'kErrorAnswer', code }));
+    this.state = 'connected';
+    this.guid = null;
+    this.assembler.reset();
+  }
+
+  private armTimer(): void {
+    const idle = this.opts.heartbeatIdleMs ?? HEARTBEAT_IDLE_MS;
+    const silence = this.opts.hostSilenceMs ?? HOST_SILENCE_LIMIT_MS;
+    const now = Date.now();
+    const next = Math.max(0, Math.min(this.lastHeard + silence, this.lastSent + idle) - now);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.closed) return;
+      const t = Date.now();
+      if (t - this.lastHeard >= silence) {
+        this.device.stats.droppedSilentHosts++;
+        this.close();
+        return;
+      }
+      if (t - this.lastSent >= idle) this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
+      this.armTimer();
+    }, next);
+    this.timer.unref?.();
+  }
+
+  private async onPacket(p: SdkPacket): Promise<void> {
+    switch (p.type) {
+      case 'kTcpHeartbeatAsk':
+        this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
+        return;
+      case 'kTcpHeartbeatAnswer':
+        return;
+      case 'kSDKServiceAsk':
+        await this.illegalIfTransferring();
+        this.negotiate(p.version);
+        return;
+      case 'kSDKCmdAsk':
+        if (this.state === 'file-receive' || this.state === 'file-send') {
+          await this.illegalIfTransferring();
+          return;
+        }
+        if (this.state !== 'negotiated') {
+          this.errorAnswer(HErrorCode.kProcessError);
+          return;
+        }
+        await this.onSdkChunk(p);
+        return;
+      case 'kFileStartAsk':
+        if (this.state !== 'negotiated') {
+          await this.illegalIfTransferring();
+          this.errorAnswer(HErrorCode.kProcessError);
+          return;
+        }
+        await this.onFileStart(p);
+        return;
+      case 'kFileContentAsk':
+        if (this.state !== 'file-receive' || !this.receive) {
+          this.errorAnswer(HErrorCode.kProcessError);
+          return;
+        }
+        await this.onFileContent(this.receive, p.data);
+        return;
+      case 'kFileEndAsk':
+        if (this.state !== 'file-receive' || !this.receive) {
+          this.errorAnswer(HErrorCode.kProcessError);
+          return;
+        }
+        await this.onFileEnd(this.receive);
+        return;
+      case 'kFileEndAnswer':
+        if (this.state === 'file-send') this.state = 'negotiated';
+        return;
+      case 'kReadFileAsk':
+        if (this.state !== 'negotiated') {
+          await this.illegalIfTransferring();
+          this.errorAnswer(HErrorCode.kProcessError);
+          return;
+        }
+        await this.onReadFile(p.name);
+        return;
+      case 'kFileListStartAsk':
+        if (this.state !== 'negotiated') {
+          this.errorAnswer(HErrorCode.kProcessError);
+          return;
+        }
+        this.send(encodePacket({ type: 'kFileListStartAnswer', status: 0 }));
+        return;
+      case 'kFileListEndAsk':
+        this.send(encodePacket({ type: 'kFileListEndAnswer', status: 0 }));
+        return;
+      default:
+        // Answers a host has no business sending, GPS pushes: counted and ignored.
+        this.device.stats.badPackets++;
+        return;
+    }
+  }
+
+  /**
+   * The note: an SDK message inserted into a file transfer marks the connection as an illegal-operation connection
+   * and cancels the SDK negotiation. We answer kProcessError, drop the transfer (the partial file stays for a
+   * resume) and return to the just-connected state; the host must renegotiate (or reconnect).
+   */
+  private async illegalIfTransferring(): Promise<void> {
+    if (this.state !== 'file-receive' && this.state !== 'file-send') return;
+    this.device.stats.illegalInterleaves++;
+    const r = this.receive;
+    this.receive = null;
+    if (r) {
+      await this.flush(r);
+      await r.handle?.close().catch(() => {});
+    }
+    this.errorAnswer(HErrorCode.kProcessError);
+  }
+
+  private negotiate(version: number): void {
+    const min = this.opts.minVersion ?? TcpVersion.v5;
+    const max = this.opts.maxVersion ?? TcpVersion.v9;
+    if (version < min) {
+      this.errorAnswer(HErrorCode.kVersionTooLow);
+      return;
+    }
+    const answer = Math.min(version, max);
+    this.send(
+      encodePacket(
+        this.opts.versionAnswerWithStatus
+          ? { type: 'kSDKServiceAnswer', version: answer, status: 0 }
+          : { type: 'kSDKServiceAnswer', version: answer },
+      ),
+    );
+    this.state = 'negotiated';
+    this.guid = null;
+    this.assembler.reset();
+  }
+
+  private async onSdkChunk(p: { total: number; index: number; data: Uint8Array }): Promise<void> {
+    let whole: Uint8Array | undefined;
+    try {
+      whole = this.assembler.push(p);
+    } catch (error) {
+      this.errorAnswer(SdkChunkError.isInstance(error) ? Number(error.code) : HErrorCode.kInvalidXmlIndex);
+      return;
+    }
+    if (!whole) return;
+    let env: ReturnType<typeof parseSdkXml>;
+    try {
+      env = parseSdkXml(whole);
+    } catch {
+      this.errorAnswer(HErrorCode.kParseXmlFailed);
+      return;
+    }
+    if (env.kind !== 'in') {
+      this.errorAnswer(HErrorCode.kParseXmlFailed);
+      return;
+    }
+    this.device.stats.calls++;
+    const method = env.method;
+    let guid = this.guid;
+    if (method === 'GetIFVersion') {
+      guid ??= randomBytes(16).toString('hex');
+      this.guid = guid;
+    } else if (guid === null || env.guid !== guid) {
+      await this.answer(env.guid, method, 'kInvalidGUID', '');
+      return;
+    }
+    const request: SdkMethodRequest = { method, body: env.body, guid, remote: this.remote };
+    this.device.emit('call', request);
+    const handler = this.device.lookup(method);
+    if (!handler) {
+      await this.answer(guid, method, 'kInvalidMethod', '');
+      return;
+    }
+    let result: SdkMethodResult;
+    try {
+      result = await handler(request);
+    } catch {
+      await this.answer(guid, method, 'kSystemError', '');
+      return;
+    }
+    if (typeof result === 'string') await this.answer(guid, method, 'kSuccess', result);
+    else await this.answer(guid, method, result.result ?? 'kSuccess', result.body ?? '');
+  }
+
+  private async answer(guid: string, method: string, result: string, body: string): Promise<void> {
+    const safeGuid = guid === '' ? GUID_PLACEHOLDER : guid;
+    let xml: string;
+    try {
+      xml = buildSdkResponse({ guid: safeGuid, method, result, body });
+    } catch {
+      xml = buildSdkResponse({ guid: safeGuid, method: 'Unknown', result: 'kInvalidMethod', body: '' });
+    }
+    const bytes = new TextEncoder().encode(xml);
+    const chunkSize = this.opts.chunkSize;
+    try {
+      await this.sendAwait(encodeSdkCall(bytes, 'kSDKCmdAnswer', chunkSize === undefined ? {} : { chunkSize }));
+    } catch {
+      this.errorAnswer(HErrorCode.kXmlCmdTooLong);
+    }
+  }
+
+  // ---- files ----
+
+  private async onFileStart(ask: FileStartAsk): Promise<void> {
+    const dir = this.opts.dir;
+    const reply = (status: number, existSize = 0): void => {
+      this.send(encodePacket({ type: 'kFileStartAnswer', status, existSize }));
+    };
+    if (!dir) return reply(HErrorCode.kCreateFileFailed);
+    if (!FILE_NAME_RE.test(ask.name) || ask.name === '.' || ask.name === '..' || !/^[0-9a-f]{32}$/i.test(ask.md5)) {
+      return reply(HErrorCode.kInvalidParam);
+    }
+    if (ask.size > (this.opts.maxFileSize ?? 4 * 1024 ** 3)) return reply(HErrorCode.kNotSpaceToSave);
+    const md5 = ask.md5.toLowerCase();
+    const partDir = join(dir, '.partial');
+    // Partial files are keyed by MD5: the same MD5 means the same content, so resuming is safe.
+    const partPath = join(partDir, md5);
+    const finalPath = join(dir, ask.name);
+    try {
+      await mkdir(partDir, { recursive: true });
+      const existing = await stat(finalPath).catch(() => null);
+      if (existing?.isFile() && existing.size === ask.size && (await md5File(finalPath)) === md5) {
+        // Already complete under that name: existSize = size, nothing to send.
+        this.receive = {
+          ask: { ...ask, md5 },
+          partPath,
+          finalPath,
+          handle: null,
+          hash: createHash('md5'),
+          received: ask.size,
+          written: ask.size,
+          batch: new Uint8Array(0),
+          batchFill: 0,
+          complete: true,
+        };
+        this.state = 'file-receive';
+        return reply(0, ask.size);
+      }
+      const part = await stat(partPath).catch(() => null);
+      const exist = part && part.size <= ask.size ? part.size : 0;
+      const handle = await open(partPath, exist === 0 ? 'w' : 'r+');
+      const hash = createHash('md5');
+      if (exist > 0) {
+        // Resume: hash what is already there.
+        const buf = new Uint8Array(Math.min(BATCH, exist));
+        for (let pos = 0; pos < exist; ) {
+          const { bytesRead } = await handle.read(buf, 0, Math.min(buf.byteLength, exist - pos), pos);
+          if (bytesRead <= 0) break;
+          hash.update(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+      }
+      this.receive = {
+        ask: { ...ask, md5 },
+        partPath,
+        finalPath,
+        handle,
+        hash,
+        received: exist,
+        written: exist,
+        batch: new Uint8Array(BATCH),
+        batchFill: 0,
+        complete: false,
+      };
+      this.state = 'file-receive';
+      reply(0, exist);
+    } catch {
+      reply(HErrorCode.kCreateFileFailed);
+    }
+  }
+
+  private async onFileContent(r: Receive, data: Uint8Array): Promise<void> {
+    if (r.complete || r.received + data.byteLength > r.ask.size) {
+      this.receive = null;
+      await r.handle?.close().catch(() => {});
+      if (!r.complete) await rm(r.partPath, { force: true });
+      this.errorAnswer(HErrorCode.kInvalidFileData);
+      return;
+    }
+    r.hash.update(data);
+    r.received += data.byteLength;
+    if (r.batchFill + data.byteLength > r.batch.byteLength) await this.flush(r);
+    r.batch.set(data, r.batchFill);
+    r.batchFill += data.byteLength;
+  }
+
+  /** Writes the buffered content after what the file holds. */
+  private async flush(r: Receive): Promise<boolean> {
+    if (r.batchFill === 0 || !r.handle) return true;
+    const n = r.batchFill;
+    r.batchFill = 0;
+    try {
+      await r.handle.write(r.batch, 0, n, r.written);
+      r.written += n;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async onFileEnd(r: Receive): Promise<void> {
+    const flushed = await this.flush(r);
+    await r.handle?.close().catch(() => {});
+    this.receive = null;
+    this.state = 'negotiated';
+    const reply = (status: number): void => {
+      this.send(encodePacket({ type: 'kFileEndAnswer', status }));
+    };
+    const file: ReceivedFile = {
+      name: r.ask.name,
+      path: r.finalPath,
+      size: r.ask.size,
+      md5: r.ask.md5,
+      fileType: r.ask.fileType,
+    };
+    if (r.complete) {
+      this.device.emitFile(file);
+      return reply(0);
+    }
+    if (!flushed) return reply(HErrorCode.kWriteFileFailed);
+    if (r.received < r.ask.size) return reply(HErrorCode.kFileNotFinish);
+    if (r.hash.digest('hex') !== r.ask.md5) {
+      await rm(r.partPath, { force: true });
+      return reply(HErrorCode.kFileContentError);
+    }
+    try {
+      await rename(r.partPath, r.finalPath);
+    } catch {
+      return reply(HErrorCode.kRenameFailed);
+    }
+    this.device.emitFile(file);
+    reply(0);
+  }
+
+  private async onReadFile(name: string): Promise<void> {
+    const dir = this.opts.dir;
+    const fail = (status: number): void => {
+      this.send(encodePacket({ type: 'kReadFileAnswer', status, md5: '', size: 0, fileType: 0 }));
+    };
+    if (!dir || !FILE_NAME_RE.test(name) || name === '.' || name === '..') return fail(HErrorCode.kFileNotFound);
+    const path = join(dir, name);
+    const s = await stat(path).catch(() => null);
+    if (!s?.isFile()) return fail(HErrorCode.kFileNotFound);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch {
+      return fail(HErrorCode.kOpenFileFailed);
+    }
+    try {
+      const md5 = await md5File(path, { length: s.size });
+      this.send(encodePacket({ type: 'kReadFileAnswer', status: 0, md5, size: s.size, fileType: 0 }));
+      this.state = 'file-send';
+      const block = new Uint8Array(64 * MAX_FILE_CONTENT_CHUNK);
+      for (let pos = 0; pos < s.size && !this.closed; ) {
+        const { bytesRead } = await handle.read(block, 0, Math.min(block.byteLength, s.size - pos), pos);
+        if (bytesRead <= 0) break;
+        await this.sendAwait(packFileContent(block.subarray(0, bytesRead)));
+        pos += bytesRead;
+      }
+      this.send(encodePacket({ type: 'kFileEndAsk' }));
+    } finally {
+      await handle.close().catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { type CamErrorOptions, MalformedError, ProtocolError, WireError } from '@cam/net-utils';
+import {
+  type ErrorCodeValue,
+  errorCodeName,
+  type GvcpStatusValue,
+  SC_GVMP_MAGIC,
+  SC_GVMP_VERSION,
+} from './constants.js';
+
+const hex4 = (v: number): string => `0x${v.toString(16).padStart(4, '0')}`;
+
+/** The two sync bytes of a frame header are not {@link SC_GVMP_MAGIC}: the stream is out of sync or not SC_GVMP. */
+export class BadMagicError extends MalformedError {
+  static override readonly errorName: string = 'BadMagicError';
+  readonly magic: number;
+
+  constructor(offset: number, magic: number, options?: CamErrorOptions) {
+    super(offset, `frame magic ${hex4(magic)} is not the SC_GVMP magic ${hex4(SC_GVMP_MAGIC)}`, options);
+    this.magic = magic;
+  }
+}
+
+/** The header announces a version this package does not speak (the rest of the layout cannot be trusted). */
+export class UnsupportedVersionError extends MalformedError {
+  static override readonly errorName: string = 'UnsupportedVersionError';
+  readonly version: number;
+
+  constructor(offset: number, version: number, options?: CamErrorOptions) {
+    super(offset, `frame header version ${version} is not supported (only ${SC_GVMP_VERSION})`, options);
+    this.version = version;
+  }
+}
+
+/** The kind bits of Flags name no payload kind. */
+export class UnknownPayloadKindError extends MalformedError {
+  static override readonly errorName: string = 'UnknownPayloadKindError';
+  readonly kind: number;
+
+  constructor(offset: number, kind: number, options?: CamErrorOptions) {
+    super(offset, `payload kind ${kind} is unknown (1 JPEG, 2 H.264, 3 H.265, 4 RAW, 5 YUV)`, options);
+    this.kind = kind;
+  }
+}
+
+/** The device refused or failed a stream request; `errCode` is what its ERR_CODE register said. */
+export class ScGvmpDeviceError extends ProtocolError {
+  static override readonly errorName: string = 'ScGvmpDeviceError';
+  readonly errCode: number;
+  readonly errName: string;
+
+  constructor(errCode: number, context: string, options?: CamErrorOptions) {
+    const name = errorCodeName(errCode) ?? `unknown error ${hex4(errCode)}`;
+    super(`${context}: device reports ${name}`, errCode, options);
+    this.errCode = errCode;
+    this.errName = name;
+  }
+}
+
+/**
+ * Thrown by the device-side register handlers when a write is refused: the register host acknowledges the GVCP
+ * write with `gvcpStatus` (and ERR_CODE holds `errCode` when the refusal is an SC_GVMP error).
+ */
+export class ScGvmpRegisterWriteError extends ProtocolError {
+  static override readonly errorName: string = 'ScGvmpRegisterWriteError';
+  readonly gvcpStatus: GvcpStatusValue;
+  readonly errCode: ErrorCodeValue | undefined;
+
+  constructor(gvcpStatus: GvcpStatusValue, message: string, errCode?: ErrorCodeValue, options?: CamErrorOptions) {
+    super(message, gvcpStatus, options);
+    this.gvcpStatus = gvcpStatus;
+    this.errCode = errCode;
+  }
+}
+
+/** No local interface reaches the camera, so there is no address to write into MCDA. */
+export class NoRouteToCameraError extends WireError {
+  static override readonly errorName: string = 'NoRouteToCameraError';
+  readonly camera: string;
+
+  constructor(camera: string, options?: CamErrorOptions) {
+    super(`no local IPv4 interface is on the subnet of ${camera}; pass localAddress`, options);
+    this.camera = camera;
+  }
+}

@@ -14,7 +14,10 @@ export interface CamRun {
  * Runs the `cam` CLI from source (tsx, sibling packages from source through the `@cam/source` condition), so
  * CLI tests need no build. Killed after `timeoutMs` (default 20 s) so a test can never hang.
  */
-export function runCam(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CamRun> {
+export function runCam(
+  args: string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CamRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', 'tsx', camSource, ...args], {
       cwd: options.cwd ?? process.cwd(),

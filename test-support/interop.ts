@@ -17,9 +17,13 @@ export function hasCommand(command: string): boolean {
 /** True when /usr/bin/python3 can import `gi` and load Aravis 0.8. */
 export function hasPythonAravis(): boolean {
   try {
-    execFileSync('/usr/bin/python3', ['-c', "import gi; gi.require_version('Aravis', '0.8'); from gi.repository import Aravis"], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      '/usr/bin/python3',
+      ['-c', "import gi; gi.require_version('Aravis', '0.8'); from gi.repository import Aravis"],
+      {
+        stdio: 'ignore',
+      },
+    );
     return true;
   } catch {
     return false;

@@ -92,6 +92,8 @@ export interface SdkDeviceStats {
   illegalInterleaves: number;
   droppedSilentHosts: number;
   filesReceived: number;
+  fileBytesReceived: number;
+  heartbeatsSent: number;
 }
 
 type State = 'connected' | 'negotiated' | 'file-receive' | 'file-send';
@@ -136,6 +138,8 @@ export class SdkDevice extends EventEmitter<{
     illegalInterleaves: 0,
     droppedSilentHosts: 0,
     filesReceived: 0,
+    fileBytesReceived: 0,
+    heartbeatsSent: 0,
   };
   private readonly server: Server;
   private udp: UdpSocket | null = null;
@@ -143,6 +147,7 @@ export class SdkDevice extends EventEmitter<{
   private readonly sockets = new Set<Socket>();
   private readonly connections = new Set<DeviceConnection>();
   private timeInfo = '';
+  private readonly pending = new Set<Promise<void>>();
 
   private constructor(options: SdkDeviceOptions) {
     super();
@@ -193,6 +198,7 @@ export class SdkDevice extends EventEmitter<{
       this.udp = null;
       await new Promise<void>((resolve) => u.close(() => resolve()));
     }
+    await this.settled();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -208,6 +214,21 @@ export class SdkDevice extends EventEmitter<{
   emitFile(file: ReceivedFile): void {
     this.stats.filesReceived++;
     this.emit('file', file);
+  }
+
+  /** @internal Partial-file writes of dropped connections; a new transfer waits for them. */
+  track(p: Promise<unknown>): void {
+    const done = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(done);
+    void done.then(() => this.pending.delete(done));
+  }
+
+  /** @internal */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 
   /** @internal */
@@ -376,8 +397,8 @@ class DeviceConnection {
     this.socket.destroy();
     const r = this.receive;
     this.receive = null;
-    // A dropped connection keeps what arrived, for a resume.
-    if (r) void this.flush(r).finally(() => r.handle?.close().catch(() => {}));
+    // A dropped connection keeps what arrived, for a resume; a later FileStart waits for this write.
+    if (r) this.device.track(this.flush(r).then(() => r.handle?.close().catch(() => {})));
     this.device.forget(this, this.socket);
   }
 
@@ -423,7 +444,10 @@ class DeviceConnection {
         this.close();
         return;
       }
-      if (t - this.lastSent >= idle) this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
+      if (t - this.lastSent >= idle) {
+        this.device.stats.heartbeatsSent++;
+        this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
+      }
       this.armTimer();
     }, next);
     this.timer.unref?.();
@@ -621,6 +645,7 @@ class DeviceConnection {
     const partPath = join(partDir, md5);
     const finalPath = join(dir, ask.name);
     try {
+      await this.device.settled();
       await mkdir(partDir, { recursive: true });
       const existing = await stat(finalPath).catch(() => null);
       if (existing?.isFile() && existing.size === ask.size && (await md5File(finalPath)) === md5) {
@@ -683,6 +708,7 @@ class DeviceConnection {
     }
     r.hash.update(data);
     r.received += data.byteLength;
+    this.device.stats.fileBytesReceived += data.byteLength;
     if (r.batchFill + data.byteLength > r.batch.byteLength) await this.flush(r);
     r.batch.set(data, r.batchFill);
     r.batchFill += data.byteLength;

@@ -49,14 +49,12 @@ export const arbPacket: fc.Arbitrary<SdkPacket> = fc.oneof(
   fc
     .tuple(i16pos, md5, size, i16pos)
     .map(([status, m, s, fileType]): SdkPacket => ({ type: 'kReadFileAnswer', status, md5: m, size: s, fileType })),
-  fc
-    .tuple(u16, size, name)
-    .map(
-      ([fileCount, totalSize, sessionId]): SdkPacket => ({
-        type: 'kFileListStartAsk',
-        fileCount,
-        totalSize,
-        sessionId,
-      }),
-    ),
+  fc.tuple(u16, size, name).map(
+    ([fileCount, totalSize, sessionId]): SdkPacket => ({
+      type: 'kFileListStartAsk',
+      fileCount,
+      totalSize,
+      sessionId,
+    }),
+  ),
 );

@@ -102,7 +102,7 @@ describe('codec properties', () => {
   });
 
   const xmlName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,20}$/);
-  const text = fc.string({ maxLength: 50 }).map((s) => s.replace(/[<>&\u0000-\u001f\ud800-\udfff]/g, ''));
+  const text = fc.string({ maxLength: 50 }).map((s) => s.replace(/[<>&]/g, ''));
   test.prop([text, xmlName, xmlName, fc.array(fc.tuple(xmlName, text), { maxLength: 4 })])(
     'XML envelopes round-trip, guid escaped, body verbatim',
     (guid, method, result, children) => {

@@ -1,1 +1,45 @@
-export {};
+export * from './errors.js';
+export {
+  type CompiledFormula,
+  compileAst,
+  compileFormula,
+  type FormulaMode,
+  type FormulaValue,
+} from './formula/compile.js';
+export {
+  BINARY_OPERATORS,
+  type BinaryOperator,
+  type FormulaNode,
+  FUNCTIONS,
+  type FunctionName,
+  formulaIdentifiers,
+  MAX_FORMULA_DEPTH,
+  MAX_FORMULA_LENGTH,
+  parseFormula,
+  printFormula,
+  UNARY_OPERATORS,
+  type UnaryOperator,
+} from './formula/parse.js';
+export {
+  type CacheStats,
+  type EnumEntryDescription,
+  type FeatureDescription,
+  type FeatureEntry,
+  type FeatureInput,
+  type FeatureReading,
+  type FeatureValue,
+  NodeMap,
+  type NodeMapOptions,
+  type SchemaVersion,
+} from './nodemap.js';
+export {
+  type Cachable,
+  type Endianness,
+  NODE_TYPES,
+  type NodeInterface,
+  type NodeType,
+  type Sign,
+  type Visibility,
+} from './nodes.js';
+export { MemoryPort, type Port, type PortAccess, type PortAccessOptions } from './port.js';
+export { MAX_XML_ELEMENTS, MAX_XML_LENGTH, parseXml, type XmlElement } from './xml/tree.js';

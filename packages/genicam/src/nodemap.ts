@@ -1,0 +1,692 @@
+import { AbortError, type CallOptions, TruncatedError } from '@cam/net-utils';
+import {
+  type AccessMode,
+  FeatureTypeError,
+  GenicamError,
+  GenicamXmlError,
+  InvalidValueError,
+  NotAvailableError,
+  NotReadableError,
+  NotWritableError,
+  PortAccessError,
+  UnknownFeatureError,
+} from './errors.js';
+import {
+  BooleanNode,
+  CategoryNode,
+  CommandNode,
+  ConverterNode,
+  type Ctx,
+  type Engine,
+  EnumerationNode,
+  FloatNode,
+  FloatRegNode,
+  type GNode,
+  IntConverterNode,
+  IntegerNode,
+  IntRegNode,
+  IntSwissKnifeNode,
+  MaskedIntRegNode,
+  type NodeInterface,
+  type NodeType,
+  PortNode,
+  publicInt,
+  RawRegisterNode,
+  RegisterNode,
+  StringNode,
+  StringRegNode,
+  SwissKnifeNode,
+  type Visibility,
+} from './nodes.js';
+import type { Port, PortAccessOptions } from './port.js';
+import { parseXml, type XmlElement } from './xml/tree.js';
+
+export interface NodeMapOptions {
+  /** Cache register values per Cachable / pInvalidator (default true). Turn off to read the device every time. */
+  cache?: boolean | undefined;
+  /**
+   * Legacy GigE Vision endianness (schema < 1.1): 4-byte accesses become register accesses and decode big-endian.
+   * `'auto'` (default) enables it when the XML's schema version is below 1.1.
+   */
+  legacyEndianness?: 'auto' | boolean | undefined;
+  /** Ports by Port node name, for XML with several ports; the `port` argument serves every other Port node. */
+  ports?: Readonly<Record<string, Port>> | undefined;
+  /** Largest register the map will read or write, in bytes (default 1 MiB). */
+  maxRegisterLength?: number | undefined;
+}
+
+/** A value `get` returns: integers as numbers when exact (bigint beyond 2^53), enumerations as entry names. */
+export type FeatureValue = number | bigint | boolean | string | Uint8Array;
+/** A value `set` accepts. */
+export type FeatureInput = number | bigint | boolean | string | Uint8Array;
+
+export interface SchemaVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly subMinor: number;
+}
+
+export interface EnumEntryDescription {
+  readonly name: string;
+  readonly value: number | bigint;
+  readonly displayName: string;
+  readonly description?: string;
+  readonly available: boolean;
+}
+
+/** What `describe` reports about a feature. Live properties (access, range, entries) are read from the device. */
+export interface FeatureDescription {
+  readonly name: string;
+  readonly type: NodeType;
+  readonly interface: NodeInterface;
+  readonly displayName: string;
+  readonly description?: string;
+  readonly toolTip?: string;
+  readonly namespace?: 'Standard' | 'Custom';
+  readonly visibility: Visibility;
+  readonly access: AccessMode;
+  readonly unit?: string;
+  readonly representation?: string;
+  readonly min?: number | bigint;
+  readonly max?: number | bigint;
+  readonly inc?: number | bigint;
+  readonly entries?: readonly EnumEntryDescription[];
+  readonly features?: readonly string[];
+  readonly selected?: readonly string[];
+  readonly address?: bigint;
+  readonly length?: number;
+  readonly formula?: string;
+  readonly value?: FeatureValue;
+}
+
+/** One line of the category walk. */
+export interface FeatureEntry {
+  readonly name: string;
+  readonly type: NodeType;
+  readonly interface: NodeInterface;
+  /** 0 for the root category. */
+  readonly depth: number;
+  /** The category listing this feature (undefined for the root). */
+  readonly category: string | undefined;
+  readonly visibility: Visibility;
+}
+
+/** One feature with its value or the typed error reading it gave. */
+export interface FeatureReading extends FeatureEntry {
+  readonly access: AccessMode | undefined;
+  readonly value?: FeatureValue;
+  readonly error?: Error;
+}
+
+export interface CacheStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly entries: number;
+}
+
+interface CacheEntry {
+  readonly address: bigint;
+  readonly length: number;
+  readonly bytes: Uint8Array;
+}
+
+const NODE_FACTORIES: Record<string, (els: XmlElement[], engine: Engine) => GNode> = {
+  Category: (e, g) => new CategoryNode(e, g),
+  Integer: (e, g) => new IntegerNode(e, g),
+  Float: (e, g) => new FloatNode(e, g),
+  Boolean: (e, g) => new BooleanNode(e, g),
+  Command: (e, g) => new CommandNode(e, g),
+  String: (e, g) => new StringNode(e, g),
+  Enumeration: (e, g) => new EnumerationNode(e, g),
+  Register: (e, g) => new RawRegisterNode(e, g),
+  IntReg: (e, g) => new IntRegNode(e, g),
+  MaskedIntReg: (e, g) => new MaskedIntRegNode(e, g),
+  FloatReg: (e, g) => new FloatRegNode(e, g),
+  StringReg: (e, g) => new StringRegNode(e, g),
+  Converter: (e, g) => new ConverterNode(e, g),
+  IntConverter: (e, g) => new IntConverterNode(e, g),
+  SwissKnife: (e, g) => new SwissKnifeNode(e, g),
+  IntSwissKnife: (e, g) => new IntSwissKnifeNode(e, g),
+  Port: (e, g) => new PortNode(e, g),
+};
+
+/** Elements of a RegisterDescription that are not nodes. */
+const NON_NODE_TAGS = new Set(['Group', 'StructReg']);
+
+/**
+ * A GenICam node map: the features a GenApi XML file describes, read and written through a {@link Port}.
+ *
+ * ```ts
+ * const map = await NodeMap.load(xml, port);
+ * await map.set('Width', 640);
+ * await map.set('PixelFormat', 'Mono8');
+ * console.log(await map.get('PayloadSize'));
+ * ```
+ */
+export class NodeMap {
+  readonly schemaVersion: SchemaVersion;
+  readonly vendorName: string;
+  readonly modelName: string;
+  readonly legacyEndianness: boolean;
+  /** Node types present in the XML that this library does not implement, by node name. */
+  readonly unsupported: ReadonlyMap<string, string>;
+  private readonly nodes = new Map<string, GNode>();
+  private readonly invalidatedBy = new Map<string, RegisterNode[]>();
+  private readonly cache = new Map<RegisterNode, Map<string, CacheEntry>>();
+  private cacheOn: boolean;
+  private hits = 0;
+  private misses = 0;
+  private readonly engine: Engine;
+  private readonly defaultPort: Port;
+  private readonly ports: Readonly<Record<string, Port>>;
+
+  private constructor(root: XmlElement, port: Port, options: NodeMapOptions) {
+    if (root.tag !== 'RegisterDescription')
+      throw new GenicamXmlError(`document element is <${root.tag}>, expected <RegisterDescription>`);
+    this.schemaVersion = schemaVersionOf(root);
+    this.vendorName = root.attrs.VendorName ?? '';
+    this.modelName = root.attrs.ModelName ?? '';
+    const legacy = options.legacyEndianness ?? 'auto';
+    this.legacyEndianness =
+      legacy === 'auto'
+        ? this.schemaVersion.major < 1 || (this.schemaVersion.major === 1 && this.schemaVersion.minor < 1)
+        : legacy;
+    this.cacheOn = options.cache ?? true;
+    this.defaultPort = port;
+    this.ports = options.ports ?? {};
+    const maxRegisterLength = options.maxRegisterLength ?? 1024 * 1024;
+    this.engine = {
+      node: (name, from) => this.resolve(name, from),
+      readRegister: (reg, address, length, ctx) => this.readRegister(reg, address, length, ctx),
+      writeRegister: (reg, address, data, ctx) => this.writeRegister(reg, address, data, ctx),
+      markWritten: (node) => this.markWritten(node),
+      legacyEndianness: this.legacyEndianness,
+      maxRegisterLength,
+    };
+    const unsupported = new Map<string, string>();
+    const add = (node: GNode): void => {
+      if (this.nodes.has(node.name)) throw new GenicamXmlError('duplicate node name', { node: node.name });
+      this.nodes.set(node.name, node);
+    };
+    const walk = (parent: XmlElement): void => {
+      for (const el of parent.children) {
+        if (el.tag === 'Group') {
+          walk(el);
+          continue;
+        }
+        if (el.tag === 'StructReg') {
+          for (const entry of el.children) {
+            if (entry.tag === 'StructEntry') add(new MaskedIntRegNode([entry, el], this.engine, 'StructEntry'));
+          }
+          continue;
+        }
+        const factory = NODE_FACTORIES[el.tag];
+        if (factory !== undefined) {
+          const node = factory([el], this.engine);
+          add(node);
+          if (node instanceof EnumerationNode) {
+            // GenApi names entries EnumEntry_<Enumeration>_<Entry>; p* references use that name.
+            for (const e of node.entries) this.nodes.set(`EnumEntry_${node.name}_${e.name}`, e);
+          }
+        } else if (!NON_NODE_TAGS.has(el.tag) && el.attrs.Name !== undefined) {
+          unsupported.set(el.attrs.Name, el.tag);
+        }
+      }
+    };
+    walk(root);
+    this.unsupported = unsupported;
+    for (const node of this.nodes.values()) {
+      if (!(node instanceof RegisterNode)) continue;
+      for (const inv of node.invalidators) {
+        const list = this.invalidatedBy.get(inv) ?? [];
+        list.push(node);
+        this.invalidatedBy.set(inv, list);
+      }
+    }
+  }
+
+  /**
+   * Parses GenApi XML (schema 1.0 or 1.1; text or UTF-8 bytes; entity expansion off) into a node map bound to
+   * `port`. Throws {@link GenicamXmlError} for malformed XML, unknown document elements, bad literals or formulas.
+   */
+  static async load(xml: string | Uint8Array, port: Port, options: NodeMapOptions = {}): Promise<NodeMap> {
+    return new NodeMap(parseXml(xml), port, options);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Lookup
+
+  /** True when a node of that name exists. */
+  has(name: string): boolean {
+    return this.nodes.has(name);
+  }
+
+  /** Every node name (features and helper nodes), in document order. */
+  names(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  /** The GenApi node type of `name`. */
+  typeOf(name: string): NodeType {
+    return this.lookup(name).type;
+  }
+
+  private lookup(name: string): GNode {
+    const n = this.nodes.get(name);
+    if (n !== undefined) return n;
+    const tag = this.unsupported.get(name);
+    if (tag !== undefined) throw new FeatureTypeError(name, tag, 'is a node type this library does not implement');
+    throw new UnknownFeatureError(name);
+  }
+
+  private resolve(name: string, from: string): GNode {
+    const n = this.nodes.get(name);
+    if (n === undefined) throw new GenicamXmlError(`reference to unknown node '${name}'`, { node: from });
+    return n;
+  }
+
+  private ctx(feature: string, opts: CallOptions | undefined): Ctx {
+    const o: PortAccessOptions = {};
+    if (opts?.signal !== undefined) o.signal = opts.signal;
+    if (opts?.timeoutMs !== undefined) o.timeoutMs = opts.timeoutMs;
+    return { feature, opts: o, depth: 0 };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Values
+
+  /** The feature's access mode now (RO, WO, RW, NA or NI). */
+  async accessMode(name: string, opts?: CallOptions): Promise<AccessMode> {
+    return this.lookup(name).access(this.ctx(name, opts));
+  }
+
+  private async checkReadable(node: GNode, ctx: Ctx): Promise<AccessMode> {
+    const mode = await node.access(ctx);
+    if (mode === 'NA' || mode === 'NI') throw new NotAvailableError(node.name, mode);
+    if (mode === 'WO') throw new NotReadableError(node.name, mode);
+    return mode;
+  }
+
+  private async checkWritable(node: GNode, ctx: Ctx): Promise<void> {
+    const mode = await node.access(ctx);
+    if (mode === 'NA' || mode === 'NI') throw new NotAvailableError(node.name, mode);
+    if (mode === 'RO') throw new NotWritableError(node.name, mode);
+  }
+
+  /**
+   * Reads a feature: integers as numbers (bigint beyond 2^53), floats as numbers, booleans, strings, enumeration
+   * entry names, raw registers as bytes.
+   */
+  async get(name: string, opts?: CallOptions): Promise<FeatureValue> {
+    const node = this.lookup(name);
+    const ctx = this.ctx(name, opts);
+    await this.checkReadable(node, ctx);
+    return this.readValue(node, ctx);
+  }
+
+  private async readValue(node: GNode, ctx: Ctx): Promise<FeatureValue> {
+    switch (node.iface) {
+      case 'IInteger':
+        return publicInt(await node.readInt(ctx));
+      case 'IFloat':
+        return node.readFloat(ctx);
+      case 'IBoolean':
+        return (node as BooleanNode).readBool(ctx);
+      case 'IString':
+      case 'IEnumeration':
+        return node.readString(ctx);
+      case 'IRegister':
+        return (await (node as RegisterNode).readBytes(ctx)).slice();
+      default:
+        throw new FeatureTypeError(node.name, node.type, 'has no value to read');
+    }
+  }
+
+  /** Reads an integer feature exactly, as a bigint. */
+  async getInteger(name: string, opts?: CallOptions): Promise<bigint> {
+    const node = this.lookup(name);
+    const ctx = this.ctx(name, opts);
+    await this.checkReadable(node, ctx);
+    if (node.iface !== 'IInteger' && node.iface !== 'IEnumeration' && node.iface !== 'IBoolean')
+      throw new FeatureTypeError(name, node.type, 'is not an integer');
+    return node.readInt(ctx);
+  }
+
+  /**
+   * Writes a feature: numbers or bigints for integers and floats (numeric strings are accepted too), entry names
+   * (or entry values) for enumerations, booleans for Boolean, text for strings, bytes for raw registers. Checks
+   * access and range first; errors name the feature.
+   */
+  async set(name: string, value: FeatureInput, opts?: CallOptions): Promise<void> {
+    const node = this.lookup(name);
+    const ctx = this.ctx(name, opts);
+    switch (node.iface) {
+      case 'IInteger': {
+        const v = toBigInt(name, value);
+        await this.checkWritable(node, ctx);
+        return node.writeInt(v, ctx);
+      }
+      case 'IFloat': {
+        const v = toFloat(name, value);
+        await this.checkWritable(node, ctx);
+        return node.writeFloat(v, ctx);
+      }
+      case 'IBoolean': {
+        const v = toBool(name, value);
+        await this.checkWritable(node, ctx);
+        return (node as BooleanNode).writeBool(v, ctx);
+      }
+      case 'IEnumeration': {
+        await this.checkWritable(node, ctx);
+        const en = node as EnumerationNode;
+        if (typeof value === 'string') {
+          if (en.entry(value) === undefined && /^(0x[0-9a-f]+|-?[0-9]+)$/i.test(value.trim()))
+            return en.writeInt(toBigInt(name, value), ctx);
+          return en.writeEntryName(value, ctx);
+        }
+        if (typeof value === 'number' || typeof value === 'bigint') return en.writeInt(toBigInt(name, value), ctx);
+        throw new InvalidValueError(
+          name,
+          `expected an entry name, got ${describeInput(value)}`,
+          await en.selectableNames(ctx),
+        );
+      }
+      case 'IString': {
+        if (typeof value !== 'string')
+          throw new InvalidValueError(name, `expected a string, got ${describeInput(value)}`);
+        await this.checkWritable(node, ctx);
+        return node.writeString(value, ctx);
+      }
+      case 'IRegister': {
+        if (!(value instanceof Uint8Array))
+          throw new InvalidValueError(name, `expected bytes, got ${describeInput(value)}`);
+        await this.checkWritable(node, ctx);
+        return (node as RegisterNode).writeBytes(value, ctx);
+      }
+      case 'ICommand':
+        throw new FeatureTypeError(name, node.type, 'is a command; use execute()');
+      default:
+        throw new FeatureTypeError(name, node.type, 'cannot be set');
+    }
+  }
+
+  /** Executes a Command feature (writes its CommandValue). */
+  async execute(name: string, opts?: CallOptions): Promise<void> {
+    const node = this.lookup(name);
+    if (!(node instanceof CommandNode)) throw new FeatureTypeError(name, node.type, 'is not a command');
+    const ctx = this.ctx(name, opts);
+    await this.checkWritable(node, ctx);
+    await node.execute(ctx);
+  }
+
+  /** For a Command: true once the device reports it finished (always true for write-only commands). */
+  async isDone(name: string, opts?: CallOptions): Promise<boolean> {
+    const node = this.lookup(name);
+    if (!(node instanceof CommandNode)) throw new FeatureTypeError(name, node.type, 'is not a command');
+    return node.isDone(this.ctx(name, opts));
+  }
+
+  /** Describes a feature: type, access, range, unit, entries, documentation. Reads live properties. */
+  async describe(name: string, opts?: CallOptions): Promise<FeatureDescription> {
+    const node = this.lookup(name);
+    const ctx = this.ctx(name, opts);
+    const access = await node.access(ctx);
+    const d: Record<string, unknown> = {
+      name: node.name,
+      type: node.type,
+      interface: node.iface,
+      displayName: node.displayName,
+      visibility: node.visibility,
+      access,
+    };
+    if (node.description !== undefined) d.description = node.description;
+    if (node.toolTip !== undefined) d.toolTip = node.toolTip;
+    if (node.namespace !== undefined) d.namespace = node.namespace;
+    if (node.unit !== undefined) d.unit = node.unit;
+    if (node.representation !== undefined) d.representation = node.representation;
+    if (node.selected.length > 0) d.selected = [...node.selected];
+    const live = access !== 'NA' && access !== 'NI';
+    if (live && node.iface === 'IInteger') {
+      d.min = publicInt(await node.intMin(ctx));
+      d.max = publicInt(await node.intMax(ctx));
+      d.inc = publicInt(await node.intInc(ctx));
+    } else if (live && node.iface === 'IFloat') {
+      d.min = await node.floatMin(ctx);
+      d.max = await node.floatMax(ctx);
+      const inc = await node.floatInc(ctx);
+      if (inc !== undefined) d.inc = inc;
+    }
+    if (node instanceof EnumerationNode) {
+      const entries: EnumEntryDescription[] = [];
+      for (const e of node.entries) {
+        const a = await e.access(ctx);
+        if (a === 'NI') continue;
+        entries.push({
+          name: e.symbolic,
+          value: publicInt(e.value),
+          displayName: e.displayName,
+          ...(e.description !== undefined ? { description: e.description } : {}),
+          available: a !== 'NA',
+        });
+      }
+      d.entries = entries;
+    }
+    if (node instanceof CategoryNode) d.features = node.features;
+    if (node instanceof RegisterNode && live) {
+      d.address = await node.address(ctx);
+      d.length = await node.length(ctx);
+    }
+    if (node instanceof SwissKnifeNode || node instanceof IntSwissKnifeNode) d.formula = node.formula.source;
+    if (live && (access === 'RO' || access === 'RW') && node.iface !== 'ICategory' && node.iface !== 'IPort') {
+      d.value = await this.readValue(node, ctx);
+    }
+    return d as unknown as FeatureDescription;
+  }
+
+  /**
+   * Walks the category tree from `root` (default: the category named "Root", else every category no other
+   * category lists), depth first, in XML order. Pure: no device access. Dangling pFeature names are skipped.
+   */
+  features(root?: string): FeatureEntry[] {
+    const out: FeatureEntry[] = [];
+    const seen = new Set<string>();
+    const visit = (name: string, depth: number, category: string | undefined): void => {
+      const node = this.nodes.get(name);
+      if (node === undefined || seen.has(name) || depth > 32) return;
+      seen.add(name);
+      out.push({ name, type: node.type, interface: node.iface, depth, category, visibility: node.visibility });
+      if (node instanceof CategoryNode) for (const f of node.features) visit(f, depth + 1, name);
+    };
+    if (root !== undefined) {
+      this.lookup(root);
+      visit(root, 0, undefined);
+    } else if (this.nodes.get('Root') instanceof CategoryNode) {
+      visit('Root', 0, undefined);
+    } else {
+      const listed = new Set<string>();
+      for (const n of this.nodes.values()) if (n instanceof CategoryNode) for (const f of n.features) listed.add(f);
+      for (const n of this.nodes.values())
+        if (n instanceof CategoryNode && !listed.has(n.name)) visit(n.name, 0, undefined);
+    }
+    return out;
+  }
+
+  /** Every feature of the category walk with its value (or the typed error), like `arv-tool values`. */
+  async values(root?: string, opts?: CallOptions): Promise<FeatureReading[]> {
+    const out: FeatureReading[] = [];
+    for (const f of this.features(root)) {
+      const node = this.lookup(f.name);
+      if (node.iface === 'ICategory' || node.iface === 'ICommand' || node.iface === 'IPort') {
+        out.push({ ...f, access: undefined });
+        continue;
+      }
+      const ctx = this.ctx(f.name, opts);
+      let access: AccessMode | undefined;
+      try {
+        access = await node.access(ctx);
+        if (access === 'RO' || access === 'RW') out.push({ ...f, access, value: await this.readValue(node, ctx) });
+        else out.push({ ...f, access });
+      } catch (error) {
+        if (AbortError.isInstance(error)) throw error;
+        out.push({ ...f, access, error: error as Error });
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Register cache
+
+  /** Whether register values are cached. Turning the cache off also empties it. */
+  get cacheEnabled(): boolean {
+    return this.cacheOn;
+  }
+  set cacheEnabled(on: boolean) {
+    this.cacheOn = on;
+    if (!on) this.cache.clear();
+  }
+
+  /** Forgets every cached register value (for example after the device was reset behind our back). */
+  invalidateCache(): void {
+    this.cache.clear();
+  }
+
+  cacheStats(): CacheStats {
+    let entries = 0;
+    for (const m of this.cache.values()) entries += m.size;
+    return { hits: this.hits, misses: this.misses, entries };
+  }
+
+  private portFor(reg: RegisterNode): Port {
+    const explicit = this.ports[reg.portName];
+    if (explicit !== undefined) return explicit;
+    const node = this.nodes.get(reg.portName);
+    if (!(node instanceof PortNode))
+      throw new GenicamXmlError(`pPort '${reg.portName}' is not a Port node`, { node: reg.name });
+    if (node.chunkId !== undefined || node.eventId !== undefined)
+      throw new NotAvailableError(reg.name, 'NA', {
+        cause: new GenicamError(`port '${reg.portName}' carries chunk or event data; pass it in options.ports`),
+      });
+    return this.defaultPort;
+  }
+
+  private portOpts(ctx: Ctx, length: number): PortAccessOptions {
+    return this.legacyEndianness && length === 4 ? { ...ctx.opts, register: true } : ctx.opts;
+  }
+
+  private async readRegister(reg: RegisterNode, address: bigint, length: number, ctx: Ctx): Promise<Uint8Array> {
+    const useCache = this.cacheOn && reg.cachable !== 'NoCache';
+    const key = `${address}:${length}`;
+    if (useCache) {
+      const hit = this.cache.get(reg)?.get(key);
+      if (hit !== undefined) {
+        this.hits++;
+        return hit.bytes;
+      }
+      this.misses++;
+    }
+    const port = this.portFor(reg);
+    let bytes: Uint8Array;
+    try {
+      bytes = await port.read(address, length, this.portOpts(ctx, length));
+    } catch (cause) {
+      if (AbortError.isInstance(cause) || ctx.opts.signal?.aborted) throw cause;
+      throw new PortAccessError(ctx.feature, 'read', address, length, { cause });
+    }
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength !== length) {
+      const got = bytes instanceof Uint8Array ? bytes.byteLength : 0;
+      throw new PortAccessError(ctx.feature, 'read', address, length, {
+        cause: new TruncatedError(0, length, got, `register '${reg.name}'`),
+      });
+    }
+    if (useCache) this.store(reg, address, length, bytes.slice());
+    return bytes;
+  }
+
+  private store(reg: RegisterNode, address: bigint, length: number, bytes: Uint8Array): void {
+    let m = this.cache.get(reg);
+    if (m === undefined) {
+      m = new Map();
+      this.cache.set(reg, m);
+    }
+    m.set(`${address}:${length}`, { address, length, bytes });
+  }
+
+  private async writeRegister(reg: RegisterNode, address: bigint, data: Uint8Array, ctx: Ctx): Promise<void> {
+    const port = this.portFor(reg);
+    const length = data.byteLength;
+    try {
+      await port.write(address, data, this.portOpts(ctx, length));
+    } catch (cause) {
+      this.dropOverlapping(address, length);
+      if (AbortError.isInstance(cause) || ctx.opts.signal?.aborted) throw cause;
+      throw new PortAccessError(ctx.feature, 'write', address, length, { cause });
+    }
+    // Any cached view of these bytes (another node over the same address) is stale now.
+    this.dropOverlapping(address, length);
+    if (this.cacheOn && reg.cachable === 'WriteThrough') this.store(reg, address, length, data.slice());
+  }
+
+  private dropOverlapping(address: bigint, length: number): void {
+    const end = address + BigInt(length);
+    for (const m of this.cache.values()) {
+      for (const [k, e] of m) if (e.address < end && address < e.address + BigInt(e.length)) m.delete(k);
+    }
+  }
+
+  private markWritten(node: GNode): void {
+    const regs = this.invalidatedBy.get(node.name);
+    if (regs === undefined) return;
+    for (const r of regs) this.cache.delete(r);
+  }
+}
+
+function schemaVersionOf(root: XmlElement): SchemaVersion {
+  const num = (s: string | undefined): number | undefined => {
+    if (s === undefined || !/^\d{1,4}$/.test(s.trim())) return undefined;
+    return Number(s);
+  };
+  const major = num(root.attrs.SchemaMajorVersion);
+  const minor = num(root.attrs.SchemaMinorVersion);
+  const sub = num(root.attrs.SchemaSubMinorVersion);
+  if (major !== undefined && minor !== undefined) return { major, minor, subMinor: sub ?? 0 };
+  const ns = /Version_(\d+)_(\d+)/.exec(root.attrs.xmlns ?? '');
+  if (ns !== null) return { major: Number(ns[1]), minor: Number(ns[2]), subMinor: 0 };
+  return { major: 1, minor: 0, subMinor: 0 };
+}
+
+function describeInput(v: FeatureInput): string {
+  if (v instanceof Uint8Array) return `${v.byteLength} bytes`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function toBigInt(name: string, v: FeatureInput): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new InvalidValueError(name, `${v} is not an integer`);
+    return BigInt(v);
+  }
+  if (typeof v === 'boolean') return v ? 1n : 0n;
+  if (typeof v === 'string') {
+    const t = v.trim();
+    if (/^-?(0x[0-9a-fA-F]+|[0-9]+)$/.test(t)) return t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t);
+  }
+  throw new InvalidValueError(name, `expected an integer, got ${describeInput(v)}`);
+}
+
+function toFloat(name: string, v: FeatureInput): number {
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) throw new InvalidValueError(name, 'NaN is not a value');
+    return v;
+  }
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+  throw new InvalidValueError(name, `expected a number, got ${describeInput(v)}`);
+}
+
+function toBool(name: string, v: FeatureInput): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 1 || v === 1n || v === 'true' || v === '1') return true;
+  if (v === 0 || v === 0n || v === 'false' || v === '0') return false;
+  throw new InvalidValueError(name, `expected a boolean, got ${describeInput(v)}`);
+}

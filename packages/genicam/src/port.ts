@@ -1,0 +1,101 @@
+import { type CallOptions, ValueOutOfRangeError } from '@cam/net-utils';
+
+/**
+ * Options the node map passes to every {@link Port} call.
+ *
+ * `register` is set for GenICam schema < 1.1 ("legacy endianness", GenICam standard appendix on GigE Vision
+ * endianness): a 4-byte access is then a 32-bit device register access (GVCP READREG / WRITEREG) rather than a
+ * memory block access (READMEM / WRITEMEM). The bytes are big-endian in both cases. A port that has no register
+ * command may ignore the flag.
+ */
+export interface PortAccessOptions extends CallOptions {
+  register?: boolean | undefined;
+}
+
+/**
+ * Byte access to a device's register space: what a GenICam `Port` node reads and writes through.
+ *
+ * Addresses are `bigint` because the GenApi address space is 64-bit (USB3 Vision and GenCP use addresses above
+ * 2^53, where `number` silently loses bits); the node map always passes a non-negative bigint below 2^64. An
+ * implementation for a 32-bit address space (GigE Vision) checks the range and converts with `Number(address)`.
+ * Implementations may declare the parameter as `bigint | number`. `length` is a `number` because it is a small,
+ * bounded byte count (never above {@link NodeMapOptions.maxRegisterLength}).
+ *
+ * `read` must resolve with exactly `length` bytes; the node map treats anything else as an error. Rejections
+ * should be typed `@cam/net-utils` errors (TimeoutError, ProtocolError, AbortError, ...).
+ */
+export interface Port {
+  read(address: bigint, length: number, opts?: PortAccessOptions): Promise<Uint8Array>;
+  write(address: bigint, data: Uint8Array, opts?: PortAccessOptions): Promise<void>;
+}
+
+/** One recorded access of a {@link MemoryPort}. */
+export interface PortAccess {
+  readonly op: 'read' | 'write';
+  readonly address: bigint;
+  readonly length: number;
+  readonly register: boolean;
+}
+
+/**
+ * A Port over an in-memory byte array starting at address `base`: for tests, for simulated devices and for reading
+ * a node map offline. Accesses outside the array reject with ValueOutOfRangeError. Records every access in `log`
+ * (bounded to the last `maxLog` entries) so tests can check caching.
+ */
+export class MemoryPort implements Port {
+  readonly memory: Uint8Array;
+  readonly base: bigint;
+  readonly log: PortAccess[] = [];
+  maxLog = 10_000;
+  /** Counts of reads and writes since construction. */
+  reads = 0;
+  writes = 0;
+
+  constructor(size: number | Uint8Array, base = 0n) {
+    this.memory = typeof size === 'number' ? new Uint8Array(size) : size;
+    this.base = base;
+  }
+
+  private offset(address: bigint, length: number): number {
+    const off = address - this.base;
+    if (off < 0n || off + BigInt(length) > BigInt(this.memory.byteLength) || length < 0) {
+      throw new ValueOutOfRangeError(
+        'address',
+        `0x${address.toString(16)}+${length} is outside the memory 0x${this.base.toString(16)}+${this.memory.byteLength}`,
+      );
+    }
+    return Number(off);
+  }
+
+  private record(op: 'read' | 'write', address: bigint, length: number, opts?: PortAccessOptions): void {
+    if (op === 'read') this.reads++;
+    else this.writes++;
+    this.log.push({ op, address, length, register: opts?.register === true });
+    if (this.log.length > this.maxLog) this.log.splice(0, this.log.length - this.maxLog);
+  }
+
+  async read(address: bigint, length: number, opts?: PortAccessOptions): Promise<Uint8Array> {
+    opts?.signal?.throwIfAborted();
+    const off = this.offset(address, length);
+    this.record('read', address, length, opts);
+    return this.memory.slice(off, off + length);
+  }
+
+  async write(address: bigint, data: Uint8Array, opts?: PortAccessOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    const off = this.offset(address, data.byteLength);
+    this.record('write', address, data.byteLength, opts);
+    this.memory.set(data, off);
+  }
+
+  /** Big-endian 32-bit helpers for tests and simulators. */
+  getUint32(address: bigint | number): number {
+    const off = this.offset(BigInt(address), 4);
+    return new DataView(this.memory.buffer, this.memory.byteOffset + off, 4).getUint32(0, false);
+  }
+
+  setUint32(address: bigint | number, value: number): void {
+    const off = this.offset(BigInt(address), 4);
+    new DataView(this.memory.buffer, this.memory.byteOffset + off, 4).setUint32(0, value >>> 0, false);
+  }
+}

@@ -31,3 +31,110 @@ export async function startRig(options: SdkDeviceOptions = {}): Promise<Rig> {
     },
   };
 }
+
+import { connect, type Socket } from 'node:net';
+import { encodePacket, type SdkPacket } from '../src/codec/packets.js';
+import { encodeSdkCall, SdkCallAssembler, SdkPacketDecoder } from '../src/codec/sdk-call.js';
+import { buildSdkRequest, parseSdkXml } from '../src/codec/xml.js';
+
+/** A hand-driven host: sends raw packets, collects decoded ones (for device-rule tests). */
+export class RawHost {
+  readonly packets: SdkPacket[] = [];
+  closed = false;
+  private readonly decoder = new SdkPacketDecoder();
+  private wake: (() => void) | null = null;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (c: Buffer) => {
+      try {
+        for (const p of this.decoder.push(c)) this.packets.push(copy(p));
+      } catch {
+        socket.destroy();
+      }
+      this.wake?.();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake?.();
+    });
+  }
+
+  static connect(port: number): Promise<RawHost> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port }, () => resolve(new RawHost(s)));
+      s.once('error', reject);
+    });
+  }
+
+  send(p: SdkPacket | Uint8Array): void {
+    this.socket.write(p instanceof Uint8Array ? p : encodePacket(p));
+  }
+
+  /** Waits (bounded, real time) for the next packet matching `pred`, removing it and everything before it. */
+  async next(pred: (p: SdkPacket) => boolean = () => true, timeoutMs = 3000): Promise<SdkPacket> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.packets.findIndex(pred);
+      if (i >= 0) return this.packets.splice(0, i + 1)[i]!;
+      if (this.closed) throw new Error('connection closed while waiting');
+      if (Date.now() > deadline) throw new Error('timed out waiting for a packet');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 20);
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  async waitClosed(timeoutMs = 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('connection not closed');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Transport negotiation and GetIFVersion; returns the guid. */
+  async handshake(version = 0x1000007): Promise<string> {
+    this.send({ type: 'kSDKServiceAsk', version });
+    await this.next((p) => p.type === 'kSDKServiceAnswer');
+    const env = await this.call(
+      buildSdkRequest({ guid: '##GUID', method: 'GetIFVersion', body: '<version value="1000000"/>' }),
+    );
+    return env.guid;
+  }
+
+  /** Sends a whole XML document and reassembles the answer. */
+  async call(xml: string): Promise<ReturnType<typeof parseSdkXml>> {
+    this.send(encodeSdkCall(new TextEncoder().encode(xml)));
+    const asm = new SdkCallAssembler();
+    for (;;) {
+      const p = await this.next((q) => q.type === 'kSDKCmdAnswer' || q.type === 'kErrorAnswer');
+      if (p.type === 'kErrorAnswer') throw new Error(`error answer ${p.code}`);
+      if (p.type !== 'kSDKCmdAnswer') continue;
+      const whole = asm.push(p);
+      if (whole) return parseSdkXml(whole);
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function copy(p: SdkPacket): SdkPacket {
+  return 'data' in p ? { ...p, data: p.data.slice() } : p;
+}
+
+/** Polls `cond` in real time (bounded). */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

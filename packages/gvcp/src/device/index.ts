@@ -1,0 +1,45 @@
+export {
+  type ActionSignal,
+  type ControlChangeReason,
+  type DeviceEvent,
+  type EventDelivery,
+  GENICAM_FILE_ADDRESS,
+  GvcpDevice,
+  type GvcpDeviceEvents,
+  type GvcpDeviceOptions,
+  type GvcpDeviceStats,
+  type IpConfig,
+} from './device.js';
+export { DeviceStatusError, statusOf } from './errors.js';
+export {
+  AcquisitionMode,
+  type AcquisitionModeName,
+  bitsPerPixel,
+  buildGenicamXml,
+  FeatureRegister,
+  type GenicamXmlOptions,
+  PixelFormat,
+  type PixelFormatName,
+  TEST_EVENT_ID,
+  TestPattern,
+  type TestPatternName,
+} from './genicam.js';
+export {
+  type Application,
+  type CcpWriteResult,
+  ControlChannel,
+  type PrimaryApplication,
+  type PrivilegeLevel,
+} from './privilege.js';
+export {
+  type AccessContext,
+  type BlockDefinition,
+  MAX_BLOCK_LENGTH,
+  PartialWriteError,
+  type RegisterAccess,
+  type RegisterDefinition,
+  type RegisterInfo,
+  RegisterSpace,
+  type WriteListener,
+} from './registers.js';
+export { type CachedExchange, RetransmitCache } from './retransmit-cache.js';

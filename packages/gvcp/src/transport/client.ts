@@ -68,6 +68,8 @@ export interface GvcpClientOptions {
    * several registers go in one READREG / WRITEREG).
    */
   capabilities?: number;
+  /** req_id of the first command (default 1); ids then count up and wrap from 0xFFFF to 1. */
+  firstReqId?: number;
 }
 
 /** How to take control of a device. */
@@ -157,6 +159,7 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
     this.tryTimeoutMs = options.tryTimeoutMs ?? DEFAULT_TRY_TIMEOUT_MS;
     this.maxPendingAcks = options.maxPendingAcks ?? 64;
     this.capabilityValue = options.capabilities;
+    this.reqId = (options.firstReqId ?? 1) - 1;
     socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     // Send errors surface through the send callback; a stray 'error' must not crash the process.
     socket.on('error', () => {});
@@ -167,6 +170,7 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
     if (!isIpv4(address)) throw new ValueOutOfRangeError('address', `"${address}" is not an IPv4 address`);
     checkCount(options.retries, 0, 100, 'retries');
     checkCount(options.tryTimeoutMs, 1, 600_000, 'tryTimeoutMs');
+    checkCount(options.firstReqId, 1, 0xffff, 'firstReqId');
     const localAddress = options.localAddress ?? interfaceFor(address)?.address ?? '0.0.0.0';
     const socket = await bindUdp({ address: localAddress, port: options.localPort ?? 0 });
     return new GvcpClient(socket, address, options);

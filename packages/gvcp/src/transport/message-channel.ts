@@ -97,7 +97,7 @@ export class MessageChannel implements AsyncIterable<MessageChannelEvent>, Async
     // Copy the data: the datagram buffer is not ours to keep.
     const event: MessageChannelEvent =
       cmd.type === 'eventdata'
-        ? { ...cmd, data: cmd.data.slice(), from: { address: rinfo.address, port: rinfo.port } }
+        ? { ...cmd, data: new Uint8Array(cmd.data), from: { address: rinfo.address, port: rinfo.port } }
         : { ...cmd, from: { address: rinfo.address, port: rinfo.port } };
     const waiter = this.waiters.shift();
     if (waiter) {

@@ -42,7 +42,6 @@ export class RawHost {
   readonly packets: SdkPacket[] = [];
   closed = false;
   private readonly decoder = new SdkPacketDecoder();
-  private wake: (() => void) | null = null;
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (c: Buffer) => {
@@ -51,12 +50,10 @@ export class RawHost {
       } catch {
         socket.destroy();
       }
-      this.wake?.();
     });
     socket.on('error', () => {});
     socket.on('close', () => {
       this.closed = true;
-      this.wake?.();
     });
   }
 
@@ -73,29 +70,18 @@ export class RawHost {
 
   /** Waits (bounded, real time) for the next packet matching `pred`, removing it and everything before it. */
   async next(pred: (p: SdkPacket) => boolean = () => true, timeoutMs = 3000): Promise<SdkPacket> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    let found: SdkPacket | undefined;
+    await until(() => {
       const i = this.packets.findIndex(pred);
-      if (i >= 0) return this.packets.splice(0, i + 1)[i]!;
-      if (this.closed) throw new Error('connection closed while waiting');
-      if (Date.now() > deadline) throw new Error('timed out waiting for a packet');
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 20);
-        this.wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      this.wake = null;
-    }
+      if (i >= 0) found = this.packets.splice(0, i + 1)[i]!;
+      else if (this.closed) throw new Error('connection closed while waiting');
+      return found !== undefined;
+    }, timeoutMs);
+    return found!;
   }
 
   async waitClosed(timeoutMs = 3000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed) {
-      if (Date.now() > deadline) throw new Error('connection not closed');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(() => this.closed, timeoutMs);
   }
 
   /** Transport negotiation and GetIFVersion; returns the guid. */
@@ -130,11 +116,19 @@ function copy(p: SdkPacket): SdkPacket {
   return 'data' in p ? { ...p, data: p.data.slice() } : p;
 }
 
-/** Polls `cond` in real time (bounded). */
+/**
+ * Polls `cond` between event-loop turns, bounded in real time (performance.now and setImmediate, so it also works
+ * while vitest fakes setTimeout and Date).
+ */
 export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
+  let turns = 0;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
+    if (performance.now() > deadline) throw new Error('condition not reached in time');
+    // Mostly immediate turns (I/O callbacks run between them), with a short real pause now and then.
+    if (++turns % 50 === 0) await new Promise((r) => realSetTimeout(r, 5));
+    else await new Promise((r) => setImmediate(r));
   }
 }
+
+const realSetTimeout = globalThis.setTimeout;

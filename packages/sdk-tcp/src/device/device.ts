@@ -94,6 +94,7 @@ export interface SdkDeviceStats {
   filesReceived: number;
   fileBytesReceived: number;
   heartbeatsSent: number;
+  heartbeatAsks: number;
 }
 
 type State = 'connected' | 'negotiated' | 'file-receive' | 'file-send';
@@ -140,6 +141,7 @@ export class SdkDevice extends EventEmitter<{
     filesReceived: 0,
     fileBytesReceived: 0,
     heartbeatsSent: 0,
+    heartbeatAsks: 0,
   };
   private readonly server: Server;
   private udp: UdpSocket | null = null;
@@ -456,6 +458,7 @@ class DeviceConnection {
   private async onPacket(p: SdkPacket): Promise<void> {
     switch (p.type) {
       case 'kTcpHeartbeatAsk':
+        this.device.stats.heartbeatAsks++;
         this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
         return;
       case 'kTcpHeartbeatAnswer':

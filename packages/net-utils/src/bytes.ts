@@ -28,10 +28,13 @@ export class ByteReader {
   /** Cursor, relative to `bytes`. */
   offset: number;
   readonly littleEndian: boolean;
+  /** `bytes.byteLength`, cached: the typed-array getter is slow on the hot path. */
+  private readonly end: number;
 
   constructor(bytes: Uint8Array, offset = 0, options: ByteOrderOptions = {}) {
     checkStartOffset(offset, bytes.byteLength);
     this.bytes = bytes;
+    this.end = bytes.byteLength;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.offset = offset;
     this.littleEndian = options.littleEndian ?? false;
@@ -67,69 +70,73 @@ export class ByteReader {
   }
 
   u8(what = 'u8'): number {
-    this.ensure(1, what);
-    return this.view.getUint8(this.offset++);
+    const o = this.offset;
+    if (!(o >= 0 && o < this.end)) this.ensure(1, what);
+    this.offset = o + 1;
+    return this.view.getUint8(o);
   }
 
   i8(what = 'i8'): number {
-    this.ensure(1, what);
-    return this.view.getInt8(this.offset++);
+    const o = this.offset;
+    if (!(o >= 0 && o < this.end)) this.ensure(1, what);
+    this.offset = o + 1;
+    return this.view.getInt8(o);
   }
 
   u16(littleEndian = this.littleEndian, what = 'u16'): number {
-    this.ensure(2, what);
-    const v = this.view.getUint16(this.offset, littleEndian);
-    this.offset += 2;
-    return v;
+    const o = this.offset;
+    if (!(o >= 0 && o + 2 <= this.end)) this.ensure(2, what);
+    this.offset = o + 2;
+    return this.view.getUint16(o, littleEndian);
   }
 
   i16(littleEndian = this.littleEndian, what = 'i16'): number {
-    this.ensure(2, what);
-    const v = this.view.getInt16(this.offset, littleEndian);
-    this.offset += 2;
-    return v;
+    const o = this.offset;
+    if (!(o >= 0 && o + 2 <= this.end)) this.ensure(2, what);
+    this.offset = o + 2;
+    return this.view.getInt16(o, littleEndian);
   }
 
   u32(littleEndian = this.littleEndian, what = 'u32'): number {
-    this.ensure(4, what);
-    const v = this.view.getUint32(this.offset, littleEndian);
-    this.offset += 4;
-    return v;
+    const o = this.offset;
+    if (!(o >= 0 && o + 4 <= this.end)) this.ensure(4, what);
+    this.offset = o + 4;
+    return this.view.getUint32(o, littleEndian);
   }
 
   i32(littleEndian = this.littleEndian, what = 'i32'): number {
-    this.ensure(4, what);
-    const v = this.view.getInt32(this.offset, littleEndian);
-    this.offset += 4;
-    return v;
+    const o = this.offset;
+    if (!(o >= 0 && o + 4 <= this.end)) this.ensure(4, what);
+    this.offset = o + 4;
+    return this.view.getInt32(o, littleEndian);
   }
 
   u64(littleEndian = this.littleEndian, what = 'u64'): bigint {
-    this.ensure(8, what);
-    const v = this.view.getBigUint64(this.offset, littleEndian);
-    this.offset += 8;
-    return v;
+    const o = this.offset;
+    if (!(o >= 0 && o + 8 <= this.end)) this.ensure(8, what);
+    this.offset = o + 8;
+    return this.view.getBigUint64(o, littleEndian);
   }
 
   i64(littleEndian = this.littleEndian, what = 'i64'): bigint {
-    this.ensure(8, what);
-    const v = this.view.getBigInt64(this.offset, littleEndian);
-    this.offset += 8;
-    return v;
+    const o = this.offset;
+    if (!(o >= 0 && o + 8 <= this.end)) this.ensure(8, what);
+    this.offset = o + 8;
+    return this.view.getBigInt64(o, littleEndian);
   }
 
   f32(littleEndian = this.littleEndian, what = 'f32'): number {
-    this.ensure(4, what);
-    const v = this.view.getFloat32(this.offset, littleEndian);
-    this.offset += 4;
-    return v;
+    const o = this.offset;
+    if (!(o >= 0 && o + 4 <= this.end)) this.ensure(4, what);
+    this.offset = o + 4;
+    return this.view.getFloat32(o, littleEndian);
   }
 
   f64(littleEndian = this.littleEndian, what = 'f64'): number {
-    this.ensure(8, what);
-    const v = this.view.getFloat64(this.offset, littleEndian);
-    this.offset += 8;
-    return v;
+    const o = this.offset;
+    if (!(o >= 0 && o + 8 <= this.end)) this.ensure(8, what);
+    this.offset = o + 8;
+    return this.view.getFloat64(o, littleEndian);
   }
 
   /** The next `n` bytes as a view into the input (no copy). */

@@ -398,29 +398,104 @@ export class PortNode extends GNode {
 // ---------------------------------------------------------------------------------------------------------------
 // Integer, Float, Boolean, Command, String
 
+/**
+ * Where an Integer / Float takes its value: one Value / pValue, or (with pIndex) the ValueIndexed / pValueIndexed
+ * whose Index equals the index node's value, else ValueDefault / pValueDefault. Literal values live in `locals`
+ * so that writing them works like a device-less register.
+ */
+class ValueSource<T extends bigint | number> {
+  readonly single: Prop | undefined;
+  readonly index: string | undefined;
+  readonly indexed: readonly { readonly at: bigint; readonly value: Prop }[];
+  readonly fallback: Prop | undefined;
+  readonly locals = new Map<Prop, T>();
+
+  constructor(
+    private readonly owner: GNode,
+    els: readonly XmlElement[],
+    parse: (text: string) => T,
+  ) {
+    const el = els[0] as XmlElement;
+    const find = (tag: string): XmlElement | undefined => el.children.find((c) => c.tag === tag);
+    const pv = find('pValue');
+    const v = find('Value');
+    this.single = pv !== undefined ? { ref: pv.text } : v !== undefined ? { lit: v.text } : undefined;
+    this.index = find('pIndex')?.text;
+    const indexed: { at: bigint; value: Prop }[] = [];
+    for (const c of el.children) {
+      if (c.tag !== 'ValueIndexed' && c.tag !== 'pValueIndexed') continue;
+      const at = c.attrs.Index;
+      if (at === undefined) throw new GenicamXmlError(`${c.tag} without Index`, { node: owner.name });
+      indexed.push({
+        at: parseIntLiteral(at, owner.name, 'Index'),
+        value: c.tag === 'pValueIndexed' ? { ref: c.text } : { lit: c.text },
+      });
+    }
+    this.indexed = indexed;
+    const pd = find('pValueDefault');
+    const d = find('ValueDefault');
+    this.fallback = pd !== undefined ? { ref: pd.text } : d !== undefined ? { lit: d.text } : undefined;
+    if (
+      this.single === undefined &&
+      (this.index === undefined || (indexed.length === 0 && this.fallback === undefined))
+    )
+      throw new GenicamXmlError(`${el.tag} without Value, pValue or pIndex with indexed values`, { node: owner.name });
+    for (const p of [this.single, this.fallback, ...indexed.map((x) => x.value)]) {
+      if (p !== undefined && 'lit' in p) this.locals.set(p, parse(p.lit));
+    }
+  }
+
+  /** The value property that applies now. */
+  async current(ctx: Ctx): Promise<Prop> {
+    if (this.single !== undefined) return this.single;
+    const idx = numToBigint(
+      await this.owner.engine.node(this.index as string, this.owner.name).readNumeric(ctx),
+      this.owner.name,
+    );
+    const hit = this.indexed.find((x) => x.at === idx);
+    if (hit !== undefined) return hit.value;
+    if (this.fallback !== undefined) return this.fallback;
+    throw new InvalidValueError(this.owner.name, `no value for index ${idx}`);
+  }
+
+  /** The node behind a pValue, when the value is a single reference (used for default range and access). */
+  get singleTarget(): GNode | undefined {
+    return this.single !== undefined && 'ref' in this.single
+      ? this.owner.engine.node(this.single.ref, this.owner.name)
+      : undefined;
+  }
+
+  async access(ctx: Ctx): Promise<AccessMode> {
+    if (this.single === undefined) {
+      // Indexed values: access of the selected value (literal ones are read-write locals).
+      const p = await this.current(ctx);
+      return 'ref' in p ? this.owner.engine.node(p.ref, this.owner.name).access(ctx) : 'RW';
+    }
+    const t = this.singleTarget;
+    return t !== undefined ? t.access(ctx) : 'RW';
+  }
+}
+
 export class IntegerNode extends IntLike {
   readonly type = 'Integer' as const;
-  private readonly value: Prop;
-  private local: bigint | undefined;
+  private readonly source: ValueSource<bigint>;
   private readonly min = this.prop('Min');
   private readonly max = this.prop('Max');
   private readonly inc = this.prop('Inc');
 
   constructor(els: readonly XmlElement[], engine: Engine) {
     super(els, engine);
-    const v = this.prop('Value');
-    if (v === undefined) throw new GenicamXmlError('Integer without Value or pValue', { node: this.name });
-    this.value = v;
-    if ('lit' in v) this.local = parseIntLiteral(v.lit, this.name, 'Value');
+    this.source = new ValueSource<bigint>(this, els, (t) => parseIntLiteral(t, this.name, 'Value'));
   }
   protected override async baseAccess(ctx: Ctx): Promise<AccessMode> {
-    return 'ref' in this.value ? this.target(this.value).access(ctx) : 'RW';
+    return this.source.access(ctx);
   }
   override async readInt(ctx: Ctx): Promise<bigint> {
     enter(ctx, this);
     try {
-      if ('ref' in this.value) return numToBigint(await this.target(this.value).readNumeric(ctx), this.name);
-      return this.local ?? 0n;
+      const p = await this.source.current(ctx);
+      if ('ref' in p) return numToBigint(await this.target(p).readNumeric(ctx), this.name);
+      return this.source.locals.get(p) ?? 0n;
     } finally {
       ctx.depth--;
     }
@@ -429,8 +504,9 @@ export class IntegerNode extends IntLike {
     enter(ctx, this);
     try {
       await this.checkRange(v, ctx);
-      if ('ref' in this.value) await this.target(this.value).writeInt(v, ctx);
-      else this.local = v;
+      const p = await this.source.current(ctx);
+      if ('ref' in p) await this.target(p).writeInt(v, ctx);
+      else this.source.locals.set(p, v);
       this.engine.markWritten(this);
     } finally {
       ctx.depth--;
@@ -438,44 +514,41 @@ export class IntegerNode extends IntLike {
   }
   override async intMin(ctx: Ctx): Promise<bigint> {
     if (this.min !== undefined) return this.propInt(this.min, ctx, 'Min');
-    return 'ref' in this.value ? this.target(this.value).intMin(ctx) : INT64_MIN;
+    return (await this.source.singleTarget?.intMin(ctx)) ?? INT64_MIN;
   }
   override async intMax(ctx: Ctx): Promise<bigint> {
     if (this.max !== undefined) return this.propInt(this.max, ctx, 'Max');
-    return 'ref' in this.value ? this.target(this.value).intMax(ctx) : INT64_MAX;
+    return (await this.source.singleTarget?.intMax(ctx)) ?? INT64_MAX;
   }
   override async intInc(ctx: Ctx): Promise<bigint> {
     if (this.inc !== undefined) {
       const inc = await this.propInt(this.inc, ctx, 'Inc');
       return inc > 0n ? inc : 1n;
     }
-    return 'ref' in this.value ? this.target(this.value).intInc(ctx) : 1n;
+    return (await this.source.singleTarget?.intInc(ctx)) ?? 1n;
   }
 }
 
 export class FloatNode extends FloatLike {
   readonly type = 'Float' as const;
-  private readonly value: Prop;
-  private local: number | undefined;
+  private readonly source: ValueSource<number>;
   private readonly min = this.prop('Min');
   private readonly max = this.prop('Max');
   private readonly inc = this.prop('Inc');
 
   constructor(els: readonly XmlElement[], engine: Engine) {
     super(els, engine);
-    const v = this.prop('Value');
-    if (v === undefined) throw new GenicamXmlError('Float without Value or pValue', { node: this.name });
-    this.value = v;
-    if ('lit' in v) this.local = parseFloatLiteral(v.lit, this.name, 'Value');
+    this.source = new ValueSource<number>(this, els, (t) => parseFloatLiteral(t, this.name, 'Value'));
   }
   protected override async baseAccess(ctx: Ctx): Promise<AccessMode> {
-    return 'ref' in this.value ? this.target(this.value).access(ctx) : 'RW';
+    return this.source.access(ctx);
   }
   override async readFloat(ctx: Ctx): Promise<number> {
     enter(ctx, this);
     try {
-      if ('ref' in this.value) return numToFloat(await this.target(this.value).readNumeric(ctx));
-      return this.local ?? 0;
+      const p = await this.source.current(ctx);
+      if ('ref' in p) return numToFloat(await this.target(p).readNumeric(ctx));
+      return this.source.locals.get(p) ?? 0;
     } finally {
       ctx.depth--;
     }
@@ -484,8 +557,9 @@ export class FloatNode extends FloatLike {
     enter(ctx, this);
     try {
       await this.checkRange(v, ctx);
-      if ('ref' in this.value) await this.target(this.value).writeNumeric(v, ctx);
-      else this.local = v;
+      const p = await this.source.current(ctx);
+      if ('ref' in p) await this.target(p).writeNumeric(v, ctx);
+      else this.source.locals.set(p, v);
       this.engine.markWritten(this);
     } finally {
       ctx.depth--;
@@ -493,11 +567,11 @@ export class FloatNode extends FloatLike {
   }
   override async floatMin(ctx: Ctx): Promise<number> {
     if (this.min !== undefined) return this.propFloat(this.min, ctx, 'Min');
-    return 'ref' in this.value ? this.target(this.value).floatMin(ctx) : -FLOAT_MAX;
+    return (await this.source.singleTarget?.floatMin(ctx)) ?? -FLOAT_MAX;
   }
   override async floatMax(ctx: Ctx): Promise<number> {
     if (this.max !== undefined) return this.propFloat(this.max, ctx, 'Max');
-    return 'ref' in this.value ? this.target(this.value).floatMax(ctx) : FLOAT_MAX;
+    return (await this.source.singleTarget?.floatMax(ctx)) ?? FLOAT_MAX;
   }
   override async floatInc(ctx: Ctx): Promise<number | undefined> {
     return this.inc !== undefined ? this.propFloat(this.inc, ctx, 'Inc') : undefined;

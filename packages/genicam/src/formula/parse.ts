@@ -68,7 +68,7 @@ export type FormulaNode =
 /** Longest formula accepted, in characters. */
 export const MAX_FORMULA_LENGTH = 65_536;
 /** Deepest nesting accepted (parentheses, operators); keeps recursion bounded. */
-export const MAX_FORMULA_DEPTH = 200;
+export const MAX_FORMULA_DEPTH = 2000;
 
 const BINARY_PRECEDENCE: Record<BinaryOperator, number> = {
   '||': 10,

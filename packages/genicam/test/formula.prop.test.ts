@@ -35,7 +35,12 @@ const { node: astArb } = fc.letrec<{ node: FormulaNode; leaf: FormulaNode }>((ti
       left: tie('node'),
       right: tie('node'),
     }),
-    fc.record({ kind: fc.constant('ternary' as const), cond: tie('node'), then: tie('node'), else: tie('node') }),
+    fc.record({
+      kind: fc.constant('ternary' as const),
+      cond: tie('node'),
+      whenTrue: tie('node'),
+      whenFalse: tie('node'),
+    }),
     fc
       .constantFrom(...FUNCTION_NAMES)
       .chain((fn) =>
@@ -86,7 +91,7 @@ function refFloat(n: FormulaNode, env: Record<string, number>): number {
       return n.op === '-' ? -a : n.op === '+' ? a : Number(~toI(a));
     }
     case 'ternary':
-      return refFloat(n.cond, env) !== 0 ? refFloat(n.then, env) : refFloat(n.else, env);
+      return refFloat(n.cond, env) !== 0 ? refFloat(n.whenTrue, env) : refFloat(n.whenFalse, env);
     case 'call': {
       const a = refFloat(n.args[0] as FormulaNode, env);
       if (n.fn === 'ROUND') {
@@ -174,7 +179,7 @@ function refInt(n: FormulaNode, env: Record<string, bigint>): bigint {
       return n.op === '-' ? i64(-a) : n.op === '+' ? a : ~a;
     }
     case 'ternary':
-      return refInt(n.cond, env) !== 0n ? refInt(n.then, env) : refInt(n.else, env);
+      return refInt(n.cond, env) !== 0n ? refInt(n.whenTrue, env) : refInt(n.whenFalse, env);
     case 'call': {
       const a = refInt(n.args[0] as FormulaNode, env);
       switch (n.fn) {

@@ -194,7 +194,7 @@ describe('formula syntax', () => {
     expect(() => parseFormula(`${'('.repeat(5000)}1${')'.repeat(5000)}`)).toThrow(FormulaSyntaxError);
     expect(() => parseFormula('1+'.repeat(40_000))).toThrow(/longer than/);
     // A long ternary chain as vendors write it parses fine.
-    const chain = Array.from({ length: 100 }, (_, k) => `(FROM=${k})?${k}:(`).join('') + '0' + ')'.repeat(100);
+    const chain = `${Array.from({ length: 100 }, (_, k) => `(FROM=${k})?${k}:(`).join('')}0${')'.repeat(100)}`;
     expect(() => parseFormula(chain)).not.toThrow();
   });
 

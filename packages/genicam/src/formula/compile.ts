@@ -122,8 +122,8 @@ function compileFloat(node: FormulaNode, vars: readonly string[]): FloatFn {
     }
     case 'ternary': {
       const c = compileFloat(node.cond, vars);
-      const t = compileFloat(node.then, vars);
-      const e = compileFloat(node.else, vars);
+      const t = compileFloat(node.whenTrue, vars);
+      const e = compileFloat(node.whenFalse, vars);
       return (v) => (c(v) !== 0 ? t(v) : e(v));
     }
     case 'call': {
@@ -230,8 +230,8 @@ function compileInt(node: FormulaNode, vars: readonly string[]): IntFn {
     }
     case 'ternary': {
       const c = compileInt(node.cond, vars);
-      const t = compileInt(node.then, vars);
-      const e = compileInt(node.else, vars);
+      const t = compileInt(node.whenTrue, vars);
+      const e = compileInt(node.whenFalse, vars);
       return (v) => (c(v) !== 0n ? t(v) : e(v));
     }
     case 'call': {

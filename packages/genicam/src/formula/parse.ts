@@ -62,7 +62,12 @@ export type FormulaNode =
   | { readonly kind: 'ident'; readonly name: string }
   | { readonly kind: 'unary'; readonly op: UnaryOperator; readonly arg: FormulaNode }
   | { readonly kind: 'binary'; readonly op: BinaryOperator; readonly left: FormulaNode; readonly right: FormulaNode }
-  | { readonly kind: 'ternary'; readonly cond: FormulaNode; readonly then: FormulaNode; readonly else: FormulaNode }
+  | {
+      readonly kind: 'ternary';
+      readonly cond: FormulaNode;
+      readonly whenTrue: FormulaNode;
+      readonly whenFalse: FormulaNode;
+    }
   | { readonly kind: 'call'; readonly fn: FunctionName; readonly args: readonly FormulaNode[] };
 
 /** Longest formula accepted, in characters. */
@@ -234,7 +239,7 @@ export function parseFormula(src: string): FormulaNode {
         const then = expr(TERNARY_PRECEDENCE, depth + 1);
         expectOp(':');
         const otherwise = expr(TERNARY_PRECEDENCE, depth + 1);
-        left = { kind: 'ternary', cond: left, then, else: otherwise };
+        left = { kind: 'ternary', cond: left, whenTrue: then, whenFalse: otherwise };
         continue;
       }
       if (!isBinary(t.v)) break;
@@ -329,7 +334,7 @@ export function printFormula(node: FormulaNode): string {
     case 'binary':
       return `(${printFormula(node.left)} ${node.op} ${printFormula(node.right)})`;
     case 'ternary':
-      return `(${printFormula(node.cond)} ? ${printFormula(node.then)} : ${printFormula(node.else)})`;
+      return `(${printFormula(node.cond)} ? ${printFormula(node.whenTrue)} : ${printFormula(node.whenFalse)})`;
     case 'call':
       return `${node.fn}(${node.args.map(printFormula).join(', ')})`;
   }
@@ -350,8 +355,8 @@ export function formulaIdentifiers(node: FormulaNode, out: string[] = []): strin
       break;
     case 'ternary':
       formulaIdentifiers(node.cond, out);
-      formulaIdentifiers(node.then, out);
-      formulaIdentifiers(node.else, out);
+      formulaIdentifiers(node.whenTrue, out);
+      formulaIdentifiers(node.whenFalse, out);
       break;
     case 'call':
       for (const a of node.args) formulaIdentifiers(a, out);

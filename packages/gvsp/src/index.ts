@@ -2,3 +2,36 @@ export * from './codec/constants.js';
 export * from './codec/packet.js';
 export * from './codec/packet-resend.js';
 export * from './codec/pixel-format.js';
+export {
+  type DataPacketKind,
+  dataBytesPerPacket,
+  type GvspBlock,
+  type PacketisedBlock,
+  packetiseBlock,
+} from './device/packetizer.js';
+export {
+  GvspSender,
+  type GvspSenderOptions,
+  type GvspSenderStats,
+  type LossOptions,
+  type SenderImage,
+} from './device/sender.js';
+export { TestPattern, type TestPatternOptions } from './device/test-pattern.js';
+export type { GvspFrame, GvspFramePart } from './transport/frame.js';
+export {
+  Counter,
+  type CounterName,
+  FRAME_STATUS_NAMES,
+  FrameStatus,
+  type FrameStatusName,
+  GvspReassembler,
+  type ReassemblerHooks,
+  type ReassemblerOptions,
+} from './transport/reassembler.js';
+export {
+  GvspReceiver,
+  type GvspReceiverCounters,
+  type GvspReceiverOptions,
+  type GvspReceiverStats,
+  type ReceiveBufferReport,
+} from './transport/receiver.js';

@@ -1,0 +1,382 @@
+import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { type CallOptions, sleep, throwIfAborted, ValueOutOfRangeError } from '@cam/net-utils';
+import { GvspHeaderFlag, GvspPayloadType, GvspStatus, IP_UDP_OVERHEAD } from '../codec/constants.js';
+import type { GvspLeader, GvspTrailer, ImageLeader } from '../codec/packet.js';
+import { decodePacketResend, type PacketResendCommand } from '../codec/packet-resend.js';
+import { imageByteSize } from '../codec/pixel-format.js';
+import { type GvspBlock, markResent, type PacketisedBlock, packetiseBlock, statusPacket } from './packetizer.js';
+
+/** Simulated network trouble, for tests and the CLI. Shares are 0..1. */
+export interface LossOptions {
+  /** Share of packets not sent. */
+  drop?: number;
+  /** Share of packets sent twice. */
+  duplicate?: number;
+  /** Share of packets held back and sent after the next one. */
+  reorder?: number;
+  /** PRNG seed, for repeatable runs (default 1). */
+  seed?: number;
+  /** Apply the loss to retransmissions too (default true). */
+  onResend?: boolean;
+}
+
+export interface GvspSenderOptions {
+  /** Send from this socket (a device's stream socket); otherwise one is bound on `bindAddress:sourcePort`. */
+  socket?: dgram.Socket;
+  bindAddress?: string;
+  sourcePort?: number;
+  /** Where packets go (SCDA:SCP); can be set later with {@link GvspSender.setDestination}. */
+  destination?: { address: string; port: number };
+  /** SCPS packet size including IP and UDP headers (default 1500). */
+  packetSize?: number;
+  /** 64-bit block ids and 32-bit packet ids. */
+  extendedId?: boolean;
+  /** Pause between packets, microseconds (SCPD-like). */
+  packetDelayUs?: number;
+  /** Payload bandwidth cap in bytes per second (overrides packetDelayUs when set). */
+  bandwidth?: number;
+  /** Blocks kept for PACKETRESEND (default 32). */
+  retainBlocks?: number;
+  /** Bind a socket on this port that answers PACKETRESEND commands (0 = any free port). */
+  resendPort?: number;
+  streamChannel?: number;
+  loss?: LossOptions;
+}
+
+export interface GvspSenderStats {
+  blocks: number;
+  packets: number;
+  bytes: number;
+  dropped: number;
+  duplicated: number;
+  reordered: number;
+  resendRequests: number;
+  resentPackets: number;
+  unavailable: number;
+  testPackets: number;
+}
+
+/** An image to send (payload type image, chunk data optional). */
+export interface SenderImage {
+  pixelFormat: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+  offsetX?: number;
+  offsetY?: number;
+  paddingX?: number;
+  paddingY?: number;
+  timestamp?: bigint;
+  chunkData?: Uint8Array;
+  chunkLayoutId?: number;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The device side of GVSP: packetises blocks at a packet size and rate, keeps recent blocks to answer
+ * PACKETRESEND, sends test packets, and can simulate loss, duplication and reordering.
+ */
+export class GvspSender implements AsyncDisposable {
+  readonly socket: dgram.Socket;
+  private readonly ownsSocket: boolean;
+  private resendSocket: dgram.Socket | undefined;
+  destination: { address: string; port: number } | undefined;
+  packetSize: number;
+  extendedId: boolean;
+  packetDelayUs: number;
+  bandwidth: number | undefined;
+  loss: LossOptions;
+  private readonly retain: number;
+  private readonly kept = new Map<bigint, PacketisedBlock>();
+  private nextBlock = 1n;
+  private held: Uint8Array | undefined;
+  private readonly rand: () => number;
+  private closed = false;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly counters: GvspSenderStats = {
+    blocks: 0,
+    packets: 0,
+    bytes: 0,
+    dropped: 0,
+    duplicated: 0,
+    reordered: 0,
+    resendRequests: 0,
+    resentPackets: 0,
+    unavailable: 0,
+    testPackets: 0,
+  };
+  private readonly streamChannel: number;
+
+  private constructor(socket: dgram.Socket, owns: boolean, options: GvspSenderOptions) {
+    this.socket = socket;
+    this.ownsSocket = owns;
+    this.destination = options.destination;
+    this.packetSize = options.packetSize ?? 1500;
+    this.extendedId = options.extendedId ?? false;
+    this.packetDelayUs = options.packetDelayUs ?? 0;
+    this.bandwidth = options.bandwidth;
+    this.loss = options.loss ?? {};
+    this.retain = Math.max(1, options.retainBlocks ?? 32);
+    this.rand = mulberry32(options.loss?.seed ?? 1);
+    this.streamChannel = options.streamChannel ?? 0;
+    socket.on('error', () => {
+      // ICMP port unreachable while nobody listens must not crash a device
+    });
+  }
+
+  static async open(options: GvspSenderOptions = {}): Promise<GvspSender> {
+    let socket = options.socket;
+    const owns = socket === undefined;
+    if (!socket) {
+      socket = dgram.createSocket('udp4');
+      await bind(socket, options.sourcePort ?? 0, options.bindAddress ?? '0.0.0.0');
+      try {
+        socket.setSendBufferSize(8 * 1024 * 1024);
+      } catch {
+        // a smaller send buffer only means more EAGAIN retries inside libuv
+      }
+    }
+    const s = new GvspSender(socket, owns, options);
+    if (options.resendPort !== undefined) {
+      const r = dgram.createSocket('udp4');
+      await bind(r, options.resendPort, options.bindAddress ?? '0.0.0.0');
+      r.on('message', (msg, rinfo) => {
+        try {
+          s.handlePacketResend(decodePacketResend(msg));
+        } catch {
+          // not a PACKETRESEND: ignore (a real device would answer other GVCP commands here)
+          void rinfo;
+        }
+      });
+      r.on('error', () => {});
+      s.resendSocket = r;
+    }
+    return s;
+  }
+
+  /** Port of the PACKETRESEND socket, when `resendPort` was given. */
+  get resendPort(): number | undefined {
+    return this.resendSocket?.address().port;
+  }
+
+  setDestination(address: string, port: number): void {
+    this.destination = { address, port };
+  }
+
+  stats(): GvspSenderStats {
+    return { ...this.counters };
+  }
+
+  /** Next block id: 1..65535 wrapping to 1 with standard ids (0 is not used), 64-bit with extended ids. */
+  private takeBlockId(): bigint {
+    const id = this.nextBlock;
+    this.nextBlock = this.extendedId ? id + 1n : id >= 0xffffn ? 1n : id + 1n;
+    return id;
+  }
+
+  /** Sends an image block; resolves with its block id once every packet left. */
+  sendImage(image: SenderImage, options: CallOptions = {}): Promise<bigint> {
+    const expected = imageByteSize(
+      image.pixelFormat,
+      image.width,
+      image.height,
+      image.paddingX ?? 0,
+      image.paddingY ?? 0,
+    );
+    if (image.data.byteLength < expected) {
+      throw new ValueOutOfRangeError('data', `${image.data.byteLength} bytes for an image of ${expected}`);
+    }
+    const chunks = image.chunkData !== undefined;
+    const leader: ImageLeader = {
+      fieldInfo: 0,
+      genericFlags: 0,
+      chunksAppended: chunks,
+      payloadType: GvspPayloadType.IMAGE,
+      timestamp: image.timestamp ?? BigInt(Math.round(performance.now() * 1e6)),
+      pixelFormat: image.pixelFormat,
+      sizeX: image.width,
+      sizeY: image.height,
+      offsetX: image.offsetX ?? 0,
+      offsetY: image.offsetY ?? 0,
+      paddingX: image.paddingX ?? 0,
+      paddingY: image.paddingY ?? 0,
+    };
+    const trailer: GvspTrailer = {
+      reserved: 0,
+      payloadType: GvspPayloadType.IMAGE,
+      chunksAppended: chunks,
+      sizeY: image.height,
+    };
+    let data = image.data.subarray(0, expected);
+    if (image.chunkData) {
+      trailer.chunkInfo = {
+        chunkDataPayloadLength: image.chunkData.byteLength,
+        chunkLayoutId: image.chunkLayoutId ?? 0,
+      };
+      const all = new Uint8Array(expected + image.chunkData.byteLength);
+      all.set(data);
+      all.set(image.chunkData, expected);
+      data = all;
+    }
+    return this.sendBlock({ leader, trailer, data }, options);
+  }
+
+  /** Sends any block (leader, data, trailer); resolves with its block id. */
+  sendBlock(block: GvspBlock, options: CallOptions = {}): Promise<bigint> {
+    const blockId = this.takeBlockId();
+    const p = packetiseBlock(block, blockId, this.packetSize, this.extendedId);
+    this.kept.set(blockId, p);
+    while (this.kept.size > this.retain) this.kept.delete(this.kept.keys().next().value as bigint);
+    this.counters.blocks++;
+    const run = this.chain.then(() => this.transmit(p, options));
+    this.chain = run.catch(() => {});
+    return run.then(() => blockId);
+  }
+
+  private async transmit(p: PacketisedBlock, options: CallOptions): Promise<void> {
+    const dest = this.destination;
+    if (!dest) throw new ValueOutOfRangeError('destination', 'no stream destination set (SCDA/SCP)');
+    const perPacketUs = this.bandwidth ? (this.packetSize / this.bandwidth) * 1e6 : this.packetDelayUs;
+    const start = performance.now();
+    for (let id = 0; id < p.packetCount; id++) {
+      if (this.closed) return;
+      this.emit(p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!), dest, false);
+      if (perPacketUs > 0) {
+        // pace: sleep when ahead of schedule by a millisecond or more, yield otherwise every 64 packets
+        const due = start + ((id + 1) * perPacketUs) / 1000;
+        const ahead = due - performance.now();
+        if (ahead >= 1) await sleep(Math.floor(ahead), options.signal);
+        else if ((id & 63) === 63) await new Promise<void>((r) => setImmediate(r));
+      } else if ((id & 255) === 255) {
+        await new Promise<void>((r) => setImmediate(r));
+        throwIfAborted(options.signal);
+      }
+    }
+    this.flushHeld(dest);
+  }
+
+  private emit(bytes: Uint8Array, dest: { address: string; port: number }, resend: boolean): void {
+    const loss = this.loss;
+    const apply = !resend || (loss.onResend ?? true);
+    if (apply && loss.drop && this.rand() < loss.drop) {
+      this.counters.dropped++;
+      return;
+    }
+    if (apply && loss.reorder && this.held === undefined && this.rand() < loss.reorder) {
+      this.held = bytes;
+      this.counters.reordered++;
+      return;
+    }
+    this.raw(bytes, dest);
+    if (apply && loss.duplicate && this.rand() < loss.duplicate) {
+      this.counters.duplicated++;
+      this.raw(bytes, dest);
+    }
+    this.flushHeld(dest);
+  }
+
+  private flushHeld(dest: { address: string; port: number }): void {
+    const h = this.held;
+    if (h) {
+      this.held = undefined;
+      this.raw(h, dest);
+    }
+  }
+
+  private raw(bytes: Uint8Array, dest: { address: string; port: number }): void {
+    this.counters.packets++;
+    this.counters.bytes += bytes.byteLength;
+    this.socket.send(bytes, dest.port, dest.address);
+  }
+
+  /** Answers a PACKETRESEND: resends kept packets, PACKET_UNAVAILABLE for blocks no longer kept. */
+  handlePacketResend(cmd: PacketResendCommand): void {
+    const dest = this.destination;
+    if (!dest || this.closed) return;
+    this.counters.resendRequests++;
+    const block = this.kept.get(cmd.blockId);
+    if (!block || block.extendedId !== cmd.extendedId) {
+      this.counters.unavailable++;
+      this.raw(statusPacket(GvspStatus.PACKET_UNAVAILABLE, cmd.blockId, cmd.firstPacketId, cmd.extendedId), dest);
+      return;
+    }
+    const last = Math.min(cmd.lastPacketId, block.packetCount - 1);
+    if (cmd.firstPacketId > last) {
+      this.counters.unavailable++;
+      const flags = cmd.extendedId ? GvspHeaderFlag.RESEND_RANGE_ERROR : 0;
+      this.raw(
+        statusPacket(GvspStatus.PACKET_UNAVAILABLE, cmd.blockId, cmd.firstPacketId, cmd.extendedId, flags),
+        dest,
+      );
+      return;
+    }
+    for (let id = cmd.firstPacketId; id <= last; id++) {
+      markResent(block, id);
+      this.counters.resentPackets++;
+      this.emit(block.bytes.subarray(block.offsets[id]!, block.offsets[id + 1]!), dest, true);
+    }
+    this.flushHeld(dest);
+  }
+
+  /**
+   * Sends a test packet of the current SCPS size (GVSP header, block id 0, then a byte pattern), as a device
+   * does when the host sets the fire-test-packet bit of SCPS.
+   */
+  sendTestPacket(packetSize = this.packetSize): void {
+    const dest = this.destination;
+    if (!dest) return;
+    const n = packetSize - IP_UDP_OVERHEAD;
+    if (n < 8) return;
+    const b = new Uint8Array(n);
+    b[4] = 3; // generic payload format, block 0, packet 0
+    let lfsr = 0xace1;
+    for (let i = 8; i < n; i++) {
+      lfsr = ((lfsr >>> 1) ^ (-(lfsr & 1) & 0xb400)) & 0xffff;
+      b[i] = lfsr & 0xff;
+    }
+    this.counters.testPackets++;
+    this.socket.send(b, dest.port, dest.address);
+  }
+
+  /** Stops sending; closes the sockets it opened. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.chain.catch(() => {});
+    const closes: Promise<void>[] = [];
+    if (this.ownsSocket) closes.push(new Promise((r) => this.socket.close(() => r())));
+    if (this.resendSocket) {
+      const rs = this.resendSocket;
+      closes.push(new Promise((r) => rs.close(() => r())));
+    }
+    await Promise.all(closes);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function bind(socket: dgram.Socket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    socket.once('error', onError);
+    socket.bind(port, address, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+export type { GvspLeader, GvspTrailer };

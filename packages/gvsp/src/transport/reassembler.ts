@@ -1,0 +1,724 @@
+import {
+  GVSP_EXTENDED_HEADER_SIZE,
+  GVSP_STANDARD_HEADER_SIZE,
+  GvspPacketFormat,
+  GvspPayloadType,
+  GvspStatus,
+  IP_UDP_OVERHEAD,
+  isPacketGoneStatus,
+} from '../codec/constants.js';
+import { pixelFormatBits } from '../codec/pixel-format.js';
+
+/**
+ * The frame reassembly engine behind {@link GvspReceiver}: no sockets, no timers, no allocation per packet.
+ *
+ * State lives in typed arrays indexed by slot (struct of arrays), headers are read by index arithmetic from the
+ * datagram, the payload of each packet is copied once to its offset in a preallocated frame buffer. The same
+ * engine runs in a worker thread over SharedArrayBuffer-backed slots.
+ */
+
+/** Frame end states. */
+export const FrameStatus = {
+  COMPLETE: 0,
+  MISSING_PACKETS: 1,
+  TIMEOUT: 2,
+  SIZE_MISMATCH: 3,
+  ABORTED: 4,
+} as const;
+export type FrameStatusCode = (typeof FrameStatus)[keyof typeof FrameStatus];
+export const FRAME_STATUS_NAMES = ['complete', 'missing-packets', 'timeout', 'size-mismatch', 'aborted'] as const;
+export type FrameStatusName = (typeof FRAME_STATUS_NAMES)[number];
+
+/** Indices of the counters array (a Float64Array so it can be shared with a worker). */
+export const Counter = {
+  completedFrames: 0,
+  failures: 0 + 1,
+  timeouts: 2,
+  missingPacketFrames: 3,
+  underruns: 4,
+  droppedFrames: 5,
+  abortedFrames: 6,
+  missingFrames: 7,
+  sizeMismatchErrors: 8,
+  receivedPackets: 9,
+  missingPackets: 10,
+  errorPackets: 11,
+  ignoredPackets: 12,
+  resendRequests: 13,
+  resentPackets: 14,
+  resendRequestedPackets: 15,
+  resendRatioReached: 16,
+  resendDisabled: 17,
+  duplicatedPackets: 18,
+  transferredBytes: 19,
+  ignoredBytes: 20,
+  malformedPackets: 21,
+  latePackets: 22,
+} as const;
+export type CounterName = keyof typeof Counter;
+export const COUNTER_COUNT = 23;
+
+export interface ReassemblerOptions {
+  /** Bytes of the largest payload (image + chunk data) a frame can carry; each slot buffer is this big. */
+  payloadSize: number;
+  /** SCPS packet size in bytes including IP and UDP headers (sets the data bytes of each payload packet). */
+  packetSize?: number | undefined;
+  /** Frame slots (default 8). */
+  slots?: number;
+  /** Delay before the first resend request for a missing packet, ms (Aravis: 1 ms). */
+  initialPacketTimeoutMs?: number;
+  /** Delay between requests for the same packet, ms (Aravis: 20 ms). */
+  packetTimeoutMs?: number;
+  /** A frame with no packet for this long ends, ms (Aravis: 100 ms). */
+  frameRetentionMs?: number;
+  /** Largest share of a frame's packets that may be requested (Aravis: 0.25). */
+  packetRequestRatio?: number;
+  /** Request missing packets (default true). */
+  resend?: boolean;
+  /** Memory for slot buffers; pass a SharedArrayBuffer allocator to share frames with another thread. */
+  allocate?: (bytes: number) => Uint8Array;
+  /** Leader/trailer bytes kept per frame (default 1024). */
+  maxLeaderSize?: number;
+  /** Counter storage (a view of a SharedArrayBuffer when the engine runs in a worker). */
+  counters?: Float64Array;
+}
+
+export interface ReassemblerHooks {
+  /** Ask the device to resend packets `first..last` of `blockId` (numbers: the engine allocates no bigint). */
+  requestResend(blockId: number, first: number, last: number, extendedId: boolean): void;
+  /** A frame ended (complete or not); `slot` stays owned by the consumer until {@link GvspReassembler.release}. */
+  frameReady(slot: number): void;
+}
+
+const SLOT_FREE = 0;
+const SLOT_FILLING = 1;
+const SLOT_READY = 2;
+const SLOT_HELD = 3;
+/** Ended, waiting for older frames to end so frames are handed over in block order. */
+const SLOT_DONE = 4;
+
+const TWO32 = 0x1_0000_0000;
+
+export class GvspReassembler {
+  readonly payloadSize: number;
+  readonly slotCount: number;
+  readonly maxPackets: number;
+  readonly counters: Float64Array;
+  readonly buffers: Uint8Array[];
+  /** Leader bytes (from the GVSP header on) per slot; length in `leaderLength`. */
+  readonly leaders: Uint8Array[];
+  readonly trailers: Uint8Array[];
+  readonly leaderLength: Int32Array;
+  readonly trailerLength: Int32Array;
+  /** Highest byte offset written + 1 per slot: the payload bytes delivered. */
+  readonly dataEnd: Float64Array;
+  readonly status: Uint8Array;
+  readonly blockIds: Float64Array;
+  readonly extended: Uint8Array;
+  readonly receivedCount: Int32Array;
+  readonly resentCount: Int32Array;
+  readonly expectedCount: Int32Array;
+
+  initialPacketTimeoutMs: number;
+  packetTimeoutMs: number;
+  frameRetentionMs: number;
+  packetRequestRatio: number;
+  resend: boolean;
+  /** Data bytes in each full payload packet (from the packet size); 0 until known. */
+  dataSize = 0;
+  dataSizeExtended = 0;
+  private packetSizeKnown = false;
+  private learnedPacketSize = 0;
+
+  private readonly state: Uint8Array;
+  private readonly received: Uint8Array[];
+  private readonly detectTime: Float64Array[];
+  private readonly requestTime: Float64Array[];
+  private readonly partOffsets: Float64Array[];
+  private readonly partCount: Int32Array;
+  private readonly lastId: Int32Array;
+  private readonly estimatedLast: Int32Array;
+  private readonly highestId: Int32Array;
+  private readonly firstMissing: Int32Array;
+  private readonly lastPacketTime: Float64Array;
+  private readonly requested: Int32Array;
+  private readonly resendOk: Uint8Array;
+  private readonly newerSeen: Uint8Array;
+  private readonly sizeMismatch: Uint8Array;
+  private readonly order: Float64Array;
+  private orderSeq = 0;
+  private lastBlockId = -1;
+  private lastBlockExtended = false;
+  private readonly readyQueue: Int32Array;
+  private readyHead = 0;
+  private readyLen = 0;
+  /** Current time in ms, refreshed by {@link tick}; packet handling reads it instead of calling a clock. */
+  now = 0;
+  private readonly hooks: ReassemblerHooks;
+  private readonly maxLeader: number;
+
+  constructor(options: ReassemblerOptions, hooks: ReassemblerHooks) {
+    if (!Number.isInteger(options.payloadSize) || options.payloadSize <= 0 || options.payloadSize > 2 ** 31) {
+      throw new RangeError(`payloadSize ${options.payloadSize} must be an integer in 1..2^31`);
+    }
+    this.payloadSize = options.payloadSize;
+    this.slotCount = Math.max(2, Math.min(256, options.slots ?? 8));
+    this.initialPacketTimeoutMs = options.initialPacketTimeoutMs ?? 1;
+    this.packetTimeoutMs = options.packetTimeoutMs ?? 20;
+    this.frameRetentionMs = options.frameRetentionMs ?? 100;
+    this.packetRequestRatio = options.packetRequestRatio ?? 0.25;
+    this.resend = options.resend ?? true;
+    this.maxLeader = options.maxLeaderSize ?? 1024;
+    this.hooks = hooks;
+    if (options.packetSize !== undefined) this.setPacketSize(options.packetSize);
+    // smallest useful data size (576-byte packets) bounds the packet count a frame can have
+    const minData = 576 - IP_UDP_OVERHEAD - GVSP_EXTENDED_HEADER_SIZE;
+    this.maxPackets = Math.ceil(this.payloadSize / Math.min(minData, this.dataSize || minData)) + 3;
+    const alloc = options.allocate ?? ((n: number) => new Uint8Array(n));
+    const n = this.slotCount;
+    this.counters = options.counters ?? new Float64Array(COUNTER_COUNT);
+    this.buffers = [];
+    this.leaders = [];
+    this.trailers = [];
+    this.received = [];
+    this.detectTime = [];
+    this.requestTime = [];
+    this.partOffsets = [];
+    for (let i = 0; i < n; i++) {
+      this.buffers.push(alloc(this.payloadSize));
+      this.leaders.push(alloc(this.maxLeader));
+      this.trailers.push(alloc(this.maxLeader));
+      this.received.push(new Uint8Array(this.maxPackets));
+      this.detectTime.push(new Float64Array(this.maxPackets));
+      this.requestTime.push(new Float64Array(this.maxPackets));
+      this.partOffsets.push(new Float64Array(257));
+    }
+    this.leaderLength = new Int32Array(n);
+    this.trailerLength = new Int32Array(n);
+    this.dataEnd = new Float64Array(n);
+    this.status = new Uint8Array(n);
+    this.blockIds = new Float64Array(n);
+    this.extended = new Uint8Array(n);
+    this.receivedCount = new Int32Array(n);
+    this.resentCount = new Int32Array(n);
+    this.expectedCount = new Int32Array(n);
+    this.state = new Uint8Array(n);
+    this.partCount = new Int32Array(n);
+    this.lastId = new Int32Array(n);
+    this.estimatedLast = new Int32Array(n);
+    this.highestId = new Int32Array(n);
+    this.firstMissing = new Int32Array(n);
+    this.lastPacketTime = new Float64Array(n);
+    this.requested = new Int32Array(n);
+    this.resendOk = new Uint8Array(n);
+    this.newerSeen = new Uint8Array(n);
+    this.sizeMismatch = new Uint8Array(n);
+    this.order = new Float64Array(n);
+    this.readyQueue = new Int32Array(n);
+  }
+
+  /** Sets the SCPS packet size (IP + UDP + GVSP header + data). */
+  setPacketSize(packetSize: number, fixed = true): void {
+    if (fixed) this.packetSizeKnown = true;
+    if (!Number.isInteger(packetSize) || packetSize < 64 || packetSize > 65535) {
+      throw new RangeError(`packet size ${packetSize} must be an integer in 64..65535`);
+    }
+    this.dataSize = packetSize - IP_UDP_OVERHEAD - GVSP_STANDARD_HEADER_SIZE;
+    this.dataSizeExtended = packetSize - IP_UDP_OVERHEAD - GVSP_EXTENDED_HEADER_SIZE;
+  }
+
+  get(name: CounterName): number {
+    return this.counters[Counter[name]]!;
+  }
+
+  /** Handles one datagram. Never throws for bad input: it counts and drops it. */
+  handlePacket(p: Uint8Array, len: number): void {
+    const c = this.counters;
+    if (len < GVSP_STANDARD_HEADER_SIZE) {
+      c[Counter.malformedPackets]!++;
+      return;
+    }
+    const status = (p[0]! << 8) | p[1]!;
+    const fmtByte = p[4]!;
+    const ext = (fmtByte & 0x80) !== 0;
+    const format = fmtByte & 0x7f;
+    let blockId: number;
+    let packetId: number;
+    let hdr: number;
+    let resent = status === GvspStatus.PACKET_RESEND;
+    if (ext) {
+      if (len < GVSP_EXTENDED_HEADER_SIZE) {
+        c[Counter.malformedPackets]!++;
+        return;
+      }
+      blockId =
+        (((p[8]! << 24) | (p[9]! << 16) | (p[10]! << 8) | p[11]!) >>> 0) * TWO32 +
+        (((p[12]! << 24) | (p[13]! << 16) | (p[14]! << 8) | p[15]!) >>> 0);
+      packetId = ((p[16]! << 24) | (p[17]! << 16) | (p[18]! << 8) | p[19]!) >>> 0;
+      hdr = GVSP_EXTENDED_HEADER_SIZE;
+      if ((p[3]! & 0x01) !== 0) resent = true;
+    } else {
+      blockId = (p[2]! << 8) | p[3]!;
+      packetId = (p[5]! << 16) | (p[6]! << 8) | p[7]!;
+      hdr = GVSP_STANDARD_HEADER_SIZE;
+    }
+    if (format < GvspPacketFormat.LEADER || format > GvspPacketFormat.GENDC) {
+      c[Counter.malformedPackets]!++;
+      return;
+    }
+    let slot = this.findSlot(blockId);
+    if (slot < 0) {
+      if (!this.isNewBlock(blockId, ext)) {
+        c[Counter.ignoredPackets]!++;
+        c[Counter.latePackets]!++;
+        c[Counter.ignoredBytes]! += len;
+        return;
+      }
+      slot = this.startFrame(blockId, ext);
+      if (slot < 0) {
+        c[Counter.ignoredPackets]!++;
+        c[Counter.ignoredBytes]! += len;
+        return;
+      }
+    }
+    if (status !== GvspStatus.SUCCESS && status !== GvspStatus.PACKET_RESEND) {
+      c[Counter.errorPackets]!++;
+      if (isPacketGoneStatus(status) && this.resendOk[slot] === 1) {
+        this.resendOk[slot] = 0;
+        c[Counter.resendDisabled]!++;
+      }
+      this.lastPacketTime[slot] = this.now;
+      return;
+    }
+    if (packetId >= this.maxPackets) {
+      c[Counter.ignoredPackets]!++;
+      c[Counter.ignoredBytes]! += len;
+      return;
+    }
+    const received = this.received[slot]!;
+    if (received[packetId] === 1) {
+      c[Counter.duplicatedPackets]!++;
+      return;
+    }
+    const buf = this.buffers[slot]!;
+    switch (format) {
+      case GvspPacketFormat.LEADER: {
+        const n = Math.min(len, this.maxLeader);
+        this.leaders[slot]!.set(p.subarray(0, n), 0);
+        this.leaderLength[slot] = n;
+        this.onLeader(slot, p, hdr, len, ext);
+        break;
+      }
+      case GvspPacketFormat.TRAILER: {
+        const n = Math.min(len, this.maxLeader);
+        this.trailers[slot]!.set(p.subarray(0, n), 0);
+        this.trailerLength[slot] = n;
+        this.lastId[slot] = packetId;
+        break;
+      }
+      case GvspPacketFormat.PAYLOAD:
+      case GvspPacketFormat.H264: {
+        if (!this.packetSizeKnown) {
+          // packet size not configured: learn it from packet 1, full size unless it is the frame's only data packet
+          if (packetId === 1 && len + IP_UDP_OVERHEAD > this.learnedPacketSize) {
+            this.learnedPacketSize = len + IP_UDP_OVERHEAD;
+            this.setPacketSize(this.learnedPacketSize, false);
+          } else if (this.learnedPacketSize === 0) {
+            c[Counter.ignoredPackets]!++;
+            c[Counter.ignoredBytes]! += len;
+            return;
+          }
+        }
+        const size = ext ? this.dataSizeExtended : this.dataSize;
+        this.copy(slot, buf, p, hdr, len - hdr, (packetId - 1) * size);
+        break;
+      }
+      case GvspPacketFormat.MULTIZONE: {
+        if (len < hdr + 8) {
+          c[Counter.malformedPackets]!++;
+          return;
+        }
+        const off = ((p[hdr + 2]! << 8) | p[hdr + 3]!) * TWO32 + readU32(p, hdr + 4);
+        this.copy(slot, buf, p, hdr + 8, len - hdr - 8, off);
+        break;
+      }
+      case GvspPacketFormat.MULTIPART: {
+        if (len < hdr + 8) {
+          c[Counter.malformedPackets]!++;
+          return;
+        }
+        const part = p[hdr]!;
+        if (this.leaderLength[slot] === 0 || part >= this.partCount[slot]!) {
+          // cannot place the data before the leader gave the part layout: leave it missing, a resend brings it
+          c[Counter.ignoredPackets]!++;
+          c[Counter.ignoredBytes]! += len;
+          return;
+        }
+        const off = ((p[hdr + 2]! << 8) | p[hdr + 3]!) * TWO32 + readU32(p, hdr + 4);
+        this.copy(slot, buf, p, hdr + 8, len - hdr - 8, this.partOffsets[slot]![part]! + off);
+        break;
+      }
+      case GvspPacketFormat.GENDC: {
+        if (len < hdr + 16) {
+          c[Counter.malformedPackets]!++;
+          return;
+        }
+        const off = readU32(p, hdr + 4) * TWO32 + readU32(p, hdr + 8);
+        this.copy(slot, buf, p, hdr + 16, len - hdr - 16, off);
+        break;
+      }
+      case GvspPacketFormat.ALL_IN: {
+        const n = Math.min(len, this.maxLeader);
+        this.leaders[slot]!.set(p.subarray(0, n), 0);
+        this.leaderLength[slot] = n;
+        this.trailerLength[slot] = 0;
+        this.lastId[slot] = packetId;
+        const dataStart = allInDataStart(p, hdr, len);
+        if (dataStart < 0) {
+          c[Counter.malformedPackets]!++;
+          return;
+        }
+        this.copy(slot, buf, p, dataStart, len - dataStart, 0);
+        break;
+      }
+    }
+    received[packetId] = 1;
+    c[Counter.receivedPackets]!++;
+    c[Counter.transferredBytes]! += len;
+    if (resent) {
+      c[Counter.resentPackets]!++;
+      this.resentCount[slot]!++;
+    }
+    this.receivedCount[slot]!++;
+    this.lastPacketTime[slot] = this.now;
+    const highest = this.highestId[slot]!;
+    if (packetId > highest) {
+      // packets between the previous highest and this one are missing from now on (maybe only reordered)
+      const dt = this.detectTime[slot]!;
+      for (let k = highest + 1; k < packetId; k++) if (received[k] === 0 && dt[k] === 0) dt[k] = this.now || 1e-9;
+      this.highestId[slot] = packetId;
+    }
+    let fm = this.firstMissing[slot]!;
+    while (fm < this.maxPackets && received[fm] === 1) fm++;
+    this.firstMissing[slot] = fm;
+    const last = this.lastId[slot]!;
+    if (last >= 0 && this.receivedCount[slot] === last + 1) {
+      this.finish(slot, this.sizeMismatch[slot] === 1 ? FrameStatus.SIZE_MISMATCH : FrameStatus.COMPLETE);
+    }
+  }
+
+  private copy(slot: number, buf: Uint8Array, p: Uint8Array, from: number, n: number, offset: number): void {
+    if (n <= 0) return;
+    let count = n;
+    if (offset + count > buf.byteLength) {
+      this.sizeMismatch[slot] = 1;
+      count = buf.byteLength - offset;
+      if (count <= 0) return;
+    }
+    buf.set(p.subarray(from, from + count), offset);
+    const end = offset + count;
+    if (end > this.dataEnd[slot]!) this.dataEnd[slot] = end;
+  }
+
+  private onLeader(slot: number, p: Uint8Array, hdr: number, len: number, ext: boolean): void {
+    if (len < hdr + 4) return;
+    const payloadType = ((p[hdr + 2]! << 8) | p[hdr + 3]!) & 0x3fff;
+    const ds = ext ? this.dataSizeExtended : this.dataSize;
+    let bytes = -1;
+    if ((payloadType === GvspPayloadType.IMAGE || payloadType === GvspPayloadType.EXTENDED_CHUNK) && len >= hdr + 36) {
+      const pf = readU32(p, hdr + 12);
+      const sx = readU32(p, hdr + 16);
+      const sy = readU32(p, hdr + 20);
+      const px = (p[hdr + 32]! << 8) | p[hdr + 33]!;
+      const py = (p[hdr + 34]! << 8) | p[hdr + 35]!;
+      bytes = (Math.ceil((sx * pixelFormatBits(pf)) / 8) + px) * sy + py;
+      if ((p[hdr + 2]! & 0x40) !== 0) bytes = -1; // chunk data follow: size unknown until the trailer
+    } else if (payloadType === GvspPayloadType.MULTIPART) {
+      const count = ext ? p[7]! : Math.floor((len - hdr - 12) / 48);
+      const n = Math.min(count, Math.floor((len - hdr - 12) / 48), 256);
+      const offs = this.partOffsets[slot]!;
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        offs[i] = total;
+        const b = hdr + 12 + i * 48;
+        total += ((p[b + 2]! << 8) | p[b + 3]!) * TWO32 + readU32(p, b + 4);
+      }
+      this.partCount[slot] = n;
+      if (total > this.payloadSize) this.sizeMismatch[slot] = 1;
+    }
+    if (bytes >= 0 && ds > 0) {
+      if (bytes > this.payloadSize) this.sizeMismatch[slot] = 1;
+      this.estimatedLast[slot] = Math.min(Math.ceil(bytes / ds) + 1, this.maxPackets - 1);
+    }
+  }
+
+  private findSlot(blockId: number): number {
+    const st = this.state;
+    const ids = this.blockIds;
+    for (let i = 0; i < this.slotCount; i++) if (st[i] === SLOT_FILLING && ids[i] === blockId) return i;
+    return -1;
+  }
+
+  private isNewBlock(blockId: number, ext: boolean): boolean {
+    const last = this.lastBlockId;
+    if (last < 0 || ext !== this.lastBlockExtended) return true;
+    if (ext) return blockId > last || last - blockId > 1024;
+    const diff = (blockId - last) & 0xffff;
+    // newer within half the 16-bit space; a jump far backwards means the device restarted its count
+    return (diff > 0 && diff < 0x8000) || (diff >= 0x8000 && 0x10000 - diff > 1024);
+  }
+
+  private startFrame(blockId: number, ext: boolean): number {
+    const c = this.counters;
+    const last = this.lastBlockId;
+    if (last >= 0 && ext === this.lastBlockExtended) {
+      let gap = ext ? blockId - last - 1 : ((blockId - last) & 0xffff) - 1;
+      if (!ext && blockId < last && gap > 0) gap--; // 16-bit ids skip 0 when they wrap
+      if (gap > 0 && gap < 1024) c[Counter.missingFrames]! += gap;
+    }
+    this.lastBlockId = blockId;
+    this.lastBlockExtended = ext;
+    for (let i = 0; i < this.slotCount; i++) if (this.state[i] === SLOT_FILLING) this.newerSeen[i] = 1;
+    let slot = -1;
+    for (let i = 0; i < this.slotCount; i++) {
+      if (this.state[i] === SLOT_FREE) {
+        slot = i;
+        break;
+      }
+    }
+    if (slot < 0 && this.readyLen > 0) {
+      // slow consumer: drop the oldest frame nobody has taken yet, keep the socket flowing
+      slot = this.readyQueue[this.readyHead]!;
+      this.readyHead = (this.readyHead + 1) % this.slotCount;
+      this.readyLen--;
+      c[Counter.droppedFrames]!++;
+    }
+    if (slot < 0) {
+      c[Counter.underruns]!++;
+      return -1;
+    }
+    this.state[slot] = SLOT_FILLING;
+    this.blockIds[slot] = blockId;
+    this.extended[slot] = ext ? 1 : 0;
+    this.received[slot]!.fill(0);
+    this.detectTime[slot]!.fill(0);
+    this.requestTime[slot]!.fill(0);
+    this.leaderLength[slot] = 0;
+    this.trailerLength[slot] = 0;
+    this.partCount[slot] = 0;
+    this.dataEnd[slot] = 0;
+    this.lastId[slot] = -1;
+    this.estimatedLast[slot] = -1;
+    this.highestId[slot] = -1;
+    this.firstMissing[slot] = 0;
+    this.receivedCount[slot] = 0;
+    this.resentCount[slot] = 0;
+    this.requested[slot] = 0;
+    this.resendOk[slot] = this.resend ? 1 : 0;
+    this.newerSeen[slot] = 0;
+    this.sizeMismatch[slot] = 0;
+    this.lastPacketTime[slot] = this.now;
+    this.order[slot] = this.orderSeq++;
+    return slot;
+  }
+
+  private finish(slot: number, status: FrameStatusCode): void {
+    const c = this.counters;
+    this.status[slot] = status;
+    const last =
+      this.lastId[slot]! >= 0 ? this.lastId[slot]! : Math.max(this.estimatedLast[slot]!, this.highestId[slot]!);
+    const expected = last + 1;
+    this.expectedCount[slot] = expected;
+    if (status === FrameStatus.COMPLETE) c[Counter.completedFrames]!++;
+    else {
+      c[Counter.failures]!++;
+      c[Counter.missingPackets]! += Math.max(0, expected - this.receivedCount[slot]!);
+      if (status === FrameStatus.TIMEOUT) c[Counter.timeouts]!++;
+      else if (status === FrameStatus.MISSING_PACKETS) c[Counter.missingPacketFrames]!++;
+      else if (status === FrameStatus.SIZE_MISMATCH) c[Counter.sizeMismatchErrors]!++;
+      else if (status === FrameStatus.ABORTED) c[Counter.abortedFrames]!++;
+    }
+    this.state[slot] = SLOT_DONE;
+    // frames are handed over in block order even if a later one completed first (it waits for the older ones)
+    let any = false;
+    for (;;) {
+      let oldest = -1;
+      for (let i = 0; i < this.slotCount; i++) {
+        const st = this.state[i];
+        if ((st === SLOT_FILLING || st === SLOT_DONE) && (oldest < 0 || this.order[i]! < this.order[oldest]!))
+          oldest = i;
+      }
+      if (oldest < 0 || this.state[oldest] !== SLOT_DONE) break;
+      this.state[oldest] = SLOT_READY;
+      this.readyQueue[(this.readyHead + this.readyLen) % this.slotCount] = oldest;
+      this.readyLen++;
+      any = true;
+    }
+    if (any) this.hooks.frameReady(slot);
+  }
+
+  /** Takes the oldest ready frame (its slot is then held until {@link release}), or -1. */
+  take(): number {
+    if (this.readyLen === 0) return -1;
+    const slot = this.readyQueue[this.readyHead]!;
+    this.readyHead = (this.readyHead + 1) % this.slotCount;
+    this.readyLen--;
+    this.state[slot] = SLOT_HELD;
+    return slot;
+  }
+
+  /** Frames ended and not yet taken. */
+  get readyCount(): number {
+    return this.readyLen;
+  }
+
+  /** Gives a taken slot back to the pool. */
+  release(slot: number): void {
+    if (slot >= 0 && slot < this.slotCount && this.state[slot] === SLOT_HELD) this.state[slot] = SLOT_FREE;
+  }
+
+  /** Slots currently held by the consumer. */
+  get heldCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.slotCount; i++) if (this.state[i] === SLOT_HELD) n++;
+    return n;
+  }
+
+  /** Frames being received. */
+  get fillingCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.slotCount; i++) if (this.state[i] === SLOT_FILLING) n++;
+    return n;
+  }
+
+  /** Timers: resend requests, frame retention. Call every millisecond or so with the current time in ms. */
+  tick(now: number): void {
+    this.now = now;
+    for (let s = 0; s < this.slotCount; s++) {
+      if (this.state[s] !== SLOT_FILLING) continue;
+      const idle = now - this.lastPacketTime[s]!;
+      if (idle >= this.frameRetentionMs) {
+        this.finish(s, this.resendOk[s] === 1 ? FrameStatus.TIMEOUT : FrameStatus.MISSING_PACKETS);
+        continue;
+      }
+      if (this.resendOk[s] === 0) {
+        // nothing more will come for a frame that cannot ask for it once a newer frame has started
+        if (this.newerSeen[s] === 1 && idle >= this.packetTimeoutMs) this.finish(s, FrameStatus.MISSING_PACKETS);
+        continue;
+      }
+      this.scheduleResends(s, now, idle);
+    }
+  }
+
+  private scheduleResends(s: number, now: number, idle: number): void {
+    const received = this.received[s]!;
+    const dt = this.detectTime[s]!;
+    const rt = this.requestTime[s]!;
+    let end = this.highestId[s]!;
+    const last = this.lastId[s]!;
+    if (last >= 0) end = last;
+    else if (this.newerSeen[s] === 1 || idle >= this.packetTimeoutMs) {
+      // the tail (last data packets and the trailer) is missing: nothing later will reveal the gap
+      const est = this.estimatedLast[s]!;
+      if (est > end) {
+        for (let k = end + 1; k <= est; k++) if (dt[k] === 0) dt[k] = now || 1e-9;
+        end = est;
+      }
+    }
+    const total = last >= 0 ? last + 1 : Math.max(this.estimatedLast[s]! + 1, this.highestId[s]! + 1);
+    const budget = Math.max(1, Math.floor(total * this.packetRequestRatio));
+    let runStart = -1;
+    for (let k = this.firstMissing[s]!; k <= end + 1; k++) {
+      let due = false;
+      if (k <= end && received[k] === 0 && dt[k]! > 0) {
+        const r = rt[k]!;
+        due = r === 0 ? now - dt[k]! >= this.initialPacketTimeoutMs : now - r >= this.packetTimeoutMs;
+      }
+      if (due) {
+        if (runStart < 0) runStart = k;
+        continue;
+      }
+      if (runStart >= 0) {
+        if (!this.request(s, runStart, k - 1, now, budget)) return;
+        runStart = -1;
+      }
+    }
+  }
+
+  private request(s: number, first: number, last: number, now: number, budget: number): boolean {
+    const c = this.counters;
+    const rt = this.requestTime[s]!;
+    let fresh = 0;
+    for (let k = first; k <= last; k++) if (rt[k] === 0) fresh++;
+    if (this.requested[s]! + fresh > budget) {
+      this.resendOk[s] = 0;
+      c[Counter.resendRatioReached]!++;
+      return false;
+    }
+    this.requested[s]! += fresh;
+    for (let k = first; k <= last; k++) rt[k] = now;
+    c[Counter.resendRequests]!++;
+    c[Counter.resendRequestedPackets]! += last - first + 1;
+    this.hooks.requestResend(this.blockIds[s]!, first, last, this.extended[s] === 1);
+    return true;
+  }
+
+  /** Ends every frame in progress as aborted (on close). */
+  abortAll(): void {
+    for (let s = 0; s < this.slotCount; s++) if (this.state[s] === SLOT_FILLING) this.finish(s, FrameStatus.ABORTED);
+  }
+}
+
+function readU32(p: Uint8Array, o: number): number {
+  return ((p[o]! << 24) | (p[o + 1]! << 16) | (p[o + 2]! << 8) | p[o + 3]!) >>> 0;
+}
+
+/** Offset of the data in an all-in packet (after leader, trailer and chunk info), or -1. */
+function allInDataStart(p: Uint8Array, hdr: number, len: number): number {
+  if (len < hdr + 4) return -1;
+  const raw = (p[hdr + 2]! << 8) | p[hdr + 3]!;
+  const type = raw & 0x3fff;
+  const chunk = (raw & 0x4000) !== 0 ? 8 : 0;
+  let leader: number;
+  let trailer: number;
+  switch (type) {
+    case GvspPayloadType.IMAGE:
+      leader = 36;
+      trailer = 8;
+      break;
+    case GvspPayloadType.EXTENDED_CHUNK:
+      leader = 36;
+      trailer = 16;
+      break;
+    case GvspPayloadType.RAW_DATA:
+      leader = 20;
+      trailer = 4;
+      break;
+    case GvspPayloadType.FILE: {
+      let i = hdr + 20;
+      while (i < len && p[i] !== 0) i++;
+      if (i >= len) return -1;
+      leader = i + 1 - hdr;
+      trailer = 4;
+      break;
+    }
+    case GvspPayloadType.CHUNK_DATA:
+      leader = 12;
+      trailer = 8;
+      break;
+    case GvspPayloadType.JPEG:
+    case GvspPayloadType.JPEG2000:
+    case GvspPayloadType.H264:
+      leader = 32;
+      trailer = 4;
+      break;
+    case GvspPayloadType.MULTIZONE_IMAGE:
+      leader = 40;
+      trailer = 8;
+      break;
+    default:
+      return -1;
+  }
+  const start = hdr + leader + trailer + chunk;
+  return start <= len ? start : -1;
+}

@@ -1,0 +1,95 @@
+/**
+ * Worker-thread entry of {@link GvspReceiver} (`worker: true`): owns the socket and the reassembly engine, so
+ * application work on the main thread cannot delay packet handling. Frame buffers live in a SharedArrayBuffer
+ * the main thread also maps, so frames cross threads as a slot number, without a copy.
+ */
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { encodePacketResend } from '../codec/packet-resend.js';
+import { GvspReassembler } from './reassembler.js';
+import { bindStreamSocket } from './receiver.js';
+import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-protocol.js';
+import { carve } from './worker-protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+
+async function main(): Promise<void> {
+  const { socket, receiveBuffer } = await bindStreamSocket(init.options);
+  const allocate = carve(init.pool);
+  let device = init.options.device
+    ? { address: init.options.device.address, port: init.options.device.port ?? 3956 }
+    : undefined;
+  let reqId = 0;
+  const streamChannel = init.options.streamChannel ?? 0;
+  const engine: GvspReassembler = new GvspReassembler(
+    { ...init.options, allocate, counters: new Float64Array(init.counters) },
+    {
+      requestResend(blockId, first, last, extendedId) {
+        if (!device) return;
+        reqId = reqId >= 0xffff ? 1 : reqId + 1;
+        const cmd = encodePacketResend({
+          reqId,
+          ackRequired: false,
+          extendedId,
+          streamChannel,
+          blockId: BigInt(blockId),
+          firstPacketId: first,
+          lastPacketId: last,
+        });
+        socket.send(cmd, device.port, device.address);
+      },
+      frameReady() {
+        for (;;) {
+          const slot = engine.take();
+          if (slot < 0) break;
+          const msg: WorkerToMain = {
+            type: 'frame',
+            slot,
+            status: engine.status[slot]!,
+            blockId: engine.blockIds[slot]!,
+            dataEnd: engine.dataEnd[slot]!,
+            expected: engine.expectedCount[slot]!,
+            received: engine.receivedCount[slot]!,
+            resent: engine.resentCount[slot]!,
+            leaderLength: engine.leaderLength[slot]!,
+            trailerLength: engine.trailerLength[slot]!,
+          };
+          port.postMessage(msg);
+        }
+      },
+    },
+  );
+  engine.now = performance.now();
+  socket.on('message', (msg, rinfo) => {
+    if (device === undefined) device = { address: rinfo.address, port: 3956 };
+    engine.handlePacket(msg, msg.length);
+  });
+  socket.on('error', () => {});
+  const timer = setInterval(() => engine.tick(performance.now()), Math.max(1, init.options.tickMs ?? 1));
+  port.on('message', (m: MainToWorker) => {
+    switch (m.type) {
+      case 'release':
+        engine.release(m.slot);
+        break;
+      case 'device':
+        device = { address: m.address, port: m.port };
+        break;
+      case 'packetSize':
+        engine.setPacketSize(m.size);
+        break;
+      case 'close':
+        clearInterval(timer);
+        engine.abortAll();
+        socket.close(() => {
+          port.postMessage({ type: 'closed' } satisfies WorkerToMain);
+        });
+        break;
+    }
+  });
+  port.postMessage({ type: 'ready', port: socket.address().port, receiveBuffer } satisfies WorkerToMain);
+}
+
+main().catch((e: unknown) => {
+  port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies WorkerToMain);
+});

@@ -1,0 +1,153 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { buildFrame, type GvspFrame } from './frame.js';
+import { COUNTER_COUNT, Counter } from './reassembler.js';
+import type { EngineHost, GvspReceiverOptions, ReceiveBufferReport } from './receiver.js';
+import { carve, type MainToWorker, poolBytes, type WorkerInit, type WorkerToMain } from './worker-protocol.js';
+
+type FrameMsg = Extract<WorkerToMain, { type: 'frame' }>;
+
+function startWorker(workerData: WorkerInit): Worker {
+  const js = new URL('./receiver-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
+  // Running from TypeScript sources (tests, `--import tsx`): `--import` in a worker's execArgv is not honoured
+  // by Node 20, so a small bootstrap registers tsx inside the worker before loading the entry.
+  const ts = new URL('./receiver-worker.ts', import.meta.url).href;
+  const api = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`;
+  return new Worker(code, { eval: true, workerData, execArgv: ['--conditions=@cam/source'] });
+}
+
+/** Runs the engine in a worker thread; frames are views of a SharedArrayBuffer pool. */
+export async function openWorkerHost(options: GvspReceiverOptions): Promise<EngineHost> {
+  const slots = Math.max(2, Math.min(256, options.slots ?? 8));
+  const maxLeader = options.maxLeaderSize ?? 1024;
+  const pool = new SharedArrayBuffer(poolBytes(slots, options.payloadSize, maxLeader));
+  const countersSab = new SharedArrayBuffer(COUNTER_COUNT * 8);
+  const counters = new Float64Array(countersSab);
+  // the main thread maps the same pool in the same order as the engine allocates it
+  const alloc = carve(pool);
+  const buffers: Uint8Array[] = [];
+  const leaders: Uint8Array[] = [];
+  const trailers: Uint8Array[] = [];
+  for (let i = 0; i < slots; i++) {
+    buffers.push(alloc(options.payloadSize));
+    leaders.push(alloc(maxLeader));
+    trailers.push(alloc(maxLeader));
+  }
+  const { signal: _s, worker: _w, ...rest } = options;
+  const init: WorkerInit = { options: { ...rest, slots, maxLeaderSize: maxLeader }, pool, counters: countersSab };
+  const worker = startWorker(init);
+  const queue: FrameMsg[] = [];
+  let held = 0;
+  let dropped = 0;
+  let onReady: () => void = () => {};
+  let closedResolve: (() => void) | undefined;
+  const ready = await new Promise<{ port: number; receiveBuffer: ReceiveBufferReport }>((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    worker.once('error', onError);
+    worker.on('message', (m: WorkerToMain) => {
+      switch (m.type) {
+        case 'ready':
+          worker.off('error', onError);
+          resolve({ port: m.port, receiveBuffer: m.receiveBuffer });
+          break;
+        case 'error':
+          reject(new Error(`GVSP receive worker: ${m.message}`));
+          break;
+        case 'frame':
+          queue.push(m);
+          // slow consumer: keep at most half the pool waiting, give the oldest back to keep the socket flowing
+          while (queue.length > Math.max(1, slots >> 1)) {
+            const old = queue.shift()!;
+            dropped++;
+            post({ type: 'release', slot: old.slot });
+          }
+          onReady();
+          break;
+        case 'closed':
+          closedResolve?.();
+          break;
+      }
+    });
+  });
+  worker.on('error', () => {});
+  const post = (m: MainToWorker): void => worker.postMessage(m);
+  const copy = options.copyFrames ?? false;
+  const deliverIncomplete = options.deliverIncomplete ?? true;
+  const swap16 = options.pixelByteOrder === 'big';
+  const viewCounters = new Float64Array(COUNTER_COUNT);
+  let closed = false;
+  return {
+    port: ready.port,
+    receiveBuffer: ready.receiveBuffer,
+    counters() {
+      viewCounters.set(counters);
+      viewCounters[Counter.droppedFrames]! += dropped;
+      return viewCounters;
+    },
+    take(): GvspFrame | undefined {
+      for (;;) {
+        const m = queue.shift();
+        if (!m) return undefined;
+        if (!deliverIncomplete && m.status !== 0) {
+          post({ type: 'release', slot: m.slot });
+          continue;
+        }
+        held++;
+        let released = false;
+        return buildFrame(
+          {
+            status: m.status,
+            blockId: m.blockId,
+            dataEnd: m.dataEnd,
+            expected: m.expected,
+            received: m.received,
+            resent: m.resent,
+            leader: leaders[m.slot]!.subarray(0, m.leaderLength),
+            trailer: trailers[m.slot]!.subarray(0, m.trailerLength),
+          },
+          buffers[m.slot]!,
+          {
+            copy,
+            swap16,
+            release: () => {
+              if (released) return;
+              released = true;
+              held--;
+              if (!closed) post({ type: 'release', slot: m.slot });
+            },
+          },
+        );
+      }
+    },
+    readyCount: () => queue.length,
+    heldCount: () => held,
+    onReady(cb) {
+      onReady = cb;
+    },
+    setDevice(address, port) {
+      post({ type: 'device', address, port });
+    },
+    setPacketSize(size) {
+      post({ type: 'packetSize', size });
+    },
+    async close() {
+      if (closed) return;
+      const done = new Promise<void>((r) => {
+        closedResolve = r;
+      });
+      post({ type: 'close' });
+      await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+      closed = true;
+      onReady();
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { GvspReceiverOptions, ReceiveBufferReport } from './receiver.js';
+
+/** Data the worker starts with. */
+export interface WorkerInit {
+  options: Omit<GvspReceiverOptions, 'signal' | 'worker'>;
+  /** Frame buffers, leaders and trailers of every slot, carved in engine order. */
+  pool: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+}
+
+export type WorkerToMain =
+  | { type: 'ready'; port: number; receiveBuffer: ReceiveBufferReport }
+  | {
+      type: 'frame';
+      slot: number;
+      status: number;
+      blockId: number;
+      dataEnd: number;
+      expected: number;
+      received: number;
+      resent: number;
+      leaderLength: number;
+      trailerLength: number;
+    }
+  | { type: 'closed' }
+  | { type: 'error'; message: string };
+
+export type MainToWorker =
+  | { type: 'release'; slot: number }
+  | { type: 'device'; address: string; port: number }
+  | { type: 'packetSize'; size: number }
+  | { type: 'close' };
+
+/** An allocator that hands out consecutive views of one SharedArrayBuffer (same order on both threads). */
+export function carve(pool: SharedArrayBuffer): (bytes: number) => Uint8Array {
+  let offset = 0;
+  return (bytes: number) => {
+    const v = new Uint8Array(pool, offset, bytes);
+    offset += (bytes + 7) & ~7;
+    return v;
+  };
+}
+
+/** Bytes of the pool for `slots` slots. */
+export function poolBytes(slots: number, payloadSize: number, maxLeader: number): number {
+  const a = (n: number): number => (n + 7) & ~7;
+  return slots * (a(payloadSize) + 2 * a(maxLeader));
+}

@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type GvspFrame, GvspReceiver, GvspSender, PixelFormat, TestPattern } from '../src/index.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function pair(opts: {
+  width: number;
+  height: number;
+  pixelFormat: number;
+  packetSize?: number;
+  extendedId?: boolean;
+  loss?: { drop?: number; duplicate?: number; reorder?: number; seed?: number };
+  resend?: boolean;
+  worker?: boolean;
+  copyFrames?: boolean;
+}) {
+  const pattern = new TestPattern(opts);
+  const packetSize = opts.packetSize ?? 1500;
+  const sender = await GvspSender.open({
+    bindAddress: '127.0.0.1',
+    packetSize,
+    extendedId: opts.extendedId ?? false,
+    resendPort: 0,
+    loss: opts.loss ?? {},
+    bandwidth: 200e6,
+  });
+  cleanups.push(() => sender.close());
+  const rx = await GvspReceiver.open({
+    address: '127.0.0.1',
+    payloadSize: pattern.byteSize,
+    packetSize,
+    resend: opts.resend ?? true,
+    device: { address: '127.0.0.1', port: sender.resendPort! },
+    worker: opts.worker ?? false,
+    copyFrames: opts.copyFrames ?? false,
+    slots: 8,
+  });
+  cleanups.push(() => rx.close());
+  sender.setDestination('127.0.0.1', rx.port);
+  return { sender, rx, pattern };
+}
+
+/** Sends `n` frames (paced so the consumer keeps up) and collects what arrives. */
+async function run(p: Awaited<ReturnType<typeof pair>>, n: number) {
+  const sent: Uint8Array[] = [];
+  const got: { status: string; data: Uint8Array; blockId: bigint; frame: GvspFrame }[] = [];
+  const consumer = (async () => {
+    for (;;) {
+      const f = await p.rx.nextFrame({ timeoutMs: 3000 });
+      if (!f) break;
+      got.push({ status: f.status, data: f.data.slice(), blockId: f.blockId, frame: f });
+      f.release();
+      if (got.length === n) break;
+    }
+  })();
+  for (let i = 0; i < n; i++) {
+    const img = p.pattern.render(i);
+    sent.push(img.slice());
+    await p.sender.sendImage({
+      pixelFormat: p.pattern.pixelFormat,
+      width: p.pattern.width,
+      height: p.pattern.height,
+      data: img,
+    });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await consumer;
+  return { sent, got };
+}
+
+describe('GvspSender -> GvspReceiver on 127.0.0.1', () => {
+  it('delivers every frame complete, with metadata, on a clean link', async () => {
+    const p = await pair({ width: 320, height: 240, pixelFormat: PixelFormat.Mono8! });
+    const { sent, got } = await run(p, 10);
+    expect(got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
+    for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
+    const f = got[0]!.frame;
+    expect([f.width, f.height, f.pixelFormatName, f.payloadTypeName]).toEqual([320, 240, 'Mono8', 'IMAGE']);
+    expect(got.map((g) => g.blockId)).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n]);
+    const s = p.rx.stats();
+    expect(s.completedFrames).toBe(10);
+    expect(s.failures).toBe(0);
+    expect(s.receiveBuffer.granted).toBeGreaterThan(0);
+  });
+
+  for (const drop of [0.01, 0.05]) {
+    it(`completes every frame through resends at ${drop * 100}% loss with reordering and duplication`, async () => {
+      const p = await pair({
+        width: 640,
+        height: 480,
+        pixelFormat: PixelFormat.Mono8!,
+        loss: { drop, duplicate: 0.01, reorder: 0.02, seed: drop * 1000 },
+      });
+      const { sent, got } = await run(p, 20);
+      expect(got.map((g) => g.status)).toEqual(Array(20).fill('complete'));
+      for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
+      const s = p.rx.stats();
+      expect(s.resendRequests).toBeGreaterThan(0);
+      expect(s.resentPackets).toBeGreaterThan(0);
+      expect(s.duplicatedPackets).toBeGreaterThan(0);
+      expect(p.sender.stats().dropped).toBeGreaterThan(0);
+    });
+  }
+
+  it('completes frames under loss with extended ids and RGB8', async () => {
+    const p = await pair({
+      width: 200,
+      height: 100,
+      pixelFormat: PixelFormat.RGB8!,
+      extendedId: true,
+      packetSize: 1400,
+      loss: { drop: 0.03, reorder: 0.02, seed: 9 },
+    });
+    const { sent, got } = await run(p, 10);
+    expect(got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
+    for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
+    expect(got[0]!.frame.pixelFormatName).toBe('RGB8');
+  });
+
+  it('ends frames as missing-packets when resends are off, and never hangs', async () => {
+    const p = await pair({
+      width: 640,
+      height: 480,
+      pixelFormat: PixelFormat.Mono8!,
+      resend: false,
+      loss: { drop: 0.05, seed: 3 },
+    });
+    const { got } = await run(p, 10);
+    expect(got).toHaveLength(10);
+    expect(got.every((g) => g.status === 'missing-packets' || g.status === 'complete')).toBe(true);
+    expect(got.filter((g) => g.status === 'missing-packets').length).toBeGreaterThan(5);
+    const s = p.rx.stats();
+    expect(s.resendRequests).toBe(0);
+    expect(s.missingPackets).toBeGreaterThan(0);
+  });
+
+  it('runs the receive loop in a worker thread and delivers frames from a shared pool', async () => {
+    const p = await pair({
+      width: 320,
+      height: 240,
+      pixelFormat: PixelFormat.Mono8!,
+      worker: true,
+      loss: { drop: 0.02, seed: 5 },
+    });
+    const { sent, got } = await run(p, 10);
+    expect(got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
+    for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
+    expect(got[0]!.frame.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(p.rx.stats().resentPackets).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,251 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import {
+  FrameStatus,
+  type GvspBlock,
+  GvspPayloadType,
+  GvspReassembler,
+  imagePartSpecific,
+  type PacketisedBlock,
+  PixelFormat,
+  packetiseBlock,
+} from '../src/index.js';
+
+interface Harness {
+  engine: GvspReassembler;
+  ended: { slot: number; status: number; data: Uint8Array; blockId: number }[];
+  requests: [number, number, number][];
+}
+
+function harness(
+  payloadSize: number,
+  packetSize: number,
+  blocks: Map<number, PacketisedBlock>,
+  resend = true,
+): Harness {
+  const h: Harness = { engine: undefined as unknown as GvspReassembler, ended: [], requests: [] };
+  h.engine = new GvspReassembler(
+    { payloadSize, packetSize, slots: 4, resend },
+    {
+      requestResend(blockId, first, last) {
+        h.requests.push([blockId, first, last]);
+        // a device that answers every request at once
+        const b = blocks.get(blockId);
+        if (!b) return;
+        for (let id = first; id <= Math.min(last, b.packetCount - 1); id++) {
+          const p = b.bytes.subarray(b.offsets[id]!, b.offsets[id + 1]!);
+          h.engine.handlePacket(p, p.byteLength);
+        }
+      },
+      frameReady() {
+        for (;;) {
+          const slot = h.engine.take();
+          if (slot < 0) break;
+          h.ended.push({
+            slot,
+            status: h.engine.status[slot]!,
+            data: h.engine.buffers[slot]!.slice(0, h.engine.dataEnd[slot]!),
+            blockId: h.engine.blockIds[slot]!,
+          });
+          h.engine.release(slot);
+        }
+      },
+    },
+  );
+  return h;
+}
+
+function imageBlock(width: number, height: number, seed: number): GvspBlock {
+  const data = new Uint8Array(width * height);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + seed) & 0xff;
+  return {
+    leader: {
+      fieldInfo: 0,
+      genericFlags: 0,
+      chunksAppended: false,
+      payloadType: GvspPayloadType.IMAGE,
+      timestamp: 1n,
+      pixelFormat: PixelFormat.Mono8!,
+      sizeX: width,
+      sizeY: height,
+      offsetX: 0,
+      offsetY: 0,
+      paddingX: 0,
+      paddingY: 0,
+    },
+    trailer: { reserved: 0, payloadType: GvspPayloadType.IMAGE, chunksAppended: false, sizeY: height },
+    data,
+  };
+}
+
+describe('reassembly properties', () => {
+  test.prop(
+    [
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.boolean(),
+      fc.integer({ min: 600, max: 2000 }),
+      fc.array(fc.tuple(fc.nat(), fc.double({ min: 0, max: 1, noNaN: true })), { maxLength: 400 }),
+      fc.double({ min: 0, max: 0.2, noNaN: true }),
+      fc.double({ min: 0, max: 0.3, noNaN: true }),
+    ],
+    { numRuns: 300 },
+  )(
+    'any order, loss within budget and duplication reassemble the sent frames',
+    (w, hgt, ext, packetSize, shuffle, lossShare, dupShare) => {
+      const frames = [imageBlock(w, hgt, 1), imageBlock(w, hgt, 2), imageBlock(w, hgt, 3)];
+      const blocks = new Map<number, PacketisedBlock>();
+      const pk = frames.map((f, i) => {
+        const p = packetiseBlock(f, BigInt(i + 1), packetSize, ext);
+        blocks.set(i + 1, p);
+        return p;
+      });
+      const h = harness(w * hgt, packetSize, blocks);
+      let t = 0;
+      h.engine.tick(t);
+      let r = 0;
+      const rand = (): number => {
+        const v = shuffle[r++ % Math.max(1, shuffle.length)];
+        return v ? v[1] : 0.5;
+      };
+      for (const p of pk) {
+        // local reordering inside the frame, loss bounded by the resend ratio (never the whole frame)
+        const order = Array.from({ length: p.packetCount }, (_, i) => i);
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1));
+          [order[i], order[j]] = [order[j]!, order[i]!];
+        }
+        const budget = Math.floor(p.packetCount * 0.25);
+        let lost = 0;
+        for (const id of order) {
+          if (lost < budget && rand() < lossShare) {
+            lost++;
+            continue;
+          }
+          const bytes = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
+          h.engine.handlePacket(bytes, bytes.byteLength);
+          if (rand() < dupShare) h.engine.handlePacket(bytes, bytes.byteLength);
+        }
+      }
+      // time passes: the engine asks for what is missing, the harness device answers
+      for (let i = 0; i < 300 && h.ended.length < 3; i++) {
+        t += 1;
+        h.engine.tick(t);
+      }
+      expect(h.ended.map((e) => e.blockId)).toEqual([1, 2, 3]);
+      h.ended.forEach((e, i) => {
+        expect(e.status).toBe(FrameStatus.COMPLETE);
+        expect(Buffer.compare(e.data, frames[i]!.data)).toBe(0);
+      });
+    },
+  );
+
+  test.prop([fc.array(fc.uint8Array({ maxLength: 120 }), { maxLength: 200 })], { numRuns: 300 })(
+    'random datagrams are counted and dropped, never thrown',
+    (dgrams) => {
+      const h = harness(4096, 1500, new Map());
+      for (const d of dgrams) h.engine.handlePacket(d, d.byteLength);
+      for (let t = 0; t < 400; t += 10) h.engine.tick(t);
+      expect(h.engine.fillingCount).toBe(0);
+    },
+  );
+});
+
+describe('reassembly details', () => {
+  it('asks for a contiguous gap as one range, after the initial packet timeout', () => {
+    const f = imageBlock(100, 100, 1);
+    const p = packetiseBlock(f, 1n, 600, false);
+    const h = harness(10000, 600, new Map());
+    h.engine.tick(0);
+    for (let id = 0; id < p.packetCount; id++) {
+      if (id >= 3 && id <= 6) continue;
+      const b = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
+      h.engine.handlePacket(b, b.byteLength);
+    }
+    h.engine.tick(0.5);
+    expect(h.requests).toEqual([]);
+    h.engine.tick(1.5);
+    expect(h.requests).toEqual([[1, 3, 6]]);
+    h.engine.tick(10);
+    expect(h.requests).toHaveLength(1);
+    h.engine.tick(22);
+    expect(h.requests).toEqual([
+      [1, 3, 6],
+      [1, 3, 6],
+    ]);
+  });
+
+  it('stops asking when the device says the packet is gone, then ends the frame as missing-packets', () => {
+    const f = imageBlock(100, 100, 1);
+    const p = packetiseBlock(f, 7n, 600, false);
+    const h = harness(10000, 600, new Map());
+    h.engine.tick(0);
+    for (let id = 0; id < p.packetCount; id++) {
+      if (id === 4) continue;
+      const b = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
+      h.engine.handlePacket(b, b.byteLength);
+    }
+    h.engine.tick(2);
+    expect(h.requests).toEqual([[7, 4, 4]]);
+    // PACKET_UNAVAILABLE (0x800c) for block 7, packet 4
+    h.engine.handlePacket(Uint8Array.of(0x80, 0x0c, 0, 7, 3, 0, 0, 4), 8);
+    h.engine.tick(30);
+    expect(h.requests).toHaveLength(1);
+    h.engine.tick(200);
+    expect(h.ended.map((e) => e.status)).toEqual([FrameStatus.MISSING_PACKETS]);
+    expect(h.engine.get('resendDisabled')).toBe(1);
+  });
+
+  it('stops asking beyond the packet request ratio', () => {
+    const f = imageBlock(200, 100, 1);
+    const p = packetiseBlock(f, 1n, 600, false);
+    const h = harness(20000, 600, new Map());
+    h.engine.tick(0);
+    for (let id = 0; id < p.packetCount; id++) {
+      if (id % 2 === 1) continue;
+      const b = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
+      h.engine.handlePacket(b, b.byteLength);
+    }
+    h.engine.tick(2);
+    expect(h.engine.get('resendRatioReached')).toBe(1);
+    const asked = h.requests.reduce((n, [, a, b]) => n + b - a + 1, 0);
+    expect(asked).toBeLessThanOrEqual(Math.floor(p.packetCount * 0.25));
+  });
+
+  it('reassembles a multipart block with extended ids', () => {
+    const a = new Uint8Array(3000).map((_, i) => i & 0xff);
+    const b = new Uint8Array(1000).map((_, i) => (i * 7) & 0xff);
+    const part = (len: number, w: number, h: number) => ({
+      dataType: 1,
+      partLength: len,
+      format: PixelFormat.Mono8!,
+      sourceId: 0,
+      additionalZones: 0,
+      zoneDirection: 0,
+      dataPurposeId: 0,
+      regionId: 0,
+      dataTypeSpecific: imagePartSpecific({ sizeX: w, sizeY: h, offsetX: 0, offsetY: 0, paddingX: 0, paddingY: 0 }),
+    });
+    const block: GvspBlock = {
+      leader: {
+        fieldInfo: 0,
+        genericFlags: 0,
+        chunksAppended: false,
+        payloadType: GvspPayloadType.MULTIPART,
+        timestamp: 5n,
+        parts: [part(3000, 60, 50), part(1000, 50, 20)],
+      },
+      trailer: { reserved: 0, payloadType: GvspPayloadType.MULTIPART, chunksAppended: false, parts: [] },
+      data: new Uint8Array([...a, ...b]),
+    };
+    const p = packetiseBlock(block, 1n, 700, true);
+    const h = harness(4000, 700, new Map());
+    for (let id = 0; id < p.packetCount; id++) {
+      const x = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
+      h.engine.handlePacket(x, x.byteLength);
+    }
+    expect(h.ended).toHaveLength(1);
+    expect(h.ended[0]!.status).toBe(FrameStatus.COMPLETE);
+    expect(Buffer.compare(h.ended[0]!.data, block.data)).toBe(0);
+  });
+});

@@ -1,1 +1,3 @@
 export * from './codec/index.js';
+export * from './device/index.js';
+export * from './platform/index.js';

@@ -157,7 +157,13 @@ const def = <const M extends Method, const O extends Origin, const R extends Fie
   request: R,
   response: S,
   emitMethod = true,
-) => ({ method, origin, emitMethod, request, response }) satisfies CommandDef;
+): { method: M; origin: O; emitMethod: boolean; request: R; response: S } & CommandDef => ({
+  method,
+  origin,
+  emitMethod,
+  request,
+  response,
+});
 
 export const PTZ_COMMANDS = [
   'LEFT',

@@ -49,6 +49,7 @@ export {
   type EhomeRequestOf,
   type EhomeResponse,
   type EhomeResponseOf,
+  type EncodableMessage,
   type Envelope,
   encodedLengthMessage,
   encodeMessage,

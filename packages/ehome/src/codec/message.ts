@@ -51,6 +51,8 @@ export type EhomeRequest = { [C in CommandName]: EhomeRequestOf<C> }[CommandName
 export type EhomeResponse = { [C in CommandName]: EhomeResponseOf<C> }[CommandName];
 /** Any signal. */
 export type EhomeMessage = EhomeRequest | EhomeResponse;
+/** What the encoder takes: any signal, including ones typed with a generic command. */
+export type EncodableMessage = EhomeMessage | EhomeRequestOf<CommandName> | EhomeResponseOf<CommandName>;
 
 const VERSION = /^\d{1,2}(\.\d{1,2}){0,2}$/;
 const U32 = 0xffffffff;
@@ -142,7 +144,7 @@ export function decodeMessageText(textValue: string, encoding: SignalEncoding = 
  * Encodes a signal: XML declaration naming the encoding, the envelope, the params in table order. Throws
  * {@link ValueOutOfRangeError} naming a field that does not fit and {@link SignalTooLargeError} above 1500 bytes.
  */
-export function encodeMessage(message: EhomeMessage): Uint8Array {
+export function encodeMessage(message: EncodableMessage): Uint8Array {
   const encoding = message.encoding ?? 'UTF-8';
   const bytes = encodeSignalText(messageToXml(message), encoding);
   if (bytes.byteLength > MAX_SIGNAL_BYTES) throw new SignalTooLargeError(bytes.byteLength);
@@ -150,12 +152,12 @@ export function encodeMessage(message: EhomeMessage): Uint8Array {
 }
 
 /** The length in bytes {@link encodeMessage} produces. */
-export function encodedLengthMessage(message: EhomeMessage): number {
+export function encodedLengthMessage(message: EncodableMessage): number {
   return encodeSignalText(messageToXml(message), message.encoding ?? 'UTF-8').byteLength;
 }
 
 /** The XML text of a signal (before character encoding). */
-export function messageToXml(message: EhomeMessage): string {
+export function messageToXml(message: EncodableMessage): string {
   const encoding = message.encoding ?? 'UTF-8';
   if (!VERSION.test(message.version)) throw new ValueOutOfRangeError('PPVSPMessage.Version', 'must look like 2.0');
   if (!Number.isSafeInteger(message.sequence) || message.sequence < 0 || message.sequence > U32) {

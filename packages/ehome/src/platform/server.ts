@@ -1,0 +1,786 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AbortError,
+  abortReason,
+  type CallOptions,
+  deadlineSignal,
+  listIpv4Interfaces,
+  TimeoutError,
+  WireError,
+} from '@cam/net-utils';
+import {
+  type CommandName,
+  decodeMessage,
+  type EhomeMessage,
+  type EhomeRequest,
+  type EhomeRequestOf,
+  type EhomeResponse,
+  type EhomeResponseOf,
+  type EncodableMessage,
+  encodeMessage,
+  type PlatformCommand,
+  type RequestParams,
+  type ResponseParams,
+  request,
+  response,
+  Status,
+  UnknownCommandError,
+} from '../codec/index.js';
+import { DeviceHandle } from './device-handle.js';
+import { DeviceOfflineError } from './errors.js';
+import { type EhomeEvent, type EhomeServerEvents, EventQueue, type StoredMedia } from './events.js';
+import { MediaLinker } from './linker.js';
+import { PictureServer } from './picture-server.js';
+import { type DeviceRegistry, type DeviceSession, MemoryDeviceRegistry } from './registry.js';
+
+/** Default EHome register port (seed 002 (2)e). */
+export const DEFAULT_REGISTER_PORT = 7660;
+/** Alarm server port seen in captures. */
+export const DEFAULT_ALARM_PORT = 7332;
+
+/** `AlarmServerType` / `PictureServerType` values this platform advertises. */
+export const ALARM_SERVER_TYPE_UDP = 0;
+export const PICTURE_SERVER_TYPE_HTTP = 1;
+
+/** Settings of an {@link EhomeServer}. Every one has a default. */
+export interface EhomeServerOptions {
+  /** Address to bind the register (CMS), alarm and picture servers to. Default 0.0.0.0. */
+  address?: string;
+  /** Register port. Default 7660; 0 picks a free one. */
+  port?: number;
+  /** Address told to devices for the alarm and picture servers. Default: `address`, or the first non-loopback IPv4. */
+  advertisedAddress?: string;
+  /** Heartbeat interval sent in the REGISTER reply. Default 15 s. */
+  keepAliveSeconds?: number;
+  /** A device silent for this many intervals is offline. Default 6 (90 s at 15 s). */
+  offlineAfterMissed?: number;
+  /** How often sessions are checked for silence and links for expiry. Default 1000 ms. */
+  sweepIntervalMs?: number;
+  /** Alarm server (AMS) UDP port; default 7332; `false` runs none. */
+  alarmPort?: number | false;
+  /** Picture server HTTP port; default 0 (any); `false` runs none. */
+  picturePort?: number | false;
+  /** Where uploaded pictures and videos go. Default `<tmpdir>/cam-ehome`. */
+  dataDirectory?: string;
+  /** Limits of the picture server. */
+  maxPictureBytes?: number;
+  maxVideoBytes?: number;
+  maxStoredBytes?: number;
+  /** NTP server told to devices. */
+  ntp?: { ip: string; port?: number; intervalMinutes?: number };
+  /** Access control: only these DeviceIDs may register. */
+  allowlist?: Iterable<string>;
+  /** Access control: per-device passwords (EHome 4.0 `<Password>`), compared in constant time. */
+  passwords?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+  /** Status that tells a device to register again (answer to signals from unknown devices). Default 403. */
+  reRegisterStatus?: number;
+  /** Wait per attempt of a platform request before resending. Default 2000 ms. */
+  requestAttemptMs?: number;
+  /** Resends of a platform request before it times out. Default 3. */
+  maxResends?: number;
+  /** How long an alarm waits for its pictures/videos (and media for its alarm). Default 30 s. */
+  linkTimeoutMs?: number;
+  /** Where sessions live. Default {@link MemoryDeviceRegistry}. */
+  registry?: DeviceRegistry;
+  /** Log sink (NAT rebinding, refusals, drops). Default: none. */
+  log?: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void;
+  /** UDP receive buffer for the register socket (bursts of REGISTER from many devices). */
+  recvBufferSize?: number;
+  /** Outstanding platform requests at most. Default 4096. */
+  maxPendingRequests?: number;
+}
+
+/** Counters of an {@link EhomeServer}. */
+export interface EhomeServerStats {
+  datagrams: number;
+  /** Datagrams that were not a valid signal (counted and dropped). */
+  badDatagrams: number;
+  registrations: number;
+  keepalives: number;
+  /** Signals from DeviceIDs with no session (answered with the re-register status). */
+  unknownDevice: number;
+  /** Signals whose DeviceID is registered from another address (answered with the re-register status). */
+  addressMismatch: number;
+  /** REGISTERs refused by access control. */
+  refused: number;
+  requestsSent: number;
+  resends: number;
+  timeouts: number;
+  /** Responses that matched no outstanding request. */
+  unmatchedResponses: number;
+  alarms: number;
+  eventsDropped: number;
+}
+
+interface PendingRequest {
+  deviceId: string;
+  command: CommandName;
+  bytes: Uint8Array;
+  resolve: (r: EhomeResponse) => void;
+  reject: (e: Error) => void;
+  attempts: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Version a platform answers with: captures show "2.5" to 2.x devices; 4.x devices get their own. */
+export function platformVersion(deviceVersion: string): string {
+  return deviceVersion.startsWith('2.') ? '2.5' : deviceVersion;
+}
+
+function firstLanIpv4(): string {
+  try {
+    const i = listIpv4Interfaces().find((x) => !x.internal);
+    return i?.address ?? '127.0.0.1';
+  } catch {
+    return '127.0.0.1';
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  if (x.length !== y.length) {
+    timingSafeEqual(x, x);
+    return false;
+  }
+  return timingSafeEqual(x, y);
+}
+
+/**
+ * The platform side of EHome: register server (PAG/CMS) on UDP 7660, alarm server (AMS) on UDP, picture server
+ * on HTTP. Keeps one session per DeviceID, detects silent devices, answers every device signal, sends requests to
+ * devices with resends, links alarms to their media, and reports everything as events (typed emitter and
+ * {@link EhomeServer.events}).
+ */
+export class EhomeServer extends EventEmitter<EhomeServerEvents> implements AsyncDisposable {
+  readonly registry: DeviceRegistry;
+  readonly stats: EhomeServerStats = {
+    datagrams: 0,
+    badDatagrams: 0,
+    registrations: 0,
+    keepalives: 0,
+    unknownDevice: 0,
+    addressMismatch: 0,
+    refused: 0,
+    requestsSent: 0,
+    resends: 0,
+    timeouts: 0,
+    unmatchedResponses: 0,
+    alarms: 0,
+    eventsDropped: 0,
+  };
+  readonly keepAliveSeconds: number;
+  readonly offlineAfterMissed: number;
+  /** The picture server, when one runs. */
+  readonly pictures: PictureServer | undefined;
+  private readonly options: EhomeServerOptions;
+  private readonly cms: Socket;
+  private readonly ams: Socket | undefined;
+  private readonly linker: MediaLinker;
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly queues = new Set<EventQueue<EhomeEvent>>();
+  private readonly allowlist: Set<string> | undefined;
+  private readonly passwords: Map<string, string> | undefined;
+  private readonly upgradeWaiters = new Map<string, Set<(r: RequestParams<'UPGRADESTATUS'>) => void>>();
+  private readonly recentAlarms = new Map<string, number>();
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private sequence = 0;
+  private closed = false;
+  private advertised = '127.0.0.1';
+
+  constructor(options: EhomeServerOptions = {}) {
+    super();
+    this.options = options;
+    this.registry = options.registry ?? new MemoryDeviceRegistry();
+    this.keepAliveSeconds = options.keepAliveSeconds ?? 15;
+    this.offlineAfterMissed = options.offlineAfterMissed ?? 6;
+    if (!(this.keepAliveSeconds >= 1 && this.keepAliveSeconds <= 3600))
+      throw new RangeError('keepAliveSeconds: 1..3600');
+    if (!(this.offlineAfterMissed >= 1)) throw new RangeError('offlineAfterMissed must be >= 1');
+    if (options.allowlist) this.allowlist = new Set(options.allowlist);
+    if (options.passwords) {
+      this.passwords =
+        options.passwords instanceof Map ? new Map(options.passwords) : new Map(Object.entries(options.passwords));
+    }
+    const type = options.address?.includes(':') ? 'udp6' : 'udp4';
+    this.cms = createSocket({ type });
+    this.cms.on('message', (msg, rinfo) => this.onCmsDatagram(msg, rinfo));
+    this.cms.on('error', (e) => this.log('warn', 'register socket error', { error: e.message }));
+    if (options.alarmPort !== false) {
+      this.ams = createSocket({ type });
+      this.ams.on('message', (msg, rinfo) => this.onAmsDatagram(msg, rinfo));
+      this.ams.on('error', (e) => this.log('warn', 'alarm socket error', { error: e.message }));
+    }
+    this.linker = new MediaLinker(options.linkTimeoutMs ?? 30_000, 10_000, (e) => this.publish(e));
+    if (options.picturePort !== false) {
+      this.pictures = new PictureServer({
+        directory: options.dataDirectory ?? join(tmpdir(), 'cam-ehome'),
+        ...(options.address !== undefined ? { address: options.address } : {}),
+        port: options.picturePort || 0,
+        ...(options.maxPictureBytes !== undefined ? { maxPictureBytes: options.maxPictureBytes } : {}),
+        ...(options.maxVideoBytes !== undefined ? { maxVideoBytes: options.maxVideoBytes } : {}),
+        ...(options.maxStoredBytes !== undefined ? { maxTotalBytes: options.maxStoredBytes } : {}),
+        authorize: (deviceId, address) => this.registry.get(deviceId)?.address === address,
+        onStored: (media) => this.onMediaStored(media),
+        onRefused: (address, port, status, reason) =>
+          this.publish({ type: 'dropped', server: 'picture', address, port, reason: `${status} ${reason}` }),
+      });
+    }
+  }
+
+  /** True when an allowlist or passwords are configured. */
+  get accessControl(): boolean {
+    return this.allowlist !== undefined || this.passwords !== undefined;
+  }
+
+  /** Binds every server; resolves with the ports actually used. */
+  async listen(): Promise<{ port: number; alarmPort: number | undefined; picturePort: number | undefined }> {
+    const address = this.options.address ?? '0.0.0.0';
+    await bindUdp(this.cms, this.options.port ?? DEFAULT_REGISTER_PORT, address);
+    if (this.options.recvBufferSize) this.cms.setRecvBufferSize(this.options.recvBufferSize);
+    if (this.ams)
+      await bindUdp(this.ams, (this.options.alarmPort as number | undefined) ?? DEFAULT_ALARM_PORT, address);
+    if (this.pictures) await this.pictures.listen();
+    this.advertised =
+      this.options.advertisedAddress ?? (address === '0.0.0.0' || address === '::' ? firstLanIpv4() : address);
+    this.sweepTimer = setInterval(() => this.sweep(), this.options.sweepIntervalMs ?? 1000);
+    this.sweepTimer.unref?.();
+    return this.addresses();
+  }
+
+  /** Ports in use. */
+  addresses(): { port: number; alarmPort: number | undefined; picturePort: number | undefined } {
+    return {
+      port: this.cms.address().port,
+      alarmPort: this.ams ? this.ams.address().port : undefined,
+      picturePort: this.pictures?.port,
+    };
+  }
+
+  /** Sessions of online devices. */
+  devices(): DeviceSession[] {
+    return [...this.registry.values()];
+  }
+
+  /** A handle to send requests to `deviceId` (it need not be online yet; calls fail if it is not). */
+  device(deviceId: string): DeviceHandle {
+    return new DeviceHandle(this, deviceId);
+  }
+
+  /**
+   * Events as an async iterable (bounded: a consumer more than `maxQueue` events behind loses the oldest, counted
+   * in `stats.eventsDropped`). Ends when the server closes or `signal` fires.
+   */
+  events(options: { signal?: AbortSignal; maxQueue?: number } = {}): AsyncIterableIterator<EhomeEvent> {
+    const q: EventQueue<EhomeEvent> = new EventQueue<EhomeEvent>(
+      options.maxQueue ?? 10_000,
+      () => {
+        this.queues.delete(q);
+      },
+      options.signal,
+    );
+    if (this.closed) q.end();
+    else this.queues.add(q);
+    return q;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const err = new AbortError('EHome server closed');
+    for (const [seq, p] of this.pending) {
+      if (p.timer) clearTimeout(p.timer);
+      this.pending.delete(seq);
+      p.reject(err);
+    }
+    this.linker.close(err);
+    for (const q of [...this.queues]) q.end();
+    await Promise.all([
+      closeUdp(this.cms),
+      this.ams ? closeUdp(this.ams) : Promise.resolve(),
+      this.pictures?.close() ?? Promise.resolve(),
+    ]);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- platform -> device requests -------------------------------------------------------------------------
+
+  /**
+   * Sends a request to a registered device and resolves with its response (any status). Resends up to
+   * `maxResends` times, `requestAttemptMs` apart, to the device's current address; rejects with a
+   * {@link TimeoutError} after the last, with the signal's reason when aborted, with {@link DeviceOfflineError}
+   * when the device is not online or goes offline meanwhile.
+   */
+  request<C extends PlatformCommand>(
+    deviceId: string,
+    command: C,
+    params: RequestParams<C>,
+    options: CallOptions = {},
+  ): Promise<EhomeResponseOf<C>> {
+    if (this.closed) return Promise.reject(new AbortError('EHome server closed'));
+    const session = this.registry.get(deviceId);
+    if (!session) return Promise.reject(new DeviceOfflineError(deviceId));
+    if (this.pending.size >= (this.options.maxPendingRequests ?? 4096)) {
+      return Promise.reject(new DeviceOfflineError(deviceId, 'cannot be asked: too many outstanding requests'));
+    }
+    let seq = this.nextSequence();
+    while (this.pending.has(seq)) seq = this.nextSequence();
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeMessage(
+        request(command, seq, params, { version: platformVersion(session.version), encoding: session.encoding }),
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const attemptMs = this.options.requestAttemptMs ?? 2000;
+    const maxResends = this.options.maxResends ?? 3;
+    const deadline = deadlineSignal(options, `${command} to ${deviceId}`);
+    return new Promise<EhomeResponseOf<C>>((resolve, reject) => {
+      const finish = (): void => {
+        const p = this.pending.get(seq);
+        if (p?.timer) clearTimeout(p.timer);
+        this.pending.delete(seq);
+        deadline.signal.removeEventListener('abort', onAbort);
+        deadline.dispose();
+      };
+      const onAbort = (): void => {
+        finish();
+        reject(abortReason(deadline.signal));
+      };
+      if (deadline.signal.aborted) {
+        deadline.dispose();
+        reject(abortReason(deadline.signal));
+        return;
+      }
+      deadline.signal.addEventListener('abort', onAbort, { once: true });
+      const p: PendingRequest = {
+        deviceId,
+        command,
+        bytes,
+        attempts: 0,
+        timer: undefined,
+        resolve: (r) => {
+          finish();
+          resolve(r as EhomeResponseOf<C>);
+        },
+        reject: (e) => {
+          finish();
+          reject(e);
+        },
+      };
+      const attempt = (): void => {
+        const s = this.registry.get(deviceId);
+        if (!s) {
+          p.reject(new DeviceOfflineError(deviceId, 'went offline'));
+          return;
+        }
+        if (p.attempts > 0) this.stats.resends++;
+        p.attempts++;
+        this.stats.requestsSent++;
+        this.cms.send(bytes, s.port, s.address);
+        p.timer = setTimeout(() => {
+          if (p.attempts <= maxResends) attempt();
+          else {
+            this.stats.timeouts++;
+            p.reject(new TimeoutError(`${command} to ${deviceId}`, attemptMs * (maxResends + 1)));
+          }
+        }, attemptMs);
+      };
+      this.pending.set(seq, p);
+      attempt();
+    });
+  }
+
+  /** Waits for the final UPGRADESTATUS (SUCCEEDED or FAILED) of a device. */
+  waitUpgradeResult(deviceId: string, options: CallOptions = {}): Promise<RequestParams<'UPGRADESTATUS'>> {
+    const deadline = deadlineSignal(options, `upgrade of ${deviceId}`);
+    return new Promise((resolve, reject) => {
+      let s = this.upgradeWaiters.get(deviceId);
+      if (!s) {
+        s = new Set();
+        this.upgradeWaiters.set(deviceId, s);
+      }
+      const waiters = s;
+      const done = (r: RequestParams<'UPGRADESTATUS'>): void => {
+        cleanup();
+        resolve(r);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(abortReason(deadline.signal));
+      };
+      const cleanup = (): void => {
+        waiters.delete(done);
+        if (waiters.size === 0) this.upgradeWaiters.delete(deviceId);
+        deadline.signal.removeEventListener('abort', onAbort);
+        deadline.dispose();
+      };
+      if (deadline.signal.aborted) {
+        onAbort();
+        return;
+      }
+      deadline.signal.addEventListener('abort', onAbort, { once: true });
+      waiters.add(done);
+    });
+  }
+
+  /** Waits for the upload of a picture the platform asked for (internal to {@link DeviceHandle.capturePicture}). */
+  waitCaptureUpload(deviceId: string, picId: string, signal: AbortSignal): Promise<StoredMedia> {
+    return this.linker.waitCapture(deviceId, picId, signal);
+  }
+
+  /** Next platform sequence (wraps at 2^32). */
+  nextSequence(): number {
+    this.sequence = this.sequence >= 0xffffffff ? 1 : this.sequence + 1;
+    return this.sequence;
+  }
+
+  // ---- incoming ----------------------------------------------------------------------------------------------
+
+  private onCmsDatagram(buf: Buffer, rinfo: RemoteInfo): void {
+    this.stats.datagrams++;
+    let msg: EhomeMessage;
+    try {
+      msg = decodeMessage(buf);
+    } catch (e) {
+      this.drop('cms', rinfo, e);
+      return;
+    }
+    if (msg.kind === 'response') {
+      this.onResponse(msg, rinfo);
+      return;
+    }
+    try {
+      this.onRequest(msg, rinfo);
+    } catch (e) {
+      // A handler bug or an unencodable reply must never take the server down.
+      this.drop('cms', rinfo, e);
+    }
+  }
+
+  private onRequest(req: EhomeRequest, rinfo: RemoteInfo): void {
+    switch (req.command) {
+      case 'REGISTER':
+        this.onRegister(req, rinfo);
+        return;
+      case 'KEEPALIVE': {
+        const s = this.authentic(req, req.params.deviceId, rinfo, this.cms);
+        if (!s) return;
+        this.stats.keepalives++;
+        this.reply(this.cms, rinfo, response(req, Status.OK, 'OK', {}, { version: platformVersion(req.version) }));
+        return;
+      }
+      case 'LOGOUT': {
+        const s = this.authentic(req, req.params.deviceId, rinfo, this.cms);
+        if (!s) return;
+        this.reply(this.cms, rinfo, response(req, Status.OK, 'OK', {}, { version: platformVersion(req.version) }));
+        this.goOffline(s, 'logout');
+        return;
+      }
+      case 'GPS': {
+        const s = this.authentic(req, req.params.deviceId, rinfo, this.cms);
+        if (!s) return;
+        const g = req.params;
+        const lat = (g.latitude / 360000) * (g.divisionNS === 'S' ? -1 : 1);
+        const lon = (g.longitude / 360000) * (g.divisionEW === 'W' ? -1 : 1);
+        this.publish({ type: 'gps', deviceId: s.deviceId, gps: g, latitude: lat, longitude: lon });
+        if (g.needsResponse !== 0) {
+          const params = g.retransFlag === undefined ? {} : { retransFlag: g.retransFlag };
+          this.reply(
+            this.cms,
+            rinfo,
+            response(req, Status.OK, 'OK', params, { version: platformVersion(req.version) }),
+          );
+        }
+        return;
+      }
+      case 'DEVICESTATUS':
+      case 'UPGRADESTATUS':
+      case 'TRANSDATA': {
+        const s = this.authentic(req, req.params.deviceId, rinfo, this.cms);
+        if (!s) return;
+        if (req.command === 'DEVICESTATUS') this.publish({ type: 'status', deviceId: s.deviceId, status: req.params });
+        else if (req.command === 'TRANSDATA') this.publish({ type: 'data', deviceId: s.deviceId, data: req.params });
+        else {
+          this.publish({ type: 'upgrade', deviceId: s.deviceId, report: req.params });
+          if (req.params.state !== 'DOWNLOADING') {
+            const waiters = this.upgradeWaiters.get(s.deviceId);
+            if (waiters) for (const w of [...waiters]) w(req.params);
+          }
+        }
+        this.reply(this.cms, rinfo, response(req, Status.OK, 'OK', {}, { version: platformVersion(req.version) }));
+        return;
+      }
+      case 'ALARM':
+        this.onAlarm(req, rinfo, this.cms);
+        return;
+      default:
+        // A platform command sent to the platform: answer instead of staying silent.
+        this.reply(
+          this.cms,
+          rinfo,
+          response(req, Status.BAD_REQUEST, `${req.command} is sent by the platform, not to it`, undefined, {
+            version: platformVersion(req.version),
+          }),
+        );
+    }
+  }
+
+  private onRegister(req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): void {
+    const p = req.params;
+    const version = platformVersion(req.version);
+    const refuse = (status: number, reason: string): void => {
+      this.stats.refused++;
+      this.log('warn', 'register refused', { deviceId: p.deviceId, address: rinfo.address, port: rinfo.port, reason });
+      this.publish({ type: 'refused', deviceId: p.deviceId, address: rinfo.address, port: rinfo.port, status, reason });
+      this.reply(this.cms, rinfo, response(req, status, reason, undefined, { version }));
+    };
+    if (this.allowlist && !this.allowlist.has(p.deviceId)) {
+      refuse(Status.FORBIDDEN, 'device not allowed');
+      return;
+    }
+    const expected = this.passwords?.get(p.deviceId);
+    if (expected !== undefined && !safeEqual(expected, p.password ?? '')) {
+      refuse(Status.UNAUTHORIZED, 'wrong password');
+      return;
+    }
+    const now = Date.now();
+    const existing = this.registry.get(p.deviceId);
+    const session: DeviceSession = existing ?? {
+      deviceId: p.deviceId,
+      address: rinfo.address,
+      port: rinfo.port,
+      firmwareVersion: p.firmwareVersion,
+      devType: p.devType,
+      netUnitType: p.netUnitType,
+      localIp: p.localIp,
+      localPort: p.localPort,
+      manufacture: p.manufacture,
+      serialNumber: p.serialNumber,
+      version: req.version,
+      encoding: req.encoding ?? 'UTF-8',
+      registeredAt: now,
+      lastSeen: now,
+    };
+    if (existing) {
+      if (existing.address !== rinfo.address || existing.port !== rinfo.port) {
+        const from = { address: existing.address, port: existing.port };
+        const to = { address: rinfo.address, port: rinfo.port };
+        this.log('info', 'session moved (NAT rebinding)', { deviceId: p.deviceId, from, to });
+        this.publish({ type: 'moved', deviceId: p.deviceId, from, to });
+      }
+      Object.assign(existing, {
+        address: rinfo.address,
+        port: rinfo.port,
+        firmwareVersion: p.firmwareVersion,
+        devType: p.devType,
+        netUnitType: p.netUnitType,
+        localIp: p.localIp,
+        localPort: p.localPort,
+        manufacture: p.manufacture,
+        serialNumber: p.serialNumber,
+        version: req.version,
+        encoding: req.encoding ?? 'UTF-8',
+        registeredAt: now,
+        lastSeen: now,
+      });
+    } else this.registry.set(session);
+    this.stats.registrations++;
+    const params: ResponseParams<'REGISTER'> = { keepAliveSeconds: this.keepAliveSeconds };
+    const ports = this.addresses();
+    if (ports.alarmPort !== undefined) {
+      params.alarmServerIp = this.advertised;
+      params.alarmServerPort = ports.alarmPort;
+      params.alarmServerType = ALARM_SERVER_TYPE_UDP;
+    }
+    if (this.options.ntp) {
+      params.ntpServerIp = this.options.ntp.ip;
+      params.ntpServerPort = this.options.ntp.port ?? 123;
+      params.ntpInterval = this.options.ntp.intervalMinutes ?? 60;
+    }
+    if (ports.picturePort !== undefined) {
+      params.pictureServer = this.advertised;
+      params.pictureServerPort = ports.picturePort;
+      params.pictureServerType = PICTURE_SERVER_TYPE_HTTP;
+    }
+    this.reply(this.cms, rinfo, response(req, Status.OK, 'OK', params, { version }));
+    this.publish({ type: 'online', deviceId: session.deviceId, session, reRegistered: existing !== undefined });
+  }
+
+  /**
+   * The session a device signal belongs to, refreshed, or `undefined` after answering with the re-register
+   * status: for an unknown DeviceID, and for a known one sending from another address (a session only moves
+   * through REGISTER, which access control checks).
+   */
+  private authentic(req: EhomeRequest, deviceId: string, rinfo: RemoteInfo, socket: Socket): DeviceSession | undefined {
+    const s = this.registry.get(deviceId);
+    let why: string | undefined;
+    if (!s) {
+      this.stats.unknownDevice++;
+      why = 'unknown device, register again';
+    } else if (s.address !== rinfo.address || (socket === this.cms && s.port !== rinfo.port)) {
+      this.stats.addressMismatch++;
+      why = 'address differs from the registered one, register again';
+      this.log('warn', 'signal from another address', {
+        deviceId,
+        registered: `${s.address}:${s.port}`,
+        from: `${rinfo.address}:${rinfo.port}`,
+      });
+    }
+    if (why !== undefined || !s) {
+      const status = this.options.reRegisterStatus ?? Status.FORBIDDEN;
+      this.reply(socket, rinfo, response(req, status, why ?? '', undefined, { version: platformVersion(req.version) }));
+      return undefined;
+    }
+    s.lastSeen = Date.now();
+    return s;
+  }
+
+  private onAmsDatagram(buf: Buffer, rinfo: RemoteInfo): void {
+    this.stats.datagrams++;
+    let msg: EhomeMessage;
+    try {
+      msg = decodeMessage(buf);
+    } catch (e) {
+      this.drop('ams', rinfo, e);
+      return;
+    }
+    if (msg.kind !== 'request' || msg.command !== 'ALARM') {
+      this.drop('ams', rinfo, new Error(`${msg.kind} ${msg.command} sent to the alarm server`));
+      return;
+    }
+    try {
+      this.onAlarm(msg, rinfo, this.ams!);
+    } catch (e) {
+      this.drop('ams', rinfo, e);
+    }
+  }
+
+  private onAlarm(req: EhomeRequestOf<'ALARM'>, rinfo: RemoteInfo, socket: Socket): void {
+    const s = this.authentic(req, req.params.deviceId, rinfo, socket);
+    if (!s) return;
+    const key = `${s.deviceId}\u0000${req.sequence}`;
+    const now = Date.now();
+    // A resent alarm (its reply was lost) is answered again but reported once.
+    if (!this.recentAlarms.has(key)) {
+      if (this.recentAlarms.size >= 10_000) {
+        const oldest = this.recentAlarms.keys().next().value;
+        if (oldest !== undefined) this.recentAlarms.delete(oldest);
+      }
+      this.recentAlarms.set(key, now);
+      this.stats.alarms++;
+      this.linker.onAlarm(s.deviceId, req.params, now);
+    }
+    if (req.params.needsResponse !== 0) {
+      this.reply(socket, rinfo, response(req, Status.OK, 'OK', {}, { version: platformVersion(req.version) }));
+    }
+  }
+
+  private onResponse(res: EhomeResponse, rinfo: RemoteInfo): void {
+    const p = this.pending.get(res.sequence);
+    if (!p || p.command !== res.command) {
+      this.stats.unmatchedResponses++;
+      return;
+    }
+    const s = this.registry.get(p.deviceId);
+    if (!s || s.address !== rinfo.address || s.port !== rinfo.port) {
+      this.stats.addressMismatch++;
+      return;
+    }
+    s.lastSeen = Date.now();
+    p.resolve(res);
+  }
+
+  private onMediaStored(media: StoredMedia): void {
+    const linkedTo = this.linker.onMedia(media, Date.now());
+    this.publish({ type: 'media', media, linkedTo });
+  }
+
+  // ---- housekeeping ------------------------------------------------------------------------------------------
+
+  private sweep(): void {
+    const now = Date.now();
+    const limit = this.keepAliveSeconds * 1000 * this.offlineAfterMissed;
+    for (const s of this.registry.values()) if (now - s.lastSeen > limit) this.goOffline(s, 'timeout');
+    this.linker.sweep(now);
+    for (const [k, t] of this.recentAlarms) {
+      if (now - t < 120_000) break;
+      this.recentAlarms.delete(k);
+    }
+  }
+
+  private goOffline(s: DeviceSession, reason: 'timeout' | 'logout'): void {
+    if (this.registry.get(s.deviceId) !== s) return;
+    this.registry.delete(s.deviceId);
+    const err = new DeviceOfflineError(s.deviceId, reason === 'logout' ? 'logged out' : 'went offline');
+    for (const p of [...this.pending.values()]) if (p.deviceId === s.deviceId) p.reject(err);
+    this.linker.dropDevice(s.deviceId, err);
+    this.log('info', 'device offline', { deviceId: s.deviceId, reason });
+    this.publish({ type: 'offline', deviceId: s.deviceId, reason, lastSeen: s.lastSeen });
+  }
+
+  private reply(socket: Socket, rinfo: RemoteInfo, msg: EncodableMessage): void {
+    socket.send(encodeMessage(msg), rinfo.port, rinfo.address);
+  }
+
+  private drop(server: 'cms' | 'ams', rinfo: RemoteInfo, e: unknown): void {
+    this.stats.badDatagrams++;
+    const reason =
+      e instanceof UnknownCommandError
+        ? `unknown command ${e.command}`
+        : WireError.isInstance(e)
+          ? `${e.name}: ${e.message}`
+          : String(e instanceof Error ? e.message : e);
+    this.publish({ type: 'dropped', server, address: rinfo.address, port: rinfo.port, reason });
+  }
+
+  private publish(e: EhomeEvent): void {
+    // Listener exceptions must not break the datagram loop.
+    try {
+      const emit = this.emit as (name: string, ev: EhomeEvent) => boolean;
+      emit.call(this, e.type, e);
+      emit.call(this, 'event', e);
+    } catch (err) {
+      this.log('warn', 'event listener threw', { error: err instanceof Error ? err.message : String(err) });
+    }
+    for (const q of this.queues) {
+      const before = q.dropped;
+      q.push(e);
+      this.stats.eventsDropped += q.dropped - before;
+    }
+  }
+
+  private log(level: 'info' | 'warn', message: string, fields: Record<string, unknown>): void {
+    this.options.log?.(level, message, fields);
+  }
+}
+
+function bindUdp(socket: Socket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    socket.once('error', onError);
+    socket.bind(port, address, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeUdp(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}

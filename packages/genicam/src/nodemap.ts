@@ -478,7 +478,12 @@ export class NodeMap {
     }
     if (node instanceof SwissKnifeNode || node instanceof IntSwissKnifeNode) d.formula = node.formula.source;
     if (live && (access === 'RO' || access === 'RW') && node.iface !== 'ICategory' && node.iface !== 'IPort') {
-      d.value = await this.readValue(node, ctx);
+      try {
+        d.value = await this.readValue(node, ctx);
+      } catch (error) {
+        // The description stays useful when the current value cannot be read; get() reports the error.
+        if (AbortError.isInstance(error) || opts?.signal?.aborted) throw error;
+      }
     }
     return d as unknown as FeatureDescription;
   }

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { canUseNetns, describeInterop, hasCommand } from '../../../test-support/interop.js';
+import { GvcpDevice, PixelFormat } from '../src/index.js';
+import { JsonLineChild, nodeArgs, run, serveDeviceScript, uniqueNetnsName } from './fixtures/device/child.js';
+
+/**
+ * Aravis (arv-tool-0.8, which only talks to port 3956) against our GvcpDevice, with tshark checking our traffic.
+ * When this process may create network namespaces, everything runs in a private one (its own loopback, so no other
+ * test's camera on 127.0.0.1:3956 gets in the way); otherwise on the host loopback, retrying the bind of 3956 for a
+ * while in case another test holds it.
+ */
+describeInterop(
+  'Aravis arv-tool-0.8 against our GvcpDevice',
+  { 'arv-tool-0.8': hasCommand('arv-tool-0.8'), tshark: hasCommand('tshark') },
+  () => {
+    const options = { address: '127.0.0.1', port: 3956, serialNumber: 'G2ARV1', modelName: 'AravisInterop' };
+    const useNetns = canUseNetns();
+    const ns = uniqueNetnsName('arv');
+    const prefix = useNetns ? ['ip', 'netns', 'exec', ns] : [];
+    const dir = mkdtempSync(join(tmpdir(), 'cam-gvcp-arv-'));
+    const pcap = join(dir, 'gvcp.pcapng');
+    let device: JsonLineChild | undefined;
+    let capture: JsonLineChild | undefined;
+    const inNs = (command: string, args: string[], timeoutMs = 30_000) => {
+      const all = [...prefix, command, ...args];
+      return run(all[0]!, all.slice(1), timeoutMs);
+    };
+
+    beforeAll(async () => {
+      if (useNetns) {
+        const add = await run('ip', ['netns', 'add', ns]);
+        expect(add.code, add.stderr).toBe(0);
+        await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      }
+      // Capture first: tshark prints "Capturing on" on stderr once it listens.
+      const [tc, ta] = [
+        prefix[0] ?? 'tshark',
+        [
+          ...prefix.slice(1),
+          ...(prefix.length ? ['tshark'] : []),
+          '-i',
+          'lo',
+          '-f',
+          'udp port 3956',
+          '-a',
+          'duration:60',
+          '-w',
+          pcap,
+        ],
+      ];
+      capture = new JsonLineChild(tc, ta);
+      for (let i = 0; i < 100 && !capture.stderr.includes('Capturing on'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const [cmd, args] = nodeArgs(prefix, serveDeviceScript, [
+        JSON.stringify({ ...options, bindRetryMs: useNetns ? 0 : 20_000, lifetimeMs: 90_000 }),
+      ]);
+      device = new JsonLineChild(cmd, args);
+      await device.waitFor('listening', 30_000);
+    }, 60_000);
+
+    afterAll(async () => {
+      await device?.stop();
+      if (capture && capture.child.exitCode === null) {
+        capture.child.kill('SIGINT');
+        const t = setTimeout(() => capture?.child.kill('SIGKILL'), 5000);
+        await capture.exited;
+        clearTimeout(t);
+      }
+      if (useNetns) await run('ip', ['netns', 'del', ns]);
+      rmSync(dir, { recursive: true, force: true });
+    }, 30_000);
+
+    it('arv-tool reads Width, Height and PixelFormat', async () => {
+      const r = await inNs('arv-tool-0.8', ['-a', '127.0.0.1', 'control', 'Width', 'Height', 'PixelFormat'], 20_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/Width = 640\b/);
+      expect(r.stdout).toMatch(/Height = 480\b/);
+      expect(r.stdout).toMatch(/PixelFormat = Mono8/);
+    });
+
+    it('a value arv-tool writes is what our device holds', async () => {
+      const r = await inNs(
+        'arv-tool-0.8',
+        ['-a', '127.0.0.1', 'control', 'Width=320', 'Height=200', 'PixelFormat=BayerRG8'],
+        20_000,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const dump = await device!.dump();
+      expect(dump).toMatchObject({ width: 320, height: 200, pixelFormat: PixelFormat.BayerRG8 });
+      const back = await inNs(
+        'arv-tool-0.8',
+        ['-a', '127.0.0.1', 'control', 'Width', 'PayloadSize', 'DeviceSerialNumber', 'GevSCPSPacketSize'],
+        20_000,
+      );
+      expect(back.stdout).toMatch(/Width = 320\b/);
+      expect(back.stdout).toMatch(/PayloadSize = 64000\b/);
+      expect(back.stdout).toMatch(/DeviceSerialNumber = G2ARV1/);
+      expect(back.stdout).toMatch(/GevSCPSPacketSize = 1500/);
+    });
+
+    it('arv-tool downloads our GenICam XML', async () => {
+      const r = await inNs('arv-tool-0.8', ['-a', '127.0.0.1', 'genicam'], 20_000);
+      expect(r.code, r.stderr).toBe(0);
+      const expected = new GvcpDevice(options).genicamXml;
+      expect(r.stdout.trim()).toBe(expected.trim());
+    });
+
+    it('tshark decodes our traffic with no malformed packets or expert errors', async () => {
+      // Stop the capture (it writes the file on exit).
+      capture!.child.kill('SIGINT');
+      const t = setTimeout(() => capture?.child.kill('SIGKILL'), 10_000);
+      await capture!.exited;
+      clearTimeout(t);
+      const fromDevice = await run('tshark', [
+        '-r',
+        pcap,
+        '-Y',
+        'gvcp && udp.srcport == 3956',
+        '-T',
+        'fields',
+        '-e',
+        'gvcp.ack',
+      ]);
+      expect(fromDevice.code, fromDevice.stderr).toBe(0);
+      expect(fromDevice.stdout.trim().split('\n').length).toBeGreaterThan(20);
+      const bad = await run('tshark', [
+        '-r',
+        pcap,
+        '-Y',
+        '_ws.malformed || _ws.expert.severity >= error',
+        '-T',
+        'fields',
+        '-e',
+        'frame.number',
+      ]);
+      expect(bad.code, bad.stderr).toBe(0);
+      expect(bad.stdout.trim()).toBe('');
+      const expert = await run('tshark', ['-r', pcap, '-q', '-z', 'expert,error']);
+      expect(expert.stdout).not.toMatch(/^\s*Error\b/m);
+    });
+  },
+);

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { md5Bytes, SdkDevice } from '@cam/sdk-tcp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCam } from '../../../test-support/cli.js';
+
+let device: SdkDevice;
+let dir: string;
+let work: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cam-sdk-cli-dev-'));
+  work = await mkdtemp(join(tmpdir(), 'cam-sdk-cli-'));
+  device = await SdkDevice.start({
+    address: '127.0.0.1',
+    port: 0,
+    dir,
+    deviceId: 'CLI-SIM',
+    handlers: { Echo: ({ body }) => body },
+  });
+});
+afterAll(async () => {
+  await device.close();
+  await rm(dir, { recursive: true, force: true });
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('cam sdk', () => {
+  it('call prints the answer as JSON and as text', async () => {
+    const r = await runCam(['sdk', 'call', '127.0.0.1', 'GetDeviceInfo', '--port', String(device.port), '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; result: string; body: string; guid: string };
+    expect(doc).toMatchObject({ ok: true, result: 'kSuccess' });
+    expect(doc.body).toContain('CLI-SIM');
+    expect(doc.guid).toMatch(/^[0-9a-f]{32}$/);
+    const xml = join(work, 'body.xml');
+    await writeFile(xml, '<text value="hi"/>');
+    const t = await runCam(['sdk', 'call', '127.0.0.1', 'Echo', '--xml', xml, '--port', String(device.port)]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain('Echo: kSuccess\n<text value="hi"/>');
+  });
+
+  it('call reports an error result with exit code 1', async () => {
+    const r = await runCam(['sdk', 'call', '127.0.0.1', 'Nope', '--port', String(device.port), '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, result: 'kInvalidMethod' });
+  });
+
+  it('upload shows progress on stderr and stores the file; read gets it back', async () => {
+    const data = randomBytes(700_000);
+    const file = join(work, 'clip.mp4');
+    await writeFile(file, data);
+    const r = await runCam([
+      'sdk',
+      'upload',
+      '127.0.0.1',
+      file,
+      '--type',
+      'video',
+      '--port',
+      String(device.port),
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      name: 'clip.mp4',
+      size: data.length,
+      md5: md5Bytes(data),
+      type: 'video',
+    });
+    expect(r.stderr).toContain('upload 100%');
+    expect(md5Bytes(await readFile(join(dir, 'clip.mp4')))).toBe(md5Bytes(data));
+    const out = join(work, 'back.mp4');
+    const b = await runCam([
+      'sdk',
+      'read',
+      '127.0.0.1',
+      'clip.mp4',
+      '--out',
+      out,
+      '--port',
+      String(device.port),
+      '--json',
+    ]);
+    expect(b.code).toBe(0);
+    expect(md5Bytes(await readFile(out))).toBe(md5Bytes(data));
+  });
+
+  it('upload rejects an unknown type (usage error)', async () => {
+    const r = await runCam(['sdk', 'upload', '127.0.0.1', 'x', '--type', 'song', '--port', String(device.port)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--type must be one of/);
+  });
+
+  it('search finds the device on 127.0.0.1', async () => {
+    const r = await runCam([
+      'sdk',
+      'search',
+      '--address',
+      '127.0.0.1',
+      '--port',
+      String(device.udpPort),
+      '--wait',
+      '500',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { devices: { deviceId: string; address: string }[] };
+    expect(doc.devices).toEqual([expect.objectContaining({ deviceId: 'CLI-SIM', address: '127.0.0.1' })]);
+  });
+
+  it('simulate runs a device that call can reach', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const simDir = join(work, 'sim');
+    const sim = runCam(
+      [
+        'sdk',
+        'simulate',
+        '--address',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--dir',
+        simDir,
+        '--exit-after',
+        '9000',
+        '--json',
+      ],
+      { timeoutMs: 20_000 },
+    );
+    let call: Awaited<ReturnType<typeof runCam>> | undefined;
+    for (let i = 0; i < 10; i++) {
+      call = await runCam([
+        'sdk',
+        'call',
+        '127.0.0.1',
+        'GetDeviceInfo',
+        '--port',
+        String(port),
+        '--json',
+        '--timeout',
+        '2000',
+      ]);
+      if (call.code === 0) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(call?.code).toBe(0);
+    expect(JSON.parse(call!.stdout)).toMatchObject({ ok: true, result: 'kSuccess' });
+    const done = await sim;
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ ok: true, port, address: '127.0.0.1', dir: simDir });
+    expect(done.stderr).toContain('call GetDeviceInfo');
+  }, 40_000);
+});

@@ -93,7 +93,7 @@ describe('LengthFramer properties', () => {
     },
   );
 
-  test.prop([framingOptions, fc.uint8Array({ maxLength: 2000 }), cuts])(
+  test.prop([framingOptions, fc.uint8Array({ maxLength: 2000 }), cuts], { numRuns: 3000 })(
     'random bytes produce only well-formed frames, then at most one typed error',
     (o, bytes, cutAt) => {
       const framer = new LengthFramer(o);

@@ -68,7 +68,8 @@ describe('readFrames over TCP on 127.0.0.1', () => {
 
   it('pauses the socket for a slow consumer, bounds what it holds, and loses nothing', async () => {
     const { client, peer } = await tcpPair();
-    const frames = Array.from({ length: 256 }, (_, i) => frame(16 * 1024 - 4, i)); // 4 MiB
+    // 8 MiB: more than the kernel buffers of both sides can hold while the reader is paused.
+    const frames = Array.from({ length: 512 }, (_, i) => frame(16 * 1024 - 4, i));
     let written = 0;
     let peerBlocked = false;
     (async () => {
@@ -106,7 +107,7 @@ describe('readFrames over TCP on 127.0.0.1', () => {
     expect(maxHeld).toBeLessThanOrEqual(
       maxBufferedBytes + 64 * 1024 + 16 * 1024 + client.readableHighWaterMark + 64 * 1024,
     );
-    expect(maxHeld).toBeLessThan(1024 * 1024); // far below the 4 MiB the peer wanted to send
+    expect(maxHeld).toBeLessThan(1024 * 1024); // far below the 8 MiB the peer wanted to send
   });
 
   it('a bad frame destroys the socket and the iterator throws the typed error after the good frames', async () => {
@@ -125,6 +126,23 @@ describe('readFrames over TCP on 127.0.0.1', () => {
     expect(error).toBeInstanceOf(FrameTooLargeError);
     expect(client.destroyed).toBe(true);
     await once(peer, 'close');
+  });
+
+  it('a connection reset is thrown from the iterator after the frames before it', async () => {
+    const { client, peer } = await tcpPair();
+    peer.write(frame(4, 1));
+    const got: Uint8Array[] = [];
+    let error: unknown;
+    try {
+      for await (const f of readFrames(client, new LengthFramer({ ...framing, maxFrameSize: 64 }))) {
+        got.push(f);
+        peer.resetAndDestroy();
+      }
+    } catch (e) {
+      error = e;
+    }
+    expect(got.length).toBe(1);
+    expect(error).toMatchObject({ code: 'ECONNRESET' });
   });
 
   it('a stream that ends mid-frame throws TruncatedError', async () => {

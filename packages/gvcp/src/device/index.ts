@@ -36,7 +36,7 @@ export {
   type BlockDefinition,
   MAX_BLOCK_LENGTH,
   PartialWriteError,
-  type RegisterAccess,
+  type RegisterAccessMode,
   type RegisterDefinition,
   type RegisterInfo,
   RegisterSpace,

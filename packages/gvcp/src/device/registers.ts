@@ -3,7 +3,7 @@ import { GvcpStatus } from '../codec/constants.js';
 import { DeviceStatusError } from './errors.js';
 
 /** Who may read and write a register over the wire (local access through {@link RegisterSpace.set} ignores it). */
-export type RegisterAccess = 'RO' | 'WO' | 'RW';
+export type RegisterAccessMode = 'RO' | 'WO' | 'RW';
 
 /** The application a register access comes from. */
 export interface AccessContext {
@@ -22,7 +22,7 @@ export interface RegisterDefinition {
   /** Name used in messages and in {@link RegisterSpace.list}. */
   name?: string;
   /** Default `'RW'`. */
-  access?: RegisterAccess;
+  access?: RegisterAccessMode;
   /** Stored value at start (default 0). */
   initial?: number;
   /**
@@ -47,7 +47,7 @@ export interface BlockDefinition {
   length: number;
   name?: string;
   /** Default `'RW'`. */
-  access?: RegisterAccess;
+  access?: RegisterAccessMode;
   /** Initial content (copied; must fit the block). */
   initial?: Uint8Array;
   /** Computes `length` bytes from `offset` inside the block (instead of the stored bytes). */
@@ -64,7 +64,7 @@ interface Region {
   readonly address: number;
   readonly end: number;
   readonly name: string;
-  readonly access: RegisterAccess;
+  readonly access: RegisterAccessMode;
   readonly kind: 'register' | 'block';
   readonly store: Uint8Array;
   readonly view: DataView;
@@ -82,7 +82,7 @@ export interface RegisterInfo {
   address: number;
   length: number;
   name: string;
-  access: RegisterAccess;
+  access: RegisterAccessMode;
   kind: 'register' | 'block';
 }
 

@@ -45,8 +45,9 @@ export interface ScGvmpDeviceOptions {
   /** Size of the built-in test pattern. */
   testPattern?: TestPatternOptions;
   /**
-   * Frames per second. Capture runs at this rate while STREAM_START=1 (Seq advances for every captured frame; a
-   * frame captured while the channel is down or backlogged is dropped and shows as a Seq gap). 0 sends as fast as the
+   * Frames per second. Capture starts with the first connection after STREAM_START=1 and runs at this rate until
+   * STREAM_START=0 (Seq advances for every captured frame; a frame captured while the channel is down or backlogged
+   * is dropped and shows as a Seq gap). 0 sends as fast as the
    * connection takes frames, never dropping. Default 10.
    */
   fps?: number;
@@ -316,7 +317,6 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
     this.index = 0;
     this.sourceEnded = false;
     this.setErrCode(ErrorCode.ERR_NONE);
-    if (this.fps > 0) this.captureTimer = setInterval(() => this.capture(gen), 1000 / this.fps);
     this.connect(gen);
   }
 
@@ -417,6 +417,12 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
       localPort: socket.localPort ?? 0,
     });
     if (this.fps === 0) void this.pump(gen, socket);
+    // Capture starts with the first connection of a session (so Seq 0 is the first frame sent) and then runs
+    // on through reconnections: frames captured while the channel is down show as Seq gaps.
+    else if (this.captureTimer === undefined) {
+      this.captureTimer = setInterval(() => this.capture(gen), 1000 / this.fps);
+      this.capture(gen);
+    }
   }
 
   /** Enters Error with `code`; schedules a reconnect while STREAM_START stays 1 (when `retry`). */

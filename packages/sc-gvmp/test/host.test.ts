@@ -1,0 +1,323 @@
+import { once } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { PortPool, TimeoutError, WireError } from '@cam/net-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ErrorCode,
+  encodeFrame,
+  mcdaAddress,
+  NoRouteToCameraError,
+  type ReceivedFrame,
+  type ScGvmpCamera,
+  ScGvmpDevice,
+  ScGvmpDeviceError,
+  type ScGvmpDeviceOptions,
+  type ScGvmpStream,
+  type StreamStateChange,
+  startStream,
+  testPatternRaw,
+} from '../src/index.js';
+import { MemoryRegisterHost, until } from './support.js';
+
+const PATTERN = { width: 32, height: 16 };
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function camera(options: ScGvmpDeviceOptions = {}, log?: string[]): { device: ScGvmpDevice; cam: ScGvmpCamera } {
+  const device = new ScGvmpDevice({ fps: 200, source: 'raw', testPattern: PATTERN, ...options });
+  const host = new MemoryRegisterHost();
+  device.attach(host);
+  cleanups.push(() => device.close());
+  return { device, cam: { address: '127.0.0.1', registers: host.access({ fromControlHolder: true }, log) } };
+}
+
+function track(stream: ScGvmpStream): ScGvmpStream {
+  cleanups.push(() => stream.close());
+  return stream;
+}
+
+async function take(stream: ScGvmpStream, n: number): Promise<ReceivedFrame[]> {
+  const out: ReceivedFrame[] = [];
+  if (n === 0) return out;
+  for await (const f of stream) {
+    out.push({ ...f, payload: f.payload.slice() });
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+/** A camera driven by a script: STREAM_START=1 calls `onStart` with MCDA:MCP; STREAM_STATE reads `state`. */
+function scriptedCamera(onStart: (host: string, port: number) => void) {
+  const regs = { mcda: 0, mcp: 0, start: 0, state: 0, err: 0 };
+  const writes: string[] = [];
+  const cam: ScGvmpCamera = {
+    address: '127.0.0.1',
+    registers: {
+      async readRegister(address) {
+        await Promise.resolve();
+        return [regs.mcda, regs.mcp, regs.start, regs.state, regs.err][(address - 0xa000) / 4]!;
+      },
+      async writeRegister(address, value) {
+        await Promise.resolve();
+        writes.push(`${address.toString(16)}=${value}`);
+        if (address === 0xa000) regs.mcda = value;
+        if (address === 0xa004) regs.mcp = value;
+        if (address === 0xa008) {
+          regs.start = value;
+          regs.state = value === 1 ? 2 : 0;
+          if (value === 1) onStart(mcdaAddress(regs.mcda), regs.mcp);
+        }
+      },
+    },
+  };
+  return { cam, regs, writes };
+}
+
+describe('startStream over in-memory registers and loopback TCP', () => {
+  it('writes MCDA, MCP, STREAM_START=1 in order, delivers N frames in order, stops to Idle, restarts', async () => {
+    const log: string[] = [];
+    const { device, cam } = camera({}, log);
+    const states: string[] = [];
+    const stream = track(await startStream(cam, { pollIntervalMs: 20 }));
+    stream.on('state', (c: StreamStateChange) => states.push(c.state));
+    expect(log).toEqual([`0xa000=${0x7f000001}`, `0xa004=${stream.port}`, '0xa008=1']);
+    expect(stream.localAddress).toBe('127.0.0.1');
+    expect(stream.state).toBe('Streaming');
+    expect(device.destinationPort).toBe(stream.port);
+    const frames = await take(stream, 10);
+    expect(frames.map((f) => f.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const f of frames) {
+      expect(f.kind).toBe(4);
+      expect(f.missing).toBe(0);
+      expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, PATTERN)))).toBe(true);
+    }
+    await stream.stop();
+    expect(device.state).toBe('Idle');
+    expect(stream.state).toBe('Idle');
+    expect(states).toContain('Idle');
+    expect(await take(stream, 1).then((f) => f.length)).toBe(0);
+    // Restart: a new session numbers from 0 again.
+    const again = track(await startStream(cam, { pollIntervalMs: 20 }));
+    const more = await take(again, 3);
+    expect(more.map((f) => f.seq)).toEqual([0, 1, 2]);
+    await again.stop();
+    expect(device.state).toBe('Idle');
+  });
+
+  it('refuses connections from any address but the camera', async () => {
+    const { cam } = camera();
+    const stream = track(await startStream(cam));
+    const refused: string[] = [];
+    stream.on('refused', (p) => refused.push(p.address));
+    const intruder = netConnect({ host: '127.0.0.1', port: stream.port, localAddress: '127.0.0.2' });
+    intruder.on('error', () => {});
+    await once(intruder, 'close');
+    expect(refused).toEqual(['127.0.0.2']);
+    expect(stream.stats.refusedConnections).toBe(1);
+    const frames = await take(stream, 3);
+    expect(frames.map((f) => f.seq)).toEqual([0, 1, 2]);
+  });
+
+  it('takes its port from a PortPool and gives it back', async () => {
+    const { cam } = camera();
+    const pool = new PortPool({ min: 47100, max: 47199, host: '127.0.0.1' });
+    const stream = track(await startStream(cam, { portPool: pool }));
+    expect(stream.port).toBeGreaterThanOrEqual(47100);
+    expect(stream.port).toBeLessThanOrEqual(47199);
+    expect(pool.inUse).toBe(1);
+    expect((await take(stream, 2)).length).toBe(2);
+    await stream.stop();
+    expect(pool.inUse).toBe(0);
+  });
+
+  it('reports ERR_STREAM_BUSY as a ScGvmpDeviceError and releases its port', async () => {
+    const { cam } = camera();
+    const first = track(await startStream(cam));
+    const error = await startStream(cam).catch((e: unknown) => e);
+    expect(ScGvmpDeviceError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ errCode: ErrorCode.ERR_STREAM_BUSY, errName: 'ERR_STREAM_BUSY' });
+    // The first stream is untouched.
+    expect((await take(first, 2)).length).toBe(2);
+  });
+
+  it('fails the start with the ERR_CODE when the device cannot connect', async () => {
+    // The device is told to connect elsewhere: its register map swaps MCP with an unused register.
+    const s = scriptedCamera(() => {});
+    const cam: ScGvmpCamera = {
+      address: '127.0.0.1',
+      registers: {
+        ...s.cam.registers,
+        readRegister: async (a) => (a === 0xa00c ? 3 : a === 0xa010 ? ErrorCode.ERR_CONNECT_FAIL : 0),
+      },
+    };
+    const error = await startStream(cam).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ScGvmpDeviceError', errCode: ErrorCode.ERR_CONNECT_FAIL });
+    expect(s.writes.at(-1)).toBe('a008=0');
+  });
+
+  it('gives up a start that never reaches Streaming with a TimeoutError, undoing it', async () => {
+    const s = scriptedCamera(() => {});
+    s.cam.registers.readRegister = async (a) => (a === 0xa00c ? 1 : 0); // Connecting forever
+    const error = await startStream(s.cam, { timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(TimeoutError.isInstance(error)).toBe(true);
+    expect(s.writes.at(-1)).toBe('a008=0');
+  });
+
+  it('honours an AbortSignal on start', async () => {
+    const s = scriptedCamera(() => {});
+    s.cam.registers.readRegister = async (a) => (a === 0xa00c ? 1 : 0);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('user gave up')), 50);
+    await expect(startStream(s.cam, { signal: ac.signal })).rejects.toThrow('user gave up');
+  });
+
+  it('throws NoRouteToCameraError when no interface reaches the camera (nothing is sent)', async () => {
+    const s = scriptedCamera(() => {});
+    const error = await startStream({ ...s.cam, address: '203.0.113.77' }).catch((e: unknown) => e);
+    expect(NoRouteToCameraError.isInstance(error)).toBe(true);
+    expect(s.writes).toEqual([]);
+  });
+});
+
+describe('faults seen by the host', () => {
+  it('never delivers a partial frame when the connection resets mid-frame; reports the Seq gap after reconnect', async () => {
+    let peer: Socket | undefined;
+    const s = scriptedCamera((host, port) => {
+      peer = netConnect({ host, port });
+      peer.on('error', () => {});
+      peer.once('connect', () => {
+        const f0 = encodeFrame({ seq: 0, kind: 'RAW', payload: new Uint8Array(1000).fill(1) });
+        const f1 = encodeFrame({ seq: 1, kind: 'RAW', payload: new Uint8Array(1000).fill(2) });
+        peer!.write(f0);
+        peer!.write(f1.subarray(0, 500), () => setTimeout(() => peer!.resetAndDestroy(), 20));
+      });
+    });
+    const stream = track(await startStream(s.cam, { pollIntervalMs: 20, autoRestart: false }));
+    const disconnects: (Error | undefined)[] = [];
+    stream.on('disconnect', (d) => disconnects.push(d.error));
+    const gaps: number[] = [];
+    stream.on('gap', (g) => gaps.push(g.missing));
+    const got: ReceivedFrame[] = [];
+    const reading = (async () => {
+      for await (const f of stream) {
+        got.push({ ...f, payload: f.payload.slice() });
+        if (got.length === 2) break;
+      }
+    })();
+    await until(() => disconnects.length === 1, 3000, 'disconnect');
+    expect(got.map((f) => f.seq)).toEqual([0]);
+    expect(got[0]!.payload.every((b) => b === 1)).toBe(true);
+    expect(disconnects[0]).toBeDefined();
+    // The camera reconnects and goes on with Seq 2: frame 1 was lost.
+    const again = netConnect({ host: '127.0.0.1', port: stream.port });
+    cleanups.push(() => void again.destroy());
+    again.on('error', () => {});
+    again.write(encodeFrame({ seq: 2, kind: 'RAW', payload: new Uint8Array(10).fill(3) }));
+    await reading;
+    expect(got.map((f) => [f.seq, f.missing])).toEqual([
+      [0, 0],
+      [2, 1],
+    ]);
+    expect(gaps).toEqual([1]);
+    expect(stream.stats.framesMissing).toBe(1);
+  });
+
+  it('random bytes from the camera: a typed error, the connection closed, the stream alive', async () => {
+    let peer: Socket | undefined;
+    const s = scriptedCamera((host, port) => {
+      peer = netConnect({ host, port });
+      peer.on('error', () => {});
+      peer.once('connect', () => peer!.write(Buffer.from('this is not an SC_GVMP frame at all')));
+    });
+    const stream = track(await startStream(s.cam, { pollIntervalMs: 20 }));
+    const errors: Error[] = [];
+    stream.on('disconnect', (d) => d.error && errors.push(d.error));
+    const reading = take(stream, 1);
+    await until(() => errors.length === 1, 3000, 'protocol error');
+    expect(WireError.isInstance(errors[0])).toBe(true);
+    expect(errors[0]!.name).toBe('BadMagicError');
+    expect(stream.stats.protocolErrors).toBe(1);
+    if (!peer!.closed) await once(peer!, 'close');
+    // A good connection afterwards still works.
+    const good = netConnect({ host: '127.0.0.1', port: stream.port });
+    cleanups.push(() => void good.destroy());
+    good.write(encodeFrame({ seq: 9, kind: 'JPEG', payload: Uint8Array.of(0xff, 0xd8, 0xff, 0xd9) }));
+    expect((await reading).map((f) => f.seq)).toEqual([9]);
+  });
+
+  it('refuses a PayloadLen above maxPayloadLength before allocating and closes the connection', async () => {
+    const s = scriptedCamera((host, port) => {
+      const peer = netConnect({ host, port });
+      peer.on('error', () => {});
+      cleanups.push(() => void peer.destroy());
+      const header = encodeFrame({ seq: 0, kind: 'RAW', payload: new Uint8Array(0) });
+      header.set([0xff, 0xff, 0xff, 0xf0], 8);
+      peer.once('connect', () => peer.write(header));
+    });
+    const stream = track(await startStream(s.cam, { maxPayloadLength: 1 << 20 }));
+    const errors: Error[] = [];
+    stream.on('disconnect', (d) => d.error && errors.push(d.error));
+    void take(stream, 1).catch(() => {});
+    await until(() => errors.length === 1, 3000, 'error');
+    expect(errors[0]).toMatchObject({ name: 'FrameTooLargeError', size: 0xfffffff0, limit: 1 << 20 });
+  });
+
+  it('restarts by itself when STREAM_STATE becomes Error (autoRestart)', async () => {
+    const sockets: Socket[] = [];
+    const { device, cam } = camera({
+      maxReconnects: 0,
+      connect: (t) => {
+        const s = netConnect(t);
+        sockets.push(s);
+        return s;
+      },
+    });
+    const stream = track(await startStream(cam, { pollIntervalMs: 20, restartBackoff: { initialMs: 10, maxMs: 50 } }));
+    const states: string[] = [];
+    const codes: string[] = [];
+    stream.on('state', (c) => states.push(c.state));
+    stream.on('errorCode', (_c, name) => codes.push(name));
+    const before = await take(stream, 3);
+    expect(before.length).toBe(3);
+    // The device's connection dies: the device goes to Error and (maxReconnects 0) would stay there.
+    const stats = stream.stats;
+    sockets[0]!.destroy();
+    await until(
+      () =>
+        stats.restarts >= 1 && device.state === 'Streaming' && stats.connections === 2 && stream.state === 'Streaming',
+      5000,
+      'restart',
+    );
+    const after = await take(stream, 3);
+    expect(after.length).toBe(3);
+    expect(codes).toContain('ERR_TCP_RESET');
+    expect(states).toContain('Error');
+    expect(states.at(-1)).toBe('Streaming');
+  });
+
+  it('with autoRestart off, reports Error and ERR_TCP_RESET as events and leaves the device alone', async () => {
+    const sockets: Socket[] = [];
+    const { device, cam } = camera({
+      maxReconnects: 0,
+      connect: (t) => {
+        const s = netConnect(t);
+        sockets.push(s);
+        return s;
+      },
+    });
+    const stream = track(await startStream(cam, { pollIntervalMs: 20, autoRestart: false }));
+    const events: string[] = [];
+    stream.on('state', (c) => events.push(c.state));
+    stream.on('errorCode', (_c, name) => events.push(name));
+    await take(stream, 1);
+    sockets[0]!.destroy();
+    await until(() => events.includes('Error'), 3000, 'Error event');
+    expect(events).toEqual(['ERR_TCP_RESET', 'Error']);
+    expect(device.state).toBe('Error');
+    expect(stream.stats.restarts).toBe(0);
+    await stream.stop();
+    expect(device.state).toBe('Idle');
+  });
+});

@@ -1,4 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 
 /** Binds a UDP4 socket; resolves once it listens. */
 export function bindUdp(options: { address?: string; port?: number; reuseAddr?: boolean } = {}): Promise<Socket> {
@@ -34,4 +34,4 @@ export function closeUdp(socket: Socket): Promise<void> {
   });
 }
 
-export type { RemoteInfo, Socket };
+export type { RemoteInfo, Socket } from 'node:dgram';

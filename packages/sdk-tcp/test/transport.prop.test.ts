@@ -16,7 +16,11 @@ afterAll(async () => {
 const arbStream = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 2000 }),
   fc
-    .tuple(fc.constantFrom(0x005f, 0x2001, 0x2003, 0x8001, 0x8003, 0x8005, 0x8007), fc.integer({ min: 0, max: 0x2500 }), fc.uint8Array({ maxLength: 300 }))
+    .tuple(
+      fc.constantFrom(0x005f, 0x2001, 0x2003, 0x8001, 0x8003, 0x8005, 0x8007),
+      fc.integer({ min: 0, max: 0x2500 }),
+      fc.uint8Array({ maxLength: 300 }),
+    )
     .map(([cmd, len, body]) => {
       const out = new Uint8Array(4 + body.byteLength);
       out.set([len & 0xff, len >>> 8, cmd & 0xff, cmd >>> 8]);

@@ -59,6 +59,7 @@ export interface RecordedFile {
 }
 const recordedFileCodec: TextCodec<RecordedFile> = {
   expected: 'a "name start stop size flag" line',
+  shape: { kind: 'record', name: 'RecordedFile' },
   parse(t, path) {
     const p = t.split(/\s+/);
     if (p.length !== 7) throw new FieldTypeError(path, this.expected, t);
@@ -96,6 +97,7 @@ export interface PictureEntry {
 const picIdCodec = stringCodec({ pattern: ID_PATTERN, max: 64, what: 'a PicID' });
 const pictureEntryCodec: TextCodec<PictureEntry> = {
   expected: 'a "PicID time size" line',
+  shape: { kind: 'record', name: 'PictureEntry' },
   parse(t, path) {
     const p = t.split(/\s+/);
     if (p.length !== 4) throw new FieldTypeError(path, this.expected, t);
@@ -119,6 +121,7 @@ function dashTuple<const K extends readonly string[]>(keys: K): TextCodec<{ [P i
   const expected = `${keys.length} dash-separated integers (${keys.join('-')})`;
   return {
     expected,
+    shape: { kind: 'record', name: keys.join('-') },
     parse(t, path) {
       const p = t.split('-');
       if (p.length !== keys.length) throw new FieldTypeError(path, expected, t);

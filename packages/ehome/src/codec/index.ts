@@ -57,6 +57,6 @@ export {
   request,
   response,
 } from './message.js';
-export { EHOME_TIME, type Field, type Fields, type Infer } from './schema.js';
+export { EHOME_TIME, type Field, type Fields, type Infer, type Shape } from './schema.js';
 export { formatEhomeTime, parseEhomeTime } from './time.js';
 export type { XmlTree, XmlTreeValue } from './xml.js';

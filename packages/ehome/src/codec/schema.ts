@@ -10,6 +10,7 @@ import { escapeText, readTree, unescapeText, writeTree, type XmlElement, type Xm
 export interface Field<T, O extends boolean = false> {
   readonly tag: string;
   readonly optional: O;
+  readonly shape: Shape;
   /** Reads the value from a present element. */
   read(node: XmlNode, path: string): T;
   /** Appends the element(s) for `value`. */
@@ -31,9 +32,20 @@ export type Infer<F extends Fields> = Simplify<
   }
 >;
 
+/** What a value looks like, for documentation and for generating test values. */
+export type Shape =
+  | { kind: 'string'; min: number; max: number; pattern: RegExp | undefined }
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'record'; name: string }
+  | { kind: 'list'; item: Shape; max: number }
+  | { kind: 'object'; fields: Fields }
+  | { kind: 'tree' };
+
 /** A text item: how one element's text becomes a value and back (used for scalars and list items). */
 export interface TextCodec<T> {
   readonly expected: string;
+  readonly shape: Shape;
   parse(text: string, path: string): T;
   format(value: T, path: string): string;
 }
@@ -48,6 +60,7 @@ function scalar<T>(tag: string, codec: TextCodec<T>): Field<T> {
   return {
     tag,
     optional: false,
+    shape: codec.shape,
     read: (node, path) => codec.parse(textOf(node, path), path),
     write: (value, path, out) => {
       out.push(`<${tag}>${escapeText(codec.format(value, path), path)}</${tag}>`);
@@ -75,6 +88,7 @@ export function stringCodec(
   };
   return {
     expected,
+    shape: { kind: 'string', min, max, pattern: options.pattern },
     parse: (text, path) => check(text, path, false),
     format: (value, path) => {
       if (typeof value !== 'string') throw new ValueOutOfRangeError(path, 'must be a string');
@@ -87,6 +101,7 @@ export function intCodec(min: number, max: number): TextCodec<number> {
   const expected = `an integer in ${min}..${max}`;
   return {
     expected,
+    shape: { kind: 'int', min, max },
     parse: (text, path) => {
       if (!/^[-+]?\d{1,16}$/.test(text)) throw new FieldTypeError(path, expected, text);
       const v = Number(text);
@@ -107,6 +122,7 @@ export function enumCodec<const V extends readonly string[]>(values: V): TextCod
   const set = new Set<string>(values);
   return {
     expected,
+    shape: { kind: 'enum', values },
     parse: (text, path) => {
       if (!set.has(text)) throw new FieldTypeError(path, expected, text);
       return text as V[number];
@@ -152,6 +168,7 @@ export function list<T>(tag: string, item: TextCodec<T>, max: number, wrapper?: 
   return {
     tag: outer,
     optional: false,
+    shape: { kind: 'list', item: item.shape, max },
     absent: () => [],
     read: (node, path) => {
       let items: XmlNode;
@@ -184,6 +201,7 @@ export function object<F extends Fields>(tag: string, fields: F): Field<Infer<F>
   return {
     tag,
     optional: false,
+    shape: { kind: 'object', fields },
     read: (node, path) => readFields(fields, node, path),
     write: (value, path, out) => {
       out.push(`<${tag}>`);
@@ -198,6 +216,7 @@ export function tree(tag: string): Field<XmlTree> {
   return {
     tag,
     optional: false,
+    shape: { kind: 'tree' },
     read: (node, path) => {
       const t = readTree(node, path);
       if (typeof t === 'string') {

@@ -1,0 +1,205 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { type FeatureValue, NodeMap, type Port, type PortAccessOptions } from '@cam/genicam';
+import { ValueOutOfRangeError } from '@cam/net-utils';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInterop, hasCommand } from '../../../test-support/interop.js';
+import { discover, fetchGenicamXml, GvcpClient } from '../src/index.js';
+
+// Owned by @cam/genicam: our node map over GvcpClient must agree with Aravis on the Aravis fake camera.
+
+const run = promisify(execFile);
+const CAMERA = 'arv-fake-gv-camera-0.8';
+const TOOL = 'arv-tool-0.8';
+
+async function answers(): Promise<boolean> {
+  return (await discover({ address: '127.0.0.1', timeoutMs: 300 })).length > 0;
+}
+
+async function arvTool(...args: string[]): Promise<string> {
+  const { stdout } = await run(TOOL, ['-a', '127.0.0.1', ...args], { timeout: 20_000, maxBuffer: 4 * 1024 * 1024 });
+  return stdout;
+}
+
+/**
+ * The GenICam Port over a GVCP client: memory reads and writes (READMEM/WRITEMEM), or READREG/WRITEREG when the
+ * node map asks for a register access (legacy schema < 1.1, 4 bytes). GVCP addresses are 32-bit; WRITEMEM needs
+ * whole 32-bit words, so unaligned writes are widened with a read-modify-write.
+ */
+function gvcpPort(client: GvcpClient): Port {
+  const addr = (a: bigint, length: number): number => {
+    if (a < 0n || a + BigInt(length) > 0x1_0000_0000n)
+      throw new ValueOutOfRangeError('address', `0x${a.toString(16)}+${length} is outside the 32-bit GVCP space`);
+    return Number(a);
+  };
+  return {
+    async read(address: bigint, length: number, opts?: PortAccessOptions): Promise<Uint8Array> {
+      const a = addr(address, length);
+      if (opts?.register === true && length === 4 && a % 4 === 0) {
+        const out = new Uint8Array(4);
+        new DataView(out.buffer).setUint32(0, await client.readRegister(a, opts), false);
+        return out;
+      }
+      return client.readMemory(a, length, opts);
+    },
+    async write(address: bigint, data: Uint8Array, opts?: PortAccessOptions): Promise<void> {
+      const a = addr(address, data.byteLength);
+      if (opts?.register === true && data.byteLength === 4 && a % 4 === 0) {
+        await client.writeRegister(a, new DataView(data.buffer, data.byteOffset, 4).getUint32(0, false), opts);
+        return;
+      }
+      const start = a - (a % 4);
+      const end = Math.ceil((a + data.byteLength) / 4) * 4;
+      if (start === a && end === a + data.byteLength) return client.writeMemory(a, data, opts);
+      const words = await client.readMemory(start, end - start, opts);
+      words.set(data, a - start);
+      await client.writeMemory(start, words, opts);
+    },
+  };
+}
+
+/** `arv-tool features` lines such as `    Integer      : [RW] 'Width'`. */
+function readableFeatures(listing: string): { type: string; name: string }[] {
+  const out: { type: string; name: string }[] = [];
+  for (const line of listing.split('\n')) {
+    const m = /^\s*(\w+)\s*:\s*\[(RO|RW|WO)\]\s*'([^']+)'/.exec(line);
+    if (m !== null && m[2] !== 'WO') out.push({ type: m[1] as string, name: m[3] as string });
+  }
+  return out;
+}
+
+/** `arv-tool control A B` lines such as `Width = 512 min:1 max:2048`. */
+function controlValues(out: string): Map<string, { value: string; min?: string; max?: string }> {
+  const values = new Map<string, { value: string; min?: string; max?: string }>();
+  for (const line of out.split('\n')) {
+    const m = /^(\w+) = (.*?)(?: min:(\S+) max:(\S+))?$/.exec(line);
+    if (m === null) continue;
+    values.set(m[1] as string, {
+      value: m[2] as string,
+      ...(m[3] !== undefined ? { min: m[3] } : {}),
+      ...(m[4] !== undefined ? { max: m[4] } : {}),
+    });
+  }
+  return values;
+}
+
+/** C printf `%g` (6 significant digits, exponent form below 1e-4 and from 1e6, trailing zeros dropped). */
+function printfG(x: number): string {
+  if (x === 0 || !Number.isFinite(x)) return String(x);
+  const [mantissa, exp] = x.toExponential(5).split('e') as [string, string];
+  const e = Number(exp);
+  if (e < -4 || e >= 6) {
+    const m = mantissa.includes('.') ? mantissa.replace(/0+$/, '').replace(/\.$/, '') : mantissa;
+    return `${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  return String(Number(x.toPrecision(6)));
+}
+
+/** What arv-tool prints for a value: integers in decimal, doubles as C `%g`, booleans as true/false. */
+function asAravisPrints(v: FeatureValue | undefined, type: string): string {
+  if (
+    typeof v === 'number' &&
+    (type === 'Float' || type === 'Converter' || type === 'SwissKnife' || type === 'FloatReg')
+  )
+    return printfG(v);
+  return String(v);
+}
+
+describeInterop(
+  '@cam/genicam NodeMap against arv-fake-gv-camera-0.8',
+  { [CAMERA]: hasCommand(CAMERA), [TOOL]: hasCommand(TOOL) },
+  () => {
+    let camera: ChildProcess | undefined;
+    let client: GvcpClient;
+    let map: NodeMap;
+
+    beforeAll(async () => {
+      // Another suite may already run a fake camera on 127.0.0.1:3956; then we use it (and leave it running).
+      if (!(await answers())) {
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          camera = spawn(CAMERA, ['-i', '127.0.0.1', '-s', 'GENICAM1'], { stdio: 'ignore' });
+          const started = Date.now();
+          while (camera.exitCode === null && !(await answers()) && Date.now() - started < 3000) {}
+          if (camera.exitCode === null && (await answers())) break;
+          camera.kill('SIGTERM');
+          camera = undefined;
+          if (await answers()) break; // someone else's camera won the port
+          if (Date.now() > deadline) throw new Error(`${CAMERA} did not answer on 127.0.0.1:3956`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      client = await GvcpClient.connect('127.0.0.1');
+      map = await NodeMap.load((await fetchGenicamXml(client)).xml, gvcpPort(client));
+    }, 40_000);
+
+    afterAll(async () => {
+      await client?.close();
+      if (!camera || camera.exitCode !== null) return;
+      const exited = new Promise((resolve) => camera?.once('exit', resolve));
+      camera.kill('SIGTERM');
+      await exited;
+    });
+
+    it('reads every feature arv-tool lists as readable with the value arv-tool prints', async () => {
+      const features = readableFeatures(await arvTool('features'));
+      expect(features.length).toBeGreaterThan(20);
+      // Another suite may write Width in between; compare twice before calling a difference real.
+      let mismatches: string[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        map.invalidateCache();
+        const reference = controlValues(await arvTool('control', ...features.map((f) => f.name)));
+        mismatches = [];
+        for (const f of features) {
+          const want = reference.get(f.name);
+          expect(want, `arv-tool printed no value for ${f.name}`).toBeDefined();
+          const ours = asAravisPrints(await map.get(f.name), f.type);
+          if (ours !== want?.value) mismatches.push(`${f.name}: ours ${ours}, Aravis ${want?.value}`);
+          if (want?.min !== undefined) {
+            const d = await map.describe(f.name);
+            if (
+              asAravisPrints(d.min as number, f.type) !== want.min ||
+              asAravisPrints(d.max as number, f.type) !== want.max
+            )
+              mismatches.push(`${f.name} range: ours [${d.min}, ${d.max}], Aravis [${want.min}, ${want.max}]`);
+          }
+        }
+        if (mismatches.length === 0) break;
+      }
+      expect(mismatches).toEqual([]);
+    });
+
+    it('writes Width, Height, gain, exposure and PixelFormat that Aravis reads back', async () => {
+      // The fake camera's XML names gain and exposure GainRaw and ExposureTimeAbs (no Gain / ExposureTime features).
+      const names = ['Width', 'Height', 'GainRaw', 'ExposureTimeAbs', 'PixelFormat'];
+      const original = new Map<string, FeatureValue>();
+      for (const n of names) original.set(n, await map.get(n));
+      const target: Record<string, FeatureValue> = {
+        Width: original.get('Width') === 640 ? 320 : 640,
+        Height: original.get('Height') === 480 ? 240 : 480,
+        GainRaw: original.get('GainRaw') === 7 ? 3 : 7,
+        ExposureTimeAbs: original.get('ExposureTimeAbs') === 12345 ? 23456 : 12345,
+        PixelFormat: original.get('PixelFormat') === 'Mono16' ? 'RGB8' : 'Mono16',
+      };
+      const writeAll = async (values: Record<string, FeatureValue>): Promise<void> => {
+        await client.takeControl();
+        try {
+          for (const n of names) await map.set(n, values[n] as FeatureValue);
+        } finally {
+          // Release control so arv-tool can open the camera as controller.
+          await client.releaseControl();
+        }
+      };
+      try {
+        await writeAll(target);
+        const seen = controlValues(await arvTool('control', ...names));
+        for (const n of names) expect(seen.get(n)?.value, n).toBe(String(target[n]));
+        expect(await map.get('PayloadSize')).toBe(
+          Number(controlValues(await arvTool('control', 'PayloadSize')).get('PayloadSize')?.value),
+        );
+      } finally {
+        await writeAll(Object.fromEntries(original)).catch(() => {});
+      }
+    });
+  },
+);

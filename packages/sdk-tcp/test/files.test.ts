@@ -115,6 +115,27 @@ describe('file upload', () => {
   });
 });
 
+describe('file lists', () => {
+  it('uploads several files between kFileListStartAsk and kFileListEndAsk', async () => {
+    rig = await startRig();
+    const c = await rig.connect();
+    const a = randomBytes(20_000);
+    const b = randomBytes(30_000);
+    const seen: number[] = [];
+    const results = await c.uploadFiles(
+      [
+        { source: a, name: 'a.png' },
+        { source: b, name: 'b.ttf', type: 'font' },
+      ],
+      { onProgress: (i) => seen.push(i) },
+    );
+    expect(results.map((r) => r.name)).toEqual(['a.png', 'b.ttf']);
+    expect(seen).toContain(0);
+    expect(seen).toContain(1);
+    expect(md5Bytes(await readFile(join(rig.dir, 'b.ttf')))).toBe(md5Bytes(b));
+  });
+});
+
 describe('no SDK call during a file transfer', () => {
   it('host: a call asked for during an upload waits for the upload to end', async () => {
     rig = await startRig();

@@ -130,22 +130,41 @@ describe('SDK calls', () => {
     expect((await c.call('Echo', '<b/>')).body).toBe('<b/>');
   });
 
-  it('a whole document of exactly one chunk, and of 2 MiB, in both directions', async () => {
-    rig = await startRig({ handlers: { Size: ({ body }) => `<n v="${body.length}"/>`, Echo: ({ body }) => body } });
-    const c = await rig.connect({ chunkSize: 9200 });
-    const envelope = buildSdkRequest({ guid: c.guid, method: 'Echo', body: '' }).length - '/>'.length + '></in>'.length;
-    const oneChunkBody = `<p>${'x'.repeat(MAX_XML_CHUNK - envelope - 7)}</p>`;
+  it('a whole document of exactly one chunk is one packet; one byte more is two', async () => {
+    rig = await startRig({ handlers: { Echo: ({ body }) => body } });
+    const c = await rig.connect();
+    const envelope = buildSdkRequest({ guid: c.guid, method: 'Echo', body: '<p></p>' }).length;
+    const oneChunkBody = `<p>${'x'.repeat(MAX_XML_CHUNK - envelope)}</p>`;
     expect(buildSdkRequest({ guid: c.guid, method: 'Echo', body: oneChunkBody }).length).toBe(MAX_XML_CHUNK);
+    let before = rig.device.stats.sdkCmdPackets;
     expect((await c.call('Echo', oneChunkBody)).body).toBe(oneChunkBody);
-    const sizeEnvelope = buildSdkRequest({ guid: c.guid, method: 'Size', body: '<p></p>' }).length;
-    const big = `<p>${'y'.repeat(MAX_XML_TOTAL - sizeEnvelope)}</p>`;
-    expect(buildSdkRequest({ guid: c.guid, method: 'Size', body: big }).length).toBe(MAX_XML_TOTAL);
-    expect((await c.call('Size', big)).body).toBe(`<n v="${big.length}"/>`);
-    // 2 MiB answer back.
-    const back = `<q>${'z'.repeat(MAX_XML_TOTAL - 200)}</q>`;
-    expect((await c.call('Echo', back, { timeoutMs: 10_000 })).body.length).toBe(back.length);
-    // One byte more than 2 MiB is refused before sending.
-    await expect(c.call('Size', `${big}x`)).rejects.toThrow(/exceeds/);
+    expect(rig.device.stats.sdkCmdPackets - before).toBe(1);
+    before = rig.device.stats.sdkCmdPackets;
+    const twoChunkBody = `<p>${'x'.repeat(MAX_XML_CHUNK - envelope + 1)}</p>`;
+    expect((await c.call('Echo', twoChunkBody)).body).toBe(twoChunkBody);
+    expect(rig.device.stats.sdkCmdPackets - before).toBe(2);
+  });
+
+  it('a 2 MiB call in both directions, with either chunk size', async () => {
+    rig = await startRig({
+      handlers: { Size: ({ body }) => `<n v="${body.length}"/>`, Echo: ({ body }) => body },
+      chunkSize: 9200,
+    });
+    for (const chunkSize of [MAX_XML_CHUNK, 9200]) {
+      const c = await rig.connect({ chunkSize });
+      const sizeEnvelope = buildSdkRequest({ guid: c.guid, method: 'Size', body: '<p></p>' }).length;
+      const big = `<p>${'y'.repeat(MAX_XML_TOTAL - sizeEnvelope)}</p>`;
+      expect(buildSdkRequest({ guid: c.guid, method: 'Size', body: big }).length).toBe(MAX_XML_TOTAL);
+      const before = rig.device.stats.sdkCmdPackets;
+      expect((await c.call('Size', big)).body).toBe(`<n v="${big.length}"/>`);
+      expect(rig.device.stats.sdkCmdPackets - before).toBe(Math.ceil(MAX_XML_TOTAL / chunkSize));
+      // A 2 MiB answer back (the device splits at 9200 like the vendor C++).
+      const back = `<q>${'z'.repeat(MAX_XML_TOTAL - 200)}</q>`;
+      expect((await c.call('Echo', back)).body.length).toBe(back.length);
+      // One byte more than 2 MiB is refused before sending.
+      await expect(c.call('Size', `${big}x`)).rejects.toThrow(/exceeds/);
+      c.destroy();
+    }
   });
 
   it('a 1-byte call is not XML: kErrorAnswer kParseXmlFailed, then the device wants a new negotiation', async () => {

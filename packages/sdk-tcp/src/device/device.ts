@@ -95,6 +95,8 @@ export interface SdkDeviceStats {
   fileBytesReceived: number;
   heartbeatsSent: number;
   heartbeatAsks: number;
+  /** kSDKCmdAsk packets received (chunks, not calls). */
+  sdkCmdPackets: number;
 }
 
 type State = 'connected' | 'negotiated' | 'file-receive' | 'file-send';
@@ -142,6 +144,7 @@ export class SdkDevice extends EventEmitter<{
     fileBytesReceived: 0,
     heartbeatsSent: 0,
     heartbeatAsks: 0,
+    sdkCmdPackets: 0,
   };
   private readonly server: Server;
   private udp: UdpSocket | null = null;
@@ -468,6 +471,7 @@ class DeviceConnection {
         this.negotiate(p.version);
         return;
       case 'kSDKCmdAsk':
+        this.device.stats.sdkCmdPackets++;
         if (this.state === 'file-receive' || this.state === 'file-send') {
           await this.illegalIfTransferring();
           return;

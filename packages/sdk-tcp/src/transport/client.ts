@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { open, stat } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -248,6 +248,53 @@ export class SdkClient implements AsyncDisposable {
       'upload',
       { signal: options.signal, timeoutMs: options.timeoutMs ?? Number.POSITIVE_INFINITY },
       (signal) => this.doUpload(source, options, signal),
+    );
+  }
+
+  /**
+   * Uploads several files as one list: kFileListStartAsk (count, total size, session id), each file as in
+   * {@link upload}, then kFileListEndAsk. Nothing else runs on the connection meanwhile.
+   */
+  uploadFiles(
+    files: readonly { source: string | Uint8Array; name?: string; type?: FileTypeName | number; md5?: string }[],
+    options: CallOptions & { sessionId?: string; onProgress?: (file: number, progress: UploadProgress) => void } = {},
+  ): Promise<UploadResult[]> {
+    return this.run(
+      'upload files',
+      { signal: options.signal, timeoutMs: options.timeoutMs ?? Number.POSITIVE_INFINITY },
+      async (signal) => {
+        let totalSize = 0;
+        for (const f of files)
+          totalSize += typeof f.source === 'string' ? (await stat(f.source)).size : f.source.byteLength;
+        const sessionId = options.sessionId ?? randomUUID();
+        this.send(encodePacket({ type: 'kFileListStartAsk', fileCount: files.length, totalSize, sessionId }));
+        const start = await this.expect(signal, 'file list start', (p) =>
+          p.type === 'kFileListStartAnswer' ? p : undefined,
+        );
+        if (start.status !== 0) throw new FileTransferError('file list start', start.status, this.table);
+        const results: UploadResult[] = [];
+        for (const [i, f] of files.entries()) {
+          const onProgress = options.onProgress;
+          results.push(
+            await this.doUpload(
+              f.source,
+              {
+                ...(f.name !== undefined ? { name: f.name } : {}),
+                ...(f.type !== undefined ? { type: f.type } : {}),
+                ...(f.md5 !== undefined ? { md5: f.md5 } : {}),
+                ...(onProgress ? { onProgress: (p: UploadProgress) => onProgress(i, p) } : {}),
+              },
+              signal,
+            ),
+          );
+        }
+        this.send(encodePacket({ type: 'kFileListEndAsk' }));
+        const end = await this.expect(signal, 'file list end', (p) =>
+          p.type === 'kFileListEndAnswer' ? p : undefined,
+        );
+        if (end.status !== 0) throw new FileTransferError('file list end', end.status, this.table);
+        return results;
+      },
     );
   }
 

@@ -86,6 +86,7 @@ describe('ControlChannel privilege rules (property)', () => {
           // Invariants that hold after every step.
           for (const other of apps) {
             if (cc.canWrite(other)) expect(cc.isPrimary(other)).toBe(true);
+            expect(cc.ccpFor(other)).toBe(cc.isPrimary(other) ? cc.ccp : 0);
             if (after?.privilege === 'exclusive' && !cc.isPrimary(other)) expect(cc.canRead(other)).toBe(false);
             if (after?.privilege !== 'exclusive') expect(cc.canRead(other)).toBe(true);
           }

@@ -336,7 +336,8 @@ describe('GvcpDevice: privileges', () => {
       await readRegs(b, port, [B.CCP, B.PRIMARY_APPLICATION_PORT, B.PRIMARY_APPLICATION_IP_ADDRESS]),
     ).toMatchObject({
       status: GvcpStatus.SUCCESS,
-      values: [2, a.port, 0x7f000001],
+      // Another application reads CCP as 0 (it holds nothing); who holds control is in 0x0A04/0x0A14.
+      values: [0, a.port, 0x7f000001],
     });
     expect((await writeRegs(b, port, [{ address: B.CCP, value: 2 }])).status).toBe(GvcpStatus.ACCESS_DENIED);
     expect((await writeRegs(b, port, [{ address: F.Width, value: 64 }])).status).toBe(GvcpStatus.ACCESS_DENIED);

@@ -1270,7 +1270,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       address: B.CCP,
       name: 'CCP',
       access: 'RW',
-      read: () => this.control.ccp,
+      read: (ctx) => this.control.ccpFor(ctx),
       write: (v, ctx) => {
         const before = this.control.primary;
         const result = this.control.writeCcp(ctx, v);

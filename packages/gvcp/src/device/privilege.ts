@@ -57,6 +57,15 @@ export class ControlChannel {
     );
   }
 
+  /**
+   * The CCP value as `app` reads it: the primary application sees its own privilege bits, any other application 0
+   * (it holds no privilege). This is what lets a primary application notice, with its heartbeat read of the CCP,
+   * that another one took control by switchover; who holds control is in registers 0x0A04 / 0x0A14.
+   */
+  ccpFor(app: Application): number {
+    return this.isPrimary(app) ? this.ccp : 0;
+  }
+
   /** True when `app` is the primary application. */
   isPrimary(app: Application): boolean {
     const p = this.#primary;

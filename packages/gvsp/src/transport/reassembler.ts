@@ -79,6 +79,13 @@ export interface ReassemblerOptions {
   allocate?: (bytes: number) => Uint8Array;
   /** Leader/trailer bytes kept per frame (default 1024). */
   maxLeaderSize?: number;
+  /**
+   * Largest step of engine time per {@link GvspReassembler.tick}, ms (default: unlimited). A receiver sets a few
+   * ms: when the event loop stalls, packets wait unread in the socket, and judging them missing by wall-clock
+   * time would flood the device with needless resend requests. Engine time then advances at most this much per
+   * tick, so a stall counts as a short pause.
+   */
+  maxTickStepMs?: number;
   /** Counter storage (a view of a SharedArrayBuffer when the engine runs in a worker). */
   counters?: Float64Array;
 }
@@ -128,6 +135,8 @@ export class GvspReassembler {
   dataSize = 0;
   dataSizeExtended = 0;
   private packetSizeKnown = false;
+  private lastReal: number | undefined;
+  private readonly maxTickStep: number;
   private learnedPacketSize = 0;
 
   private readonly state: Uint8Array;
@@ -169,6 +178,7 @@ export class GvspReassembler {
     this.packetRequestRatio = options.packetRequestRatio ?? 0.25;
     this.resend = options.resend ?? true;
     this.maxLeader = options.maxLeaderSize ?? 1024;
+    this.maxTickStep = options.maxTickStepMs ?? Number.POSITIVE_INFINITY;
     this.hooks = hooks;
     if (options.packetSize !== undefined) this.setPacketSize(options.packetSize);
     // smallest useful data size (576-byte packets) bounds the packet count a frame can have
@@ -592,8 +602,11 @@ export class GvspReassembler {
   }
 
   /** Timers: resend requests, frame retention. Call every millisecond or so with the current time in ms. */
-  tick(now: number): void {
-    this.now = now;
+  tick(realNow: number): void {
+    if (this.lastReal === undefined) this.now = realNow;
+    else this.now += Math.min(Math.max(0, realNow - this.lastReal), this.maxTickStep);
+    this.lastReal = realNow;
+    const now = this.now;
     for (let s = 0; s < this.slotCount; s++) {
       if (this.state[s] !== SLOT_FILLING) continue;
       const idle = now - this.lastPacketTime[s]!;

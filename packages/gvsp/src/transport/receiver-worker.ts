@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   let reqId = 0;
   const streamChannel = init.options.streamChannel ?? 0;
   const engine: GvspReassembler = new GvspReassembler(
-    { ...init.options, allocate, counters: new Float64Array(init.counters) },
+    { maxTickStepMs: 5, ...init.options, allocate, counters: new Float64Array(init.counters) },
     {
       requestResend(blockId, first, last, extendedId) {
         if (!device) return;
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       },
     },
   );
-  engine.now = performance.now();
+  engine.tick(performance.now());
   socket.on('message', (msg, rinfo) => {
     if (device === undefined) device = { address: rinfo.address, port: 3956 };
     engine.handlePacket(msg, msg.length);

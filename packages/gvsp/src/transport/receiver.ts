@@ -295,7 +295,7 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
   let reqId = 0;
   const streamChannel = options.streamChannel ?? 0;
   let onReady: () => void = () => {};
-  const engine = new GvspReassembler(options, {
+  const engine = new GvspReassembler({ maxTickStepMs: 5, ...options }, {
     requestResend(blockId, first, last, extendedId) {
       if (!device) return;
       reqId = reqId >= 0xffff ? 1 : reqId + 1;
@@ -315,7 +315,7 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
       onReady();
     },
   });
-  engine.now = performance.now();
+  engine.tick(performance.now());
   const copy = options.copyFrames ?? false;
   const deliverIncomplete = options.deliverIncomplete ?? true;
   const swap16 = options.pixelByteOrder === 'big';

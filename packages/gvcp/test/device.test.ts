@@ -201,6 +201,11 @@ describe('GvcpDevice: register access', () => {
     const r = await readRegs(h, port, [F.Width, F.Height, F.PixelFormat, F.PayloadSize]);
     expect(r).toMatchObject({ status: GvcpStatus.SUCCESS, values: [320, 240, PixelFormat.RGB8Packed, 320 * 240 * 3] });
     expect(dev.imageFormat()).toMatchObject({ width: 320, height: 240, payloadSize: 230400 });
+    await writeRegs(h, port, [{ address: F.ExposureTime, value: 0x447a0000 }]); // 1000.0f
+    expect(dev.acquisitionSettings()).toMatchObject({ exposureTime: 1000, gain: 0, frameRate: 10, mode: 0 });
+    expect((await writeRegs(h, port, [{ address: F.Gain, value: 0x7fc00000 }])).status).toBe(
+      GvcpStatus.INVALID_PARAMETER,
+    ); // NaN
   });
 
   it('stops a WRITEREG at the first failing register and reports its index', async () => {

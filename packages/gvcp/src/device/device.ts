@@ -440,6 +440,25 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     };
   }
 
+  /** The acquisition features (for a stream sender): mode, frame rate (Hz), exposure (us), gain (dB), test pattern. */
+  acquisitionSettings(): {
+    mode: number;
+    frameRate: number;
+    exposureTime: number;
+    gain: number;
+    testPattern: number;
+    triggerMode: number;
+  } {
+    return {
+      mode: this.registers.get(F.AcquisitionMode),
+      frameRate: bitsFloat(this.registers.get(F.AcquisitionFrameRate)),
+      exposureTime: bitsFloat(this.registers.get(F.ExposureTime)),
+      gain: bitsFloat(this.registers.get(F.Gain)),
+      testPattern: this.registers.get(F.TestPattern),
+      triggerMode: this.registers.get(F.TriggerMode),
+    };
+  }
+
   /** Stream channel `n`'s registers, decoded (for a stream sender). */
   streamChannel(n = 0): {
     hostPort: number;

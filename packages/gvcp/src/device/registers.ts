@@ -193,7 +193,10 @@ export class RegisterSpace {
   /** Stores a 32-bit value at `address` (local access: no handler, no listener, no access check). */
   set(address: number, value: number): void {
     const r = this.#regionFor(address, 4);
-    r.view.setUint32(address - r.address, toU32(value, r.name));
+    if (!Number.isInteger(value) || value < -0x8000_0000 || value > 0xffff_ffff) {
+      throw new ValueOutOfRangeError(r.name, `${value} is not a 32-bit value`);
+    }
+    r.view.setUint32(address - r.address, value >>> 0);
   }
 
   /** Stored bytes (a copy), local access. */

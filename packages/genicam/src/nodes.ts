@@ -85,6 +85,9 @@ export interface Engine {
 /** A property given literally or through a reference to another node. */
 export type Prop = { readonly lit: string } | { readonly ref: string };
 
+const INT_LITERALS = new WeakMap<Prop, bigint>();
+const FLOAT_LITERALS = new WeakMap<Prop, number>();
+
 function enter(ctx: Ctx, node: GNode): void {
   if (++ctx.depth > MAX_REFERENCE_DEPTH)
     throw new GenicamXmlError(`node references nested deeper than ${MAX_REFERENCE_DEPTH} (a reference cycle?)`, {
@@ -222,11 +225,26 @@ export abstract class GNode {
 
   // ---- evaluation of properties ----
   protected async propInt(p: Prop, ctx: Ctx, what: string): Promise<bigint> {
-    if ('lit' in p) return parseIntLiteral(p.lit, this.name, what);
+    if ('lit' in p) {
+      // Literals are parsed once; hot paths (address, length) read them on every access.
+      let v = INT_LITERALS.get(p);
+      if (v === undefined) {
+        v = parseIntLiteral(p.lit, this.name, what);
+        INT_LITERALS.set(p, v);
+      }
+      return v;
+    }
     return numToBigint(await this.target(p).readNumeric(ctx), p.ref);
   }
   protected async propFloat(p: Prop, ctx: Ctx, what: string): Promise<number> {
-    if ('lit' in p) return parseFloatLiteral(p.lit, this.name, what);
+    if ('lit' in p) {
+      let v = FLOAT_LITERALS.get(p);
+      if (v === undefined) {
+        v = parseFloatLiteral(p.lit, this.name, what);
+        FLOAT_LITERALS.set(p, v);
+      }
+      return v;
+    }
     return numToFloat(await this.target(p).readNumeric(ctx));
   }
   protected async propBool(p: Prop, ctx: Ctx): Promise<boolean> {

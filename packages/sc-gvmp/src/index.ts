@@ -1,3 +1,4 @@
+export { attachToGvcpDevice, gvcpRegisterHost } from './adapters/gvcp.js';
 export {
   DEFAULT_MAX_PAYLOAD_LENGTH,
   ErrorCode,
@@ -89,4 +90,9 @@ export {
   type StreamStateChange,
   startStream,
 } from './transport/host.js';
-export type { ScGvmpCamera, ScGvmpRegisterAccess } from './transport/register-access.js';
+export {
+  type ScGvmpCamera,
+  type ScGvmpCameraLike,
+  type ScGvmpRegisterAccess,
+  toCamera,
+} from './transport/register-access.js';

@@ -162,21 +162,21 @@ describe('streaming decoder', () => {
 });
 
 describe('register map and codes', () => {
-  it('defaults to the manufacturer space at 0xA000', () => {
+  it('defaults to the manufacturer space at 0xB000', () => {
     expect(DEFAULT_REGISTER_MAP).toEqual({
-      mcda: 0xa000,
-      mcp: 0xa004,
-      streamStart: 0xa008,
-      streamState: 0xa00c,
-      errCode: 0xa010,
+      mcda: 0xb000,
+      mcp: 0xb004,
+      streamStart: 0xb008,
+      streamState: 0xb00c,
+      errCode: 0xb010,
     });
-    expect(registerMapAt(0xb000).errCode).toBe(0xb010);
-    expect(resolveRegisterMap({ mcp: 0xc000 })).toMatchObject({ mcda: 0xa000, mcp: 0xc000 });
+    expect(registerMapAt(0xd000).errCode).toBe(0xd010);
+    expect(resolveRegisterMap({ mcp: 0xc000 })).toMatchObject({ mcda: 0xb000, mcp: 0xc000 });
   });
 
   it('refuses unaligned or duplicate addresses', () => {
-    expect(() => resolveRegisterMap({ mcda: 0xa001 })).toThrow(ValueOutOfRangeError);
-    expect(() => resolveRegisterMap({ mcp: 0xa000 })).toThrow(/already used by mcda/);
+    expect(() => resolveRegisterMap({ mcda: 0xb001 })).toThrow(ValueOutOfRangeError);
+    expect(() => resolveRegisterMap({ mcp: 0xb000 })).toThrow(/already used by mcda/);
     expect(() => resolveRegisterMap({ errCode: 2 ** 32 })).toThrow(ValueOutOfRangeError);
   });
 

@@ -17,7 +17,7 @@ import {
 } from '../src/index.js';
 import { closedPort, MemoryRegisterHost, plainServer, silentHost, until } from './support.js';
 
-const R = { mcda: 0xa000, mcp: 0xa004, start: 0xa008, state: 0xa00c, err: 0xa010 };
+const R = { mcda: 0xb000, mcp: 0xb004, start: 0xb008, state: 0xb00c, err: 0xb010 };
 const LOOPBACK = mcdaValue('127.0.0.1');
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -90,16 +90,16 @@ describe('ScGvmpDevice registers', () => {
     expect(refusal(() => device.writeRegister(R.start, 2)).gvcpStatus).toBe(GvcpStatus.INVALID_PARAMETER);
     expect(refusal(() => device.writeRegister(R.state, 0)).gvcpStatus).toBe(GvcpStatus.WRITE_PROTECT);
     expect(refusal(() => device.writeRegister(R.err, 0)).gvcpStatus).toBe(GvcpStatus.WRITE_PROTECT);
-    expect(refusal(() => device.writeRegister(0xa014, 0)).gvcpStatus).toBe(GvcpStatus.INVALID_ADDRESS);
+    expect(refusal(() => device.writeRegister(0xb014, 0)).gvcpStatus).toBe(GvcpStatus.INVALID_ADDRESS);
     expect(device.errCode).toBe(ErrorCode.ERR_NONE);
   });
 
   it('serves a configured register map', () => {
-    const device = new ScGvmpDevice({ registers: { mcda: 0xb000, mcp: 0xb004 } });
+    const device = new ScGvmpDevice({ registers: { mcda: 0xc000, mcp: 0xc004 } });
     cleanups.push(() => device.close());
     const host = new MemoryRegisterHost();
     const detach = device.attach(host);
-    expect([...host.handlers.keys()].sort()).toEqual([0xa008, 0xa00c, 0xa010, 0xb000, 0xb004]);
+    expect([...host.handlers.keys()].sort()).toEqual([0xb008, 0xb00c, 0xb010, 0xc000, 0xc004]);
     detach();
     expect(host.handlers.size).toBe(0);
   });
@@ -201,6 +201,10 @@ describe('ScGvmpDevice state machine', () => {
     await until(() => device.state === 'Streaming', 3000, 'Streaming');
     const busy2 = refusal(() => device.writeRegister(R.start, 1));
     expect(busy2.errCode).toBe(ErrorCode.ERR_STREAM_BUSY);
+    // Nor may the destination of the running session be changed.
+    expect(refusal(() => device.writeRegister(R.mcp, 9)).gvcpStatus).toBe(GvcpStatus.BUSY);
+    expect(refusal(() => device.writeRegister(R.mcda, 1)).errCode).toBe(ErrorCode.ERR_STREAM_BUSY);
+    expect([host.read(R.mcda), host.read(R.mcp)]).toEqual([LOOPBACK, rx.port]);
     expect(host.read(R.err)).toBe(ErrorCode.ERR_STREAM_BUSY);
     const n = rx.frames.length;
     await until(() => rx.frames.length > n + 2, 3000, 'more frames');

@@ -57,14 +57,14 @@ function scriptedCamera(onStart: (host: string, port: number) => void) {
     registers: {
       async readRegister(address) {
         await Promise.resolve();
-        return [regs.mcda, regs.mcp, regs.start, regs.state, regs.err][(address - 0xa000) / 4]!;
+        return [regs.mcda, regs.mcp, regs.start, regs.state, regs.err][(address - 0xb000) / 4]!;
       },
       async writeRegister(address, value) {
         await Promise.resolve();
         writes.push(`${address.toString(16)}=${value}`);
-        if (address === 0xa000) regs.mcda = value;
-        if (address === 0xa004) regs.mcp = value;
-        if (address === 0xa008) {
+        if (address === 0xb000) regs.mcda = value;
+        if (address === 0xb004) regs.mcp = value;
+        if (address === 0xb008) {
           regs.start = value;
           regs.state = value === 1 ? 2 : 0;
           if (value === 1) onStart(mcdaAddress(regs.mcda), regs.mcp);
@@ -82,7 +82,7 @@ describe('startStream over in-memory registers and loopback TCP', () => {
     const states: string[] = [];
     const stream = track(await startStream(cam, { pollIntervalMs: 20 }));
     stream.on('state', (c: StreamStateChange) => states.push(c.state));
-    expect(log).toEqual([`0xa000=${0x7f000001}`, `0xa004=${stream.port}`, '0xa008=1']);
+    expect(log).toEqual([`0xb000=${0x7f000001}`, `0xb004=${stream.port}`, '0xb008=1']);
     expect(stream.localAddress).toBe('127.0.0.1');
     expect(stream.state).toBe('Streaming');
     expect(device.destinationPort).toBe(stream.port);
@@ -133,11 +133,13 @@ describe('startStream over in-memory registers and loopback TCP', () => {
   });
 
   it('reports ERR_STREAM_BUSY as a ScGvmpDeviceError and releases its port', async () => {
-    const { cam } = camera();
+    const { device, cam } = camera();
     const first = track(await startStream(cam));
     const error = await startStream(cam).catch((e: unknown) => e);
     expect(ScGvmpDeviceError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ errCode: ErrorCode.ERR_STREAM_BUSY, errName: 'ERR_STREAM_BUSY' });
+    expect(device.destinationPort).toBe(first.port);
+    expect(device.state).toBe('Streaming');
     // The first stream is untouched.
     expect((await take(first, 2)).length).toBe(2);
   });
@@ -149,25 +151,25 @@ describe('startStream over in-memory registers and loopback TCP', () => {
       address: '127.0.0.1',
       registers: {
         ...s.cam.registers,
-        readRegister: async (a) => (a === 0xa00c ? 3 : a === 0xa010 ? ErrorCode.ERR_CONNECT_FAIL : 0),
+        readRegister: async (a) => (a === 0xb00c ? 3 : a === 0xb010 ? ErrorCode.ERR_CONNECT_FAIL : 0),
       },
     };
     const error = await startStream(cam).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'ScGvmpDeviceError', errCode: ErrorCode.ERR_CONNECT_FAIL });
-    expect(s.writes.at(-1)).toBe('a008=0');
+    expect(s.writes.at(-1)).toBe('b008=0');
   });
 
   it('gives up a start that never reaches Streaming with a TimeoutError, undoing it', async () => {
     const s = scriptedCamera(() => {});
-    s.cam.registers.readRegister = async (a) => (a === 0xa00c ? 1 : 0); // Connecting forever
+    s.cam.registers.readRegister = async (a) => (a === 0xb00c ? 1 : 0); // Connecting forever
     const error = await startStream(s.cam, { timeoutMs: 200 }).catch((e: unknown) => e);
     expect(TimeoutError.isInstance(error)).toBe(true);
-    expect(s.writes.at(-1)).toBe('a008=0');
+    expect(s.writes.at(-1)).toBe('b008=0');
   });
 
   it('honours an AbortSignal on start', async () => {
     const s = scriptedCamera(() => {});
-    s.cam.registers.readRegister = async (a) => (a === 0xa00c ? 1 : 0);
+    s.cam.registers.readRegister = async (a) => (a === 0xb00c ? 1 : 0);
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('user gave up')), 50);
     await expect(startStream(s.cam, { signal: ac.signal })).rejects.toThrow('user gave up');

@@ -18,10 +18,12 @@ export interface ScGvmpRegisterMap {
 }
 
 /**
- * Default base: the first address of the manufacturer-specific register space (GigE Vision reserves everything
- * below 0xA000 for the bootstrap registers, including the UDP message channel at 0x0B00/0x0B10).
+ * Default base, in the manufacturer-specific register space (GigE Vision reserves everything below 0xA000 for the
+ * bootstrap registers, including the UDP message channel at 0x0B00/0x0B10). Not 0xA000 itself: cameras, and
+ * @cam/gvcp's GvcpDevice, put their GenICam feature registers at the start of that space; SC_GVMP takes its own
+ * 4 KiB page at 0xB000.
  */
-export const SC_GVMP_REGISTER_BASE = 0xa000;
+export const SC_GVMP_REGISTER_BASE = 0xb000;
 
 /** The default layout at `base`: MCDA, MCP, STREAM_START, STREAM_STATE, ERR_CODE at +0x0, +0x4, +0x8, +0xC, +0x10. */
 export function registerMapAt(base: number): ScGvmpRegisterMap {
@@ -34,7 +36,7 @@ export function registerMapAt(base: number): ScGvmpRegisterMap {
   });
 }
 
-/** The default map: MCDA 0xA000, MCP 0xA004, STREAM_START 0xA008, STREAM_STATE 0xA00C, ERR_CODE 0xA010. */
+/** The default map: MCDA 0xB000, MCP 0xB004, STREAM_START 0xB008, STREAM_STATE 0xB00C, ERR_CODE 0xB010. */
 export const DEFAULT_REGISTER_MAP: Readonly<ScGvmpRegisterMap> = Object.freeze(registerMapAt(SC_GVMP_REGISTER_BASE));
 
 /**

@@ -28,7 +28,7 @@ export interface ConnectTarget {
 
 /** Settings of a {@link ScGvmpDevice}. */
 export interface ScGvmpDeviceOptions {
-  /** Register addresses; default {@link DEFAULT_REGISTER_MAP} (0xA000..0xA010). */
+  /** Register addresses; default {@link DEFAULT_REGISTER_MAP} (0xB000..0xB010). */
   registers?: Partial<ScGvmpRegisterMap>;
   /** Give up a TCP connect after this long with ERR_CONNECT_TIMEOUT. Default 3000 ms. */
   connectTimeoutMs?: number;
@@ -38,7 +38,11 @@ export interface ScGvmpDeviceOptions {
   maxReconnects?: number;
   /** SO_KEEPALIVE on the image connection; off by default (the note's current behaviour). */
   keepAlive?: boolean | { initialDelayMs: number };
-  /** Refuse STREAM_START writes from a client that does not hold the GVCP control channel (ERR_NO_SESSION). Default false. */
+  /**
+   * The note's session requirement, read as "holds the GVCP control channel (CCP)": STREAM_START written by a
+   * client without it is refused with ERR_NO_SESSION, and when the holder loses control (released, heartbeat
+   * timeout) a running stream stops (Idle, connection closed) with ERR_NO_SESSION. Default false.
+   */
   requireSession?: boolean;
   /** What to send: the built-in test pattern as 'jpeg' (default) or 'raw', or a function of the frame index. */
   source?: 'jpeg' | 'raw' | FrameSource;
@@ -220,18 +224,19 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
       throw new ScGvmpRegisterWriteError(GvcpStatus.INVALID_PARAMETER, `${value} is not a 32-bit register value`);
     }
-    if (address === r.mcda) {
-      this.mcda = value >>> 0;
-      return;
-    }
-    if (address === r.mcp) {
-      if (value > 0xffff) {
+    if (address === r.mcda || address === r.mcp) {
+      if (address === r.mcp && value > 0xffff) {
         throw new ScGvmpRegisterWriteError(
           GvcpStatus.INVALID_PARAMETER,
           `MCP ${value} is not a port (bits 16..31 must be 0)`,
         );
       }
-      this.mcp = value;
+      // The destination of a session in progress is not redirected (its reconnects would go elsewhere).
+      if (this._state === StreamState.Connecting || this._state === StreamState.Streaming) {
+        this.refuse(ErrorCode.ERR_STREAM_BUSY, `${address === r.mcda ? 'MCDA' : 'MCP'} written while ${this.state}`);
+      }
+      if (address === r.mcda) this.mcda = value >>> 0;
+      else this.mcp = value;
       return;
     }
     if (address === r.streamStart) {
@@ -253,14 +258,26 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
         write: (value, context) => this.writeRegister(address, value, context),
       });
     }
+    const unsubscribe = host.onControlLost?.(() => this.controlLost());
     const detach = (): void => {
       const i = this.detachers.indexOf(detach);
       if (i < 0) return;
       this.detachers.splice(i, 1);
+      unsubscribe?.();
       for (const address of addresses) host.removeRegister?.(address);
     };
     this.detachers.push(detach);
     return detach;
+  }
+
+  /**
+   * The control channel holder lost control (session expired). With `requireSession`, a session in progress ends
+   * as with STREAM_START=0 and ERR_CODE becomes ERR_NO_SESSION; otherwise nothing happens.
+   */
+  controlLost(): void {
+    if (!this.requireSession || this.streamStart === 0) return;
+    this.setErrCode(ErrorCode.ERR_NO_SESSION);
+    this.stopSession();
   }
 
   /** Stops streaming (as STREAM_START=0) and detaches from every register host. */

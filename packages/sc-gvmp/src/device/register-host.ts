@@ -23,4 +23,9 @@ export interface ScGvmpRegisterHost {
   defineRegister(address: number, handler: ScGvmpRegisterHandler): void;
   /** Removes a register defined earlier (optional: hosts without it keep the handlers until they close). */
   removeRegister?(address: number): void;
+  /**
+   * Calls `listener` whenever the control channel holder loses or gives up control (released, heartbeat timeout,
+   * taken over); returns an unsubscribe function. Optional: used for the "session expired" half of ERR_NO_SESSION.
+   */
+  onControlLost?(listener: () => void): () => void;
 }

@@ -19,7 +19,7 @@ import { createFrameFramer, frameFromFramed } from '../codec/decoder.js';
 import { NoRouteToCameraError, ScGvmpDeviceError } from '../codec/errors.js';
 import { checkMaxPayloadLength, type ScGvmpFrame } from '../codec/frame.js';
 import { mcdaValue, mcpValue, resolveRegisterMap, type ScGvmpRegisterMap } from '../codec/registers.js';
-import type { ScGvmpCamera, ScGvmpRegisterAccess } from './register-access.js';
+import { type ScGvmpCamera, type ScGvmpCameraLike, type ScGvmpRegisterAccess, toCamera } from './register-access.js';
 
 /** Options of {@link startStream}. `signal`/`timeoutMs` bound the start (default timeout 10 s). */
 export interface StartStreamOptions extends CallOptions {
@@ -90,12 +90,17 @@ export interface ScGvmpStreamEvents {
 const DEFAULT_RESTART_BACKOFF: BackoffOptions = { initialMs: 500, factor: 2, maxMs: 4000 };
 
 /**
- * Starts an SC_GVMP stream from `camera`: listens on a TCP port of the local interface that reaches the camera,
+ * Starts an SC_GVMP stream from `camera` (`{ address, registers }`, or directly a `GvcpClient`): listens on a TCP port of the local interface that reaches the camera,
  * writes MCDA, MCP, then STREAM_START=1 (the note's order), and resolves once STREAM_STATE reads Streaming.
  * Throws {@link ScGvmpDeviceError} (with the device's ERR_CODE) when the device refuses or fails, having undone
- * everything (STREAM_START=0 when it had been accepted, the port closed).
+ * everything (STREAM_START=0 only when its STREAM_START=1 had been accepted, the port closed): a start refused
+ * with ERR_STREAM_BUSY leaves the session already running untouched.
  */
-export async function startStream(camera: ScGvmpCamera, options: StartStreamOptions = {}): Promise<ScGvmpStream> {
+export async function startStream(
+  cameraLike: ScGvmpCameraLike,
+  options: StartStreamOptions = {},
+): Promise<ScGvmpStream> {
+  const camera = toCamera(cameraLike);
   const map = resolveRegisterMap(options.registers);
   const maxPayloadLength = checkMaxPayloadLength(options.maxPayloadLength);
   const localAddress = options.localAddress ?? interfaceFor(camera.address)?.address;
@@ -195,6 +200,8 @@ export class ScGvmpStream
   private _state: StreamStateName | undefined;
   private _errCode: number = ErrorCode.ERR_NONE;
   private nextRestartAt = 0;
+  /** STREAM_START=1 of the start was accepted (so a failed start must write 0 to undo it). */
+  private startAccepted = false;
 
   /** @internal Use {@link startStream}. */
   constructor(
@@ -240,9 +247,10 @@ export class ScGvmpStream
   /** @internal The start sequence of {@link startStream}. */
   async begin(signal: AbortSignal): Promise<void> {
     const r = this.registers;
-    await this.write(r.mcda, mcdaValue(this.localAddress), signal);
-    await this.write(r.mcp, mcpValue(this.port), signal);
-    await this.writeStart(signal, 'STREAM_START=1');
+    await this.writeChecked(r.mcda, mcdaValue(this.localAddress), signal, 'MCDA');
+    await this.writeChecked(r.mcp, mcpValue(this.port), signal, 'MCP');
+    await this.writeChecked(r.streamStart, 1, signal, 'STREAM_START=1');
+    this.startAccepted = true;
     for (;;) {
       const state = await this.pollOnce(signal);
       if (state === 'Streaming') break;
@@ -313,7 +321,9 @@ export class ScGvmpStream
   async abandon(): Promise<void> {
     this.stopped ??= (async () => {
       this.life.abort();
-      await this.write(this.registers.streamStart, 0, AbortSignal.timeout(this.registerTimeoutMs)).catch(() => {});
+      if (this.startAccepted) {
+        await this.write(this.registers.streamStart, 0, AbortSignal.timeout(this.registerTimeoutMs)).catch(() => {});
+      }
       await this.teardown();
     })();
     await this.stopped;
@@ -430,7 +440,7 @@ export class ScGvmpStream
     this.stats.restarts++;
     this.emit('restart', { attempt: this.restartBackoff.attempts });
     try {
-      await this.writeStart(signal, 'automatic restart');
+      await this.writeChecked(this.registers.streamStart, 1, signal, 'automatic restart');
       this.lastSeq = undefined; // the device numbers a new session from 0
     } catch (error) {
       // BUSY: the device reconnected on its own meanwhile; nothing to do.
@@ -438,10 +448,10 @@ export class ScGvmpStream
     }
   }
 
-  /** Writes STREAM_START=1; a refusal becomes a ScGvmpDeviceError with the device's ERR_CODE when it has one. */
-  private async writeStart(signal: AbortSignal, what: string): Promise<void> {
+  /** Writes a register; a refusal becomes a ScGvmpDeviceError with the device's ERR_CODE when it has one. */
+  private async writeChecked(address: number, value: number, signal: AbortSignal, what: string): Promise<void> {
     try {
-      await this.write(this.registers.streamStart, 1, signal);
+      await this.write(address, value, signal);
     } catch (error) {
       if (signal.aborted) throw error;
       const code = await this.read(this.registers.errCode, signal).catch(() => undefined);

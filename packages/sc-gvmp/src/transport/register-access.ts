@@ -14,3 +14,12 @@ export interface ScGvmpCamera {
   address: string;
   registers: ScGvmpRegisterAccess;
 }
+
+/** A camera, or a GVCP client that knows its device's address (as @cam/gvcp's `GvcpClient` does). */
+export type ScGvmpCameraLike = ScGvmpCamera | (ScGvmpRegisterAccess & { readonly address: string });
+
+/** The {@link ScGvmpCamera} form of a camera or client. */
+export function toCamera(camera: ScGvmpCameraLike): ScGvmpCamera {
+  if ('registers' in camera) return camera;
+  return { address: camera.address, registers: camera };
+}

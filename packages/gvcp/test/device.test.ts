@@ -654,6 +654,24 @@ describe('GvcpDevice: ACTION, events, PACKETRESEND, FORCEIP, acquisition', () =>
     expect(dev.control.primary).toBeUndefined();
     const disc = await h.request(port, { type: 'discovery', allowBroadcastAck: false });
     expect(disc.type === 'discovery' && disc.device.ip).toBe('10.1.2.3');
+    // Nonsense configurations are refused and change nothing.
+    for (const [ip, mask] of [
+      ['10.1.2.3', '255.0.255.0'],
+      ['10.1.2.255', '255.255.255.0'],
+      ['224.0.0.1', '255.255.255.0'],
+      ['10.1.2.3', '0.0.0.0'],
+    ] as const) {
+      const refused = await h.request(port, {
+        type: 'forceip',
+        allowBroadcastAck: false,
+        mac: '02:aa:bb:cc:dd:ee',
+        ip,
+        mask,
+        gateway: '0.0.0.0',
+      });
+      expect(refused.status).toBe(GvcpStatus.INVALID_PARAMETER);
+    }
+    expect(dev.ipConfig.ip).toBe('10.1.2.3');
     // 0.0.0.0 restarts the IP configuration: back to the start-up address.
     await h.request(port, {
       type: 'forceip',

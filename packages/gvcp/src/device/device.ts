@@ -510,7 +510,14 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       return Promise.resolve({ sent: false, acknowledged: false, attempts: 0 });
     }
     this.#eventsQueued++;
-    const run = this.#eventQueue.then(() => this.#deliverEvent(event));
+    const run = this.#eventQueue.then(() =>
+      this.#deliverEvent(event).catch((error: unknown): EventDelivery => {
+        // A socket failure must not surface as an unhandled rejection from a register handler.
+        this.stats.handlerErrors++;
+        this.emit('handlerError', error);
+        return { sent: false, acknowledged: false, attempts: 0 };
+      }),
+    );
     this.#eventQueue = run.then(
       () => {
         this.#eventsQueued--;
@@ -618,7 +625,10 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     }
     switch (cmd.type) {
       case 'discovery':
-        void this.#discovery(socket, cmd.reqId, cmd.ackRequired, cmd.allowBroadcastAck, from);
+        this.#discovery(socket, cmd.reqId, cmd.ackRequired, cmd.allowBroadcastAck, from).catch((error: unknown) => {
+          this.stats.handlerErrors++;
+          this.emit('handlerError', error);
+        });
         return;
       case 'packetresend':
         // Never acknowledged: the answer is the resent stream packets (from whoever listens).
@@ -891,6 +901,9 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
 
   async #forceIp(socket: Socket, cmd: ForceIpCommand, from: AccessContext): Promise<Uint8Array | undefined> {
     if (cmd.mac.toLowerCase() !== this.mac) return undefined; // Not for us: stay silent.
+    if (cmd.ip !== '0.0.0.0' && !validStaticIp(cmd.ip, cmd.mask)) {
+      return this.#statusAck(GvcpStatus.INVALID_PARAMETER, ACK_CODE_FOR.forceip, cmd.reqId);
+    }
     const config: IpConfig =
       cmd.ip === '0.0.0.0'
         ? { ...this.#initialIp } // 0.0.0.0 restarts the IP configuration cycle: back to the start-up address.
@@ -1106,9 +1119,13 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
             resolve(false);
           }
         });
-        socket.send(bytes, port, address, (error) => {
-          if (error) this.stats.sendErrors++;
-        });
+        try {
+          socket.send(bytes, port, address, (error) => {
+            if (error) this.stats.sendErrors++;
+          });
+        } catch {
+          this.stats.sendErrors++;
+        }
       });
       if (acked) {
         this.stats.eventsAcknowledged++;
@@ -1492,6 +1509,18 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
 
 /** Interface to the device's primary application, re-exported for handlers. */
 export type { Application, PrimaryApplication };
+
+/** A unicast address with a contiguous, non-empty mask, not the network or broadcast address of its subnet. */
+function validStaticIp(ip: string, mask: string): boolean {
+  const a = ipv4ToU32(ip);
+  const m = ipv4ToU32(mask);
+  const inverted = ~m >>> 0;
+  if (m === 0 || (inverted & (inverted + 1)) !== 0) return false;
+  const first = a >>> 24;
+  if (first === 0 || first >= 224) return false;
+  const host = (a & inverted) >>> 0;
+  return inverted === 0 || (host !== 0 && host !== inverted);
+}
 
 function intOption(value: number | undefined, fallback: number, min: number, max: number, name: string): number {
   const v = value ?? fallback;

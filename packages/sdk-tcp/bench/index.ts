@@ -62,10 +62,13 @@ try {
   const envelope = buildSdkRequest({ guid: client.guid, method: 'Size', body: '<p></p>' }).length;
   const big = `<p>${'y'.repeat(MAX_XML_TOTAL - envelope)}</p>`;
   const bigAnswer = `<q>${'z'.repeat(MAX_XML_TOTAL - 200)}</q>`;
-  await client.call('Size', big);
+  for (let i = 0; i < 5; i++) {
+    await client.call('Size', big);
+    await client.call('Echo', bigAnswer);
+  }
   const askTimes: number[] = [];
   const echoTimes: number[] = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 20; i++) {
     let s = performance.now();
     await client.call('Size', big);
     askTimes.push(performance.now() - s);

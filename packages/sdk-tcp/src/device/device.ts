@@ -112,8 +112,13 @@ interface Receive {
   received: number;
   /** Bytes on disk. */
   written: number;
+  /** Content being collected; `spare` is the other buffer (being written, or free). */
   batch: Uint8Array;
+  spare: Uint8Array;
   batchFill: number;
+  /** The write in flight (at most one), so receiving and hashing overlap the disk. */
+  inflight: Promise<void> | null;
+  writeFailed: boolean;
   complete: boolean;
 }
 
@@ -666,7 +671,10 @@ class DeviceConnection {
           received: ask.size,
           written: ask.size,
           batch: new Uint8Array(0),
+          spare: new Uint8Array(0),
           batchFill: 0,
+          inflight: null,
+          writeFailed: false,
           complete: true,
         };
         this.state = 'file-receive';
@@ -695,7 +703,10 @@ class DeviceConnection {
         received: exist,
         written: exist,
         batch: new Uint8Array(BATCH),
+        spare: new Uint8Array(BATCH),
         batchFill: 0,
+        inflight: null,
+        writeFailed: false,
         complete: false,
       };
       this.state = 'file-receive';
@@ -708,6 +719,7 @@ class DeviceConnection {
   private async onFileContent(r: Receive, data: Uint8Array): Promise<void> {
     if (r.complete || r.received + data.byteLength > r.ask.size) {
       this.receive = null;
+      await r.inflight;
       await r.handle?.close().catch(() => {});
       if (!r.complete) await rm(r.partPath, { force: true });
       this.errorAnswer(HErrorCode.kInvalidFileData);
@@ -716,23 +728,40 @@ class DeviceConnection {
     r.hash.update(data);
     r.received += data.byteLength;
     this.device.stats.fileBytesReceived += data.byteLength;
-    if (r.batchFill + data.byteLength > r.batch.byteLength) await this.flush(r);
+    if (r.batchFill + data.byteLength > r.batch.byteLength) await this.flush(r, false);
     r.batch.set(data, r.batchFill);
     r.batchFill += data.byteLength;
   }
 
-  /** Writes the buffered content after what the file holds. */
-  private async flush(r: Receive): Promise<boolean> {
-    if (r.batchFill === 0 || !r.handle) return true;
-    const n = r.batchFill;
-    r.batchFill = 0;
-    try {
-      await r.handle.write(r.batch, 0, n, r.written);
-      r.written += n;
-      return true;
-    } catch {
-      return false;
+  /**
+   * Writes the collected content after what the file holds. Double-buffered: waits for the previous write, starts
+   * this one, and (unless `wait`) returns while it runs. False once any write failed.
+   */
+  private async flush(r: Receive, wait = true): Promise<boolean> {
+    if (r.inflight) {
+      await r.inflight;
+      r.inflight = null;
     }
+    if (r.batchFill > 0 && r.handle) {
+      const buf = r.batch;
+      const n = r.batchFill;
+      const position = r.written;
+      r.written += n;
+      r.batch = r.spare;
+      r.spare = buf;
+      r.batchFill = 0;
+      r.inflight = r.handle.write(buf, 0, n, position).then(
+        () => undefined,
+        () => {
+          r.writeFailed = true;
+        },
+      );
+    }
+    if (wait && r.inflight) {
+      await r.inflight;
+      r.inflight = null;
+    }
+    return !r.writeFailed;
   }
 
   private async onFileEnd(r: Receive): Promise<void> {

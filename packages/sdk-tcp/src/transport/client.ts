@@ -529,14 +529,20 @@ export class SdkClient implements AsyncDisposable {
       if (isPath) {
         const fh = await open(source, 'r');
         try {
-          const block = new Uint8Array(BATCH_BYTES);
-          while (offset < size) {
+          // Two blocks: the next read runs while the previous block goes out.
+          let block = new Uint8Array(BATCH_BYTES);
+          let spare = new Uint8Array(BATCH_BYTES);
+          const readAt = (buf: Uint8Array, at: number) => fh.read(buf, 0, Math.min(BATCH_BYTES, size - at), at);
+          let pending = offset < size ? readAt(block, offset) : null;
+          while (pending) {
             throwIfAborted(signal);
-            const want = Math.min(BATCH_BYTES, size - offset);
-            const { bytesRead } = await fh.read(block, 0, want, offset);
+            const { bytesRead } = await pending;
             if (bytesRead <= 0) throw new ProtocolError(`file ${source} shrank while uploading`);
-            await this.sendWithBackpressure(packFileContent(block.subarray(0, bytesRead)), signal);
+            const packets = packFileContent(block.subarray(0, bytesRead));
             offset += bytesRead;
+            [block, spare] = [spare, block];
+            pending = offset < size ? readAt(block, offset) : null;
+            await this.sendWithBackpressure(packets, signal);
             options.onProgress?.({ sent: offset, total: size, resumedFrom: from });
           }
         } finally {

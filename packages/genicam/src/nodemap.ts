@@ -200,7 +200,7 @@ export class NodeMap {
       readRegister: (reg, address, length, ctx) => this.readRegister(reg, address, length, ctx),
       writeRegister: (reg, address, data, ctx) => this.writeRegister(reg, address, data, ctx),
       markWritten: (node) => this.markWritten(node),
-      legacyEndianness: this.legacyEndianness,
+      legacyRegister: (reg) => this.legacyRegister(reg),
       maxRegisterLength,
     };
     const unsupported = new Map<string, string>();
@@ -575,8 +575,15 @@ export class NodeMap {
     return this.defaultPort;
   }
 
-  private portOpts(ctx: Ctx, length: number): PortAccessOptions {
-    return this.legacyEndianness && length === 4 ? { ...ctx.opts, register: true } : ctx.opts;
+  /** Legacy endianness applies to the device's own port, never to chunk or event data ports. */
+  private legacyRegister(reg: RegisterNode): boolean {
+    if (!this.legacyEndianness) return false;
+    const node = this.nodes.get(reg.portName);
+    return !(node instanceof PortNode && (node.chunkId !== undefined || node.eventId !== undefined));
+  }
+
+  private portOpts(reg: RegisterNode, ctx: Ctx, length: number): PortAccessOptions {
+    return length === 4 && this.legacyRegister(reg) ? { ...ctx.opts, register: true } : ctx.opts;
   }
 
   private async readRegister(reg: RegisterNode, address: bigint, length: number, ctx: Ctx): Promise<Uint8Array> {
@@ -593,7 +600,7 @@ export class NodeMap {
     const port = this.portFor(reg);
     let bytes: Uint8Array;
     try {
-      bytes = await port.read(address, length, this.portOpts(ctx, length));
+      bytes = await port.read(address, length, this.portOpts(reg, ctx, length));
     } catch (cause) {
       if (AbortError.isInstance(cause) || ctx.opts.signal?.aborted) throw cause;
       throw new PortAccessError(ctx.feature, 'read', address, length, { cause });
@@ -621,7 +628,7 @@ export class NodeMap {
     const port = this.portFor(reg);
     const length = data.byteLength;
     try {
-      await port.write(address, data, this.portOpts(ctx, length));
+      await port.write(address, data, this.portOpts(reg, ctx, length));
     } catch (cause) {
       this.dropOverlapping(address, length);
       if (AbortError.isInstance(cause) || ctx.opts.signal?.aborted) throw cause;

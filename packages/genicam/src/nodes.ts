@@ -78,7 +78,8 @@ export interface Engine {
   readRegister(reg: RegisterNode, address: bigint, length: number, ctx: Ctx): Promise<Uint8Array>;
   writeRegister(reg: RegisterNode, address: bigint, data: Uint8Array, ctx: Ctx): Promise<void>;
   markWritten(node: GNode): void;
-  readonly legacyEndianness: boolean;
+  /** True when 4-byte accesses of `reg` follow the legacy GigE Vision mechanism (schema < 1.1, device port). */
+  legacyRegister(reg: RegisterNode): boolean;
   readonly maxRegisterLength: number;
 }
 
@@ -956,7 +957,7 @@ export abstract class RegisterNode extends GNode {
   }
   /** Byte order used to decode numbers: legacy GigE (schema < 1.1) 4-byte registers are big-endian. */
   protected littleEndian(length: number): boolean {
-    if (this.engine.legacyEndianness && length === 4) return false;
+    if (length === 4 && this.engine.legacyRegister(this)) return false;
     return this.endianness === 'LittleEndian';
   }
 }

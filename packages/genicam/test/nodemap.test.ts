@@ -159,6 +159,18 @@ describe('legacy endianness (schema < 1.1)', () => {
     expect(port.getUint32(0)).toBe(0x0a0b0c0d);
   });
 
+  it('leaves chunk-data ports out of the legacy mechanism', async () => {
+    const chunk = new MemoryPort(16);
+    chunk.memory.set([1, 2, 3, 4], 0);
+    const { map } = await mapOf(
+      `<Port Name="ChunkPort"><ChunkID>11</ChunkID></Port>
+      <IntReg Name="C"><Address>0</Address><Length>4</Length><AccessMode>RO</AccessMode><pPort>ChunkPort</pPort></IntReg>`,
+      { schema: '1.0', ports: { ChunkPort: chunk } },
+    );
+    expect(await map.get('C')).toBe(0x04030201);
+    expect(chunk.log[0]?.register).toBe(false);
+  });
+
   it('decodes as declared (default little-endian) under schema 1.1, or when turned off', async () => {
     for (const { map, port } of [await mapOf(body), await mapOf(body, { schema: '1.0', legacyEndianness: false })]) {
       expect(map.legacyEndianness).toBe(false);

@@ -40,6 +40,23 @@ describe('cam sdk', () => {
     const t = await runCam(['sdk', 'call', '127.0.0.1', 'Echo', '--xml', xml, '--port', String(device.port)]);
     expect(t.code).toBe(0);
     expect(t.stdout).toContain('Echo: kSuccess\n<text value="hi"/>');
+    const whole = join(work, 'whole.xml');
+    await writeFile(
+      whole,
+      '<?xml version="1.0" encoding="utf-8"?><sdk guid="##GUID"><in method="Echo"><w/></in></sdk>',
+    );
+    const w = await runCam([
+      'sdk',
+      'call',
+      '127.0.0.1',
+      'Echo',
+      '--xml',
+      whole,
+      '--port',
+      String(device.port),
+      '--json',
+    ]);
+    expect(JSON.parse(w.stdout)).toMatchObject({ ok: true, result: 'kSuccess', body: '<w/>' });
   });
 
   it('call reports an error result with exit code 1', async () => {

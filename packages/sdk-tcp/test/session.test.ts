@@ -237,6 +237,17 @@ describe('SDK calls', () => {
   });
 });
 
+describe('connection limit', () => {
+  it('closes connections beyond maxConnections', async () => {
+    rig = await startRig({ maxConnections: 1 });
+    const c = await rig.connect();
+    const r = await raw();
+    await r.waitClosed();
+    expect(rig.device.stats.refusedConnections).toBe(1);
+    expect((await c.call('GetDeviceInfo')).result).toBe('kSuccess');
+  });
+});
+
 describe('UDP search', () => {
   it('finds the device on 127.0.0.1 and counts bad datagrams', async () => {
     rig = await startRig({ deviceId: 'SIM-0001' });

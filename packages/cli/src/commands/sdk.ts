@@ -44,7 +44,7 @@ export function registerSdk(program: Command): void {
     .description('connect, negotiate, and call one SDK method (prints the <out> body)')
     .argument('<host>', 'device address')
     .argument('<method>', 'SDK method, e.g. GetDeviceInfo')
-    .option('--xml <file>', 'inner XML of <in> from a file (or a whole <sdk> document, sent verbatim)')
+    .option('--xml <file>', 'inner XML of <in> from a file, or a whole <sdk> document (guid="##GUID" is filled in)')
     .option('--body <xml>', 'inner XML of <in> given inline')
     .option('--port <n>', `TCP port (default ${SDK_PORT})`)
     .option('--timeout <ms>', 'timeout of connect and call (default 10000)')
@@ -59,7 +59,12 @@ export function registerSdk(program: Command): void {
         const timeoutMs = timeout(options, 10_000);
         client = await SdkClient.connect(host, { port: port(options), timeoutMs, defaultTimeoutMs: timeoutMs });
         const whole = /<sdk[\s>]/.test(text);
-        const answer = whole ? await client.callRaw(text) : await client.call(method, text);
+        // In a whole document, guid="##GUID" stands for this session's guid (except for GetIFVersion itself).
+        const doc =
+          whole && !/method="GetIFVersion"/.test(text)
+            ? text.replaceAll('guid="##GUID"', `guid="${client.guid}"`)
+            : text;
+        const answer = whole ? await client.callRaw(doc) : await client.call(method, text);
         if (json)
           printJson({
             ok: true,

@@ -70,6 +70,8 @@ export interface SdkDeviceOptions {
   hostSilenceMs?: number;
   /** Largest file accepted, default 4 GiB. */
   maxFileSize?: number;
+  /** Most hosts connected at once (default 64); more are closed at once. */
+  maxConnections?: number;
   /** Method handlers, in addition to (or replacing) the built-ins. */
   handlers?: Record<string, SdkMethodHandler>;
 }
@@ -95,6 +97,7 @@ export interface SdkDeviceStats {
   fileBytesReceived: number;
   heartbeatsSent: number;
   heartbeatAsks: number;
+  refusedConnections: number;
   /** kSDKCmdAsk packets received (chunks, not calls). */
   sdkCmdPackets: number;
 }
@@ -150,6 +153,7 @@ export class SdkDevice extends EventEmitter<{
     heartbeatsSent: 0,
     heartbeatAsks: 0,
     sdkCmdPackets: 0,
+    refusedConnections: 0,
   };
   private readonly server: Server;
   private udp: UdpSocket | null = null;
@@ -290,6 +294,11 @@ export class SdkDevice extends EventEmitter<{
   }
 
   private accept(socket: Socket): void {
+    if (this.connections.size >= (this.options.maxConnections ?? 64)) {
+      this.stats.refusedConnections++;
+      socket.destroy();
+      return;
+    }
     this.stats.connections++;
     this.sockets.add(socket);
     const c = new DeviceConnection(this, socket);

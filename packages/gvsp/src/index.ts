@@ -3,6 +3,13 @@ export * from './codec/packet.js';
 export * from './codec/packet-resend.js';
 export * from './codec/pixel-format.js';
 export {
+  type AttachStreamingOptions,
+  attachGvspStreaming,
+  type DeviceResendRequest,
+  type GvspStreaming,
+  type StreamingDevice,
+} from './device/attach.js';
+export {
   type DataPacketKind,
   dataBytesPerPacket,
   type GvspBlock,
@@ -18,6 +25,15 @@ export {
 } from './device/sender.js';
 export { TestPattern, type TestPatternOptions } from './device/test-pattern.js';
 export type { GvspFrame, GvspFramePart } from './transport/frame.js';
+export {
+  type GvspStream,
+  type OpenStreamOptions,
+  openStream,
+  ScpsBit,
+  StreamChannelRegister,
+  type StreamNodeMap,
+  type StreamRegisterAccess,
+} from './transport/open-stream.js';
 export {
   Counter,
   type CounterName,

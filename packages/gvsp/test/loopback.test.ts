@@ -95,7 +95,13 @@ describe('GvspSender -> GvspReceiver on 127.0.0.1', () => {
         loss: { drop, duplicate: 0.01, reorder: 0.02, seed: drop * 1000 },
       });
       const { sent, got } = await run(p, 20);
-      if (got.some((g) => g.status !== 'complete')) console.log('DBG', JSON.stringify(p.rx.stats()), JSON.stringify(p.sender.stats()), got.map((g) => g.frame.packets));
+      if (got.some((g) => g.status !== 'complete'))
+        console.log(
+          'DBG',
+          JSON.stringify(p.rx.stats()),
+          JSON.stringify(p.sender.stats()),
+          got.map((g) => g.frame.packets),
+        );
       expect(got.map((g) => g.status)).toEqual(Array(20).fill('complete'));
       for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
       const s = p.rx.stats();

@@ -301,7 +301,9 @@ export class GvspSender implements AsyncDisposable {
   }
 
   /** Answers a PACKETRESEND: resends kept packets, PACKET_UNAVAILABLE for blocks no longer kept. */
-  handlePacketResend(cmd: PacketResendCommand): void {
+  handlePacketResend(
+    cmd: Pick<PacketResendCommand, 'extendedId' | 'blockId' | 'firstPacketId' | 'lastPacketId'>,
+  ): void {
     const dest = this.destination;
     if (!dest || this.closed) return;
     this.counters.resendRequests++;

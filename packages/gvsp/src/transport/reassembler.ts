@@ -276,6 +276,11 @@ export class GvspReassembler {
       c[Counter.malformedPackets]!++;
       return;
     }
+    if (!ext && blockId === 0) {
+      // block id 0 is never a frame in standard mode: test packets (SCPS fire-test-packet) use it
+      c[Counter.ignoredPackets]!++;
+      return;
+    }
     let slot = this.findSlot(blockId);
     if (slot < 0) {
       if (!this.isNewBlock(blockId, ext)) {

@@ -61,8 +61,10 @@ async function main(): Promise<void> {
     },
   );
   engine.tick(performance.now());
+  let probing = false;
   socket.on('message', (msg, rinfo) => {
     if (device === undefined) device = { address: rinfo.address, port: 3956 };
+    if (probing) port.postMessage({ type: 'probed', length: msg.length } satisfies WorkerToMain);
     engine.handlePacket(msg, msg.length);
   });
   socket.on('error', () => {});
@@ -77,6 +79,9 @@ async function main(): Promise<void> {
         break;
       case 'packetSize':
         engine.setPacketSize(m.size);
+        break;
+      case 'probe':
+        probing = m.on;
         break;
       case 'close':
         clearInterval(timer);

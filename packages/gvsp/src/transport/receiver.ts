@@ -73,6 +73,8 @@ export interface EngineHost {
   onReady(cb: () => void): void;
   setDevice(address: string, port: number): void;
   setPacketSize(size: number): void;
+  /** Calls `cb` with the length of every datagram until it returns true or `timeoutMs` passes; resolves whether it did. */
+  probe(test: (length: number) => boolean, timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,14 @@ export class GvspReceiver implements AsyncDisposable {
   /** Sets the SCPS packet size (after negotiating it with the device). */
   setPacketSize(size: number): void {
     this.host.setPacketSize(size);
+  }
+
+  /**
+   * Waits for a test packet (the device sends one when SCPS bit 31 is written): resolves true when a datagram of
+   * `packetSize - 28` bytes arrives within `timeoutMs`.
+   */
+  waitForTestPacket(packetSize: number, timeoutMs = 200): Promise<boolean> {
+    return this.host.probe((n) => n === packetSize - 28, timeoutMs);
   }
 
   private pump(): void {
@@ -295,32 +305,37 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
   let reqId = 0;
   const streamChannel = options.streamChannel ?? 0;
   let onReady: () => void = () => {};
-  const engine = new GvspReassembler({ maxTickStepMs: 5, ...options }, {
-    requestResend(blockId, first, last, extendedId) {
-      if (!device) return;
-      reqId = reqId >= 0xffff ? 1 : reqId + 1;
-      // one small datagram per resend request (not per packet); Aravis also sends these without an ack
-      const cmd = encodePacketResend({
-        reqId,
-        ackRequired: false,
-        extendedId,
-        streamChannel,
-        blockId: BigInt(blockId),
-        firstPacketId: first,
-        lastPacketId: last,
-      });
-      socket.send(cmd, device.port, device.address);
+  const engine = new GvspReassembler(
+    { maxTickStepMs: 5, ...options },
+    {
+      requestResend(blockId, first, last, extendedId) {
+        if (!device) return;
+        reqId = reqId >= 0xffff ? 1 : reqId + 1;
+        // one small datagram per resend request (not per packet); Aravis also sends these without an ack
+        const cmd = encodePacketResend({
+          reqId,
+          ackRequired: false,
+          extendedId,
+          streamChannel,
+          blockId: BigInt(blockId),
+          firstPacketId: first,
+          lastPacketId: last,
+        });
+        socket.send(cmd, device.port, device.address);
+      },
+      frameReady() {
+        onReady();
+      },
     },
-    frameReady() {
-      onReady();
-    },
-  });
+  );
   engine.tick(performance.now());
   const copy = options.copyFrames ?? false;
   const deliverIncomplete = options.deliverIncomplete ?? true;
   const swap16 = options.pixelByteOrder === 'big';
+  let prober: ((length: number) => boolean) | undefined;
   socket.on('message', (msg, rinfo) => {
     if (device === undefined) device = { address: rinfo.address, port: 3956 };
+    if (prober !== undefined && prober(msg.length)) prober = undefined;
     engine.handlePacket(msg, msg.length);
   });
   socket.on('error', () => {
@@ -369,6 +384,20 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
     },
     setPacketSize(size) {
       engine.setPacketSize(size);
+    },
+    probe(test, timeoutMs) {
+      return new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => {
+          prober = undefined;
+          resolve(false);
+        }, timeoutMs);
+        prober = (n) => {
+          if (!test(n)) return false;
+          clearTimeout(t);
+          resolve(true);
+          return true;
+        };
+      });
     },
     async close() {
       if (closed) return;

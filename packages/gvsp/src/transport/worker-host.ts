@@ -49,6 +49,7 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
   let dropped = 0;
   let onReady: () => void = () => {};
   let closedResolve: (() => void) | undefined;
+  let prober: ((length: number) => boolean) | undefined;
   const ready = await new Promise<{ port: number; receiveBuffer: ReceiveBufferReport }>((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
     worker.once('error', onError);
@@ -73,6 +74,9 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
           break;
         case 'closed':
           closedResolve?.();
+          break;
+        case 'probed':
+          if (prober?.(m.length)) prober = undefined;
           break;
       }
     });
@@ -137,6 +141,23 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
     },
     setPacketSize(size) {
       post({ type: 'packetSize', size });
+    },
+    probe(test, timeoutMs) {
+      post({ type: 'probe', on: true });
+      return new Promise<boolean>((resolve) => {
+        const done = (ok: boolean): void => {
+          clearTimeout(t);
+          prober = undefined;
+          post({ type: 'probe', on: false });
+          resolve(ok);
+        };
+        const t = setTimeout(() => done(false), timeoutMs);
+        prober = (n) => {
+          if (!test(n)) return false;
+          done(true);
+          return true;
+        };
+      });
     },
     async close() {
       if (closed) return;

@@ -23,12 +23,14 @@ export type WorkerToMain =
       trailerLength: number;
     }
   | { type: 'closed' }
+  | { type: 'probed'; length: number }
   | { type: 'error'; message: string };
 
 export type MainToWorker =
   | { type: 'release'; slot: number }
   | { type: 'device'; address: string; port: number }
   | { type: 'packetSize'; size: number }
+  | { type: 'probe'; on: boolean }
   | { type: 'close' };
 
 /** An allocator that hands out consecutive views of one SharedArrayBuffer (same order on both threads). */

@@ -1,0 +1,190 @@
+import { GvspSender, type GvspSenderStats, type LossOptions } from './sender.js';
+import { TestPattern } from './test-pattern.js';
+
+/** A PACKETRESEND as the device hands it over. */
+export interface DeviceResendRequest {
+  extendedId: boolean;
+  streamChannel: number;
+  blockId: bigint;
+  firstPacketId: number;
+  lastPacketId: number;
+}
+
+/**
+ * What streaming needs from a simulated GVCP device (@cam/gvcp's `GvcpDevice` has it): acquisition and resend
+ * events, the image format, the acquisition settings and the stream channel registers.
+ */
+export interface StreamingDevice {
+  on(event: 'acquisitionStart', listener: (e: { mode: number }) => void): unknown;
+  on(event: 'acquisitionStop', listener: () => void): unknown;
+  on(event: 'packetResend', listener: (cmd: DeviceResendRequest) => void): unknown;
+  on(event: 'fireTestPacket', listener: (e: { streamChannel: number }) => void): unknown;
+  off(
+    event: 'acquisitionStart' | 'acquisitionStop' | 'packetResend' | 'fireTestPacket',
+    listener: (...args: never[]) => void,
+  ): unknown;
+  readonly acquiring: boolean;
+  imageFormat(): { width: number; height: number; offsetX: number; offsetY: number; pixelFormat: number };
+  /** Acquisition mode (0 continuous, 1 single frame) and frame rate; continuous at `fps` when absent. */
+  acquisitionSettings?(): { mode: number; frameRate: number };
+  streamChannel(n?: number): {
+    hostPort: number;
+    hostAddress: string;
+    packetSize: number;
+    packetDelay: number;
+    extendedIds: boolean;
+  };
+  timestamp(): bigint;
+}
+
+export interface AttachStreamingOptions {
+  /** Stream channel to serve (default 0). */
+  channel?: number;
+  /** Frame rate when the device's AcquisitionFrameRate is 0 or absent (default 10). */
+  fps?: number;
+  /** Override the device's frame rate. */
+  forceFps?: number;
+  /** Address the stream socket binds (default 0.0.0.0). */
+  bindAddress?: string;
+  /** Blocks kept for PACKETRESEND (default 32). */
+  retainBlocks?: number;
+  loss?: LossOptions;
+  /** Payload bandwidth cap in bytes per second (default: none, SCPD paces). */
+  bandwidth?: number;
+}
+
+/** A running streaming attachment; `close()` detaches it from the device. */
+export interface GvspStreaming extends AsyncDisposable {
+  readonly sender: GvspSender;
+  /** Frames sent since the attachment. */
+  readonly framesSent: number;
+  readonly streaming: boolean;
+  stats(): GvspSenderStats & { frames: number };
+  close(): Promise<void>;
+}
+
+/**
+ * Makes a simulated {@link StreamingDevice} (a `GvcpDevice`) stream: on AcquisitionStart it sends a moving test pattern at the
+ * configured size, pixel format and frame rate to the stream channel's SCDA:SCP, answers PACKETRESEND from its
+ * kept blocks and fires test packets when SCPS bit 31 is written.
+ */
+export async function attachGvspStreaming(
+  device: StreamingDevice,
+  options: AttachStreamingOptions = {},
+): Promise<GvspStreaming> {
+  const channel = options.channel ?? 0;
+  const sender = await GvspSender.open({
+    bindAddress: options.bindAddress ?? '0.0.0.0',
+    retainBlocks: options.retainBlocks ?? 32,
+    ...(options.loss ? { loss: options.loss } : {}),
+    ...(options.bandwidth ? { bandwidth: options.bandwidth } : {}),
+    streamChannel: channel,
+  });
+  let frames = 0;
+  let running = false;
+  let generation = 0;
+  let loop: Promise<void> = Promise.resolve();
+
+  const configure = (): boolean => {
+    const ch = device.streamChannel(channel);
+    if (ch.hostPort === 0) return false;
+    sender.setDestination(ch.hostAddress, ch.hostPort);
+    sender.packetSize = ch.packetSize >= 576 ? ch.packetSize : 1500;
+    sender.extendedId = ch.extendedIds;
+    // SCPD counts timestamp ticks; this device's timestamp ticks in ns
+    if (!options.bandwidth) sender.packetDelayUs = ch.packetDelay / 1000;
+    return true;
+  };
+
+  const run = async (gen: number, mode: number): Promise<void> => {
+    let pattern: TestPattern | undefined;
+    let buf: Uint8Array | undefined;
+    const start = performance.now();
+    for (let n = 0; running && gen === generation; n++) {
+      if (!configure()) break;
+      const fmt = device.imageFormat();
+      if (
+        !pattern ||
+        pattern.width !== fmt.width ||
+        pattern.height !== fmt.height ||
+        pattern.pixelFormat !== fmt.pixelFormat
+      ) {
+        pattern = new TestPattern({ width: fmt.width, height: fmt.height, pixelFormat: fmt.pixelFormat });
+        buf = new Uint8Array(pattern.byteSize);
+      }
+      const data = pattern.render(n, buf);
+      try {
+        await sender.sendImage({
+          pixelFormat: fmt.pixelFormat,
+          width: fmt.width,
+          height: fmt.height,
+          offsetX: fmt.offsetX,
+          offsetY: fmt.offsetY,
+          data,
+          timestamp: device.timestamp(),
+        });
+        frames++;
+      } catch {
+        break;
+      }
+      if (mode === 1) break; // SingleFrame
+      const settings = device.acquisitionSettings?.() ?? { mode: 0, frameRate: 0 };
+      const fps = options.forceFps ?? (settings.frameRate > 0 ? settings.frameRate : (options.fps ?? 10));
+      const due = start + ((n + 1) * 1000) / fps;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  };
+
+  const onStart = ({ mode }: { mode: number }): void => {
+    running = true;
+    const gen = ++generation;
+    loop = loop.then(() => run(gen, mode)).catch(() => {});
+  };
+  const onStop = (): void => {
+    running = false;
+    generation++;
+  };
+  const onResend = (cmd: DeviceResendRequest): void => {
+    if (cmd.streamChannel !== channel) return;
+    configure();
+    sender.handlePacketResend(cmd);
+  };
+  const onTest = ({ streamChannel }: { streamChannel: number }): void => {
+    if (streamChannel !== channel) return;
+    // the device announces the write before it stores the new SCPS size: read it once the write has landed
+    setImmediate(() => {
+      if (!closed && configure()) sender.sendTestPacket(device.streamChannel(channel).packetSize);
+    });
+  };
+  let closed = false;
+  device.on('acquisitionStart', onStart);
+  device.on('acquisitionStop', onStop);
+  device.on('packetResend', onResend);
+  device.on('fireTestPacket', onTest);
+  if (device.acquiring) onStart({ mode: device.acquisitionSettings?.().mode ?? 0 });
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    device.off('acquisitionStart', onStart);
+    device.off('acquisitionStop', onStop);
+    device.off('packetResend', onResend);
+    device.off('fireTestPacket', onTest);
+    onStop();
+    await loop;
+    await sender.close();
+  };
+  return {
+    sender,
+    get framesSent() {
+      return frames;
+    },
+    get streaming() {
+      return running;
+    },
+    stats: () => ({ ...sender.stats(), frames }),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

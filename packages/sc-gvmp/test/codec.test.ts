@@ -154,6 +154,19 @@ describe('streaming decoder', () => {
     expect(out.map((f) => f.seq)).toEqual([5]);
   });
 
+  it('copies a frame at most once: views of a chunk that holds it whole, one exact buffer when it spans chunks', () => {
+    const f = encodeFrame({ seq: 1, kind: 'RAW', payload: new Uint8Array(1000).fill(7) });
+    const d = new ScGvmpFrameDecoder();
+    const whole = Buffer.concat([f, f]);
+    const views = d.push(whole);
+    expect(views.map((v) => v.payload.buffer === whole.buffer)).toEqual([true, true]);
+    const [first] = d.push(f.subarray(0, 600));
+    expect(first).toBeUndefined();
+    const [joined] = d.push(f.subarray(600));
+    expect(joined!.payload.buffer.byteLength).toBe(f.length);
+    expect(joined!.payload.every((b) => b === 7)).toBe(true);
+  });
+
   it('reports a stream ending mid-frame as truncated', () => {
     const d = new ScGvmpFrameDecoder();
     d.push(encodeFrame({ seq: 1, kind: 'RAW', payload: new Uint8Array(10) }).subarray(0, 15));

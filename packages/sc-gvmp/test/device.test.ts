@@ -373,6 +373,33 @@ describe('ScGvmpDevice state machine', () => {
     }
   });
 
+  it('sends header and payload in one writev without copying the payload', async () => {
+    const rx = await receivingHost();
+    const payload = new Uint8Array(5000).fill(9);
+    const written: unknown[] = [];
+    const { device, host } = makeDevice({
+      fps: 0,
+      source: (i) => (i === 0 ? { kind: 'YUV', payload } : undefined),
+      connect: (t) => {
+        const s = netConnect(t);
+        const write = s.write.bind(s) as (chunk: unknown) => boolean;
+        s.write = ((chunk: unknown) => {
+          written.push(chunk);
+          return write(chunk);
+        }) as Socket['write'];
+        return s;
+      },
+    });
+    configure(host, rx.port);
+    host.write(R.start, 1);
+    await until(() => rx.frames.length === 1, 3000, 'frame');
+    expect(written.length).toBe(2);
+    expect((written[0] as Uint8Array).length).toBe(SC_GVMP_HEADER_SIZE);
+    expect(written[1]).toBe(payload);
+    expect(rx.frames[0]).toMatchObject({ seq: 0, kind: PayloadKind.YUV });
+    expect(device.stats.framesSent).toBe(1);
+  });
+
   it('fps 0 sends user-supplied frames back to back with Seq 0..n-1 and stays connected when they end', async () => {
     const rx = await receivingHost();
     const payloads = [1, 2, 3, 4].map((n) => new Uint8Array(n * 1000).fill(n));

@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { canUseNetns, describeInterop, hasCommand } from '../../../test-support/interop.js';
 import { GvcpDevice, PixelFormat } from '../src/index.js';
 import { JsonLineChild, nodeArgs, run, serveDeviceScript, uniqueNetnsName } from './fixtures/device/child.js';
+
+const hostScript = fileURLToPath(new URL('./fixtures/device/netns-host.ts', import.meta.url));
 
 /**
  * Aravis (arv-tool-0.8, which only talks to port 3956) against our GvcpDevice, with tshark checking our traffic.
@@ -44,7 +47,7 @@ describeInterop(
           '-i',
           'lo',
           '-f',
-          'udp port 3956',
+          'udp port 3956 or udp port 3957',
           '-a',
           'duration:60',
           '-w',
@@ -108,37 +111,64 @@ describeInterop(
       expect(r.stdout.trim()).toBe(expected.trim());
     });
 
+    it('our client exercises every command against it (for the capture)', async () => {
+      const [cmd, args] = nodeArgs(prefix, hostScript, [
+        JSON.stringify({ action: 'exercise', address: '127.0.0.1', port: 3956, messagePort: 3957 }),
+      ]);
+      const child = new JsonLineChild(cmd, args);
+      const kill = setTimeout(() => child.child.kill('SIGKILL'), 30_000);
+      await child.exited;
+      clearTimeout(kill);
+      expect(
+        child.lines.find((l) => l.event === 'result'),
+        child.stderr,
+      ).toMatchObject({
+        discovery: 1,
+        registers: [256, 128, 256 * 128],
+        memory: 248,
+        errors: ['WRITE_PROTECT', 'INVALID_ADDRESS', 'INVALID_ADDRESS'],
+        slow: 7,
+        eventType: 'event',
+        action: 1,
+        unknown: 0x8001,
+        eventToDevice: 0x8001,
+      });
+    }, 40_000);
+
     it('tshark decodes our traffic with no malformed packets or expert errors', async () => {
       // Stop the capture (it writes the file on exit).
       capture!.child.kill('SIGINT');
       const t = setTimeout(() => capture?.child.kill('SIGKILL'), 10_000);
       await capture!.exited;
       clearTimeout(t);
-      const fromDevice = await run('tshark', [
-        '-r',
-        pcap,
-        '-Y',
-        'gvcp && udp.srcport == 3956',
-        '-T',
-        'fields',
-        '-e',
-        'gvcp.ack',
-      ]);
+      // The message channel port carries GVCP too (EVENT from the device, EVENT_ACK from the host).
+      const decodeAs = ['-d', 'udp.port==3957,gvcp'];
+      const fields = (filter: string, ...names: string[]) =>
+        run('tshark', ['-r', pcap, ...decodeAs, '-Y', filter, '-T', 'fields', ...names.flatMap((n) => ['-e', n])]);
+      const fromDevice = await fields('gvcp && udp.srcport == 3956', 'frame.number');
       expect(fromDevice.code, fromDevice.stderr).toBe(0);
       expect(fromDevice.stdout.trim().split('\n').length).toBeGreaterThan(20);
-      const bad = await run('tshark', [
-        '-r',
-        pcap,
-        '-Y',
-        '_ws.malformed || _ws.expert.severity >= error',
-        '-T',
-        'fields',
-        '-e',
-        'frame.number',
-      ]);
+      // Every kind of message we send is there: DISCOVERY, READREG, WRITEREG, READMEM, WRITEMEM, PENDING and ACTION
+      // acks, EVENT (and the host's EVENT_ACK), NOT_IMPLEMENTED.
+      const kinds = await fields('gvcp', 'gvcp.cmd.command', 'gvcp.ack', 'gvcp.cmd.status');
+      for (const code of [
+        '0x0003',
+        '0x0081',
+        '0x0083',
+        '0x0085',
+        '0x0087',
+        '0x0089',
+        '0x0101',
+        '0x00c0',
+        '0x00c1',
+        '0x8001',
+      ]) {
+        expect(kinds.stdout.toLowerCase(), kinds.stdout.slice(0, 2000)).toContain(code);
+      }
+      const bad = await fields('_ws.malformed || _ws.expert.severity >= error', 'frame.number');
       expect(bad.code, bad.stderr).toBe(0);
       expect(bad.stdout.trim()).toBe('');
-      const expert = await run('tshark', ['-r', pcap, '-q', '-z', 'expert,error']);
+      const expert = await run('tshark', ['-r', pcap, ...decodeAs, '-q', '-z', 'expert,error']);
       expect(expert.stdout).not.toMatch(/^\s*Error\b/m);
     });
   },

@@ -738,6 +738,17 @@ describe('GvcpDevice: lifecycle', () => {
     expect(await h.next(200)).toBeUndefined();
   });
 
+  it('closes when its AbortSignal aborts', async () => {
+    const ac = new AbortController();
+    const dev = await GvcpDevice.start({ address: '127.0.0.1', port: 0, signal: ac.signal });
+    const port = dev.address().port;
+    ac.abort();
+    const h = await host();
+    await h.send(port, { type: 'discovery', allowBroadcastAck: false });
+    expect(await h.next(200)).toBeUndefined();
+    await expect(new GvcpDevice({ signal: AbortSignal.abort() }).listen()).rejects.toThrow(/closed/);
+  });
+
   it('rejects bad options with typed errors', () => {
     expect(() => new GvcpDevice({ address: 'nope' })).toThrow(/IPv4/);
     expect(() => new GvcpDevice({ port: 70000 })).toThrow(/port/);

@@ -5,6 +5,7 @@ import {
   ipv4ToU32,
   isIpv4,
   isLoopback,
+  listIpv4Interfaces,
   macToHighLow,
   sameSubnet,
   u32ToIpv4,
@@ -76,9 +77,12 @@ export interface GvcpDeviceOptions {
   userDefinedName?: string;
   /** Default: a locally administered address derived from the serial number. */
   mac?: string;
-  /** Current IP register (default: the bound address, or 127.0.0.1 when bound to every interface). */
+  /**
+   * Current IP register (default: the bound address; bound to every interface, the first non-loopback interface's
+   * address, or 127.0.0.1 without one).
+   */
   ip?: string;
-  /** Default 255.0.0.0 for loopback addresses, else 255.255.255.0. */
+  /** Default: the interface's mask, else 255.0.0.0 for loopback addresses and 255.255.255.0 for others. */
   subnetMask?: string;
   gateway?: string;
   sensorWidth?: number;
@@ -118,6 +122,8 @@ export interface GvcpDeviceOptions {
    * answer with status ERROR.
    */
   applyIpConfig?: (config: IpConfig) => void | Promise<void>;
+  /** Closes the device when aborted. */
+  signal?: AbortSignal;
 }
 
 /** An IPv4 configuration. */
@@ -316,10 +322,16 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 0xffff) {
       throw new ValueOutOfRangeError('port', `${this.#port} is not in 0..65535`);
     }
-    const ip = options.ip ?? (this.#bindAddress === '0.0.0.0' ? '127.0.0.1' : this.#bindAddress);
+    // Bound to every interface, the device says it is on the first non-loopback one (as a camera on that network).
+    const iface =
+      this.#bindAddress === '0.0.0.0'
+        ? listIpv4Interfaces({ includeInternal: false })[0]
+        : listIpv4Interfaces().find((i) => i.address === this.#bindAddress);
+    const ip = options.ip ?? (this.#bindAddress === '0.0.0.0' ? (iface?.address ?? '127.0.0.1') : this.#bindAddress);
+    const ifaceMask = iface && iface.address === ip ? iface.netmask : undefined;
     this.#initialIp = {
       ip,
-      subnetMask: options.subnetMask ?? (isLoopback(ip) ? '255.0.0.0' : '255.255.255.0'),
+      subnetMask: options.subnetMask ?? ifaceMask ?? (isLoopback(ip) ? '255.0.0.0' : '255.255.255.0'),
       gateway: options.gateway ?? '0.0.0.0',
     };
     for (const [k, v] of Object.entries(this.#initialIp)) {
@@ -348,6 +360,10 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       });
     this.#defineBootstrap();
     this.#defineFeatures(sensorWidth, sensorHeight);
+    if (options.signal) {
+      if (options.signal.aborted) this.#closed = true;
+      else options.signal.addEventListener('abort', () => void this.close(), { once: true });
+    }
   }
 
   /** Creates a device and starts listening. */

@@ -20,7 +20,7 @@ import { SdkClient } from '../src/transport/client.js';
 import { md5File } from '../src/transport/files.js';
 
 const FILE_SIZE = 100 * 1000 * 1000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 const dir = await mkdtemp(join(tmpdir(), 'cam-sdk-bench-'));
 const deviceDir = join(dir, 'device');
@@ -28,7 +28,11 @@ await (await import('node:fs/promises')).mkdir(deviceDir);
 const worker = fork(fileURLToPath(new URL('./peer.ts', import.meta.url)), [deviceDir], {
   execArgv: ['--conditions=@cam/source', '--import', 'tsx'],
 });
-const { sdkPort, sinkPort } = await new Promise<{ sdkPort: number; sinkPort: number }>((resolve, reject) => {
+const { sdkPort, sinkPort, inThreadPort } = await new Promise<{
+  sdkPort: number;
+  sinkPort: number;
+  inThreadPort: number;
+}>((resolve, reject) => {
   worker.once('message', resolve);
   worker.once('error', reject);
 });
@@ -107,21 +111,23 @@ try {
     });
     return performance.now() - s;
   };
-  const uploadOnce = async (name: string, withMd5: boolean): Promise<number> => {
+  const inThreadClient = await SdkClient.connect('127.0.0.1', { port: inThreadPort });
+  const uploadOnce = async (name: string, withMd5: boolean, to = client): Promise<number> => {
     const s = performance.now();
-    const r = await client.upload(src, { name, type: 'video', ...(withMd5 ? { md5 } : {}) });
+    const r = await to.upload(src, { name, type: 'video', ...(withMd5 ? { md5 } : {}) });
     if (r.sentBytes !== FILE_SIZE) throw new Error('upload did not send everything');
     return performance.now() - s;
   };
   const pipeT: number[] = [];
   const upT: number[] = [];
   const upKnownT: number[] = [];
+  const upInThreadT: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     pipeT.push(await pipeOnce());
     upT.push(await uploadOnce(`u${i}.bin`, false));
     upKnownT.push(await uploadOnce(`k${i}.bin`, true));
-    await rm(join(deviceDir, `u${i}.bin`), { force: true });
-    await rm(join(deviceDir, `k${i}.bin`), { force: true });
+    upInThreadT.push(await uploadOnce(`t${i}.bin`, true, inThreadClient));
+    for (const n of [`u${i}.bin`, `k${i}.bin`, `t${i}.bin`]) await rm(join(deviceDir, n), { force: true });
     await rm(join(deviceDir, `pipe-${i}.bin`), { force: true });
   }
   const mbps = (ms: number): number => FILE_SIZE / 1e6 / (ms / 1000);
@@ -135,7 +141,12 @@ try {
   console.log(
     `  SDK upload, MD5 known in advance:           ${upKnown.toFixed(0)} MB/s = ${((upKnown / pipe) * 100).toFixed(0)}% of the pipe`,
   );
+  const upInThread = mbps(median(upInThreadT));
+  console.log(
+    `  SDK upload, MD5 known, device hashing on its main thread: ${upInThread.toFixed(0)} MB/s = ${((upInThread / pipe) * 100).toFixed(0)}% of the pipe`,
+  );
   client.destroy();
+  inThreadClient.destroy();
 } finally {
   worker.send('close');
   await new Promise((r) => worker.once('exit', r));

@@ -1,4 +1,4 @@
-import { createHash, type Hash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -25,6 +25,7 @@ import {
 import { encodeSdkCall, SdkCallAssembler, SdkChunkError, sdkFraming } from '../codec/sdk-call.js';
 import { bodyAttribute, buildSdkResponse, escapeXmlAttribute, parseSdkXml } from '../codec/xml.js';
 import { md5File, packFileContent } from '../transport/files.js';
+import { InThreadMd5, OffThreadMd5 } from './md5-worker.js';
 
 /** What a method handler gets. */
 export interface SdkMethodRequest {
@@ -70,6 +71,11 @@ export interface SdkDeviceOptions {
   hostSilenceMs?: number;
   /** Largest file accepted, default 4 GiB. */
   maxFileSize?: number;
+  /**
+   * Hash received files on a worker thread (default true), so MD5 overlaps receiving; false hashes on the main
+   * thread.
+   */
+  hashOffThread?: boolean;
   /** Most hosts connected at once (default 64); more are closed at once. */
   maxConnections?: number;
   /** Method handlers, in addition to (or replacing) the built-ins. */
@@ -110,8 +116,9 @@ interface Receive {
   finalPath: string;
   /** Null when the final file was already complete (existSize = size). */
   handle: FileHandle | null;
-  hash: Hash;
-  /** Bytes hashed (on disk plus buffered). */
+  /** Running MD5 on the hashing thread (fed in file order, one batch at a time). */
+  hashId: number;
+  /** Bytes received (on disk plus buffered). */
   received: number;
   /** Bytes on disk. */
   written: number;
@@ -162,10 +169,13 @@ export class SdkDevice extends EventEmitter<{
   private readonly connections = new Set<DeviceConnection>();
   private timeInfo = '';
   private readonly pending = new Set<Promise<void>>();
+  /** @internal Hashing thread shared by all connections. */
+  readonly md5: OffThreadMd5 | InThreadMd5;
 
   private constructor(options: SdkDeviceOptions) {
     super();
     this.options = options;
+    this.md5 = options.hashOffThread === false ? new InThreadMd5() : new OffThreadMd5();
     this.server = createServer((s) => this.accept(s));
     this.installBuiltins();
     for (const [m, h] of Object.entries(options.handlers ?? {})) this.handlers.set(m, h);
@@ -213,6 +223,7 @@ export class SdkDevice extends EventEmitter<{
       await new Promise<void>((resolve) => u.close(() => resolve()));
     }
     await this.settled();
+    await this.md5.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -417,7 +428,14 @@ class DeviceConnection {
     const r = this.receive;
     this.receive = null;
     // A dropped connection keeps what arrived, for a resume; a later FileStart waits for this write.
-    if (r) this.device.track(this.flush(r).then(() => r.handle?.close().catch(() => {})));
+    if (r) {
+      this.device.track(
+        this.flush(r).then(() => {
+          this.device.md5.drop(r.hashId);
+          return r.handle?.close().catch(() => {});
+        }),
+      );
+    }
     this.device.forget(this, this.socket);
   }
 
@@ -559,6 +577,7 @@ class DeviceConnection {
     if (r) {
       await this.flush(r);
       await r.handle?.close().catch(() => {});
+      this.device.md5.drop(r.hashId);
     }
     this.errorAnswer(HErrorCode.kProcessError);
   }
@@ -676,7 +695,7 @@ class DeviceConnection {
           partPath,
           finalPath,
           handle: null,
-          hash: createHash('md5'),
+          hashId: 0,
           received: ask.size,
           written: ask.size,
           batch: new Uint8Array(0),
@@ -692,14 +711,14 @@ class DeviceConnection {
       const part = await stat(partPath).catch(() => null);
       const exist = part && part.size <= ask.size ? part.size : 0;
       const handle = await open(partPath, exist === 0 ? 'w' : 'r+');
-      const hash = createHash('md5');
+      const hashId = this.device.md5.begin();
       if (exist > 0) {
         // Resume: hash what is already there.
         const buf = new Uint8Array(Math.min(BATCH, exist));
         for (let pos = 0; pos < exist; ) {
           const { bytesRead } = await handle.read(buf, 0, Math.min(buf.byteLength, exist - pos), pos);
           if (bytesRead <= 0) break;
-          hash.update(buf.subarray(0, bytesRead));
+          this.device.md5.update(hashId, buf.subarray(0, bytesRead));
           pos += bytesRead;
         }
       }
@@ -708,7 +727,7 @@ class DeviceConnection {
         partPath,
         finalPath,
         handle,
-        hash,
+        hashId,
         received: exist,
         written: exist,
         batch: new Uint8Array(BATCH),
@@ -730,11 +749,11 @@ class DeviceConnection {
       this.receive = null;
       await r.inflight;
       await r.handle?.close().catch(() => {});
+      this.device.md5.drop(r.hashId);
       if (!r.complete) await rm(r.partPath, { force: true });
       this.errorAnswer(HErrorCode.kInvalidFileData);
       return;
     }
-    r.hash.update(data);
     r.received += data.byteLength;
     this.device.stats.fileBytesReceived += data.byteLength;
     if (r.batchFill + data.byteLength > r.batch.byteLength) await this.flush(r, false);
@@ -759,6 +778,7 @@ class DeviceConnection {
       r.batch = r.spare;
       r.spare = buf;
       r.batchFill = 0;
+      this.device.md5.update(r.hashId, buf.subarray(0, n));
       r.inflight = r.handle.write(buf, 0, n, position).then(
         () => undefined,
         () => {
@@ -792,9 +812,17 @@ class DeviceConnection {
       this.device.emitFile(file);
       return reply(0);
     }
-    if (!flushed) return reply(HErrorCode.kWriteFileFailed);
-    if (r.received < r.ask.size) return reply(HErrorCode.kFileNotFinish);
-    if (r.hash.digest('hex') !== r.ask.md5) {
+    if (!flushed || r.received < r.ask.size) {
+      this.device.md5.drop(r.hashId);
+      return reply(flushed ? HErrorCode.kFileNotFinish : HErrorCode.kWriteFileFailed);
+    }
+    let md5: string;
+    try {
+      md5 = await this.device.md5.digest(r.hashId);
+    } catch {
+      return reply(HErrorCode.kSystemError);
+    }
+    if (md5 !== r.ask.md5) {
       await rm(r.partPath, { force: true });
       return reply(HErrorCode.kFileContentError);
     }

@@ -2,9 +2,9 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type FeatureValue, NodeMap, type Port, type PortAccessOptions } from '@cam/genicam';
 import { ValueOutOfRangeError } from '@cam/net-utils';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeInterop, hasCommand } from '../../../test-support/interop.js';
-import { discover, fetchGenicamXml, GvcpClient } from '../src/index.js';
+import { discover, FeatureRegister, fetchGenicamXml, GvcpClient, GvcpDevice } from '../src/index.js';
 
 // Owned by @cam/genicam: our node map over GvcpClient must agree with Aravis on the Aravis fake camera.
 
@@ -203,3 +203,26 @@ describeInterop(
     });
   },
 );
+
+// No external peer: the simulated GvcpDevice's own XML must load and work through the same node map.
+describe('@cam/genicam NodeMap over GvcpClient against our GvcpDevice', () => {
+  it('loads the device XML, reads every feature without untyped errors, writes Width to the register', async () => {
+    await using device = await GvcpDevice.start({ address: '127.0.0.1', port: 0, serialNumber: 'GENICAMRT' });
+    const client = await GvcpClient.connect('127.0.0.1', { port: device.address().port });
+    try {
+      const map = await NodeMap.load((await fetchGenicamXml(client)).xml, gvcpPort(client));
+      const readings = await map.values();
+      expect(readings.length).toBeGreaterThan(10);
+      const failures = readings.filter((r) => r.error !== undefined).map((r) => `${r.name}: ${r.error?.message}`);
+      expect(failures).toEqual([]);
+      await client.takeControl();
+      const d = await map.describe('Width');
+      const width = Number(d.min) + Number(d.inc) * 3;
+      await map.set('Width', width);
+      expect(device.registers.get(FeatureRegister.Width)).toBe(width);
+      expect(await map.get('Width')).toBe(width);
+    } finally {
+      await client.close();
+    }
+  });
+});

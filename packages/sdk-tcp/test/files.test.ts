@@ -115,6 +115,26 @@ describe('file upload', () => {
   });
 });
 
+describe('hashing on the main thread (hashOffThread: false)', () => {
+  it('uploads, resumes and detects an MD5 mismatch the same way', async () => {
+    rig = await startRig({ hashOffThread: false });
+    const data = randomBytes(300_000);
+    const r = await RawHost.connect(rig.device.port);
+    raws.push(r);
+    await r.handshake();
+    r.send({ type: 'kFileStartAsk', md5: md5Bytes(data), size: data.length, fileType: 0, name: 'h.bin' });
+    await r.next();
+    r.send(packFileContent(data.subarray(0, 50_000)));
+    await until(() => rig!.device.stats.fileBytesReceived === 50_000);
+    r.close();
+    const c = await rig.connect();
+    expect(await c.upload(data, { name: 'h.bin' })).toMatchObject({ resumedFrom: 50_000 });
+    expect(md5Bytes(await readFile(join(rig.dir, 'h.bin')))).toBe(md5Bytes(data));
+    const bad = await c.upload(randomBytes(10), { name: 'x.bin', md5: 'f'.repeat(32) }).catch((e: unknown) => e);
+    expect((bad as FileTransferError).status).toBe(HErrorCode.kFileContentError);
+  });
+});
+
 describe('file lists', () => {
   it('uploads several files between kFileListStartAsk and kFileListEndAsk', async () => {
     rig = await startRig();

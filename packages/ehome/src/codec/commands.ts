@@ -188,6 +188,11 @@ export const PTZ_COMMANDS = [
 export type PtzCommand = (typeof PTZ_COMMANDS)[number];
 export const STREAM_TYPES = ['MAIN', 'SUB', 'THIRD'] as const;
 export const UPGRADE_STATES = ['DOWNLOADING', 'SUCCEEDED', 'FAILED'] as const;
+/**
+ * PLAYBACKCONTROL actions. `SPEED` takes `Speed`: n > 1 plays n times faster, n < -1 plays n times slower,
+ * 1 (or -1) normal; `SEEK` takes `Time` (absolute playback).
+ */
+export const PLAYBACK_ACTIONS = ['PAUSE', 'RESUME', 'SPEED', 'SEEK'] as const;
 
 const NONE = {} as const;
 
@@ -338,6 +343,46 @@ export const COMMANDS = {
     { session: id('Session') },
   ),
   BYESTREAM: def('MEDIA', 'platform', { session: id('Session') }, { session: optional(id('Session')) }),
+  // Defined here (captures are silent) so part 2 can drive them: playback of a file or a time range pushed to
+  // SinkIP:SinkPort like INVITESTREAM, its control, a key frame on demand, a file download. BYESTREAM ends any.
+  PLAYBACK: def(
+    'MEDIA',
+    'platform',
+    {
+      channel: channel(),
+      startTime: time('StartTime'),
+      stopTime: time('StopTime'),
+      fileName: optional(str('FileName', { pattern: /^[^\s<>&]{1,64}$/, what: 'a file name without spaces' })),
+      sinkIp: str('SinkIP', { max: 64 }),
+      sinkPort: int('SinkPort', 1, 65535),
+      reverse: optional(int('Reverse', 0, 1)),
+      speed: optional(int('Speed', -16, 16)),
+    },
+    { session: id('Session') },
+  ),
+  PLAYBACKCONTROL: def(
+    'MEDIA',
+    'platform',
+    {
+      session: id('Session'),
+      action: oneOf('Action', PLAYBACK_ACTIONS),
+      speed: optional(int('Speed', -16, 16)),
+      time: optional(time('Time')),
+    },
+    NONE,
+  ),
+  FORCEIFRAME: def('MEDIA', 'platform', { channel: channel(), channelType: oneOf('ChannelType', STREAM_TYPES) }, NONE),
+  DOWNLOAD: def(
+    'MEDIA',
+    'platform',
+    {
+      channel: channel(),
+      fileName: str('FileName', { pattern: /^[^\s<>&]{1,64}$/, what: 'a file name without spaces' }),
+      sinkIp: str('SinkIP', { max: 64 }),
+      sinkPort: int('SinkPort', 1, 65535),
+    },
+    { session: id('Session'), fileSize: optional(int('FileSize', 0, Number.MAX_SAFE_INTEGER)) },
+  ),
   // 5. ALARM
   ALARM: def(
     'ALARM',

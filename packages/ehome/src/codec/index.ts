@@ -21,6 +21,7 @@ export {
   Methods,
   type Origin,
   type PictureEntry,
+  PLAYBACK_ACTIONS,
   type PlatformCommand,
   PTZ_COMMANDS,
   type PtzCommand,

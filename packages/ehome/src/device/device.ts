@@ -44,7 +44,7 @@ export interface MediaAnswer<C extends CommandName = CommandName> {
   description: string;
   params?: ResponseParams<C>;
 }
-/** Handles MEDIA requests (INVITESTREAM, BYESTREAM, ...). Without one the device answers 501. */
+/** Handles MEDIA requests (INVITESTREAM, BYESTREAM, PLAYBACK, PLAYBACKCONTROL, FORCEIFRAME, DOWNLOAD). Without one the device answers 501. */
 export type MediaHandler = (request: EhomeRequest, device: EhomeDevice) => Promise<MediaAnswer>;
 
 /** Settings of a simulated {@link EhomeDevice}. */
@@ -750,7 +750,11 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
         return ok(req, {});
       }
       case 'INVITESTREAM':
-      case 'BYESTREAM': {
+      case 'BYESTREAM':
+      case 'PLAYBACK':
+      case 'PLAYBACKCONTROL':
+      case 'FORCEIFRAME':
+      case 'DOWNLOAD': {
         if (!this.options.mediaHandler) return fail(Status.NOT_IMPLEMENTED, 'media not available on this device');
         const a = await this.options.mediaHandler(req, this);
         return response(req, a.status, a.description, a.params as never) as EncodableMessage;

@@ -98,6 +98,12 @@ describe('SC_GVMP over real GVCP on loopback', () => {
     await until(() => sc.state === 'Idle', 3000, 'Idle');
     expect(sc.errCode).toBe(ErrorCode.ERR_NO_SESSION);
     expect(await client.readRegister(DEFAULT_REGISTER_MAP.errCode)).toBe(ErrorCode.ERR_NO_SESSION);
+    // The host notices and ends its iteration with the device's reason.
+    await expect(take(stream, 100)).rejects.toMatchObject({
+      name: 'ScGvmpDeviceError',
+      errCode: ErrorCode.ERR_NO_SESSION,
+    });
+    expect(stream.closed).toBe(true);
   });
 
   it('STREAM_STATE and ERR_CODE are read-only over GVCP', async () => {

@@ -120,6 +120,22 @@ describe('startStream over in-memory registers and loopback TCP', () => {
     expect(frames.map((f) => f.seq)).toEqual([0, 1, 2]);
   });
 
+  it('ends the iteration with a ScGvmpDeviceError when the device goes Idle on its own', async () => {
+    const { device, cam } = camera();
+    const stream = track(await startStream(cam, { pollIntervalMs: 20 }));
+    const frames: number[] = [];
+    const reading = (async () => {
+      for await (const f of stream) {
+        frames.push(f.seq);
+        if (frames.length === 2) device.writeRegister(0xb008, 0); // someone else stops the camera
+      }
+    })();
+    await expect(reading).rejects.toMatchObject({ name: 'ScGvmpDeviceError', errCode: ErrorCode.ERR_NONE });
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(stream.closed).toBe(true);
+    await stream.stop();
+  });
+
   it('takes its port from a PortPool and gives it back', async () => {
     const { cam } = camera();
     const pool = new PortPool({ min: 47100, max: 47199, host: '127.0.0.1' });

@@ -200,6 +200,8 @@ export class ScGvmpStream
   private _state: StreamStateName | undefined;
   private _errCode: number = ErrorCode.ERR_NONE;
   private nextRestartAt = 0;
+  /** Set when the device went Idle on its own: the iteration ends with it. */
+  private endedByDevice: ScGvmpDeviceError | undefined;
   /** STREAM_START=1 of the start was accepted (so a failed start must write 0 to undo it). */
   private startAccepted = false;
 
@@ -264,7 +266,11 @@ export class ScGvmpStream
     this.monitorDone = this.monitor();
   }
 
-  /** Frames as they arrive (one consumer). Ends after `stop()`; `signal` ends it early. */
+  /**
+   * Frames as they arrive (one consumer). Ends after `stop()`; `signal` ends it early. When the device ends the
+   * session on its own (STREAM_STATE reads Idle without `stop()`), the iteration throws a ScGvmpDeviceError with
+   * the device's ERR_CODE (ERR_NO_SESSION when its control-channel session expired).
+   */
   async *frames(options: { signal?: AbortSignal } = {}): AsyncGenerator<ReceivedFrame, void, undefined> {
     if (this.iterating) throw new Error('an SC_GVMP stream can be iterated only once at a time');
     this.iterating = true;
@@ -272,7 +278,7 @@ export class ScGvmpStream
     try {
       while (!signal.aborted) {
         const socket = await this.nextConnection(signal);
-        if (socket === null) return;
+        if (socket === null) break;
         const framer = createFrameFramer({ maxPayloadLength: this.maxPayloadLength });
         let failure: Error | undefined;
         try {
@@ -280,7 +286,7 @@ export class ScGvmpStream
             yield this.accept(frameFromFramed(raw));
           }
         } catch (error) {
-          if (signal.aborted) return;
+          if (signal.aborted) break;
           failure = error as Error;
           if (WireError.isInstance(failure) && !isConnectionError(failure)) this.stats.protocolErrors++;
         } finally {
@@ -290,6 +296,7 @@ export class ScGvmpStream
         this.emit('disconnect', failure ? { error: failure } : {});
         this.wakeMonitor?.();
       }
+      if (this.endedByDevice) throw this.endedByDevice;
     } finally {
       this.iterating = false;
     }
@@ -425,6 +432,16 @@ export class ScGvmpStream
     while (!signal.aborted) {
       try {
         const state = await this.pollOnce(signal);
+        if (state === 'Idle' && !signal.aborted) {
+          // Someone else wrote STREAM_START=0, or the device ended the session (ERR_NO_SESSION): end the stream.
+          this.endedByDevice = new ScGvmpDeviceError(
+            this._errCode,
+            'the stream ended on the device (STREAM_STATE Idle)',
+          );
+          this.life.abort();
+          this.stopped ??= this.teardown();
+          return;
+        }
         if (state === 'Streaming') this.restartBackoff.reset();
         else if (state === 'Error' && this.autoRestart && Date.now() >= this.nextRestartAt) await this.restart(signal);
       } catch (error) {

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const camSource = fileURLToPath(new URL('../packages/cli/src/cam.ts', import.meta.url));
+// Absolute, so the CLI can run with any working directory.
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Result of one `cam` run. */
 export interface CamRun {
@@ -19,7 +22,7 @@ export function runCam(
   options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CamRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', 'tsx', camSource, ...args], {
+    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', tsxLoader, camSource, ...args], {
       cwd: options.cwd ?? process.cwd(),
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

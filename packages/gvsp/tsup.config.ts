@@ -1,11 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // the receive worker is its own entry: GvspReceiver({ worker: true }) starts dist/receiver-worker.js
+  entry: { index: 'src/index.ts', 'receiver-worker': 'src/transport/receiver-worker.ts' },
   format: ['esm'],
   target: 'node20',
   platform: 'node',
-  dts: true,
+  dts: { entry: { index: 'src/index.ts' } },
   sourcemap: true,
   clean: true,
 });

@@ -27,6 +27,8 @@ export { TestPattern, type TestPatternOptions } from './device/test-pattern.js';
 export type { GvspFrame, GvspFramePart } from './transport/frame.js';
 export {
   type GvspStream,
+  gvcpNodeMapPort,
+  type MemoryAccess,
   type OpenStreamOptions,
   openStream,
   ScpsBit,

@@ -183,3 +183,53 @@ export async function openStream(camera: StreamRegisterAccess, options: OpenStre
     throw e;
   }
 }
+
+/** Register and memory access (a GvcpClient has it). */
+export interface MemoryAccess extends StreamRegisterAccess {
+  readMemory(address: number, length: number, options?: CallOptions): Promise<Uint8Array>;
+  writeMemory(address: number, data: Uint8Array, options?: CallOptions): Promise<void>;
+}
+
+/**
+ * A GenICam port (`read`/`write` at 64-bit addresses, the shape @cam/genicam's NodeMap takes) over GVCP register
+ * and memory access: aligned 4-byte accesses use READREG/WRITEREG, the rest READMEM/WRITEMEM (unaligned writes
+ * read-modify-write whole words).
+ */
+export function gvcpNodeMapPort(access: MemoryAccess): {
+  read(address: bigint, length: number, opts?: CallOptions): Promise<Uint8Array>;
+  write(address: bigint, data: Uint8Array, opts?: CallOptions): Promise<void>;
+} {
+  const addr = (a: bigint, length: number): number => {
+    if (a < 0n || a + BigInt(length) > 0x1_0000_0000n) {
+      throw new ValueOutOfRangeError('address', `0x${a.toString(16)}+${length} is outside the 32-bit GVCP space`);
+    }
+    return Number(a);
+  };
+  return {
+    async read(address, length, opts) {
+      const a = addr(address, length);
+      if (length === 4 && a % 4 === 0) {
+        const out = new Uint8Array(4);
+        new DataView(out.buffer).setUint32(0, await access.readRegister(a, opts), false);
+        return out;
+      }
+      return access.readMemory(a, length, opts);
+    },
+    async write(address, data, opts) {
+      const a = addr(address, data.byteLength);
+      if (data.byteLength === 4 && a % 4 === 0) {
+        await access.writeRegister(a, new DataView(data.buffer, data.byteOffset, 4).getUint32(0, false), opts);
+        return;
+      }
+      const start = a - (a % 4);
+      const end = Math.ceil((a + data.byteLength) / 4) * 4;
+      if (start === a && end === a + data.byteLength) {
+        await access.writeMemory(a, data, opts);
+        return;
+      }
+      const words = await access.readMemory(start, end - start, opts);
+      words.set(data, a - start);
+      await access.writeMemory(start, words, opts);
+    },
+  };
+}

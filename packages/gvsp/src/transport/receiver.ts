@@ -1,9 +1,9 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { AbortError, abortReason, type CallOptions, deadlineSignal, TimeoutError } from '@cam/net-utils';
+import { AbortError, abortReason, type CallOptions, deadlineSignal } from '@cam/net-utils';
 import { encodePacketResend } from '../codec/packet-resend.js';
 import { buildFrame, type GvspFrame } from './frame.js';
-import { COUNTER_COUNT, Counter, type CounterName, GvspReassembler, type ReassemblerOptions } from './reassembler.js';
+import { Counter, type CounterName, GvspReassembler, type ReassemblerOptions } from './reassembler.js';
 
 /** Receive-buffer outcome: what was asked, what the OS granted, what to do if it is small. */
 export interface ReceiveBufferReport {
@@ -335,7 +335,7 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
   let prober: ((length: number) => boolean) | undefined;
   socket.on('message', (msg, rinfo) => {
     if (device === undefined) device = { address: rinfo.address, port: 3956 };
-    if (prober !== undefined && prober(msg.length)) prober = undefined;
+    if (prober?.(msg.length)) prober = undefined;
     engine.handlePacket(msg, msg.length);
   });
   socket.on('error', () => {
@@ -409,5 +409,3 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
     },
   };
 }
-
-export { COUNTER_COUNT, TimeoutError };

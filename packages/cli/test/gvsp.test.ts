@@ -1,0 +1,101 @@
+import dgram from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runCam } from '../../../test-support/cli.js';
+
+const capture = fileURLToPath(new URL('../../../../shared/captures/aravis-fake-gv-64x48.json', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('cam gvsp', () => {
+  it('decodes the GVSP packets of a capture (JSON)', async () => {
+    const r = await runCam(['gvsp', 'decode', capture, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      malformed: number;
+      packets: { kind: string; leader?: { sizeX: number } }[];
+    };
+    expect(doc.ok).toBe(true);
+    expect(doc.malformed).toBe(0);
+    expect(doc.packets.map((p) => p.kind)).toEqual(['leader', 'payload', 'payload', 'payload', 'trailer']);
+    expect(doc.packets[0]!.leader!.sizeX).toBe(64);
+  });
+
+  it('decodes a capture for people', async () => {
+    const r = await runCam(['gvsp', 'decode', capture]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('LEADER IMAGE Mono8 64x48');
+    expect(r.stdout).toContain('5 GVSP packets, 0 malformed');
+  });
+
+  it('sends a lossy test stream that `cam gvsp receive` completes through resends', async () => {
+    const port = await freePort();
+    const resendPort = await freePort();
+    const receiving = runCam(
+      [
+        'gvsp',
+        'receive',
+        '--port',
+        String(port),
+        '--packet-size',
+        '1500',
+        '--payload-size',
+        '76800',
+        '--device',
+        `127.0.0.1:${resendPort}`,
+        '--frames',
+        '10',
+        '--seconds',
+        '15',
+        '--json',
+      ],
+      { timeoutMs: 30_000 },
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // let the receiver bind (tsx start-up)
+    const s = await runCam(
+      [
+        'gvsp',
+        'send',
+        `127.0.0.1:${port}`,
+        '--width',
+        '320',
+        '--height',
+        '240',
+        '--frames',
+        '10',
+        '--fps',
+        '20',
+        '--resend-port',
+        String(resendPort),
+        '--loss-ratio',
+        '0.02',
+        '--json',
+      ],
+      { timeoutMs: 30_000 },
+    );
+    expect(s.code, s.stderr).toBe(0);
+    const r = await receiving;
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      frames: number;
+      statuses: Record<string, number>;
+      stats: { resentPackets: number };
+    };
+    expect(doc.frames).toBe(10);
+    expect(doc.statuses).toEqual({ complete: 10 });
+    expect(doc.stats.resentPackets).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('rejects a bad destination with a usage error', async () => {
+    const r = await runCam(['gvsp', 'send', 'nowhere', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { name: 'UsageError' } });
+  });
+});

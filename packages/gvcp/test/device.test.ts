@@ -718,6 +718,45 @@ describe('GvcpDevice: ACTION, events, PACKETRESEND, FORCEIP, acquisition', () =>
   });
 });
 
+describe('GvcpDevice: bootstrap behaviour', () => {
+  it('latches and resets the timestamp, hides write-only registers, fires test packets, delays discovery', async () => {
+    const { dev, port } = await device();
+    const h = await host();
+    await takeControl(h, port);
+    await new Promise((r) => setTimeout(r, 20));
+    await writeRegs(h, port, [{ address: B.TIMESTAMP_CONTROL, value: 2 }]);
+    const t1 = await readRegs(h, port, [B.TIMESTAMP_VALUE_HIGH, B.TIMESTAMP_VALUE_LOW, B.TIMESTAMP_TICK_FREQUENCY_LOW]);
+    if (t1.type !== 'readreg') throw new Error(t1.type);
+    const first = (BigInt(t1.values[0]!) << 32n) | BigInt(t1.values[1]!);
+    expect(first).toBeGreaterThan(0n);
+    expect(t1.values[2]).toBe(1_000_000_000);
+    await writeRegs(h, port, [{ address: B.TIMESTAMP_CONTROL, value: 3 }]); // reset, then latch
+    const t2 = await readRegs(h, port, [B.TIMESTAMP_VALUE_HIGH, B.TIMESTAMP_VALUE_LOW]);
+    const second = t2.type === 'readreg' ? (BigInt(t2.values[0]!) << 32n) | BigInt(t2.values[1]!) : -1n;
+    expect(second).toBeLessThan(first);
+    // Write-only registers cannot be read back.
+    for (const a of [B.TIMESTAMP_CONTROL, B.CONTROL_SWITCHOVER_KEY, B.ACTION_DEVICE_KEY]) {
+      expect((await readRegs(h, port, [a])).status).toBe(GvcpStatus.INVALID_ADDRESS);
+    }
+    // SCPS bit 31 fires one test packet and does not stick; a packet size out of range is refused.
+    const fired: number[] = [];
+    dev.on('fireTestPacket', (e) => fired.push(e.streamChannel));
+    const scps = streamChannelRegister(0, SC.SCPS);
+    await writeRegs(h, port, [{ address: scps, value: (0x8000_0000 | 1500) >>> 0 }]);
+    expect(fired).toEqual([0]);
+    expect(await readRegs(h, port, [scps])).toMatchObject({ values: [1500] });
+    expect((await writeRegs(h, port, [{ address: scps, value: 100 }])).status).toBe(GvcpStatus.INVALID_PARAMETER);
+    // The discovery ACK delay spreads answers over up to that many ms.
+    await writeRegs(h, port, [{ address: B.DISCOVERY_ACK_DELAY, value: 150 }]);
+    expect((await h.request(port, { type: 'discovery', allowBroadcastAck: false })).type).toBe('discovery');
+    // Current IP configuration keeps LLA on and only supported bits.
+    await writeRegs(h, port, [{ address: B.CURRENT_IP_CONFIGURATION, value: 0xff }]);
+    expect(await readRegs(h, port, [B.CURRENT_IP_CONFIGURATION])).toMatchObject({ values: [0x7] });
+    await writeRegs(h, port, [{ address: B.CURRENT_IP_CONFIGURATION, value: 0x1 }]);
+    expect(await readRegs(h, port, [B.CURRENT_IP_CONFIGURATION])).toMatchObject({ values: [0x5] });
+  });
+});
+
 describe('GvcpDevice: lifecycle', () => {
   it('rejects listen on a taken port and closes idempotently', async () => {
     const { port } = await device();

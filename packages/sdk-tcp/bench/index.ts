@@ -28,10 +28,10 @@ await (await import('node:fs/promises')).mkdir(deviceDir);
 const worker = fork(fileURLToPath(new URL('./peer.ts', import.meta.url)), [deviceDir], {
   execArgv: ['--conditions=@cam/source', '--import', 'tsx'],
 });
-const { sdkPort, sinkPort, inThreadPort } = await new Promise<{
+const { sdkPort, sinkPort, offThreadPort } = await new Promise<{
   sdkPort: number;
   sinkPort: number;
-  inThreadPort: number;
+  offThreadPort: number;
 }>((resolve, reject) => {
   worker.once('message', resolve);
   worker.once('error', reject);
@@ -111,7 +111,7 @@ try {
     });
     return performance.now() - s;
   };
-  const inThreadClient = await SdkClient.connect('127.0.0.1', { port: inThreadPort });
+  const offThreadClient = await SdkClient.connect('127.0.0.1', { port: offThreadPort });
   const uploadOnce = async (name: string, withMd5: boolean, to = client): Promise<number> => {
     const s = performance.now();
     const r = await to.upload(src, { name, type: 'video', ...(withMd5 ? { md5 } : {}) });
@@ -121,12 +121,12 @@ try {
   const pipeT: number[] = [];
   const upT: number[] = [];
   const upKnownT: number[] = [];
-  const upInThreadT: number[] = [];
+  const upOffThreadT: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     pipeT.push(await pipeOnce());
     upT.push(await uploadOnce(`u${i}.bin`, false));
     upKnownT.push(await uploadOnce(`k${i}.bin`, true));
-    upInThreadT.push(await uploadOnce(`t${i}.bin`, true, inThreadClient));
+    upOffThreadT.push(await uploadOnce(`t${i}.bin`, true, offThreadClient));
     for (const n of [`u${i}.bin`, `k${i}.bin`, `t${i}.bin`]) await rm(join(deviceDir, n), { force: true });
     await rm(join(deviceDir, `pipe-${i}.bin`), { force: true });
   }
@@ -141,12 +141,12 @@ try {
   console.log(
     `  SDK upload, MD5 known in advance:           ${upKnown.toFixed(0)} MB/s = ${((upKnown / pipe) * 100).toFixed(0)}% of the pipe`,
   );
-  const upInThread = mbps(median(upInThreadT));
+  const upOffThread = mbps(median(upOffThreadT));
   console.log(
-    `  SDK upload, MD5 known, device hashing on its main thread: ${upInThread.toFixed(0)} MB/s = ${((upInThread / pipe) * 100).toFixed(0)}% of the pipe`,
+    `  SDK upload, MD5 known, device hashing on a worker thread: ${upOffThread.toFixed(0)} MB/s = ${((upOffThread / pipe) * 100).toFixed(0)}% of the pipe`,
   );
   client.destroy();
-  inThreadClient.destroy();
+  offThreadClient.destroy();
 } finally {
   worker.send('close');
   await new Promise((r) => worker.once('exit', r));

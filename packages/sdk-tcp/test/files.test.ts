@@ -115,9 +115,9 @@ describe('file upload', () => {
   });
 });
 
-describe('hashing on the main thread (hashOffThread: false)', () => {
+describe('hashing on a worker thread (hashOffThread: true)', () => {
   it('uploads, resumes and detects an MD5 mismatch the same way', async () => {
-    rig = await startRig({ hashOffThread: false });
+    rig = await startRig({ hashOffThread: true });
     const data = randomBytes(300_000);
     const r = await RawHost.connect(rig.device.port);
     raws.push(r);

@@ -13,12 +13,15 @@ import {
 } from './errors.js';
 import {
   BooleanNode,
+  type Cachable,
   CategoryNode,
   CommandNode,
   ConverterNode,
   type Ctx,
+  type Endianness,
   type Engine,
   EnumerationNode,
+  FloatLike,
   FloatNode,
   FloatRegNode,
   type GNode,
@@ -33,6 +36,7 @@ import {
   publicInt,
   RawRegisterNode,
   RegisterNode,
+  type Sign,
   StringNode,
   StringRegNode,
   SwissKnifeNode,
@@ -96,6 +100,16 @@ export interface FeatureDescription {
   readonly address?: bigint;
   readonly length?: number;
   readonly formula?: string;
+  /** Registers: caching policy, byte order, sign and bit field as the XML gives them. */
+  readonly cachable?: Cachable;
+  readonly endianness?: Endianness;
+  readonly sign?: Sign;
+  readonly lsb?: number;
+  readonly msb?: number;
+  readonly pollingTime?: number;
+  /** Floats: how to display the value. */
+  readonly displayNotation?: string;
+  readonly displayPrecision?: number;
   readonly value?: FeatureValue;
 }
 
@@ -472,9 +486,23 @@ export class NodeMap {
       d.entries = entries;
     }
     if (node instanceof CategoryNode) d.features = node.features;
-    if (node instanceof RegisterNode && live) {
-      d.address = await node.address(ctx);
-      d.length = await node.length(ctx);
+    if (node instanceof RegisterNode) {
+      if (live) {
+        d.address = await node.address(ctx);
+        d.length = await node.length(ctx);
+      }
+      d.cachable = node.cachable;
+      d.endianness = node.endianness;
+      if (node.pollingTime !== undefined) d.pollingTime = node.pollingTime;
+      if (node instanceof IntRegNode) d.sign = node.sign;
+      if (node instanceof MaskedIntRegNode) {
+        d.lsb = node.lsb;
+        d.msb = node.msb;
+      }
+    }
+    if (node instanceof FloatLike) {
+      if (node.displayNotation !== undefined) d.displayNotation = node.displayNotation;
+      if (node.displayPrecision !== undefined) d.displayPrecision = node.displayPrecision;
     }
     if (node instanceof SwissKnifeNode || node instanceof IntSwissKnifeNode) d.formula = node.formula.source;
     if (live && (access === 'RO' || access === 'RW') && node.iface !== 'ICategory' && node.iface !== 'IPort') {

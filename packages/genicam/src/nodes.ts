@@ -346,7 +346,7 @@ abstract class IntLike extends GNode {
   }
 }
 
-abstract class FloatLike extends GNode {
+export abstract class FloatLike extends GNode {
   readonly iface: NodeInterface = 'IFloat';
   override async readNumeric(ctx: Ctx): Promise<FormulaValue> {
     return this.readFloat(ctx);

@@ -298,7 +298,18 @@ describe('MaskedIntReg and StructReg', () => {
     await map.set('BeField', 5);
     expect(port.getUint32(4)).toBe(0x80000005);
     await expect(map.set('LeField', 16)).rejects.toMatchObject({ name: 'OutOfRangeError', max: 15 });
-    expect(await map.describe('BeField')).toMatchObject({ min: -128, max: 127 });
+    expect(await map.describe('BeField')).toMatchObject({
+      min: -128,
+      max: 127,
+      type: 'MaskedIntReg',
+      lsb: 31,
+      msb: 24,
+      sign: 'Signed',
+      endianness: 'BigEndian',
+      cachable: 'WriteThrough',
+      address: 4n,
+      length: 4,
+    });
   });
 
   it('expands StructReg entries into bit-field nodes sharing the register', async () => {

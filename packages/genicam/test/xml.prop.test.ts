@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { fc, test } from '@fast-check/vitest';
 import { WireError } from '@cam/net-utils';
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { MemoryPort, NodeMap } from '../src/index.js';
 
@@ -25,9 +25,12 @@ describe('XML robustness', () => {
     await loadAndReadAll(s);
   });
 
-  test.prop([fc.uint8Array({ maxLength: 300 })], { numRuns: 300 })('any bytes load or throw a typed error', async (b) => {
-    await loadAndReadAll(b);
-  });
+  test.prop([fc.uint8Array({ maxLength: 300 })], { numRuns: 300 })(
+    'any bytes load or throw a typed error',
+    async (b) => {
+      await loadAndReadAll(b);
+    },
+  );
 
   test.prop([fc.nat(FAKE.length)], { numRuns: 100 })('a truncated camera XML throws a typed error', async (cut) => {
     await loadAndReadAll(FAKE.slice(0, cut));

@@ -55,3 +55,36 @@ describe('device against random bytes', () => {
     },
   );
 });
+
+describe('host against random bytes', () => {
+  test.prop([fc.uint8Array({ minLength: 1, maxLength: 400 })], { numRuns: 15 })(
+    'a device answering garbage gives a typed error and a closed connection',
+    async (bytes) => {
+      const { createServer } = await import('node:net');
+      const { SdkClient } = await import('../src/transport/client.js');
+      const sockets = new Set<import('node:net').Socket>();
+      const server = createServer((s) => {
+        sockets.add(s);
+        s.on('error', () => {});
+        s.once('data', () => s.write(bytes));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      try {
+        const result = await SdkClient.connect('127.0.0.1', { port, timeoutMs: 300 }).then(
+          (c) => {
+            c.destroy();
+            return null;
+          },
+          (e: unknown) => e,
+        );
+        // Random bytes can never complete a negotiation and a GetIFVersion answer.
+        expect(WireError.isInstance(result)).toBe(true);
+        await until(() => [...sockets].every((s) => s.destroyed || s.readableEnded));
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise((r) => server.close(r));
+      }
+    },
+  );
+});

@@ -130,6 +130,8 @@ describeInterop('GVCP discovery and FORCEIP across network namespaces', { 'canUs
       serialNumber: 'NETNS1',
     });
     if (capture && pcap) {
+      // Give dumpcap a moment to write the last packets before stopping it.
+      await new Promise((r) => setTimeout(r, 1000));
       capture.child.kill('SIGINT');
       const t = setTimeout(() => capture?.child.kill('SIGKILL'), 10_000);
       await capture.exited;

@@ -10,6 +10,9 @@ import {
   encodeMessage,
   type Fields,
   messageToXml,
+  request,
+  response,
+  responseTemplate,
   type Shape,
   SignalTooLargeError,
   type XmlTree,
@@ -155,6 +158,18 @@ describe('KEEPALIVE fast path', () => {
       expect(decodeMessage(bytes)).toEqual(m);
     },
   );
+});
+
+describe('response template', () => {
+  test.prop([
+    fc.integer({ min: 0, max: 0xffffffff }),
+    fc.constantFrom('2.5', '4.0'),
+    fc.constantFrom('UTF-8' as const, 'GB2312' as const),
+  ])('gives exactly the bytes encodeMessage gives', (sequence, version, encoding) => {
+    const t = responseTemplate('KEEPALIVE', 200, 'OK', {}, { version, encoding });
+    const req = request('KEEPALIVE', sequence, { deviceId: 'd' }, { encoding });
+    expect(t(sequence)).toEqual(encodeMessage(response(req, 200, 'OK', {}, { version })));
+  });
 });
 
 describe('any bytes', () => {

@@ -7,6 +7,8 @@ export type SignalEncoding = (typeof SignalEncodings)[keyof typeof SignalEncodin
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const utf8Encoder = new TextEncoder();
+// Bytes as code points 0-255 (WHATWG latin1 is windows-1252, identical for the ASCII a declaration is made of).
+const latin1Decoder = new TextDecoder('latin1');
 // Only the start of a document may hold the declaration; 200 bytes is plenty and bounds the scan.
 const DECLARATION = /^(?:\uFEFF)?\s*<\?xml\s[^?>]*?\bencoding\s*=\s*(["'])([A-Za-z0-9._-]{1,40})\1/;
 
@@ -32,17 +34,10 @@ export function encodingFromLabel(label: string): SignalEncoding | undefined {
  * and the seed's "XML (UTF-8编码)"). The declaration is ASCII in every encoding we accept, so it is read as bytes.
  */
 export function sniffEncoding(bytes: Uint8Array): SignalEncoding {
-  const n = Math.min(bytes.length, 200);
-  let head = '';
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i]!;
-    if (b === 0x3e) {
-      head += '>';
-      break;
-    }
-    head += String.fromCharCode(b);
-  }
-  if (head.charCodeAt(0) === 0xef) head = head.slice(3); // UTF-8 BOM as bytes
+  const window = bytes.subarray(0, 200);
+  const end = window.indexOf(0x3e);
+  let head = latin1Decoder.decode(end < 0 ? window : window.subarray(0, end + 1));
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) head = head.slice(3); // UTF-8 BOM
   const m = DECLARATION.exec(head);
   if (!m) return 'UTF-8';
   const label = m[2]!;

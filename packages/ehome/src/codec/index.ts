@@ -57,6 +57,7 @@ export {
   messageToXml,
   request,
   response,
+  responseTemplate,
 } from './message.js';
 export { EHOME_TIME, type Field, type Fields, type Infer, type Shape } from './schema.js';
 export { formatEhomeTime, parseEhomeTime } from './time.js';

@@ -27,6 +27,8 @@ import {
   type ResponseParams,
   request,
   response,
+  responseTemplate,
+  type SignalEncoding,
   Status,
   UnknownCommandError,
 } from '../codec/index.js';
@@ -476,7 +478,11 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         const s = this.authentic(req, req.params.deviceId, rinfo, this.cms);
         if (!s) return;
         this.stats.keepalives++;
-        this.reply(this.cms, rinfo, response(req, Status.OK, 'OK', {}, { version: platformVersion(req.version) }));
+        this.cms.send(
+          this.keepaliveReply(req.version, req.encoding ?? 'UTF-8')(req.sequence),
+          rinfo.port,
+          rinfo.address,
+        );
         return;
       }
       case 'LOGOUT': {
@@ -726,6 +732,19 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     this.linker.dropDevice(s.deviceId, err);
     this.log('info', 'device offline', { deviceId: s.deviceId, reason });
     this.publish({ type: 'offline', deviceId: s.deviceId, reason, lastSeen: s.lastSeen });
+  }
+
+  private readonly keepaliveTemplates = new Map<string, (sequence: number) => Uint8Array>();
+
+  /** The KEEPALIVE 200 answer for a device version and encoding, prepared once (the hot path). */
+  private keepaliveReply(version: string, encoding: SignalEncoding): (sequence: number) => Uint8Array {
+    const key = `${version}|${encoding}`;
+    let t = this.keepaliveTemplates.get(key);
+    if (!t) {
+      t = responseTemplate('KEEPALIVE', Status.OK, 'OK', {}, { version: platformVersion(version), encoding });
+      if (this.keepaliveTemplates.size < 64) this.keepaliveTemplates.set(key, t);
+    }
+    return t;
   }
 
   private reply(socket: Socket, rinfo: RemoteInfo, msg: EncodableMessage): void {

@@ -13,14 +13,15 @@ type TryBehaviour =
 
 const behaviour: fc.Arbitrary<TryBehaviour> = fc.oneof(
   fc.constant({ kind: 'drop' as const }),
-  fc.record({ kind: fc.constant('reply' as const), delayMs: fc.integer({ min: 0, max: 15 }) }),
+  fc.record({ kind: fc.constant('reply' as const), delayMs: fc.integer({ min: 0, max: 20 }) }),
   fc
-    .record({ announceMs: fc.integer({ min: 40, max: 90 }), slack: fc.integer({ min: 5, max: 25 }) })
+    .record({ announceMs: fc.integer({ min: 60, max: 160 }), slack: fc.integer({ min: 20, max: 50 }) })
     .map(({ announceMs, slack }) => ({ kind: 'pending' as const, announceMs, replyAfterMs: announceMs - slack })),
   fc.constant({ kind: 'wrongId' as const }),
 );
 
-const TRY_MS = 40;
+// Generous against event-loop stalls on a loaded machine: a reply comes at most 20 ms late into a 100 ms try.
+const TRY_MS = 100;
 
 describe('GvcpClient retry and PENDING_ACK properties', () => {
   it('succeeds exactly when a try within the retry budget is answered, sending one datagram per try', async () => {
@@ -68,7 +69,7 @@ describe('GvcpClient retry and PENDING_ACK properties', () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   });
 });

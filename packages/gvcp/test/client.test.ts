@@ -31,7 +31,7 @@ async function setup(
 ) {
   const peer = await FakePeer.start(handler);
   cleanups.push(() => peer.close());
-  const client = await GvcpClient.connect('127.0.0.1', { port: peer.port, tryTimeoutMs: 80, ...options });
+  const client = await GvcpClient.connect('127.0.0.1', { port: peer.port, tryTimeoutMs: 200, ...options });
   cleanups.push(() => client.close());
   return { peer, client };
 }

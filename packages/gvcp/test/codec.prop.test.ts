@@ -233,7 +233,7 @@ describe('GVCP codec properties', () => {
       }),
       { numRuns: 100_000 },
     );
-  });
+  }, 180_000);
 
   it('reports unknown commands with code and req_id so a device can answer NOT_IMPLEMENTED', () => {
     const bytes = Uint8Array.of(0x42, 0x01, 0x12, 0x34, 0, 0, 0x00, 0x07);

@@ -142,6 +142,8 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
   private readonly events = new EventEmitter<GvcpClientEvents>();
   private reqId = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Calls queued or running. */
+  private queued = 0;
   private inflight: InFlight | undefined;
   private closed = false;
   private capabilityValue: number | undefined;
@@ -173,6 +175,19 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
     checkCount(options.firstReqId, 1, 0xffff, 'firstReqId');
     const localAddress = options.localAddress ?? interfaceFor(address)?.address ?? '0.0.0.0';
     const socket = await bindUdp({ address: localAddress, port: options.localPort ?? 0 });
+    // A connected socket: no per-datagram address resolution, and the kernel drops datagrams from other peers.
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.connect(options.port ?? GVCP_PORT, address, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      await closeUdp(socket);
+      throw e;
+    }
     return new GvcpClient(socket, address, options);
   }
 
@@ -248,12 +263,34 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
       this.lost = undefined;
       return Promise.reject(lost);
     }
+    // Fast path: nothing queued, run now (saves the promise-chain hops of a queued call).
+    if (this.queued === 0) {
+      this.queued++;
+      const result = run();
+      this.queue = result.then(
+        () => {
+          this.queued--;
+        },
+        () => {
+          this.queued--;
+        },
+      );
+      return result;
+    }
+    this.queued++;
     const result = this.queue.then(() => {
       if (this.closed) throw new ClientClosedError();
       if (options.signal?.aborted) throw abortReason(options.signal);
       return run();
     });
-    this.queue = result.catch(() => {});
+    this.queue = result.then(
+      () => {
+        this.queued--;
+      },
+      () => {
+        this.queued--;
+      },
+    );
     return result;
   }
 
@@ -269,27 +306,35 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
       await this.send(bytes);
       return undefined;
     }
-    using deadline = deadlineSignal(options, `GVCP ${command.type.toUpperCase()}`);
-    const expected = ACK_CODE_FOR[command.type];
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) this.stats.retransmissions++;
-      const ack = await this.attempt(reqId, bytes, tryTimeoutMs, deadline.signal);
-      if (ack === undefined) continue;
-      if (ack.status !== GvcpStatus.SUCCESS) {
-        const index = ack.type === 'writereg' || ack.type === 'writemem' ? ack.index : undefined;
-        const address = commandAddress(command);
-        throw new GvcpStatusError(ack.status, command.type, {
-          ...(index === undefined ? {} : { index }),
-          ...(address === undefined ? {} : { address }),
-        });
+    // A combined signal only when the caller gave one or an overall timeout (the hot path needs none).
+    const deadline =
+      options.signal !== undefined || options.timeoutMs !== undefined
+        ? deadlineSignal(options, `GVCP ${command.type.toUpperCase()}`)
+        : undefined;
+    try {
+      const expected = ACK_CODE_FOR[command.type];
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        if (attempt > 0) this.stats.retransmissions++;
+        const ack = await this.attempt(reqId, bytes, tryTimeoutMs, deadline?.signal);
+        if (ack === undefined) continue;
+        if (ack.status !== GvcpStatus.SUCCESS) {
+          const index = ack.type === 'writereg' || ack.type === 'writemem' ? ack.index : undefined;
+          const address = commandAddress(command);
+          throw new GvcpStatusError(ack.status, command.type, {
+            ...(index === undefined ? {} : { index }),
+            ...(address === undefined ? {} : { address }),
+          });
+        }
+        if (ackCodeOf(ack) !== expected) {
+          throw new ProtocolError(
+            `device answered ${command.type.toUpperCase()} (req_id ${reqId}) with ack code 0x${ackCodeOf(ack).toString(16)}`,
+            ackCodeOf(ack),
+          );
+        }
+        return ack;
       }
-      if (ackCodeOf(ack) !== expected) {
-        throw new ProtocolError(
-          `device answered ${command.type.toUpperCase()} (req_id ${reqId}) with ack code 0x${ackCodeOf(ack).toString(16)}`,
-          ackCodeOf(ack),
-        );
-      }
-      return ack;
+    } finally {
+      deadline?.dispose();
     }
     this.stats.timeouts++;
     throw new TimeoutError(
@@ -301,7 +346,7 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
   private send(bytes: Uint8Array): Promise<void> {
     this.lastSentAt = Date.now();
     return new Promise((resolve, reject) => {
-      this.socket.send(bytes, this.port, this.address, (e) => (e ? reject(e) : resolve()));
+      this.socket.send(bytes, (e) => (e ? reject(e) : resolve()));
     });
   }
 
@@ -310,19 +355,19 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
     reqId: number,
     bytes: Uint8Array,
     tryTimeoutMs: number,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<GvcpAck | undefined> {
     return new Promise<GvcpAck | undefined>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let pendings = 0;
       const finish = (): void => {
         if (timer !== undefined) clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
         if (this.inflight === entry) this.inflight = undefined;
       };
       const onAbort = (): void => {
         finish();
-        reject(abortReason(signal));
+        if (signal) reject(abortReason(signal));
       };
       const arm = (ms: number): void => {
         if (timer !== undefined) clearTimeout(timer);
@@ -351,14 +396,16 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
           resolve(ack);
         },
       };
-      if (signal.aborted) {
+      if (signal?.aborted) {
         reject(abortReason(signal));
         return;
       }
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.inflight = entry;
       arm(tryTimeoutMs);
-      this.send(bytes).catch((e: unknown) => {
+      this.lastSentAt = Date.now();
+      this.socket.send(bytes, (e) => {
+        if (!e) return;
         finish();
         reject(e);
       });
@@ -432,8 +479,12 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
   }
 
   async readRegister(address: number, options: GvcpCallOptions = {}): Promise<number> {
-    const [v] = await this.readRegisters([address], options);
-    return v ?? 0;
+    checkAddress(address);
+    const ack = await this.request({ type: 'readreg', ackRequired: true, addresses: [address] }, options);
+    if (ack?.type !== 'readreg' || ack.values.length !== 1) {
+      throw new ProtocolError(`READREG_ACK for 0x${address.toString(16)} carries no single value`);
+    }
+    return ack.values[0] ?? 0;
   }
 
   async writeRegister(address: number, value: number, options: GvcpCallOptions = {}): Promise<void> {

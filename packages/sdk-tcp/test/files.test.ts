@@ -135,6 +135,49 @@ describe('hashing on a worker thread (hashOffThread: true)', () => {
   });
 });
 
+describe('device file rules', () => {
+  it('too few bytes: kFileNotFinish (partial kept); too many: kInvalidFileData; content outside a transfer: kProcessError', async () => {
+    rig = await startRig();
+    const data = randomBytes(30_000);
+    const r = await RawHost.connect(rig.device.port);
+    raws.push(r);
+    await r.handshake();
+    const start = {
+      type: 'kFileStartAsk',
+      md5: md5Bytes(data),
+      size: data.length,
+      fileType: 0,
+      name: 'r.bin',
+    } as const;
+    r.send(start);
+    await r.next();
+    r.send(packFileContent(data.subarray(0, 10_000)));
+    r.send({ type: 'kFileEndAsk' });
+    expect(await r.next()).toEqual({ type: 'kFileEndAnswer', status: HErrorCode.kFileNotFinish });
+    r.send(start);
+    expect(await r.next()).toEqual({ type: 'kFileStartAnswer', status: 0, existSize: 10_000 });
+    r.send(packFileContent(randomBytes(25_000)));
+    expect(await r.next()).toEqual({ type: 'kErrorAnswer', code: HErrorCode.kInvalidFileData });
+    await r.handshake();
+    r.send(packFileContent(data.subarray(0, 10)));
+    expect(await r.next()).toEqual({ type: 'kErrorAnswer', code: HErrorCode.kProcessError });
+  });
+
+  it('without a directory the device refuses files with kCreateFileFailed', async () => {
+    const { SdkDevice } = await import('../src/device/device.js');
+    const { SdkClient } = await import('../src/transport/client.js');
+    const device = await SdkDevice.start({ address: '127.0.0.1', port: 0, search: false });
+    try {
+      const c = await SdkClient.connect('127.0.0.1', { port: device.port });
+      const err = await c.upload(new Uint8Array(5), { name: 'a' }).catch((e: unknown) => e);
+      expect((err as FileTransferError).status).toBe(HErrorCode.kCreateFileFailed);
+      c.destroy();
+    } finally {
+      await device.close();
+    }
+  });
+});
+
 describe('file lists', () => {
   it('uploads several files between kFileListStartAsk and kFileListEndAsk', async () => {
     rig = await startRig();

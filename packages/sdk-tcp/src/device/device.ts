@@ -104,6 +104,8 @@ export interface SdkDeviceStats {
   heartbeatsSent: number;
   heartbeatAsks: number;
   refusedConnections: number;
+  /** Well-formed packets a host should not send (answers, GPS): ignored. */
+  unexpectedPackets: number;
   /** kSDKCmdAsk packets received (chunks, not calls). */
   sdkCmdPackets: number;
 }
@@ -161,6 +163,7 @@ export class SdkDevice extends EventEmitter<{
     heartbeatAsks: 0,
     sdkCmdPackets: 0,
     refusedConnections: 0,
+    unexpectedPackets: 0,
   };
   private readonly server: Server;
   private udp: UdpSocket | null = null;
@@ -559,7 +562,7 @@ class DeviceConnection {
         return;
       default:
         // Answers a host has no business sending, GPS pushes: counted and ignored.
-        this.device.stats.badPackets++;
+        this.device.stats.unexpectedPackets++;
         return;
     }
   }
@@ -721,6 +724,12 @@ class DeviceConnection {
           this.device.md5.update(hashId, buf.subarray(0, bytesRead));
           pos += bytesRead;
         }
+      }
+      if (this.closed) {
+        // The host went away while the file was being opened.
+        await handle.close().catch(() => {});
+        this.device.md5.drop(hashId);
+        return;
       }
       this.receive = {
         ask: { ...ask, md5 },

@@ -337,7 +337,6 @@ export class SdkClient implements AsyncDisposable {
     const socket = createSocket('udp4');
     const answers: SearchAnswer[] = [];
     const seen = new Set<string>();
-    let dropped = 0;
     socket.on('message', (msg, rinfo) => {
       try {
         const d = decodeSearchDatagram(msg);
@@ -353,7 +352,7 @@ export class SdkClient implements AsyncDisposable {
           data: d.data.slice(),
         });
       } catch {
-        dropped++;
+        // Not a search answer: ignored (anything may arrive on a broadcast port).
       }
     });
     try {
@@ -377,7 +376,6 @@ export class SdkClient implements AsyncDisposable {
     } finally {
       socket.close();
     }
-    void dropped;
     return answers;
   }
 

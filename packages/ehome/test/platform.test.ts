@@ -99,7 +99,7 @@ describe('registration and heartbeat', () => {
     const dev = device(server);
     await dev.start();
     const registeredAt = server.registry.get('dev1')!.lastSeen;
-    await sleepMs(2300);
+    await sleepMs(2600);
     expect(dev.stats.keepalivesSent).toBeGreaterThanOrEqual(2);
     expect(server.stats.keepalives).toBeGreaterThanOrEqual(2);
     expect(server.registry.get('dev1')!.lastSeen).toBeGreaterThan(registeredAt);
@@ -216,9 +216,9 @@ describe('registration and heartbeat', () => {
 });
 
 describe('commands from the platform', () => {
-  async function pair(options: Parameters<typeof startServer>[1] = {}) {
+  async function pair(options: Parameters<typeof startServer>[1] = {}, version = '4.0') {
     const server = await startServer(c, options);
-    const dev = device(server, { channels: 2 });
+    const dev = device(server, { channels: 2, version });
     await dev.start();
     return { server, dev, h: server.device('dev1') };
   }
@@ -284,8 +284,9 @@ describe('commands from the platform', () => {
     expect(await h.capabilities()).toMatchObject({ channelNumber: 2, ptz: 1, streamTypes: 'MAIN,SUB,THIRD' });
   });
 
-  it('GETDEVICECONFIG / SETDEVICECONFIG', async () => {
-    const { h } = await pair();
+  it('GETDEVICECONFIG / SETDEVICECONFIG, with an EHome 2.0 device speaking GB2312', async () => {
+    const { h, server } = await pair({}, '2.0');
+    expect(server.registry.get('dev1')?.encoding).toBe('GB2312');
     expect(await h.getConfig('GetServerInfo', { params: [0, 0, 0, 0] })).toMatchObject({
       SERVERINFO: { ChannelNumber: '2', StartChannel: '1' },
     });

@@ -470,6 +470,20 @@ describe('GvcpDevice: reliability', () => {
     expect(pending).toMatchObject({ type: 'pending', ackId: reqId, timeToCompletion: 200 });
     expect(await h.ack()).toMatchObject({ type: 'readreg', ackId: reqId, values: [42] });
     expect(dev.stats.pendingAcksSent).toBe(1);
+    // A retransmission while the command still runs is not executed again: it gets another PENDING_ACK.
+    let reads = 0;
+    dev.registers.define({
+      address: 0xb004,
+      access: 'RO',
+      read: () => new Promise<number>((resolve) => setTimeout(() => resolve(++reads), 150)),
+    });
+    const again = await h.send(port, { type: 'readreg', addresses: [0xb004] });
+    await h.sendRaw(again, port);
+    const answers = [await h.ack(), await h.ack(), await h.ack()];
+    expect(answers.map((a) => a.type).sort()).toEqual(['pending', 'pending', 'readreg']);
+    expect(answers.find((a) => a.type === 'readreg')).toMatchObject({ values: [1] });
+    expect(reads).toBe(1);
+    expect(dev.stats.retransmissionsWhileBusy).toBe(1);
   });
 
   it('answers DISCOVERY while a slow command is running', async () => {

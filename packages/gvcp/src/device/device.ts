@@ -614,6 +614,23 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
           this.#sendRaw(socket, cached.ack, from);
         } else {
           this.stats.retransmissionsWhileBusy++;
+          // Still running: if the host may wait, repeat that it should (our PENDING_ACK may have been lost).
+          if (
+            ackRequired &&
+            (this.registers.get(B.GVCP_CONFIGURATION) & GvcpConfigurationBits.PENDING_ACK_ENABLE) !== 0
+          ) {
+            this.stats.pendingAcksSent++;
+            this.#sendRaw(
+              socket,
+              encodeAck({
+                type: 'pending',
+                ackId: reqId,
+                status: GvcpStatus.SUCCESS,
+                timeToCompletion: this.#pendingAckTime,
+              }),
+              from,
+            );
+          }
         }
         return;
       }

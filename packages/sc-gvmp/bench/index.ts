@@ -13,7 +13,16 @@
 import { once } from 'node:events';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import { ScGvmpDevice, type ScGvmpRegisterAccess, type ScGvmpRegisterHandler, startStream } from '../src/index.js';
+import { readFrames } from '@cam/net-utils';
+import {
+  createFrameFramer,
+  encodeFrameHeader,
+  frameFromFramed,
+  ScGvmpDevice,
+  type ScGvmpRegisterAccess,
+  type ScGvmpRegisterHandler,
+  startStream,
+} from '../src/index.js';
 
 const SIZES = [
   { label: '64 KB', bytes: 64 * 1024 },
@@ -48,6 +57,42 @@ async function scGvmp(payload: Uint8Array, frames: number): Promise<number> {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await stream.stop();
   await device.close();
+  if (bytes !== frames * payload.byteLength) throw new Error('lost bytes');
+  return bytes / seconds;
+}
+
+/** The SC_GVMP codec alone: header + payload corked on one socket, net-utils readFrames + the SC_GVMP framer. */
+async function framedPipe(payload: Uint8Array, frames: number): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const t0 = process.hrtime.bigint();
+  let bytes = 0;
+  const received = new Promise<void>((resolve) => {
+    server.once('connection', async (s: Socket) => {
+      let n = 0;
+      for await (const raw of readFrames(s, createFrameFramer({ maxPayloadLength: payload.byteLength }))) {
+        bytes += frameFromFramed(raw).payload.byteLength;
+        if (++n === frames) break;
+      }
+      resolve();
+    });
+  });
+  const client = netConnect({ host: '127.0.0.1', port });
+  client.setNoDelay(true);
+  await once(client, 'connect');
+  for (let i = 0; i < frames; i++) {
+    client.cork();
+    client.write(encodeFrameHeader({ flags: 0x14, seq: i, payloadLength: payload.byteLength }));
+    const ok = client.write(payload);
+    client.uncork();
+    if (!ok) await once(client, 'drain');
+  }
+  await received;
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  client.destroy();
+  await new Promise<void>((r) => server.close(() => r()));
   if (bytes !== frames * payload.byteLength) throw new Error('lost bytes');
   return bytes / seconds;
 }
@@ -91,26 +136,30 @@ console.log(
   `${VOLUME / 1024 / 1024} MiB per measurement, ${ROUNDS} alternating rounds; load average ${loadavg()[0]!.toFixed(1)}`,
 );
 console.log(
-  '| payload | frames | raw pipe (median / best) | SC_GVMP (median / best) | SC_GVMP frames/s (median) | ratio (median / best) |',
+  '| payload | frames | raw pipe (median / best) | codec + readFrames (median / best) | SC_GVMP device -> host (median / best) | SC_GVMP frames/s | SC_GVMP / raw (median / best) |',
 );
-console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const size of SIZES) {
   const payload = new Uint8Array(size.bytes).fill(0x5a);
   const frames = Math.max(1, Math.floor(VOLUME / size.bytes));
   await rawPipe(payload, Math.ceil(frames / 8)); // warm-up
   await scGvmp(payload, Math.ceil(frames / 8));
+  await framedPipe(payload, Math.ceil(frames / 8));
   const raw: number[] = [];
   const sc: number[] = [];
+  const codec: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     raw.push(await rawPipe(payload, frames));
     sc.push(await scGvmp(payload, frames));
+    codec.push(await framedPipe(payload, frames));
   }
   const rawM = median(raw);
   const scM = median(sc);
   const rawB = Math.max(...raw);
   const scB = Math.max(...sc);
   console.log(
-    `| ${size.label} | ${frames} | ${mbps(rawM)} / ${mbps(rawB)} | ${mbps(scM)} / ${mbps(scB)} | ${(scM / size.bytes).toFixed(0)} | ` +
+    `| ${size.label} | ${frames} | ${mbps(rawM)} / ${mbps(rawB)} | ${mbps(median(codec))} / ${mbps(Math.max(...codec))} | ` +
+      `${mbps(scM)} / ${mbps(scB)} | ${(scM / size.bytes).toFixed(0)} | ` +
       `${((100 * scM) / rawM).toFixed(0)}% / ${((100 * scB) / rawB).toFixed(0)}% |`,
   );
 }

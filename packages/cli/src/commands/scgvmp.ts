@@ -138,7 +138,7 @@ export function registerScGvmp(program: Command): void {
           if (frames.length === count) break;
         }
         if (frames.length < count) signal.throwIfAborted();
-        await stream.stop({ signal });
+        await stream.stop({ timeoutMs: 5000 });
         const errCode = stream.errCode;
         const result = {
           ok: true,

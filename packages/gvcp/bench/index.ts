@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { benchCodec } from './codec.js';
-import { aravisReadRegister, ensureFakeCamera, oursReadRegister } from './roundtrip.js';
+import { aravisReadRegister, ensureFakeCamera, oursReadRegister, rawDgramReadRegister } from './roundtrip.js';
 
 function available(cmd: string, args: string[]): boolean {
   try {
@@ -36,10 +36,12 @@ if (!hasCamera || !hasPythonAravis) {
     const n = 2000;
     const ours: number[] = [];
     const aravis: number[] = [];
+    const raw: number[] = [];
     // Interleaved rounds so both clients see the same machine load.
     for (let round = 0; round < 7; round++) {
       ours.push(await oursReadRegister(n));
       aravis.push(await aravisReadRegister(n));
+      raw.push(await rawDgramReadRegister(n));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
     const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
@@ -52,6 +54,9 @@ if (!hasCamera || !hasPythonAravis) {
     );
     console.log(
       `| Aravis 0.8 (python gi) Device.read_register | ${fmt(aravis)} | ${min(aravis).toFixed(1)} | ${median(aravis).toFixed(1)} |`,
+    );
+    console.log(
+      `| bare node:dgram ping-pong, no client logic (Node floor) | ${fmt(raw)} | ${min(raw).toFixed(1)} | ${median(raw).toFixed(1)} |`,
     );
     console.log(
       `\nratio ours / Aravis: best ${(min(ours) / min(aravis)).toFixed(2)}, median ${(median(ours) / median(aravis)).toFixed(2)}`,

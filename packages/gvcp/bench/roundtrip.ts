@@ -46,3 +46,40 @@ export async function aravisReadRegister(n: number, address = BootstrapRegister.
   });
   return (JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { us_per_read: number }).us_per_read;
 }
+
+/**
+ * Mean microseconds per READREG with a bare connected node:dgram socket and no client logic (no retries, timers or
+ * promises): the floor any Node client can reach on this machine.
+ */
+export async function rawDgramReadRegister(n: number, address = BootstrapRegister.HEARTBEAT_TIMEOUT): Promise<number> {
+  const { createSocket } = await import('node:dgram');
+  const { encodeCommand } = await import('../src/index.js');
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => s.connect(3956, '127.0.0.1', r));
+  let id = 0;
+  const next = () => {
+    id = id >= 0xffff ? 1 : id + 1;
+    return encodeCommand({ type: 'readreg', reqId: id, ackRequired: true, addresses: [address] });
+  };
+  try {
+    const t = process.hrtime.bigint();
+    let done = 0;
+    await new Promise<void>((resolve, reject) => {
+      // A lost datagram would stall the loop: give up rather than hang.
+      const guard = setTimeout(() => reject(new Error('raw loop lost a datagram')), 30_000);
+      s.on('message', () => {
+        if (++done >= n) {
+          clearTimeout(guard);
+          resolve();
+          return;
+        }
+        s.send(next());
+      });
+      s.send(next());
+    });
+    return Number(process.hrtime.bigint() - t) / 1000 / n;
+  } finally {
+    s.close();
+  }
+}

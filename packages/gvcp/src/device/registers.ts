@@ -19,6 +19,8 @@ type MaybePromise<T> = T | Promise<T>;
 export interface RegisterDefinition {
   /** Byte address, a multiple of 4. */
   address: number;
+  /** Always 4 for a register (blocks of other sizes: {@link RegisterSpace.defineBlock}). */
+  length?: 4;
   /** Name used in messages and in {@link RegisterSpace.list}. */
   name?: string;
   /** Default `'RW'`. */
@@ -99,6 +101,12 @@ export class RegisterSpace {
 
   /** Defines a 32-bit register. Throws {@link ValueOutOfRangeError} for a bad address or an overlap. */
   define(def: RegisterDefinition): RegisterInfo {
+    if (def.length !== undefined && def.length !== 4) {
+      throw new ValueOutOfRangeError(
+        def.name ?? 'register',
+        `a register is 4 bytes (${String(def.length)} given): use defineBlock`,
+      );
+    }
     checkAddress(def.address, 4, def.name);
     const store = new Uint8Array(4);
     const region: Region = {

@@ -184,6 +184,8 @@ export class NodeMap {
   readonly legacyEndianness: boolean;
   /** Node types present in the XML that this library does not implement, by node name. */
   readonly unsupported: ReadonlyMap<string, string>;
+  /** Problems in the XML that loading tolerated (unknown AccessMode spellings, ...), one line each. */
+  readonly warnings: string[] = [];
   private readonly nodes = new Map<string, GNode>();
   private readonly invalidatedBy = new Map<string, RegisterNode[]>();
   private readonly cache = new Map<RegisterNode, Map<string, CacheEntry>>();
@@ -214,6 +216,9 @@ export class NodeMap {
       readRegister: (reg, address, length, ctx) => this.readRegister(reg, address, length, ctx),
       writeRegister: (reg, address, data, ctx) => this.writeRegister(reg, address, data, ctx),
       markWritten: (node) => this.markWritten(node),
+      warn: (node, message) => {
+        if (this.warnings.length < 1000) this.warnings.push(`${node}: ${message}`);
+      },
       legacyRegister: (reg) => this.legacyRegister(reg),
       maxRegisterLength,
     };
@@ -591,6 +596,7 @@ export class NodeMap {
   }
 
   private portFor(reg: RegisterNode): Port {
+    if (reg.portName === '') throw new GenicamXmlError('register without pPort', { node: reg.name });
     const explicit = this.ports[reg.portName];
     if (explicit !== undefined) return explicit;
     const node = this.nodes.get(reg.portName);

@@ -78,6 +78,8 @@ export interface Engine {
   readRegister(reg: RegisterNode, address: bigint, length: number, ctx: Ctx): Promise<Uint8Array>;
   writeRegister(reg: RegisterNode, address: bigint, data: Uint8Array, ctx: Ctx): Promise<void>;
   markWritten(node: GNode): void;
+  /** Records a problem in the XML that loading tolerates. */
+  warn(node: string, message: string): void;
   /** True when 4-byte accesses of `reg` follow the legacy GigE Vision mechanism (schema < 1.1, device port). */
   legacyRegister(reg: RegisterNode): boolean;
   readonly maxRegisterLength: number;
@@ -126,7 +128,8 @@ export function publicInt(v: bigint): number | bigint {
 
 function floatToInt(x: number, node: string): bigint {
   if (!Number.isFinite(x)) throw new GenicamError(`node '${node}': cannot use ${x} as an integer`);
-  return BigInt(Math.round(x));
+  // Nearest integer, halves away from zero (C `llround`): truncation would turn 2.9999999999999996 into 2.
+  return BigInt(x < 0 ? -Math.round(-x) : Math.round(x));
 }
 
 function numToBigint(v: FormulaValue, node: string): bigint {
@@ -181,7 +184,8 @@ export abstract class GNode {
     const vis = this.text('Visibility');
     this.visibility = vis === 'Expert' || vis === 'Guru' || vis === 'Invisible' ? vis : 'Beginner';
     const imposed = this.text('ImposedAccessMode');
-    this.imposedAccess = imposed !== undefined ? this.accessLiteral(imposed, 'ImposedAccessMode') : undefined;
+    this.imposedAccess =
+      imposed !== undefined ? this.accessLiteral(imposed, 'ImposedAccessMode', undefined) : undefined;
     this.isImplemented = this.ref('pIsImplemented');
     this.isAvailable = this.ref('pIsAvailable');
     this.isLocked = this.ref('pIsLocked');
@@ -216,9 +220,11 @@ export abstract class GNode {
     const t = this.text(tag);
     return t !== undefined ? { lit: t } : undefined;
   }
-  protected accessLiteral(text: string, what: string): AccessMode {
+  /** Unknown spellings fall back to `fallback` with a load warning (Aravis is as lenient), so such files load. */
+  protected accessLiteral(text: string, what: string, fallback: AccessMode | undefined): AccessMode | undefined {
     if (text === 'RO' || text === 'WO' || text === 'RW' || text === 'NA' || text === 'NI') return text;
-    throw new GenicamXmlError(`${what} '${text}' is not RO, WO, RW, NA or NI`, { node: this.name });
+    this.engine.warn(this.name, `${what} '${text}' is not RO, WO, RW, NA or NI; using ${fallback ?? 'none'}`);
+    return fallback;
   }
   protected target(p: { ref: string }): GNode {
     return this.engine.node(p.ref, this.name);
@@ -898,10 +904,9 @@ export abstract class RegisterNode extends GNode {
     this.indexes = indexes;
     this.lengthProp = this.prop('Length') ?? { lit: '4' };
     const am = this.text('AccessMode');
-    this.accessMode = am !== undefined ? this.accessLiteral(am, 'AccessMode') : 'RO';
-    const port = this.text('pPort');
-    if (port === undefined) throw new GenicamXmlError('register without pPort', { node: this.name });
-    this.portName = port;
+    this.accessMode = (am !== undefined ? this.accessLiteral(am, 'AccessMode', 'RO') : undefined) ?? 'RO';
+    // A register without pPort is only an error when it is accessed (as in Aravis), so such files still load.
+    this.portName = this.text('pPort') ?? '';
     const cache = this.text('Cachable');
     this.cachable = cache === 'NoCache' || cache === 'WriteAround' ? cache : 'WriteThrough';
     this.endianness = this.text('Endianess') === 'BigEndian' ? 'BigEndian' : 'LittleEndian';
@@ -1285,9 +1290,12 @@ abstract class ConverterBase extends GNode {
   readonly valueRef: string;
   readonly slope: string;
   protected abstract readonly mode: FormulaMode;
-  constructor(els: readonly XmlElement[], engine: Engine, mode: FormulaMode) {
+  constructor(els: readonly XmlElement[], engine: Engine) {
     super(els, engine);
     const el = els[0] as XmlElement;
+    // Both Converter and IntConverter compute in doubles (as Aravis does: IntConverter formulas routinely scale
+    // by constants such as 0.1); an IntConverter rounds the result to an integer.
+    const mode: FormulaMode = 'float';
     this.inputs = new FormulaInputs(this, el, mode, ['FROM', 'TO']);
     const to = this.text('FormulaTo');
     const from = this.text('FormulaFrom');
@@ -1300,7 +1308,7 @@ abstract class ConverterBase extends GNode {
       ...this.inputs.expressions.map((e) => e.name),
     ];
     // FormulaTo maps the user value FROM to the device value; FormulaFrom maps the device value TO back.
-    this.formulaTo = compileIn(this, to, ['FROM', 'TO', ...names], mode === 'int' ? 'int' : 'float');
+    this.formulaTo = compileIn(this, to, ['FROM', 'TO', ...names], mode);
     this.formulaFrom = compileIn(this, from, ['FROM', 'TO', ...names], mode);
     this.valueRef = v;
     this.slope = this.text('Slope') ?? 'Automatic';
@@ -1362,9 +1370,6 @@ export class ConverterNode extends ConverterBase {
   readonly type = 'Converter' as const;
   readonly iface = 'IFloat' as const;
   protected readonly mode = 'float' as const;
-  constructor(els: readonly XmlElement[], engine: Engine) {
-    super(els, engine, 'float');
-  }
   override async readNumeric(ctx: Ctx): Promise<FormulaValue> {
     return this.readFloat(ctx);
   }
@@ -1396,15 +1401,12 @@ export class ConverterNode extends ConverterBase {
 export class IntConverterNode extends ConverterBase {
   readonly type = 'IntConverter' as const;
   readonly iface = 'IInteger' as const;
-  protected readonly mode = 'int' as const;
-  constructor(els: readonly XmlElement[], engine: Engine) {
-    super(els, engine, 'int');
-  }
+  protected readonly mode = 'float' as const;
   override async readInt(ctx: Ctx): Promise<bigint> {
     return numToBigint(await this.convertRead(ctx), this.name);
   }
   override async writeInt(v: bigint, ctx: Ctx): Promise<void> {
-    await this.convertWrite(v, ctx);
+    await this.convertWrite(Number(v), ctx);
   }
   override async intMin(ctx: Ctx): Promise<bigint> {
     const r = await this.range(ctx);

@@ -165,6 +165,70 @@ describe('GvcpDevice privileges over UDP (property)', () => {
   });
 });
 
+describe('GvcpDevice multi-register access (property)', () => {
+  it('WRITEREG and READREG stop at the first failing register with the status and index the spec gives', async () => {
+    const dev = await GvcpDevice.start({ address: '127.0.0.1', port: 0 });
+    const port = dev.address().port;
+    const h = await RawHost.open();
+    try {
+      for (let i = 0; i < 8; i++) dev.registers.define({ address: 0xb000 + 4 * i, name: `R${i}` });
+      await h.request(port, { type: 'writereg', writes: [{ address: B.CCP, value: 2 }] });
+      type Target = { kind: 'ok'; address: number } | { kind: 'ro' | 'unmapped' | 'misaligned'; address: number };
+      const target: fc.Arbitrary<Target> = fc.oneof(
+        { weight: 6, arbitrary: fc.nat(7).map((i) => ({ kind: 'ok' as const, address: 0xb000 + 4 * i })) },
+        { weight: 1, arbitrary: fc.constant({ kind: 'ro' as const, address: B.VERSION }) },
+        { weight: 1, arbitrary: fc.constant({ kind: 'unmapped' as const, address: 0x7000_0000 }) },
+        { weight: 1, arbitrary: fc.nat(7).map((i) => ({ kind: 'misaligned' as const, address: 0xb002 + 4 * i })) },
+      );
+      const statusOf = {
+        ro: GvcpStatus.WRITE_PROTECT,
+        unmapped: GvcpStatus.INVALID_ADDRESS,
+        misaligned: GvcpStatus.BAD_ALIGNMENT,
+      };
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(target, fc.nat(0xffff_ffff)), { minLength: 1, maxLength: 20 }),
+          async (ops) => {
+            for (let i = 0; i < 8; i++) dev.registers.set(0xb000 + 4 * i, 0);
+            const model = new Map<number, number>();
+            const ack = await h.request(port, {
+              type: 'writereg',
+              writes: ops.map(([t, value]) => ({ address: t.address, value })),
+            });
+            const firstBad = ops.findIndex(([t]) => t.kind !== 'ok');
+            for (const [t, value] of firstBad < 0 ? ops : ops.slice(0, firstBad)) model.set(t.address, value);
+            if (firstBad < 0) {
+              expect(ack).toMatchObject({ type: 'writereg', status: GvcpStatus.SUCCESS, index: ops.length });
+            } else {
+              const bad = ops[firstBad]![0];
+              expect(ack).toMatchObject({
+                type: 'writereg',
+                status: statusOf[bad.kind as keyof typeof statusOf],
+                index: firstBad,
+              });
+            }
+            for (let i = 0; i < 8; i++) expect(dev.registers.get(0xb000 + 4 * i)).toBe(model.get(0xb000 + 4 * i) ?? 0);
+            // READREG of the same addresses: values up to the first unreadable one (read-only registers read fine).
+            const read = await h.request(port, { type: 'readreg', addresses: ops.map(([t]) => t.address) });
+            const firstUnreadable = ops.findIndex(([t]) => t.kind === 'unmapped' || t.kind === 'misaligned');
+            const readable = firstUnreadable < 0 ? ops : ops.slice(0, firstUnreadable);
+            expect(read.type === 'readreg' ? read.values.length : -1).toBe(readable.length);
+            if (read.type === 'readreg') {
+              readable.forEach(([t], i) => {
+                if (t.kind === 'ok') expect(read.values[i]).toBe(model.get(t.address) ?? 0);
+              });
+            }
+          },
+        ),
+        { numRuns: 60 },
+      );
+    } finally {
+      await h.close();
+      await dev.close();
+    }
+  });
+});
+
 describe('GvcpDevice bad input (property)', () => {
   it('counts and drops any bytes, never crashes, and keeps answering', async () => {
     const dev = await GvcpDevice.start({ address: '127.0.0.1', port: 0 });

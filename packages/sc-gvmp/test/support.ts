@@ -116,9 +116,11 @@ export async function silentHost(): Promise<{ port: number; close(): Promise<voi
   );
   const [port] = (await once(worker, 'message')) as [number];
   const fillers: Socket[] = [];
-  // Fill the accept queue: connect until a connection stays pending.
-  for (let i = 0; i < 16; i++) {
-    const { connect } = await import('node:net');
+  const { connect } = await import('node:net');
+  // Fill the accept queue: connect until two connections in a row stay pending (two, so that one slow handshake
+  // on a loaded machine is not taken for a full queue).
+  let pendingInARow = 0;
+  for (let i = 0; i < 32 && pendingInARow < 2; i++) {
     const s = connect({ host: '127.0.0.1', port });
     s.on('error', () => {});
     fillers.push(s);
@@ -126,7 +128,7 @@ export async function silentHost(): Promise<{ port: number; close(): Promise<voi
       once(s, 'connect').then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), 300)),
     ]);
-    if (!ok) break;
+    pendingInARow = ok ? 0 : pendingInARow + 1;
   }
   return {
     port,

@@ -1,11 +1,15 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { md5Bytes, SdkDevice } from '@cam/sdk-tcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
+
+const camSource = fileURLToPath(new URL('../src/cam.ts', import.meta.url));
 
 let device: SdkDevice;
 let dir: string;
@@ -27,7 +31,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe('cam sdk', () => {
+describe('cam sdk', { timeout: 60_000 }, () => {
   it('call prints the answer as JSON and as text', async () => {
     const r = await runCam(['sdk', 'call', '127.0.0.1', 'GetDeviceInfo', '--port', String(device.port), '--json']);
     expect(r.code).toBe(0);
@@ -129,7 +133,7 @@ describe('cam sdk', () => {
     expect(doc.devices).toEqual([expect.objectContaining({ deviceId: 'CLI-SIM', address: '127.0.0.1' })]);
   });
 
-  it('simulate runs a device that call can reach', async () => {
+  it('simulate runs a device that call can reach, and stops on SIGINT', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = createServer();
       s.listen(0, '127.0.0.1', () => {
@@ -138,8 +142,13 @@ describe('cam sdk', () => {
       });
     });
     const simDir = join(work, 'sim');
-    const sim = runCam(
+    const child = spawn(
+      process.execPath,
       [
+        '--conditions=@cam/source',
+        '--import',
+        'tsx',
+        camSource,
         'sdk',
         'simulate',
         '--address',
@@ -149,32 +158,31 @@ describe('cam sdk', () => {
         '--dir',
         simDir,
         '--exit-after',
-        '9000',
+        '60000',
         '--json',
       ],
-      { timeoutMs: 20_000 },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let call: Awaited<ReturnType<typeof runCam>> | undefined;
-    for (let i = 0; i < 10; i++) {
-      call = await runCam([
-        'sdk',
-        'call',
-        '127.0.0.1',
-        'GetDeviceInfo',
-        '--port',
-        String(port),
-        '--json',
-        '--timeout',
-        '2000',
-      ]);
-      if (call.code === 0) break;
-      await new Promise((r) => setTimeout(r, 300));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      for (let i = 0; i < 200 && !stdout.includes('}'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(JSON.parse(stdout)).toMatchObject({ ok: true, port, address: '127.0.0.1', dir: simDir });
+      const call = await runCam(['sdk', 'call', '127.0.0.1', 'GetDeviceInfo', '--port', String(port), '--json']);
+      expect(call.code).toBe(0);
+      expect(JSON.parse(call.stdout)).toMatchObject({ ok: true, result: 'kSuccess' });
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('call GetDeviceInfo');
+    } finally {
+      child.kill('SIGKILL');
     }
-    expect(call?.code).toBe(0);
-    expect(JSON.parse(call!.stdout)).toMatchObject({ ok: true, result: 'kSuccess' });
-    const done = await sim;
-    expect(done.code).toBe(0);
-    expect(JSON.parse(done.stdout)).toMatchObject({ ok: true, port, address: '127.0.0.1', dir: simDir });
-    expect(done.stderr).toContain('call GetDeviceInfo');
-  }, 40_000);
+  }, 60_000);
 });

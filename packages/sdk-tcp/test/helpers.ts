@@ -69,7 +69,7 @@ export class RawHost {
   }
 
   /** Waits (bounded, real time) for the next packet matching `pred`, removing it and everything before it. */
-  async next(pred: (p: SdkPacket) => boolean = () => true, timeoutMs = 3000): Promise<SdkPacket> {
+  async next(pred: (p: SdkPacket) => boolean = () => true, timeoutMs = 10_000): Promise<SdkPacket> {
     let found: SdkPacket | undefined;
     await until(() => {
       const i = this.packets.findIndex(pred);
@@ -80,7 +80,7 @@ export class RawHost {
     return found!;
   }
 
-  async waitClosed(timeoutMs = 3000): Promise<void> {
+  async waitClosed(timeoutMs = 10_000): Promise<void> {
     await until(() => this.closed, timeoutMs);
   }
 
@@ -120,7 +120,7 @@ function copy(p: SdkPacket): SdkPacket {
  * Polls `cond` between event-loop turns, bounded in real time (performance.now and setImmediate, so it also works
  * while vitest fakes setTimeout and Date).
  */
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let turns = 0;
   while (!(await cond())) {

@@ -230,10 +230,15 @@ export function registerSdk(program: Command): void {
           );
         }
         await new Promise<void>((resolve) => {
-          const stop = (): void => resolve();
+          const timer = exitAfter === undefined ? undefined : setTimeout(stop, exitAfter);
+          function stop(): void {
+            clearTimeout(timer);
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            resolve();
+          }
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
-          if (exitAfter !== undefined) setTimeout(stop, exitAfter);
         });
         await device.close();
       } catch (error) {

@@ -249,3 +249,69 @@ describe('reassembly details', () => {
     expect(Buffer.compare(h.ended[0]!.data, block.data)).toBe(0);
   });
 });
+
+describe('other data packet formats', () => {
+  for (const [dataKind, payloadType] of [
+    ['h264', GvspPayloadType.H264],
+    ['multizone', GvspPayloadType.MULTIZONE_IMAGE],
+    ['gendc', GvspPayloadType.GENDC_CONTAINER],
+    ['payload', GvspPayloadType.RAW_DATA],
+  ] as const) {
+    it(`reassembles ${dataKind} data packets`, () => {
+      const data = new Uint8Array(5000).map((_, i) => (i * 13) & 0xff);
+      const common = { fieldInfo: 0, genericFlags: 0, chunksAppended: false };
+      const leader =
+        payloadType === GvspPayloadType.H264
+          ? {
+              ...common,
+              payloadType,
+              payloadSize: 5000n,
+              packetizationMode: 0,
+              packetSize: 1000,
+              profileIdc: 0,
+              constraintSet: 0,
+              levelIdc: 0,
+              sropInterleavingDepth: 0,
+              sropMaxDonDiff: 0,
+              sropDeintBufReq: 0,
+              sropInitBufTime: 0,
+            }
+          : payloadType === GvspPayloadType.MULTIZONE_IMAGE
+            ? {
+                ...common,
+                payloadType,
+                timestamp: 1n,
+                zoneDirection: 0,
+                pixelFormat: PixelFormat.Mono8!,
+                sizeX: 100,
+                sizeY: 50,
+                offsetX: 0,
+                offsetY: 0,
+                paddingX: 0,
+                paddingY: 0,
+              }
+            : payloadType === GvspPayloadType.GENDC_CONTAINER
+              ? { ...common, payloadType, timestamp: 1n, payloadSize: 5000n, gendcFlags: 0, descriptorSize: 0 }
+              : { ...common, payloadType, timestamp: 1n, payloadSize: 5000n };
+      const block: GvspBlock = {
+        leader,
+        trailer: {
+          reserved: 0,
+          payloadType,
+          chunksAppended: false,
+          ...(payloadType === GvspPayloadType.MULTIZONE_IMAGE ? { sizeY: 50 } : {}),
+        },
+        data,
+        dataKind,
+      };
+      const p = packetiseBlock(block, 3n, 700, dataKind === 'gendc');
+      const h = harness(6000, 700, new Map());
+      for (let id = p.packetCount - 1; id >= 0; id--) {
+        const x = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
+        h.engine.handlePacket(x, x.byteLength);
+      }
+      expect(h.ended.map((e) => e.status)).toEqual([FrameStatus.COMPLETE]);
+      expect(Buffer.compare(h.ended[0]!.data, data)).toBe(0);
+    });
+  }
+});

@@ -345,7 +345,14 @@ export class GvspReassembler {
           }
         }
         const size = ext ? this.dataSizeExtended : this.dataSize;
-        this.copy(slot, buf, p, hdr, len - hdr, (packetId - 1) * size);
+        if (format === GvspPacketFormat.H264) {
+          // an H.264 data packet starts with its 8-byte timestamp; the NAL bytes follow
+          if (len < hdr + 8) {
+            c[Counter.malformedPackets]!++;
+            return;
+          }
+          this.copy(slot, buf, p, hdr + 8, len - hdr - 8, (packetId - 1) * (size - 8));
+        } else this.copy(slot, buf, p, hdr, len - hdr, (packetId - 1) * size);
         break;
       }
       case GvspPacketFormat.MULTIZONE: {

@@ -62,13 +62,25 @@ async function main(): Promise<void> {
   );
   engine.tick(performance.now());
   let probing = false;
+  const tickMs = Math.max(1, init.options.tickMs ?? 1);
+  let lastTick = performance.now();
+  const tick = (): void => {
+    lastTick = performance.now();
+    engine.tick(lastTick);
+  };
   socket.on('message', (msg, rinfo) => {
     if (device === undefined) device = { address: rinfo.address, port: 3956 };
     if (probing) port.postMessage({ type: 'probed', length: msg.length } satisfies WorkerToMain);
+    if (performance.now() - lastTick >= tickMs) tick();
     engine.handlePacket(msg, msg.length);
   });
   socket.on('error', () => {});
-  const timer = setInterval(() => engine.tick(performance.now()), Math.max(1, init.options.tickMs ?? 1));
+  const timer = setInterval(
+    () => {
+      if (performance.now() - lastTick >= tickMs) tick();
+    },
+    Math.max(tickMs, 4),
+  );
   port.on('message', (m: MainToWorker) => {
     switch (m.type) {
       case 'release':

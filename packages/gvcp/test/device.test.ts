@@ -164,6 +164,32 @@ describe('GvcpDevice: discovery and bootstrap', () => {
     expect(xml).toContain('<Category Name="Root">');
   });
 
+  it('its GenICam XML is self-consistent and matches the register map', async () => {
+    const { dev } = await device({ actionSignals: 3 });
+    const xml = dev.genicamXml;
+    const names = [...xml.matchAll(/<(\w+) Name="([^"]+)"/g)].filter((m) => m[1] !== 'EnumEntry').map((m) => m[2]!);
+    expect(new Set(names).size).toBe(names.length);
+    // Every reference names a node that exists.
+    for (const m of xml.matchAll(/<(p\w+)(?: [^>]*)?>([^<]+)<\/p\w+>/g))
+      expect(names, `${m[1]} -> ${m[2]}`).toContain(m[2]);
+    // Every register node points at registers the device has, with an access mode the device honours.
+    const regs = [...xml.matchAll(/<(IntReg|MaskedIntReg|FloatReg|StringReg) Name="([^"]+)">([\s\S]*?)<\/\1>/g)];
+    expect(regs.length).toBeGreaterThan(40);
+    for (const [, kind, name, body] of regs) {
+      const address = Number(/<Address>(0x[0-9A-F]+)<\/Address>/i.exec(body!)?.[1]);
+      const length = Number(/<Length>(\d+)<\/Length>/.exec(body!)?.[1]);
+      const access = /<AccessMode>(\w+)<\/AccessMode>/.exec(body!)?.[1];
+      expect(Number.isInteger(address) && length > 0, `${kind} ${name}`).toBe(true);
+      for (let a = address; a < address + length; a += 4) {
+        const info = dev.registers.lookup(a);
+        expect(info, `${name} at 0x${a.toString(16)}`).toBeDefined();
+        if (access === 'RO') expect(info?.access === 'WO', name).toBe(false);
+        if (access === 'RW') expect(info?.access, name).toBe('RW');
+        if (access === 'WO') expect(info?.access === 'RO', name).toBe(false);
+      }
+    }
+  });
+
   it('serves a zipped GenICam file when asked', async () => {
     const { dev, port } = await device({ genicamZip: true });
     const h = await host();

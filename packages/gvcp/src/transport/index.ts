@@ -1,4 +1,5 @@
 export { type ActionAcknowledge, type ActionOptions, sendAction } from './action.js';
+export { type Camera, type ConnectCameraOptions, connectCamera, GvcpPort } from './camera.js';
 export {
   type ControlOptions,
   type GvcpCallOptions,

@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type FeatureValue, NodeMap, type Port, type PortAccessOptions } from '@cam/genicam';
 import { ValueOutOfRangeError } from '@cam/net-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeInterop, hasCommand } from '../../../test-support/interop.js';
 import { discover, FeatureRegister, fetchGenicamXml, GvcpClient, GvcpDevice } from '../src/index.js';
 
@@ -113,25 +113,43 @@ describeInterop(
     let client: GvcpClient;
     let map: NodeMap;
 
-    beforeAll(async () => {
-      // Another suite may already run a fake camera on 127.0.0.1:3956; then we use it (and leave it running).
-      if (!(await answers())) {
-        const deadline = Date.now() + 15_000;
-        for (;;) {
+    /** Starts our camera unless one answers (another suite's camera is used as is); retries binding briefly. */
+    async function ensureCamera(): Promise<void> {
+      if (await answers()) return;
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        if (camera === undefined || camera.exitCode !== null)
           camera = spawn(CAMERA, ['-i', '127.0.0.1', '-s', 'GENICAM1'], { stdio: 'ignore' });
-          const started = Date.now();
-          while (camera.exitCode === null && !(await answers()) && Date.now() - started < 3000) {}
-          if (camera.exitCode === null && (await answers())) break;
-          camera.kill('SIGTERM');
-          camera = undefined;
-          if (await answers()) break; // someone else's camera won the port
-          if (Date.now() > deadline) throw new Error(`${CAMERA} did not answer on 127.0.0.1:3956`);
-          await new Promise((r) => setTimeout(r, 200));
+        const started = Date.now();
+        while (camera.exitCode === null && !(await answers()) && Date.now() - started < 3000) {}
+        if (await answers()) return;
+        if (Date.now() > deadline) throw new Error(`${CAMERA} did not answer on 127.0.0.1:3956`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+
+    /** Control may be held briefly by another suite's client; wait for it (bounded). */
+    async function takeControl(): Promise<void> {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          await client.takeControl();
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((r) => setTimeout(r, 250));
         }
       }
+    }
+
+    beforeAll(async () => {
+      await ensureCamera();
       client = await GvcpClient.connect('127.0.0.1');
       map = await NodeMap.load((await fetchGenicamXml(client)).xml, gvcpPort(client));
     }, 40_000);
+
+    // A camera started by another suite may have been stopped by it in the meantime.
+    beforeEach(ensureCamera, 20_000);
 
     afterAll(async () => {
       await client?.close();
@@ -182,7 +200,7 @@ describeInterop(
         PixelFormat: original.get('PixelFormat') === 'Mono16' ? 'RGB8' : 'Mono16',
       };
       const writeAll = async (values: Record<string, FeatureValue>): Promise<void> => {
-        await client.takeControl();
+        await takeControl();
         try {
           for (const n of names) await map.set(n, values[n] as FeatureValue);
         } finally {

@@ -24,6 +24,7 @@ import {
   errorCodeName,
   FrameFlag,
   frameFlags,
+  framesSource,
   mcdaAddress,
   mcdaValue,
   PayloadKind,
@@ -34,6 +35,7 @@ import {
   StreamState,
   testPatternJpeg,
   testPatternRaw,
+  testPatternSource,
   UnknownPayloadKindError,
   UnsupportedVersionError,
 } from '../src/index.js';
@@ -223,6 +225,23 @@ describe('test pattern', () => {
     expect(Buffer.from(a).includes(Buffer.from([0xff, 0xc0]))).toBe(true);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
     expect(Buffer.from(a).toString('latin1')).toContain('SC_GVMP test pattern frame 0');
+  });
+
+  it('framesSource plays user frames once or in a loop', () => {
+    const a = { kind: 'H265' as const, payload: Uint8Array.of(1) };
+    const b = { kind: 'H265' as const, payload: Uint8Array.of(2), keyFrame: true };
+    const once = framesSource([a, b]);
+    expect([0, 1, 2].map((i) => once(i))).toEqual([a, b, undefined]);
+    const loop = framesSource([a, b], { loop: true });
+    expect([0, 1, 2, 3].map((i) => loop(i))).toEqual([a, b, a, b]);
+    expect(framesSource([])(0)).toBeUndefined();
+    const raw = testPatternSource('raw', { width: 8, height: 8 })(3);
+    expect(raw).toMatchObject({ kind: 'RAW' });
+    expect(
+      Buffer.from((raw as { payload: Uint8Array }).payload).equals(
+        Buffer.from(testPatternRaw(3, { width: 8, height: 8 })),
+      ),
+    ).toBe(true);
   });
 
   it('RAW is width x height Mono8', () => {

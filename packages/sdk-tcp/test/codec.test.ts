@@ -150,6 +150,11 @@ describe('XML envelope', () => {
     });
   });
 
+  it('tolerates a UTF-8 BOM and a trailing NUL terminator', () => {
+    const doc = new TextEncoder().encode(`\ufeff${buildSdkRequest({ guid: 'g', method: 'M', body: '' })}\0`);
+    expect(parseSdkXml(doc)).toMatchObject({ kind: 'in', guid: 'g', method: 'M' });
+  });
+
   it('keeps the body verbatim and does not expand entities', () => {
     const body = '<text>a &amp; b &lt; c</text><x y="1"/>';
     expect(parseSdkXml(buildSdkRequest({ guid: 'g', method: 'M', body })).body).toBe(body);

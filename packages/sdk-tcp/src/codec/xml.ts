@@ -97,7 +97,11 @@ function attr(node: Record<string, unknown>, name: string, where: string): strin
 
 /** Parses an SDK document (string or UTF-8 bytes). Throws MalformedError on anything but one well-formed envelope. */
 export function parseSdkXml(input: string | Uint8Array): SdkEnvelope {
-  const xml = typeof input === 'string' ? input : decodeXmlText(input);
+  // C strings sent with their terminator: tolerate trailing NULs.
+  let end = input.length;
+  if (typeof input === 'string') while (end > 0 && input.charCodeAt(end - 1) === 0) end--;
+  else while (end > 0 && input[end - 1] === 0) end--;
+  const xml = typeof input === 'string' ? input.slice(0, end) : decodeXmlText(input.subarray(0, end));
   if (xml.length > MAX_XML_TOTAL) throw new FrameTooLargeError(xml.length, MAX_XML_TOTAL, 'SDK XML document');
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
     throw new MalformedError(

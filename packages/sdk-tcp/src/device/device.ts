@@ -392,6 +392,10 @@ class DeviceConnection {
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.on('close', () => this.close());
+    // Any bytes count as hearing from the host, even while a long operation holds up packet processing.
+    socket.on('data', () => {
+      this.lastHeard = Date.now();
+    });
     this.armTimer();
   }
 
@@ -403,7 +407,6 @@ class DeviceConnection {
     const framer = new LengthFramer(sdkFraming());
     try {
       for await (const frame of readFrames(this.socket, framer, { signal: this.abort.signal })) {
-        this.lastHeard = Date.now();
         let p: SdkPacket;
         try {
           p = decodePacket(frame);

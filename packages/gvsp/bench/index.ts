@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { GvspReceiver } from '../src/index.js';
+import { engineBench } from './engine.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const PAYLOAD = 1024 * 1000; // ~1 MB frames (1024 x 1000 Mono8)
@@ -145,6 +146,13 @@ async function step(sender: ChildProcess, name: string, packetSize: number, pps:
 }
 
 async function main(): Promise<void> {
+  for (const size of [1500, 9000]) {
+    engineBench(size, 50);
+    const e = engineBench(size);
+    process.stdout.write(
+      `engine alone (no socket), ${size} B: ${e.nsPerPacket.toFixed(0)} ns per packet, payload copy included\n`,
+    );
+  }
   const sender = await startSender();
   const plans: [number, number[]][] = [
     [1500, [40_000, 81_000, 120_000, 160_000]],

@@ -141,9 +141,9 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
   private readonly maxPendingAcks: number;
   private readonly events = new EventEmitter<GvcpClientEvents>();
   private reqId = 0;
-  private queue: Promise<unknown> = Promise.resolve();
-  /** Calls queued or running. */
-  private queued = 0;
+  /** True while a command is in flight; later calls wait in `turns` (FIFO). */
+  private busy = false;
+  private readonly turns: { resolve(): void }[] = [];
   private inflight: InFlight | undefined;
   private closed = false;
   private capabilityValue: number | undefined;
@@ -251,10 +251,6 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
    * `ackRequired: false` resolve with `undefined` once sent.
    */
   request(command: CommandInput, options: GvcpCallOptions = {}): Promise<GvcpAck | undefined> {
-    return this.serialize(options, () => this.transact(command, options));
-  }
-
-  private serialize<T>(options: CallOptions, run: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new ClientClosedError());
     if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
     const lost = this.lost;
@@ -263,38 +259,52 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
       this.lost = undefined;
       return Promise.reject(lost);
     }
-    // Fast path: nothing queued, run now (saves the promise-chain hops of a queued call).
-    if (this.queued === 0) {
-      this.queued++;
-      const result = run();
-      this.queue = result.then(
-        () => {
-          this.queued--;
-        },
-        () => {
-          this.queued--;
-        },
-      );
-      return result;
+    return this.transact(command, options);
+  }
+
+  /** Waits for this caller's turn (undefined: the channel was free and is now ours). No promise on the fast path. */
+  private acquire(signal: AbortSignal | undefined): Promise<void> | undefined {
+    if (!this.busy) {
+      this.busy = true;
+      return undefined;
     }
-    this.queued++;
-    const result = this.queue.then(() => {
-      if (this.closed) throw new ClientClosedError();
-      if (options.signal?.aborted) throw abortReason(options.signal);
-      return run();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.turns.indexOf(turn);
+        if (i >= 0) this.turns.splice(i, 1);
+        reject(abortReason(signal as AbortSignal));
+      };
+      const turn = {
+        resolve: (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.turns.push(turn);
     });
-    this.queue = result.then(
-      () => {
-        this.queued--;
-      },
-      () => {
-        this.queued--;
-      },
-    );
-    return result;
+  }
+
+  /** Hands the channel to the next waiting call, or frees it. */
+  private release(): void {
+    const next = this.turns.shift();
+    if (next) next.resolve();
+    else this.busy = false;
   }
 
   private async transact(command: CommandInput, options: GvcpCallOptions): Promise<GvcpAck | undefined> {
+    const wait = this.acquire(options.signal);
+    if (wait !== undefined) await wait;
+    try {
+      if (this.closed) throw new ClientClosedError();
+      return await this.exchange(command, options);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** One command/ack exchange; the caller holds the turn. */
+  private async exchange(command: CommandInput, options: GvcpCallOptions): Promise<GvcpAck | undefined> {
     const retries = options.retries ?? this.retries;
     const tryTimeoutMs = options.tryTimeoutMs ?? this.tryTimeoutMs;
     checkCount(retries, 0, 100, 'retries');
@@ -617,10 +627,8 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
     }
     try {
       this.stats.heartbeats++;
-      const ccp = await this.serialize({}, async () => {
-        const ack = await this.transact({ type: 'readreg', ackRequired: true, addresses: [BootstrapRegister.CCP] }, {});
-        return ack?.type === 'readreg' ? (ack.values[0] ?? 0) : 0;
-      });
+      const ack = await this.transact({ type: 'readreg', ackRequired: true, addresses: [BootstrapRegister.CCP] }, {});
+      const ccp = ack?.type === 'readreg' ? (ack.values[0] ?? 0) : 0;
       if (this.controlMode === undefined || this.closed) return;
       if ((ccp & (CcpBits.EXCLUSIVE_ACCESS | CcpBits.CONTROL_ACCESS)) === 0) {
         this.loseControl(new ControlLostError(`control of ${this.address} lost: CCP reads 0x${ccp.toString(16)}`));
@@ -655,18 +663,19 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
     if (this.controlMode !== undefined) {
       this.controlMode = undefined;
       try {
-        await this.serialize({}, () =>
-          this.transact(
-            { type: 'writereg', ackRequired: true, writes: [{ address: BootstrapRegister.CCP, value: 0 }] },
-            { retries: 1, tryTimeoutMs: Math.min(this.tryTimeoutMs, 200) },
-          ),
+        await this.transact(
+          { type: 'writereg', ackRequired: true, writes: [{ address: BootstrapRegister.CCP, value: 0 }] },
+          { retries: 1, tryTimeoutMs: Math.min(this.tryTimeoutMs, 200) },
         );
       } catch {
         // The device may be gone; closing must still succeed.
       }
     }
     this.closed = true;
-    await this.queue;
+    // Let calls already waiting run out (they see `closed` and reject) before the socket goes.
+    const wait = this.acquire(undefined);
+    if (wait !== undefined) await wait;
+    this.release();
     await closeUdp(this.socket);
   }
 

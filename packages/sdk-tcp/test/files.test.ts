@@ -135,6 +135,45 @@ describe('hashing on a worker thread (hashOffThread: true)', () => {
   });
 });
 
+describe('a device that stops answering', () => {
+  it('upload gives up after the step timeout with a TimeoutError and closes', async () => {
+    const { createServer } = await import('node:net');
+    const { SdkPacketDecoder, encodeSdkCall } = await import('../src/codec/sdk-call.js');
+    const { encodePacket } = await import('../src/codec/packets.js');
+    const { buildSdkResponse } = await import('../src/codec/xml.js');
+    const { SdkClient } = await import('../src/transport/client.js');
+    // Negotiates and answers GetIFVersion, then ignores everything (a hung controller).
+    const server = createServer((s) => {
+      const d = new SdkPacketDecoder();
+      s.on('error', () => {});
+      s.on('data', (chunk: Buffer) => {
+        for (const p of d.push(chunk)) {
+          if (p.type === 'kSDKServiceAsk') s.write(encodePacket({ type: 'kSDKServiceAnswer', version: p.version }));
+          if (p.type === 'kSDKCmdAsk') {
+            const xml = buildSdkResponse({
+              guid: 'a'.repeat(32),
+              method: 'GetIFVersion',
+              result: 'kSuccess',
+              body: '',
+            });
+            s.write(encodeSdkCall(new TextEncoder().encode(xml), 'kSDKCmdAnswer'));
+          }
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const c = await SdkClient.connect('127.0.0.1', { port, defaultTimeoutMs: 300 });
+      const err = await c.upload(new Uint8Array(10), { name: 'x' }).catch((e: unknown) => e);
+      expect((err as Error).name).toBe('TimeoutError');
+      expect(c.closed).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('device file rules', () => {
   it('too few bytes: kFileNotFinish (partial kept); too many: kInvalidFileData; content outside a transfer: kProcessError', async () => {
     rig = await startRig();

@@ -10,6 +10,7 @@ import {
   MalformedError,
   ProtocolError,
   raceSignal,
+  TimeoutError,
   throwIfAborted,
   WireError,
 } from '@cam/net-utils';
@@ -33,7 +34,7 @@ import {
 } from '../codec/errors.js';
 import { decodeSearchDatagram, encodePacket, encodeSearchDatagram, type SdkPacket } from '../codec/packets.js';
 import { encodeSdkCall, SdkCallAssembler, SdkPacketDecoder } from '../codec/sdk-call.js';
-import { buildSdkRequest, parseSdkXml, type SdkResponse } from '../codec/xml.js';
+import { buildSdkRequest, decodeXmlText, escapeXmlAttribute, parseSdkXml, type SdkResponse } from '../codec/xml.js';
 import { md5File, packFileContent } from './files.js';
 
 /** Options of {@link SdkClient.connect}. */
@@ -300,7 +301,8 @@ export class SdkClient implements AsyncDisposable {
 
   /** Reads a file back from the device (kReadFileAsk), checking its MD5. */
   readFile(name: string, options: CallOptions = {}): Promise<ReadFileResult> {
-    return this.run(`read file ${name}`, options, (signal) => this.doReadFile(name, signal));
+    const limits = { signal: options.signal, timeoutMs: options.timeoutMs ?? Number.POSITIVE_INFINITY };
+    return this.run(`read file ${name}`, limits, (signal) => this.doReadFile(name, signal));
   }
 
   /** Sends a heartbeat now (normally automatic after 30 s of not sending). */
@@ -381,6 +383,11 @@ export class SdkClient implements AsyncDisposable {
 
   // ---- internals ----
 
+  /** Longest wait for the next packet inside a file transfer. */
+  private get stepTimeoutMs(): number {
+    return this.options.defaultTimeoutMs ?? 10_000;
+  }
+
   private get table(): HErrorCodeTable {
     return this.options.errorTable ?? DEFAULT_ERROR_TABLE;
   }
@@ -455,7 +462,7 @@ export class SdkClient implements AsyncDisposable {
     const xml = buildSdkRequest({
       guid: GUID_PLACEHOLDER,
       method: 'GetIFVersion',
-      body: `<version value="${this.options.sdkVersion ?? '1000000'}"/>`,
+      body: `<version value="${escapeXmlAttribute(this.options.sdkVersion ?? '1000000')}"/>`,
     });
     const text = await this.exchangeXml(new TextEncoder().encode(xml), signal);
     const env = parseSdkXml(text);
@@ -494,7 +501,7 @@ export class SdkClient implements AsyncDisposable {
         throw error;
       }
     });
-    return new TextDecoder('utf-8').decode(whole);
+    return decodeXmlText(whole);
   }
 
   private async doUpload(
@@ -511,7 +518,13 @@ export class SdkClient implements AsyncDisposable {
     const typeOpt = options.type ?? 'image';
     const fileType = typeof typeOpt === 'number' ? typeOpt : FileType[typeOpt];
     this.send(encodePacket({ type: 'kFileStartAsk', md5, size, fileType, name }));
-    const start = await this.expect(signal, 'file start', (p) => (p.type === 'kFileStartAnswer' ? p : undefined));
+    const stepMs = this.stepTimeoutMs;
+    const start = await this.expect(
+      signal,
+      'file start',
+      (p) => (p.type === 'kFileStartAnswer' ? p : undefined),
+      stepMs,
+    );
     if (start.status === HErrorCode.kWriteFinish) {
       options.onProgress?.({ sent: size, total: size, resumedFrom: size });
       return { name, size, md5, resumedFrom: size, sentBytes: 0 };
@@ -556,7 +569,7 @@ export class SdkClient implements AsyncDisposable {
         }
       }
       this.send(encodePacket({ type: 'kFileEndAsk' }));
-      const end = await this.expect(signal, 'file end', (p) => (p.type === 'kFileEndAnswer' ? p : undefined));
+      const end = await this.expect(signal, 'file end', (p) => (p.type === 'kFileEndAnswer' ? p : undefined), stepMs);
       if (end.status !== 0) throw new FileTransferError('file end', end.status, this.table);
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -567,7 +580,12 @@ export class SdkClient implements AsyncDisposable {
   private async doReadFile(name: string, signal: AbortSignal): Promise<ReadFileResult> {
     const limit = this.options.maxReadFileSize ?? 256 * 1024 * 1024;
     this.send(encodePacket({ type: 'kReadFileAsk', name }));
-    const head = await this.expect(signal, 'read file', (p) => (p.type === 'kReadFileAnswer' ? p : undefined));
+    const head = await this.expect(
+      signal,
+      'read file',
+      (p) => (p.type === 'kReadFileAnswer' ? p : undefined),
+      this.stepTimeoutMs,
+    );
     if (head.status !== 0) throw new FileTransferError(`read file ${name}`, head.status, this.table);
     if (head.size > limit) {
       const e = new FrameTooLargeError(head.size, limit, `file ${name}`);
@@ -576,19 +594,24 @@ export class SdkClient implements AsyncDisposable {
     }
     const data = new Uint8Array(head.size);
     let filled = 0;
-    await this.expect(signal, 'read file content', (p) => {
-      if (p.type === 'kFileContentAsk') {
-        if (filled + p.data.byteLength > data.byteLength) {
-          const e = new FrameTooLargeError(filled + p.data.byteLength, data.byteLength, `content of ${name}`);
-          this.destroy(e);
-          throw e;
+    await this.expect(
+      signal,
+      'read file content',
+      (p) => {
+        if (p.type === 'kFileContentAsk') {
+          if (filled + p.data.byteLength > data.byteLength) {
+            const e = new FrameTooLargeError(filled + p.data.byteLength, data.byteLength, `content of ${name}`);
+            this.destroy(e);
+            throw e;
+          }
+          data.set(p.data, filled);
+          filled += p.data.byteLength;
+          return undefined;
         }
-        data.set(p.data, filled);
-        filled += p.data.byteLength;
-        return undefined;
-      }
-      return p.type === 'kFileEndAsk' ? true : undefined;
-    });
+        return p.type === 'kFileEndAsk' ? true : undefined;
+      },
+      this.stepTimeoutMs,
+    );
     const md5 = createHash('md5').update(data).digest('hex');
     const ok = filled === head.size && md5 === head.md5.toLowerCase();
     this.send(encodePacket({ type: 'kFileEndAnswer', status: ok ? 0 : HErrorCode.kFileContentError }));
@@ -601,10 +624,27 @@ export class SdkClient implements AsyncDisposable {
    * Waits for the packet `pick` accepts (returns non-undefined). kErrorAnswer rejects (the device is then in the
    * just-connected state, so the next operation renegotiates).
    */
-  private expect<T>(signal: AbortSignal, what: string, pick: (p: SdkPacket) => T | undefined): Promise<T> {
+  private expect<T>(
+    signal: AbortSignal,
+    what: string,
+    pick: (p: SdkPacket) => T | undefined,
+    idleMs?: number,
+  ): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise<T>((resolve, reject) => {
+      // Inside a file transfer a silent device would otherwise be waited for forever: give up after `idleMs`
+      // without a packet, and close (the transfer cannot be resumed on this connection).
+      const idle =
+        idleMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              cleanup();
+              const e = new TimeoutError(`${what} (no packet from the device)`, idleMs);
+              reject(e);
+              this.destroy(e);
+            }, idleMs);
       const cleanup = (): void => {
+        if (idle !== undefined) clearTimeout(idle);
         signal.removeEventListener('abort', onAbort);
         if (this.waiter === waiter) this.waiter = null;
       };
@@ -616,6 +656,7 @@ export class SdkClient implements AsyncDisposable {
       };
       const waiter: Waiter = {
         handle: (p) => {
+          idle?.refresh();
           if (p.type === 'kErrorAnswer') {
             this.needsHandshake = true;
             cleanup();
@@ -700,13 +741,21 @@ export class SdkClient implements AsyncDisposable {
 
   private async sendWithBackpressure(bytes: Uint8Array, signal: AbortSignal): Promise<void> {
     if (this.send(bytes)) return;
+    const stepMs = this.stepTimeoutMs;
     await raceSignal(
       new Promise<void>((resolve, reject) => {
+        // A device that stops reading would stall the upload forever: give up after a step timeout.
+        const timer = setTimeout(() => {
+          const e = new TimeoutError('upload (the device stopped reading)', stepMs);
+          this.destroy(e);
+        }, stepMs);
         const onDrain = (): void => {
+          clearTimeout(timer);
           this.socket.off('close', onClose);
           resolve();
         };
         const onClose = (): void => {
+          clearTimeout(timer);
           this.socket.off('drain', onDrain);
           reject(this.closedError ?? new ConnectionClosedError('connection closed during upload'));
         };

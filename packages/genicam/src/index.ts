@@ -41,5 +41,12 @@ export {
   type Sign,
   type Visibility,
 } from './nodes.js';
-export { MemoryPort, type Port, type PortAccess, type PortAccessOptions } from './port.js';
+export {
+  MemoryPort,
+  type Port,
+  type PortAccess,
+  type PortAccessOptions,
+  portFromRegisterAccess,
+  type RegisterMemoryAccess,
+} from './port.js';
 export { MAX_XML_ELEMENTS, MAX_XML_LENGTH, parseXml, type XmlElement } from './xml/tree.js';

@@ -99,3 +99,61 @@ export class MemoryPort implements Port {
     new DataView(this.memory.buffer, this.memory.byteOffset + off, 4).setUint32(0, value >>> 0, false);
   }
 }
+
+/**
+ * 32-bit register and memory access as GigE Vision (GVCP) offers it: READREG / WRITEREG of one big-endian 32-bit
+ * value, READMEM / WRITEMEM of byte blocks. `@cam/gvcp`'s `GvcpClient` has exactly these methods.
+ */
+export interface RegisterMemoryAccess {
+  readRegister(address: number, options?: CallOptions): Promise<number>;
+  writeRegister(address: number, value: number, options?: CallOptions): Promise<void>;
+  readMemory(address: number, length: number, options?: CallOptions): Promise<Uint8Array>;
+  writeMemory(address: number, data: Uint8Array, options?: CallOptions): Promise<void>;
+}
+
+/**
+ * A {@link Port} over 32-bit register / memory access (a GVCP client):
+ * - `register: true` accesses of 4 aligned bytes (legacy schema < 1.1) use readRegister / writeRegister;
+ * - other reads use readMemory; writes use writeMemory, widened to whole 32-bit words with a read-modify-write
+ *   when the start or length is not a multiple of 4 (WRITEMEM requires word alignment);
+ * - addresses at or above 2^32 reject with ValueOutOfRangeError before any traffic.
+ */
+export function portFromRegisterAccess(access: RegisterMemoryAccess): Port {
+  const address32 = (address: bigint, length: number): number => {
+    if (address < 0n || address + BigInt(length) > 0x1_0000_0000n)
+      throw new ValueOutOfRangeError(
+        'address',
+        `0x${address.toString(16)}+${length} is outside the 32-bit register space`,
+      );
+    return Number(address);
+  };
+  return {
+    async read(address: bigint, length: number, opts?: PortAccessOptions): Promise<Uint8Array> {
+      const a = address32(address, length);
+      if (opts?.register === true && length === 4 && a % 4 === 0) {
+        const out = new Uint8Array(4);
+        new DataView(out.buffer).setUint32(0, (await access.readRegister(a, opts)) >>> 0, false);
+        return out;
+      }
+      return access.readMemory(a, length, opts);
+    },
+    async write(address: bigint, data: Uint8Array, opts?: PortAccessOptions): Promise<void> {
+      const a = address32(address, data.byteLength);
+      if (opts?.register === true && data.byteLength === 4 && a % 4 === 0) {
+        await access.writeRegister(a, new DataView(data.buffer, data.byteOffset, 4).getUint32(0, false), opts);
+        return;
+      }
+      const start = a - (a % 4);
+      const end = Math.ceil((a + data.byteLength) / 4) * 4;
+      if (start === a && end === a + data.byteLength) {
+        await access.writeMemory(a, data, opts);
+        return;
+      }
+      const words = await access.readMemory(start, end - start, opts);
+      const merged = new Uint8Array(end - start);
+      merged.set(words.subarray(0, end - start));
+      merged.set(data, a - start);
+      await access.writeMemory(start, merged, opts);
+    },
+  };
+}

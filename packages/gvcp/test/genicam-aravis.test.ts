@@ -1,12 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { type FeatureValue, NodeMap, type Port, type PortAccessOptions } from '@cam/genicam';
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { type FeatureValue, NodeMap, portFromRegisterAccess } from '@cam/genicam';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeInterop, hasCommand } from '../../../test-support/interop.js';
 import { discover, FeatureRegister, fetchGenicamXml, GvcpClient, GvcpDevice } from '../src/index.js';
 
-// Owned by @cam/genicam: our node map over GvcpClient must agree with Aravis on the Aravis fake camera.
+// Owned by @cam/genicam: our node map over GvcpClient (through portFromRegisterAccess) must agree with Aravis.
 
 const run = promisify(execFile);
 const CAMERA = 'arv-fake-gv-camera-0.8';
@@ -19,43 +18,6 @@ async function answers(): Promise<boolean> {
 async function arvTool(...args: string[]): Promise<string> {
   const { stdout } = await run(TOOL, ['-a', '127.0.0.1', ...args], { timeout: 20_000, maxBuffer: 4 * 1024 * 1024 });
   return stdout;
-}
-
-/**
- * The GenICam Port over a GVCP client: memory reads and writes (READMEM/WRITEMEM), or READREG/WRITEREG when the
- * node map asks for a register access (legacy schema < 1.1, 4 bytes). GVCP addresses are 32-bit; WRITEMEM needs
- * whole 32-bit words, so unaligned writes are widened with a read-modify-write.
- */
-function gvcpPort(client: GvcpClient): Port {
-  const addr = (a: bigint, length: number): number => {
-    if (a < 0n || a + BigInt(length) > 0x1_0000_0000n)
-      throw new ValueOutOfRangeError('address', `0x${a.toString(16)}+${length} is outside the 32-bit GVCP space`);
-    return Number(a);
-  };
-  return {
-    async read(address: bigint, length: number, opts?: PortAccessOptions): Promise<Uint8Array> {
-      const a = addr(address, length);
-      if (opts?.register === true && length === 4 && a % 4 === 0) {
-        const out = new Uint8Array(4);
-        new DataView(out.buffer).setUint32(0, await client.readRegister(a, opts), false);
-        return out;
-      }
-      return client.readMemory(a, length, opts);
-    },
-    async write(address: bigint, data: Uint8Array, opts?: PortAccessOptions): Promise<void> {
-      const a = addr(address, data.byteLength);
-      if (opts?.register === true && data.byteLength === 4 && a % 4 === 0) {
-        await client.writeRegister(a, new DataView(data.buffer, data.byteOffset, 4).getUint32(0, false), opts);
-        return;
-      }
-      const start = a - (a % 4);
-      const end = Math.ceil((a + data.byteLength) / 4) * 4;
-      if (start === a && end === a + data.byteLength) return client.writeMemory(a, data, opts);
-      const words = await client.readMemory(start, end - start, opts);
-      words.set(data, a - start);
-      await client.writeMemory(start, words, opts);
-    },
-  };
 }
 
 /** `arv-tool features` lines such as `    Integer      : [RW] 'Width'`. */
@@ -145,7 +107,7 @@ describeInterop(
     beforeAll(async () => {
       await ensureCamera();
       client = await GvcpClient.connect('127.0.0.1');
-      map = await NodeMap.load((await fetchGenicamXml(client)).xml, gvcpPort(client));
+      map = await NodeMap.load((await fetchGenicamXml(client)).xml, portFromRegisterAccess(client));
     }, 40_000);
 
     // A camera started by another suite may have been stopped by it in the meantime.
@@ -228,7 +190,7 @@ describe('@cam/genicam NodeMap over GvcpClient against our GvcpDevice', () => {
     await using device = await GvcpDevice.start({ address: '127.0.0.1', port: 0, serialNumber: 'GENICAMRT' });
     const client = await GvcpClient.connect('127.0.0.1', { port: device.address().port });
     try {
-      const map = await NodeMap.load((await fetchGenicamXml(client)).xml, gvcpPort(client));
+      const map = await NodeMap.load((await fetchGenicamXml(client)).xml, portFromRegisterAccess(client));
       const readings = await map.values();
       expect(readings.length).toBeGreaterThan(10);
       const failures = readings.filter((r) => r.error !== undefined).map((r) => `${r.name}: ${r.error?.message}`);

@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NodeMap } from '@cam/genicam';
-import { discover, fetchGenicamXml, GvcpClient, GvcpDevice } from '@cam/gvcp';
-import { attachGvspStreaming, gvcpNodeMapPort, openStream } from '@cam/gvsp';
+import { connectCamera, discover, GvcpDevice } from '@cam/gvcp';
+import { attachGvspStreaming, openStream } from '@cam/gvsp';
 import { encodePng } from '../commands/gige-stream.js';
 import type { DemoPart } from './runner.js';
 
@@ -42,19 +41,17 @@ export const gigePart: DemoPart = {
     )
       return;
 
-    const client = await GvcpClient.connect('127.0.0.1', { port });
-    ctx.defer(() => client.close());
-    await client.takeControl({ signal: ctx.signal });
+    // One call: connect, take control (heartbeat), download the GenICam XML, build the node map.
+    const camera = await connectCamera('127.0.0.1', { port, signal: ctx.signal });
+    ctx.defer(() => camera.close());
+    const { client, nodeMap: map, genicam } = camera;
     const ccp = client.controlPrivilege;
     ctx.check(
       'control privilege',
       ccp !== undefined,
       `CCP = 0x${(ccp ?? 0).toString(16)} (control access), heartbeat running`,
     );
-
-    const genicam = await fetchGenicamXml(client, { signal: ctx.signal });
     await writeFile(join(ctx.out, 'genicam.xml'), genicam.xml);
-    const map = await NodeMap.load(genicam.xml, gvcpNodeMapPort(client));
     ctx.check(
       'GenICam XML',
       map.features().length > 0,

@@ -13,7 +13,7 @@ import {
   SDK_PORT,
   TcpVersion,
 } from '../codec/constants.js';
-import { HErrorCode, type HErrorCodeTable } from '../codec/error-codes.js';
+import { HErrorCode } from '../codec/error-codes.js';
 import {
   decodePacket,
   decodeSearchDatagram,
@@ -57,8 +57,6 @@ export interface SdkDeviceOptions {
   versionAnswerWithStatus?: boolean;
   /** XML bytes per answer packet (9204 default, 9200 like the vendor C++). */
   chunkSize?: number;
-  /** Error-code table used for numeric kErrorAnswer codes at 34 and above (none are sent by default). */
-  errorTable?: HErrorCodeTable;
   /** Device id in search answers and GetDeviceInfo (at most 15 bytes). */
   deviceId?: string;
   /** Extra bytes after the id in search answers. */

@@ -248,6 +248,15 @@ describe('connection limit', () => {
   });
 });
 
+describe('device options', () => {
+  it('rejects a device id longer than 15 bytes at start', async () => {
+    const { SdkDevice } = await import('../src/device/device.js');
+    await expect(SdkDevice.start({ address: '127.0.0.1', port: 0, deviceId: 'x'.repeat(16) })).rejects.toThrow(
+      /deviceId/,
+    );
+  });
+});
+
 describe('UDP search', () => {
   it('finds the device on 127.0.0.1 and counts bad datagrams', async () => {
     rig = await startRig({ deviceId: 'SIM-0001' });

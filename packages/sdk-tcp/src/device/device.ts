@@ -185,6 +185,8 @@ export class SdkDevice extends EventEmitter<{
   /** Creates a device and starts listening (TCP, and UDP search on the same port number). */
   static async start(options: SdkDeviceOptions = {}): Promise<SdkDevice> {
     const device = new SdkDevice(options);
+    // Throws ValueOutOfRangeError now for an id over 15 bytes or oversized search data, not on the first search.
+    device.searchAnswer(0);
     await device.listen();
     return device;
   }
@@ -295,14 +297,18 @@ export class SdkDevice extends EventEmitter<{
       this.stats.badDatagrams++;
       return;
     }
-    const answer = encodeSearchDatagram({
+    const answer = this.searchAnswer(d.version);
+    this.stats.searchAnswers++;
+    this.udp?.send(answer, port, address);
+  }
+
+  private searchAnswer(version: number): Uint8Array {
+    return encodeSearchDatagram({
       type: 'kSearchDeviceAnswer',
-      version: d.version,
+      version,
       deviceId: this.deviceId,
       data: this.options.searchData ?? new Uint8Array(0),
     });
-    this.stats.searchAnswers++;
-    this.udp?.send(answer, port, address);
   }
 
   private accept(socket: Socket): void {

@@ -414,7 +414,7 @@ describe('GvcpDevice: privileges', () => {
   });
 
   it('drops control when the heartbeat times out (fake timers)', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const { dev, port } = await device();
     const h = await host();
     const reasons: string[] = [];
@@ -439,7 +439,7 @@ describe('GvcpDevice: privileges', () => {
   });
 
   it('keeps control without heartbeat when the host disables it', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const { dev, port } = await device();
     const h = await host();
     await takeControl(h, port);

@@ -38,7 +38,8 @@ export class ControlChannel {
   readonly #switchoverSupported: boolean;
 
   constructor(options: { now?: () => number; switchoverSupported?: boolean } = {}) {
-    this.#now = options.now ?? Date.now;
+    // Monotonic: a wall-clock jump must not drop (or keep) control.
+    this.#now = options.now ?? (() => performance.now());
     this.#switchoverSupported = options.switchoverSupported ?? true;
   }
 

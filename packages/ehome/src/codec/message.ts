@@ -248,7 +248,9 @@ export function responseTemplate<C extends CommandName>(
       throw new ValueOutOfRangeError('PPVSPMessage.Sequence', 'must be an integer in 0..4294967295');
     }
     const digits = String(sequence);
-    const out = new Uint8Array(head.length + digits.length + tail.length);
+    // A slice of Node's buffer pool instead of a fresh ArrayBuffer (a malloc and a GC-tracked backing store per
+    // answer). Uninitialised memory never leaks: every byte is written right below.
+    const out = Buffer.allocUnsafe(head.length + digits.length + tail.length);
     out.set(head, 0);
     for (let i = 0; i < digits.length; i++) out[head.length + i] = digits.charCodeAt(i);
     out.set(tail, head.length + digits.length);

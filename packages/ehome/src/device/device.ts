@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import {
   AbortError,
@@ -35,6 +35,7 @@ import {
   Status,
   type XmlTree,
 } from '../codec/index.js';
+import { createUdpSocket } from '../transport/udp.js';
 import { syntheticJpeg } from './jpeg.js';
 import { querySimulated, type SimulatedRecording, simulatedRecordingIndex } from './recordings.js';
 
@@ -178,7 +179,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
       options.recordings ??
       simulatedRecordingIndex(this.channels, options.recordingDay ?? formatEhomeTime(new Date()).slice(0, 10));
     for (const [k, v] of Object.entries(options.config ?? {})) this.config.set(k, v);
-    this.socket = createSocket({ type: options.localAddress?.includes(':') ? 'udp6' : 'udp4' });
+    this.socket = createUdpSocket(options.localAddress?.includes(':') ? 'udp6' : 'udp4');
     this.socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     this.socket.on('error', () => {
       this.stats.dropped++;

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import {
   Status,
   UnknownCommandError,
 } from '../codec/index.js';
+import { createUdpSocket } from '../transport/udp.js';
 import { DeviceHandle } from './device-handle.js';
 import { DeviceOfflineError } from './errors.js';
 import { type EhomeEvent, type EhomeServerEvents, EventQueue, type StoredMedia } from './events.js';
@@ -209,11 +210,11 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         options.passwords instanceof Map ? new Map(options.passwords) : new Map(Object.entries(options.passwords));
     }
     const type = options.address?.includes(':') ? 'udp6' : 'udp4';
-    this.cms = createSocket({ type });
+    this.cms = createUdpSocket(type);
     this.cms.on('message', (msg, rinfo) => this.onCmsDatagram(msg, rinfo));
     this.cms.on('error', (e) => this.log('warn', 'register socket error', { error: e.message }));
     if (options.alarmPort !== false) {
-      this.ams = createSocket({ type });
+      this.ams = createUdpSocket(type);
       this.ams.on('message', (msg, rinfo) => this.onAmsDatagram(msg, rinfo));
       this.ams.on('error', (e) => this.log('warn', 'alarm socket error', { error: e.message }));
     }

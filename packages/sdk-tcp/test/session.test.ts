@@ -119,6 +119,9 @@ describe('SDK calls', () => {
     rig = await startRig({ handlers: { Echo: ({ body }) => body, Refuse: () => ({ result: 'kPermissionDenied' }) } });
     const c = await rig.connect();
     expect((await c.call('GetDeviceInfo')).body).toContain('<device id=');
+    // call(xml): a whole document, sent verbatim.
+    const whole = await c.call(buildSdkRequest({ guid: c.guid, method: 'Echo', body: '<z/>' }), { timeoutMs: 2000 });
+    expect(whole).toMatchObject({ method: 'Echo', result: 'kSuccess', body: '<z/>' });
     expect((await c.call('Echo', '<a x="1">t &amp; u</a>')).body).toBe('<a x="1">t &amp; u</a>');
     await c.call('SetTimeInfo', '<time value="2026-01-02 03:04:05"/>');
     expect((await c.call('GetTimeInfo')).body).toContain('2026-01-02 03:04:05');

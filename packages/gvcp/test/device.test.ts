@@ -828,6 +828,32 @@ describe('GvcpDevice: lifecycle', () => {
     await expect(new GvcpDevice({ signal: AbortSignal.abort() }).listen()).rejects.toThrow(/closed/);
   });
 
+  it('survives listeners that throw (counted as handler errors)', async () => {
+    const { dev, port } = await device();
+    const h = await host();
+    dev.on('packetResend', () => {
+      throw new Error('listener bug');
+    });
+    dev.on('handlerError', () => {
+      throw new Error('error listener bug too');
+    });
+    dev.on('controlChange', () => {
+      throw new Error('control listener bug');
+    });
+    await h.send(port, {
+      type: 'packetresend',
+      ackRequired: false,
+      extendedId: false,
+      streamChannel: 0,
+      blockId: 1n,
+      firstPacketId: 1,
+      lastPacketId: 1,
+    });
+    await takeControl(h, port);
+    expect((await h.request(port, { type: 'discovery', allowBroadcastAck: false })).type).toBe('discovery');
+    expect(dev.stats.handlerErrors).toBe(2);
+  });
+
   it('rejects bad options with typed errors', () => {
     expect(() => new GvcpDevice({ address: 'nope' })).toThrow(/IPv4/);
     expect(() => new GvcpDevice({ port: 70000 })).toThrow(/port/);

@@ -397,7 +397,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     socket.on('message', (msg, rinfo) => this.#onDatagram(socket, msg, rinfo));
     this.#socket = socket;
     const where = this.address();
-    this.emit('listening', where);
+    this.#emitSafe('listening', where);
     return where;
   }
 
@@ -529,8 +529,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     const run = this.#eventQueue.then(() =>
       this.#deliverEvent(event).catch((error: unknown): EventDelivery => {
         // A socket failure must not surface as an unhandled rejection from a register handler.
-        this.stats.handlerErrors++;
-        this.emit('handlerError', error);
+        this.#reportError(error);
         return { sent: false, acknowledged: false, attempts: 0 };
       }),
     );
@@ -549,7 +548,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.control.release()) this.emit('controlChange', { primary: undefined, reason: 'close' });
+    if (this.control.release()) this.#emitSafe('controlChange', { primary: undefined, reason: 'close' });
     this.#acquiring = false;
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
@@ -569,6 +568,25 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     await this.close();
   }
 
+  /** Counts a handler failure and tells 'handlerError' listeners (whose own failures are swallowed). */
+  #reportError(error: unknown): void {
+    this.stats.handlerErrors++;
+    try {
+      this.emit('handlerError', error);
+    } catch {
+      // A broken error listener must not take the device down either.
+    }
+  }
+
+  /** Emits without letting a listener's exception escape into a socket or timer callback. */
+  #emitSafe<K extends keyof GvcpDeviceEvents>(event: K, ...args: GvcpDeviceEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: GvcpDeviceEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#reportError(error);
+    }
+  }
+
   // -------------------------------------------------------------------------------------------------------------
   // Datagram handling
 
@@ -579,14 +597,13 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       this.#dispatch(socket, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), from);
     } catch (error) {
       // Nothing a peer sends may take the device down.
-      this.stats.handlerErrors++;
-      this.emit('handlerError', error);
+      this.#reportError(error);
     }
   }
 
   #bad(from: AccessContext, error: unknown): void {
     this.stats.badDatagrams++;
-    if (this.listenerCount('badDatagram') > 0) this.emit('badDatagram', { from, error });
+    if (this.listenerCount('badDatagram') > 0) this.#emitSafe('badDatagram', { from, error });
   }
 
   #dispatch(socket: Socket, bytes: Uint8Array, from: AccessContext): void {
@@ -659,14 +676,13 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     switch (cmd.type) {
       case 'discovery':
         this.#discovery(socket, cmd.reqId, cmd.ackRequired, cmd.allowBroadcastAck, from).catch((error: unknown) => {
-          this.stats.handlerErrors++;
-          this.emit('handlerError', error);
+          this.#reportError(error);
         });
         return;
       case 'packetresend':
         // Never acknowledged: the answer is the resent stream packets (from whoever listens).
         this.stats.packetResendRequests++;
-        this.emit('packetResend', cmd, from);
+        this.#emitSafe('packetResend', cmd, from);
         return;
       case 'action':
         this.#action(socket, cmd, from, bytes);
@@ -695,8 +711,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         const ack = await this.#execute(socket, cmd, from);
         if (ack && cmd.ackRequired) this.#answer(socket, from, entry, ack);
       } catch (error) {
-        this.stats.handlerErrors++;
-        this.emit('handlerError', error);
+        this.#reportError(error);
       } finally {
         this.#queued--;
       }
@@ -798,8 +813,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
 
   #noteHandlerError(error: unknown): void {
     if (!DeviceStatusError.isInstance(error)) {
-      this.stats.handlerErrors++;
-      this.emit('handlerError', error);
+      this.#reportError(error);
     }
   }
 
@@ -944,8 +958,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     try {
       await this.#options.applyIpConfig?.(config);
     } catch (error) {
-      this.stats.handlerErrors++;
-      this.emit('handlerError', error);
+      this.#reportError(error);
       return this.#statusAck(GvcpStatus.ERROR, ACK_CODE_FOR.forceip, cmd.reqId);
     }
     this.registers.set(B.CURRENT_IP_ADDRESS, ipv4ToU32(config.ip));
@@ -953,7 +966,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.registers.set(B.CURRENT_DEFAULT_GATEWAY, ipv4ToU32(config.gateway));
     // The control channel was bound to the old address: it is gone, and so are the channels it opened.
     if (this.control.release()) this.#lostControl('forceip');
-    this.emit('forceIp', { ...config, from });
+    this.#emitSafe('forceIp', { ...config, from });
     if (!cmd.ackRequired) return undefined;
     const ack = encodeAck({ type: 'forceip', ackId: cmd.reqId, status: GvcpStatus.SUCCESS });
     const to = this.#ackDestination(from, cmd.allowBroadcastAck);
@@ -1005,7 +1018,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
           from,
         };
         if (cmd.actionTime !== undefined) s.actionTime = cmd.actionTime;
-        this.emit('action', s);
+        this.#emitSafe('action', s);
       }
     };
     if (status === GvcpStatus.SUCCESS || status === GvcpStatus.ACTION_LATE) {
@@ -1073,9 +1086,9 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     if (this.#acquiring) {
       this.#acquiring = false;
       this.registers.set(F.AcquisitionStatus, 0);
-      this.emit('acquisitionStop', { reason: 'control-lost', from: undefined });
+      this.#emitSafe('acquisitionStop', { reason: 'control-lost', from: undefined });
     }
-    this.emit('controlChange', { primary: undefined, reason });
+    this.#emitSafe('controlChange', { primary: undefined, reason });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -1350,7 +1363,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         } else if (result.change !== 'none') {
           if (result.change === 'taken-over' && before) this.#cache.clear();
           this.#armHeartbeat();
-          this.emit('controlChange', { primary: this.control.primary, reason: result.change });
+          this.#emitSafe('controlChange', { primary: this.control.primary, reason: result.change });
         }
         return this.control.ccp;
       },
@@ -1385,7 +1398,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       rw(base + SC.SCPS, 1500, `SCPS${n}`, (v, ctx) => {
         if (v & 0x8000_0000) {
           // Fire test packet is a self-clearing command bit.
-          this.emit('fireTestPacket', { streamChannel: n, from: ctx });
+          this.#emitSafe('fireTestPacket', { streamChannel: n, from: ctx });
         }
         const size = v & 0xffff;
         if (size !== 0 && (size < 576 || size > 9000))
@@ -1485,7 +1498,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         if (v !== 0 && !this.#acquiring) {
           this.#acquiring = true;
           r.set(F.AcquisitionStatus, 1);
-          this.emit('acquisitionStart', { mode: r.get(F.AcquisitionMode), from: ctx });
+          this.#emitSafe('acquisitionStart', { mode: r.get(F.AcquisitionMode), from: ctx });
         }
         return 0; // A command register reads 0: done.
       },
@@ -1497,7 +1510,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         if (v !== 0 && this.#acquiring) {
           this.#acquiring = false;
           r.set(F.AcquisitionStatus, 0);
-          this.emit('acquisitionStop', { reason: 'command', from: ctx });
+          this.#emitSafe('acquisitionStop', { reason: 'command', from: ctx });
         }
         return 0;
       },
@@ -1524,7 +1537,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       address: F.TriggerSoftware,
       name: 'TriggerSoftware',
       write: (v, ctx) => {
-        if (v !== 0) this.emit('triggerSoftware', ctx);
+        if (v !== 0) this.#emitSafe('triggerSoftware', ctx);
         return 0;
       },
     });

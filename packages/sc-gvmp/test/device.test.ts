@@ -400,6 +400,20 @@ describe('ScGvmpDevice state machine', () => {
     expect(device.stats.framesSent).toBe(1);
   });
 
+  it('fps 0 with tiny synchronous frames still lets STREAM_START=0 and timers run', async () => {
+    const rx = await receivingHost();
+    const tiny = Uint8Array.of(1, 2, 3);
+    const { device, host } = makeDevice({ fps: 0, source: () => ({ kind: 'RAW', payload: tiny }) });
+    configure(host, rx.port);
+    host.write(R.start, 1);
+    await until(() => device.stats.framesSent > 1000, 5000, 'many frames');
+    host.write(R.start, 0);
+    expect(device.state).toBe('Idle');
+    const sent = device.stats.framesSent;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(device.stats.framesSent).toBe(sent);
+  });
+
   it('fps 0 sends user-supplied frames back to back with Seq 0..n-1 and stays connected when they end', async () => {
     const rx = await receivingHost();
     const payloads = [1, 2, 3, 4].map((n) => new Uint8Array(n * 1000).fill(n));

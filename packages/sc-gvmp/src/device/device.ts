@@ -514,13 +514,15 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
   /** fps = 0: frames back to back, waiting for the socket to drain (no drops). */
   private async pump(gen: number, socket: Socket): Promise<void> {
     const live = (): boolean => gen === this.session && this.socket === socket && this._state === StreamState.Streaming;
+    let sinceYield = 0;
     while (live() && !this.sourceEnded) {
       const index = this.index++;
       const seq = this.seq;
       this.seq = (this.seq + 1) >>> 0;
       let frame: SourceFrame | undefined;
       try {
-        frame = await this.source(index);
+        const produced = this.source(index);
+        frame = produced instanceof Promise ? await produced : produced;
       } catch (error) {
         this.sourceFailed(error);
         return;
@@ -530,7 +532,15 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
         return;
       }
       if (!live()) return;
-      if (!this.send(socket, seq, frame)) await drained(socket);
+      if (!this.send(socket, seq, frame)) {
+        await drained(socket);
+        sinceYield = 0;
+      } else if (++sinceYield >= 64) {
+        // The kernel took everything at once (small frames): let timers and register writes run now and then,
+        // or a synchronous source would hold the event loop forever.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sinceYield = 0;
+      }
     }
   }
 

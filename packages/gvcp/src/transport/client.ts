@@ -112,6 +112,8 @@ type CommandInput = GvcpCommand extends infer C ? (C extends GvcpCommand ? Omit<
 interface InFlight {
   reqId: number;
   onAck(ack: GvcpAck): void;
+  /** The try timer armed as `arm` fired. */
+  onTimer(arm: number): void;
 }
 
 const DEFAULT_RETRIES = 3;
@@ -145,6 +147,13 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
   private busy = false;
   private readonly turns: { resolve(): void }[] = [];
   private inflight: InFlight | undefined;
+  /**
+   * One reusable timer for the default per-try timeout, re-armed with `refresh()` (cheaper than a new timer per
+   * command); other durations (PENDING_ACK, per-call overrides) get their own timer.
+   */
+  private tryTimer: ReturnType<typeof setTimeout> | undefined;
+  private tryTimerArm = 0;
+  private armSeq = 0;
   private closed = false;
   private capabilityValue: number | undefined;
   private controlMode: number | undefined;
@@ -303,7 +312,6 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
     }
   }
 
-  /** One command/ack exchange; the caller holds the turn. */
   private async exchange(command: CommandInput, options: GvcpCallOptions): Promise<GvcpAck | undefined> {
     const retries = options.retries ?? this.retries;
     const tryTimeoutMs = options.tryTimeoutMs ?? this.tryTimeoutMs;
@@ -369,8 +377,10 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
   ): Promise<GvcpAck | undefined> {
     return new Promise<GvcpAck | undefined>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      let armed = 0;
       let pendings = 0;
       const finish = (): void => {
+        armed = 0;
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (this.inflight === entry) this.inflight = undefined;
@@ -381,13 +391,28 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
       };
       const arm = (ms: number): void => {
         if (timer !== undefined) clearTimeout(timer);
-        timer = setTimeout(() => {
-          finish();
-          resolve(undefined);
-        }, ms);
+        timer = undefined;
+        armed = ++this.armSeq;
+        if (ms === this.tryTimeoutMs) {
+          this.tryTimerArm = armed;
+          if (this.tryTimer === undefined) {
+            this.tryTimer = setTimeout(() => this.inflight?.onTimer(this.tryTimerArm), ms);
+            this.tryTimer.unref();
+          } else {
+            this.tryTimer.refresh();
+          }
+        } else {
+          const id = armed;
+          timer = setTimeout(() => entry.onTimer(id), ms);
+        }
       };
       const entry: InFlight = {
         reqId,
+        onTimer: (id) => {
+          if (id !== armed) return;
+          finish();
+          resolve(undefined);
+        },
         onAck: (ack) => {
           if (ack.type === 'pending') {
             this.stats.pendingAcks++;
@@ -672,6 +697,7 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
       }
     }
     this.closed = true;
+    if (this.tryTimer !== undefined) clearTimeout(this.tryTimer);
     // Let calls already waiting run out (they see `closed` and reject) before the socket goes.
     const wait = this.acquire(undefined);
     if (wait !== undefined) await wait;

@@ -18,6 +18,7 @@ import {
   GvcpStatus,
   PixelFormat,
   parseGenicamUrl,
+  RetransmitCache,
   StreamChannelRegister as SC,
   streamChannelRegister,
   TEST_EVENT_ID,
@@ -454,6 +455,24 @@ describe('GvcpDevice: privileges', () => {
     await takeControl(h, port);
     await writeRegs(h, port, [{ address: B.HEARTBEAT_TIMEOUT, value: 10 }]);
     expect(await readRegs(h, port, [B.HEARTBEAT_TIMEOUT])).toMatchObject({ values: [500] });
+  });
+});
+
+describe('RetransmitCache', () => {
+  it('matches only the same sender, req_id and bytes, and forgets the least recently used sender', () => {
+    const cache = new RetransmitCache(2);
+    const a = cache.begin('a:1', 5, Uint8Array.of(1, 2, 3));
+    a.ack = Uint8Array.of(9);
+    expect(cache.match('a:1', 5, Uint8Array.of(1, 2, 3))?.ack).toEqual(Uint8Array.of(9));
+    expect(cache.match('a:1', 6, Uint8Array.of(1, 2, 3))).toBeUndefined();
+    expect(cache.match('a:1', 5, Uint8Array.of(1, 2, 4))).toBeUndefined();
+    expect(cache.match('a:2', 5, Uint8Array.of(1, 2, 3))).toBeUndefined();
+    cache.begin('b:1', 1, Uint8Array.of(1));
+    cache.begin('a:1', 6, Uint8Array.of(7)); // a is now the most recent
+    cache.begin('c:1', 1, Uint8Array.of(1)); // evicts b
+    expect(cache.size).toBe(2);
+    expect(cache.match('b:1', 1, Uint8Array.of(1))).toBeUndefined();
+    expect(cache.match('a:1', 6, Uint8Array.of(7))).toBeDefined();
   });
 });
 

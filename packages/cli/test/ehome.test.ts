@@ -160,6 +160,35 @@ describe('cam ehome', () => {
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: { name: 'UsageError' } });
   });
 
+  it('device: shows a refused registration (wrong password) and exits 1', async () => {
+    const server = new EhomeServer({
+      address: '127.0.0.1',
+      port: 0,
+      alarmPort: false,
+      picturePort: false,
+      passwords: { locked: 'right' },
+    });
+    cleanups.push(() => server.close());
+    const { port } = await server.listen();
+    const r = await runCam([
+      'ehome',
+      'device',
+      '--server',
+      `127.0.0.1:${port}`,
+      '--id',
+      'locked',
+      '--password',
+      'wrong',
+      '--local-address',
+      '127.0.0.1',
+      '--seconds',
+      '1',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('refused locked: 401 wrong password');
+    expect(server.stats.refused).toBeGreaterThanOrEqual(1);
+  });
+
   it('device: reports devices that never registered with exit code 1', async () => {
     const port = await freeUdpPort();
     const r = await runCam([

@@ -237,6 +237,9 @@ function registerDevice(ehome: Command): void {
               `registered ${deviceId}  heartbeat ${r.keepAliveSeconds} s  alarms ${r.alarmServerIp ?? '-'}:${r.alarmServerPort ?? '-'}  pictures ${r.pictureServer ?? '-'}:${r.pictureServerPort ?? '-'}`,
             ),
           );
+          dev.on('refused', (status, description) =>
+            out({ type: 'refused', deviceId, status, description }, `refused ${deviceId}: ${status} ${description}`),
+          );
           dev.on('reregistering', (reason) =>
             out({ type: 'reregistering', deviceId, reason }, `re-registering ${deviceId}: ${reason}`),
           );

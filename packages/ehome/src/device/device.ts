@@ -97,6 +97,8 @@ export interface EhomeDeviceOptions {
 /** Events of an {@link EhomeDevice}. */
 export interface EhomeDeviceEvents {
   registered: [params: ResponseParams<'REGISTER'>];
+  /** The platform answered REGISTER with a non-200 status (wrong password, not allowed); the device retries. */
+  refused: [status: number, description: string];
   reregistering: [reason: string];
   command: [request: EhomeRequest];
   reboot: [];
@@ -254,6 +256,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
           this.emit('registered', r.params);
           return;
         }
+        this.emit('refused', r.status, r.description);
       } catch (e) {
         if (this.closer.signal.aborted) throw e;
       }

@@ -619,6 +619,13 @@ describe('robustness', () => {
     expect(await peer.silent(50)).toBe(true);
     peer.send(request('REGISTER', 1, registerParams('ok')), port);
     expect(await peer.next()).toMatchObject({ status: 200 });
+    // A platform command sent to the platform is answered, not ignored.
+    peer.send(request('REBOOT', 2, {}), port);
+    expect(await peer.next()).toMatchObject({ command: 'REBOOT', status: 400 });
+    // Anything but ALARM at the alarm server is dropped and counted.
+    peer.send(request('KEEPALIVE', 3, { deviceId: 'ok' }), alarmPort!);
+    await sleepMs(100);
+    expect(server.stats.badDatagrams).toBe(9);
   });
 
   it('picture server: size limit, JPEG check, safe names, unknown paths', async () => {

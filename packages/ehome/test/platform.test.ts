@@ -53,7 +53,7 @@ const registerParams = (deviceId: string, password?: string) => ({
 
 describe('registration and heartbeat', () => {
   it('registers a device, creates its session and tells it the servers', async () => {
-    const server = await startServer(c);
+    const server = await startServer(c, { ntp: { ip: '127.0.0.9', intervalMinutes: 30 } });
     const online = nextEvent(server, 'online');
     const dev = device(server, { version: '2.0', firmwareVersion: 'V5.4.5 中文 170124', devType: 31 });
     await dev.start();
@@ -76,6 +76,9 @@ describe('registration and heartbeat', () => {
       pictureServer: '127.0.0.1',
       pictureServerPort: picturePort,
       pictureServerType: 1,
+      ntpServerIp: '127.0.0.9',
+      ntpServerPort: 123,
+      ntpInterval: 30,
     });
     expect(server.devices().map((s) => s.deviceId)).toEqual(['dev1']);
   });

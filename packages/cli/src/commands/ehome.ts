@@ -23,6 +23,7 @@ interface ServeOptions {
   advertise?: string;
   keepalive?: string;
   offlineAfter?: string;
+  ntp?: string;
   allow?: string[];
   password?: string[];
   seconds?: string;
@@ -57,6 +58,11 @@ function portOf(text: string | undefined, fallback: number, what: string): numbe
 function ipv4(text: string, what: string): string {
   if (!isIpv4(text)) throw new UsageError(`${what} "${text}" is not an IPv4 address`);
   return text;
+}
+
+function parseNtp(text: string): { ip: string; port: number } {
+  const [ip = '', port] = text.split(':');
+  return { ip: ipv4(ip, 'NTP server'), port: portOf(port, 123, 'NTP port') };
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -118,6 +124,7 @@ function registerServe(ehome: Command): void {
     .option('--data <dir>', 'directory for uploaded pictures and videos', './ehome-data')
     .option('--advertise <ip>', 'address told to devices for the alarm and picture servers')
     .option('--keepalive <s>', 'heartbeat interval told to devices (default 15)')
+    .option('--ntp <ip[:port]>', 'NTP server told to devices in the REGISTER answer')
     .option('--offline-after <n>', 'missed heartbeats before a device is offline (default 6)')
     .option('--allow <id>', 'only let this DeviceID register (repeatable)', collect)
     .option('--password <id=pw>', 'require this EHome 4.0 password of a device (repeatable)', collect)
@@ -141,6 +148,7 @@ function registerServe(ehome: Command): void {
           dataDirectory: resolve(opts.data ?? './ehome-data'),
           ...(opts.advertise !== undefined ? { advertisedAddress: ipv4(opts.advertise, 'advertised address') } : {}),
           ...(opts.keepalive !== undefined ? { keepAliveSeconds: parseNumber(opts.keepalive, 'keepalive') } : {}),
+          ...(opts.ntp !== undefined ? { ntp: parseNtp(opts.ntp) } : {}),
           ...(opts.offlineAfter !== undefined
             ? { offlineAfterMissed: parseNumber(opts.offlineAfter, 'offline-after') }
             : {}),

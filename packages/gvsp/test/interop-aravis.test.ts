@@ -174,8 +174,21 @@ describeInterop('python Aravis streams from our simulated camera', { 'python3 Ar
   });
 
   it('delivers 200 frames with no failed buffer', async () => {
-    const { stdout } = await run('/usr/bin/python3', [grabScript, '127.0.0.1', '200'], { timeout: 60_000 });
-    const r = JSON.parse(stdout) as { ok: number; failed: number; frames: { width?: number; height?: number }[] };
+    // Aravis's 100 ms frame retention times frames out when this shared test machine starves its thread; our
+    // side is what is under test here, so give Aravis's receiver more patience.
+    const { stdout } = await run('/usr/bin/python3', [grabScript, '127.0.0.1', '200'], {
+      timeout: 60_000,
+      env: { ...process.env, ARV_GRAB_FRAME_RETENTION_US: '1000000' },
+    });
+    const r = JSON.parse(stdout) as {
+      ok: number;
+      failed: number;
+      frames: { status: string; width?: number; height?: number }[];
+    };
+    expect(
+      r.frames.filter((f) => f.status !== 'success'),
+      JSON.stringify(r.frames.filter((f) => f.status !== 'success')),
+    ).toEqual([]);
     expect(r.failed).toBe(0);
     expect(r.ok).toBe(200);
     expect(r.frames[0]).toMatchObject({ width: 320, height: 240 });

@@ -36,14 +36,17 @@ describeInterop('tshark decodes our GVSP', { tshark: hasCommand('tshark') }, () 
     sender.setDestination('127.0.0.1', rx.port);
     const pcap = join(dir, 'gvsp.pcapng');
     try {
-      capture = spawn('tshark', ['-i', 'lo', '-f', `udp dst port ${rx.port}`, '-w', pcap, '-a', 'duration:30'], {
+      capture = spawn('tshark', ['-i', 'lo', '-f', `udp dst port ${rx.port}`, '-w', pcap, '-a', 'duration:60'], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let err = '';
       capture.stderr?.on('data', (d: Buffer) => {
         err += d.toString();
       });
-      for (let i = 0; i < 100 && !err.includes('Capturing on'); i++) await new Promise((r) => setTimeout(r, 100));
+      // tshark (dumpcap) can take seconds to start on a busy machine; it says so on stderr once it listens
+      for (let i = 0; i < 250 && !err.includes('Capturing on'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(err).toContain('Capturing on');
+      await new Promise((r) => setTimeout(r, 500));
       const pattern = new TestPattern({ width: 160, height: 120, pixelFormat: PixelFormat.Mono8! });
       const rgb = new TestPattern({ width: 64, height: 32, pixelFormat: PixelFormat.RGB8! });
       for (const extendedId of [false, true]) {
@@ -158,5 +161,5 @@ describeInterop('tshark decodes our GVSP', { tshark: hasCommand('tshark') }, () 
     );
     expect(bad.stdout.trim()).toBe('');
     expect(sender.stats().resentPackets).toBeGreaterThan(0);
-  }, 60_000);
+  }, 90_000);
 });

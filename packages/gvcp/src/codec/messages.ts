@@ -266,20 +266,79 @@ export function encodedLengthCommand(cmd: GvcpCommand): number {
 
 /** Encodes `cmd` into `out` at `offset`; returns the number of bytes written. */
 export function encodeCommandInto(cmd: GvcpCommand, out: Uint8Array, offset = 0): number {
-  const payload = commandPayloadLength(cmd);
+  return writeCommand(cmd, cmd.reqId, out, offset);
+}
+
+function putU16(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 8;
+  out[at + 1] = v & 0xff;
+}
+
+function putU32(out: Uint8Array, at: number, v: number, field: string): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new ValueOutOfRangeError(field, `${String(v)} is not an integer in 0..4294967295`);
+  }
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
+}
+
+/** Writes `cmd` with request id `reqId` (the command's own `reqId` is ignored). */
+function writeCommand(cmd: CommandWithoutId, reqId: number, out: Uint8Array, offset: number): number {
+  const c = cmd as GvcpCommand;
+  const payload = commandPayloadLength(c);
   const total = GVCP_HEADER_SIZE + payload;
   if (out.byteLength - offset < total) throw new BufferTooSmallError(offset + total, out.byteLength);
-  if (!Number.isInteger(cmd.reqId) || cmd.reqId < 1 || cmd.reqId > 0xffff) {
-    throw new ValueOutOfRangeError('reqId', `${cmd.reqId} is not in 1..65535 (0 is invalid)`);
+  if (!Number.isInteger(reqId) || reqId < 1 || reqId > 0xffff) {
+    throw new ValueOutOfRangeError('reqId', `${reqId} is not in 1..65535 (0 is invalid)`);
   }
-  const w = new ByteWriter(out, offset);
-  w.u8(GVCP_KEY);
-  w.u8(commandFlags(cmd));
-  w.u16(COMMAND_CODES[cmd.type]);
-  w.u16(payload, false, 'payload length');
-  w.u16(cmd.reqId, false, 'reqId');
-  writeCommandPayload(cmd, w);
-  return w.offset - offset;
+  if (payload > 0xffff) throw new ValueOutOfRangeError('payload length', `${payload} bytes exceed 65535`);
+  // Header and the register commands (the hot path of every client) by direct byte writes; the rest via ByteWriter.
+  out[offset] = GVCP_KEY;
+  out[offset + 1] = commandFlags(c);
+  putU16(out, offset + 2, COMMAND_CODES[c.type]);
+  putU16(out, offset + 4, payload);
+  putU16(out, offset + 6, reqId);
+  let at = offset + GVCP_HEADER_SIZE;
+  switch (c.type) {
+    case 'readreg':
+      for (const a of c.addresses) {
+        putU32(out, at, a, 'address');
+        at += 4;
+      }
+      return total;
+    case 'writereg':
+      for (const x of c.writes) {
+        putU32(out, at, x.address, 'address');
+        putU32(out, at + 4, x.value, 'value');
+        at += 8;
+      }
+      return total;
+    case 'readmem':
+      if (!Number.isInteger(c.count) || c.count < 0 || c.count > 0xffff) {
+        throw new ValueOutOfRangeError('count', `${String(c.count)} is not an integer in 0..65535`);
+      }
+      putU32(out, at, c.address, 'address');
+      putU16(out, at + 4, 0);
+      putU16(out, at + 6, c.count);
+      return total;
+    default: {
+      const w = new ByteWriter(out, at);
+      writeCommandPayload(c, w);
+      return w.offset - offset;
+    }
+  }
+}
+
+/** A command without its request id (the transport assigns it). */
+export type CommandWithoutId = GvcpCommand extends infer C ? (C extends GvcpCommand ? Omit<C, 'reqId'> : never) : never;
+
+/** Encodes a command with the given request id into a new buffer (the transport's path: no object copy). */
+export function encodeCommandWithId(cmd: CommandWithoutId, reqId: number): Uint8Array {
+  const out = new Uint8Array(GVCP_HEADER_SIZE + commandPayloadLength(cmd as GvcpCommand));
+  writeCommand(cmd, reqId, out, 0);
+  return out;
 }
 
 /** Encodes a command into a new buffer. */
@@ -594,11 +653,13 @@ export interface GvcpAckHeader {
 
 /** Reads and checks the 8-byte ack header (announced length = datagram length). */
 export function decodeAckHeader(bytes: Uint8Array): GvcpAckHeader {
-  const r = new ByteReader(bytes);
-  const status = r.u16(false, 'status');
-  const ackCode = r.u16(false, 'acknowledge');
-  const length = r.u16(false, 'payload length');
-  const ackId = r.u16(false, 'ack_id');
+  if (bytes.byteLength < GVCP_HEADER_SIZE) {
+    throw new TruncatedError(0, GVCP_HEADER_SIZE, bytes.byteLength, 'GVCP acknowledge header');
+  }
+  const status = (bytes[0]! << 8) | bytes[1]!;
+  const ackCode = (bytes[2]! << 8) | bytes[3]!;
+  const length = (bytes[4]! << 8) | bytes[5]!;
+  const ackId = (bytes[6]! << 8) | bytes[7]!;
   checkLength(bytes, length);
   return { status, ackCode, length, ackId };
 }

@@ -19,7 +19,7 @@ import {
   type DeviceInfo,
   decodeAck,
   decodeDeviceInfo,
-  encodeCommand,
+  encodeCommandWithId,
   GVCP_PORT,
   type GvcpAck,
   GvcpCapability,
@@ -109,11 +109,83 @@ export interface GvcpClientEvents {
 
 type CommandInput = GvcpCommand extends infer C ? (C extends GvcpCommand ? Omit<C, 'reqId'> : never) : never;
 
-interface InFlight {
-  reqId: number;
-  onAck(ack: GvcpAck): void;
-  /** The try timer armed as `arm` fired. */
-  onTimer(arm: number): void;
+/**
+ * One try of one command: waits for its final ack, following PENDING_ACKs. A class rather than closures, because
+ * this runs for every command (closures per call cost measurably, more so under esbuild's keepNames).
+ */
+class Try {
+  resolve!: (ack: GvcpAck | undefined) => void;
+  reject!: (error: unknown) => void;
+  /** Id of the timer arming that is current (0: settled). */
+  armed = 0;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  pendings = 0;
+  onAbort: (() => void) | undefined;
+  readonly promise: Promise<GvcpAck | undefined>;
+
+  constructor(
+    readonly client: GvcpClientInternals,
+    readonly reqId: number,
+    readonly tryTimeoutMs: number,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.promise = new Promise<GvcpAck | undefined>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  settle(): void {
+    this.armed = 0;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
+    this.client.settled(this);
+  }
+
+  fail(error: unknown): void {
+    if (this.armed === 0) return;
+    this.settle();
+    this.reject(error);
+  }
+
+  onTimer(id: number): void {
+    if (id !== this.armed) return;
+    this.settle();
+    this.resolve(undefined);
+  }
+
+  onAck(ack: GvcpAck): void {
+    if (this.armed === 0) return;
+    if (ack.type === 'pending') {
+      this.client.stats.pendingAcks++;
+      if (++this.pendings > this.client.maxPendingAcks) {
+        this.fail(
+          new ProtocolError(
+            `device sent more than ${this.client.maxPendingAcks} PENDING_ACKs for req_id ${this.reqId}`,
+          ),
+        );
+        return;
+      }
+      // The device needs this much longer; allow the per-try timeout on top for the final ack's trip.
+      this.client.arm(this, ack.timeToCompletion + this.tryTimeoutMs);
+      return;
+    }
+    this.settle();
+    this.resolve(ack);
+  }
+}
+
+function fireTry(t: Try, id: number): void {
+  t.onTimer(id);
+}
+
+/** What a {@link Try} needs from its client. */
+interface GvcpClientInternals {
+  readonly stats: GvcpClientStats;
+  readonly maxPendingAcks: number;
+  arm(t: Try, ms: number): void;
+  settled(t: Try): void;
 }
 
 const DEFAULT_RETRIES = 3;
@@ -124,7 +196,7 @@ const DEFAULT_TRY_TIMEOUT_MS = 500;
  * calls queue in order. Each command is retransmitted with the same req_id when no ack arrives in the per-try
  * timeout; PENDING_ACK extends the wait; a non-success status rejects with {@link GvcpStatusError}.
  */
-export class GvcpClient implements RegisterAccess, AsyncDisposable {
+export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientInternals {
   readonly address: string;
   readonly port: number;
   readonly stats: GvcpClientStats = {
@@ -140,13 +212,13 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
   private readonly socket: Socket;
   private readonly retries: number;
   private readonly tryTimeoutMs: number;
-  private readonly maxPendingAcks: number;
+  readonly maxPendingAcks: number;
   private readonly events = new EventEmitter<GvcpClientEvents>();
   private reqId = 0;
   /** True while a command is in flight; later calls wait in `turns` (FIFO). */
   private busy = false;
   private readonly turns: { resolve(): void }[] = [];
-  private inflight: InFlight | undefined;
+  private inflight: Try | undefined;
   /**
    * One reusable timer for the default per-try timeout, re-armed with `refresh()` (cheaper than a new timer per
    * command); other durations (PENDING_ACK, per-call overrides) get their own timer.
@@ -318,7 +390,7 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
     checkCount(retries, 0, 100, 'retries');
     checkCount(tryTimeoutMs, 1, 600_000, 'tryTimeoutMs');
     const reqId = this.nextReqId();
-    const bytes = encodeCommand({ ...command, reqId } as GvcpCommand);
+    const bytes = encodeCommandWithId(command, reqId);
     this.stats.commands++;
     if (!command.ackRequired) {
       await this.send(bytes);
@@ -375,76 +447,50 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable {
     tryTimeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<GvcpAck | undefined> {
-    return new Promise<GvcpAck | undefined>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let armed = 0;
-      let pendings = 0;
-      const finish = (): void => {
-        armed = 0;
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (this.inflight === entry) this.inflight = undefined;
-      };
-      const onAbort = (): void => {
-        finish();
-        if (signal) reject(abortReason(signal));
-      };
-      const arm = (ms: number): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        timer = undefined;
-        armed = ++this.armSeq;
-        if (ms === this.tryTimeoutMs) {
-          this.tryTimerArm = armed;
-          if (this.tryTimer === undefined) {
-            this.tryTimer = setTimeout(() => this.inflight?.onTimer(this.tryTimerArm), ms);
-            this.tryTimer.unref();
-          } else {
-            this.tryTimer.refresh();
-          }
-        } else {
-          const id = armed;
-          timer = setTimeout(() => entry.onTimer(id), ms);
-        }
-      };
-      const entry: InFlight = {
-        reqId,
-        onTimer: (id) => {
-          if (id !== armed) return;
-          finish();
-          resolve(undefined);
-        },
-        onAck: (ack) => {
-          if (ack.type === 'pending') {
-            this.stats.pendingAcks++;
-            if (++pendings > this.maxPendingAcks) {
-              finish();
-              reject(
-                new ProtocolError(`device sent more than ${this.maxPendingAcks} PENDING_ACKs for req_id ${reqId}`),
-              );
-              return;
-            }
-            // The device needs this much longer; allow the per-try timeout on top for the final ack's trip.
-            arm(ack.timeToCompletion + tryTimeoutMs);
-            return;
-          }
-          finish();
-          resolve(ack);
-        },
-      };
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const t = new Try(this, reqId, tryTimeoutMs, signal);
+    if (signal) {
+      t.onAbort = () => t.fail(abortReason(signal));
+      signal.addEventListener('abort', t.onAbort, { once: true });
+    }
+    this.inflight = t;
+    this.arm(t, tryTimeoutMs);
+    this.lastSentAt = Date.now();
+    this.socket.send(bytes, this.onSent);
+    return t.promise;
+  }
+
+  /** Send completion: an error fails the try in flight. */
+  private readonly onSent = (error: Error | null): void => {
+    if (error) this.inflight?.fail(error);
+  };
+
+  private readonly onTryTimer = (): void => {
+    this.inflight?.onTimer(this.tryTimerArm);
+  };
+
+  /** (Re)arms the try timer of `t` for `ms`. @internal */
+  arm(t: Try, ms: number): void {
+    if (t.timer !== undefined) clearTimeout(t.timer);
+    t.timer = undefined;
+    const id = ++this.armSeq;
+    t.armed = id;
+    if (ms === this.tryTimeoutMs) {
+      this.tryTimerArm = id;
+      if (this.tryTimer === undefined) {
+        this.tryTimer = setTimeout(this.onTryTimer, ms);
+        this.tryTimer.unref();
+      } else {
+        this.tryTimer.refresh();
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.inflight = entry;
-      arm(tryTimeoutMs);
-      this.lastSentAt = Date.now();
-      this.socket.send(bytes, (e) => {
-        if (!e) return;
-        finish();
-        reject(e);
-      });
-    });
+    } else {
+      t.timer = setTimeout(fireTry, ms, t, id);
+    }
+  }
+
+  /** A try finished. @internal */
+  settled(t: Try): void {
+    if (this.inflight === t) this.inflight = undefined;
   }
 
   // -------------------------------------------------------------------------------------------------------------

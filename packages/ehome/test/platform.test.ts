@@ -240,6 +240,8 @@ describe('commands from the platform', () => {
     const pics = await h.queryPictures({ channel: 2, start: '2000-01-01 00:00:00', stop: '2099-12-31 23:59:59' });
     expect(pics).toEqual([{ picId: pic.picId, time: dev.pictures[0]!.time, size: bytes.length }]);
     await expect(h.capturePicture({ channel: 9 })).rejects.toMatchObject({ name: 'DeviceStatusError', code: 404 });
+    // The failed capture left no upload waiter behind.
+    expect((server as unknown as { linker: { sizes: { captures: number } } }).linker.sizes.captures).toBe(0);
   });
 
   it('REBOOT: answered, then the device registers again', async () => {

@@ -93,13 +93,17 @@ export class DeviceHandle {
       },
       `upload of picture ${picId} from ${this.deviceId}`,
     );
+    // Cancels the upload wait however the call ends (a failed capture must not leave a waiter behind).
+    const done = new AbortController();
     try {
-      const uploaded = upload ? this.server.waitCaptureUpload(this.deviceId, picId, deadline.signal) : undefined;
+      const waitSignal = AbortSignal.any([deadline.signal, done.signal]);
+      const uploaded = upload ? this.server.waitCaptureUpload(this.deviceId, picId, waitSignal) : undefined;
       uploaded?.catch(() => {});
       const response = await this.call('CAPTUREPICTURE', params, { signal: deadline.signal });
       const media = uploaded ? await uploaded : undefined;
       return { picId, media, response };
     } finally {
+      done.abort();
       deadline.dispose();
     }
   }
@@ -128,15 +132,20 @@ export class DeviceHandle {
     if (options.fileSize !== undefined) params.fileSize = options.fileSize;
     if (options.sha256 !== undefined) params.sha256 = options.sha256;
     const wait = options.waitForResult ?? true;
+    const done = new AbortController();
     const result = wait
       ? this.server.waitUpgradeResult(this.deviceId, {
-          signal: options.signal,
+          signal: options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal,
           timeoutMs: options.resultTimeoutMs ?? 120_000,
         })
       : undefined;
     result?.catch(() => {});
-    await this.call('UPGRADE', params, { signal: options.signal, timeoutMs: options.timeoutMs });
-    return result ? await result : undefined;
+    try {
+      await this.call('UPGRADE', params, { signal: options.signal, timeoutMs: options.timeoutMs });
+      return result ? await result : undefined;
+    } finally {
+      done.abort();
+    }
   }
 
   /** PTZCONTROL: start or stop a movement at speed 1-7. */

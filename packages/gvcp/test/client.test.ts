@@ -190,6 +190,18 @@ describe('GvcpClient requests', () => {
     await expect(client.readRegister(0, { signal: AbortSignal.abort() })).rejects.toBeDefined();
   });
 
+  it('close() fails a command still waiting for its ack, and the ones queued behind it', async () => {
+    const { client } = await setup(() => {}, { tryTimeoutMs: 1000, retries: 3 });
+    const first = client.readRegister(0);
+    const second = client.readRegister(4);
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    await client.close();
+    await expect(first).rejects.toSatisfy((e) => ClientClosedError.isInstance(e));
+    await expect(second).rejects.toSatisfy((e) => ClientClosedError.isInstance(e));
+    expect(Date.now() - t0).toBeLessThan(900);
+  });
+
   it('rejects calls after close', async () => {
     const { client } = await setup(memoryHandler(new Map()));
     await client.close();

@@ -743,11 +743,13 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
       }
     }
     this.closed = true;
-    if (this.tryTimer !== undefined) clearTimeout(this.tryTimer);
+    // A command still waiting for its ack fails now rather than running out its retries.
+    this.inflight?.fail(new ClientClosedError());
     // Let calls already waiting run out (they see `closed` and reject) before the socket goes.
     const wait = this.acquire(undefined);
     if (wait !== undefined) await wait;
     this.release();
+    if (this.tryTimer !== undefined) clearTimeout(this.tryTimer);
     await closeUdp(this.socket);
   }
 

@@ -109,6 +109,27 @@ describe('registration and heartbeat', () => {
     expect(dev.stats.keepalivesMissed).toBe(0);
   });
 
+  it('sends each KEEPALIVE exactly one interval after the last (fake timers)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const server = await startServer(c, { keepAliveSeconds: 15 });
+    const dev = device(server);
+    await dev.start();
+    // Real I/O, fake clock: yield to the event loop until the condition holds (bounded).
+    const until = async (cond: () => boolean): Promise<void> => {
+      for (let i = 0; i < 20_000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+      expect(cond()).toBe(true);
+    };
+    vi.advanceTimersByTime(14_999);
+    expect(dev.stats.keepalivesSent).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(dev.stats.keepalivesSent).toBe(1);
+    await until(() => server.stats.keepalives === 1 && dev.stats.keepalivesAnswered === 1);
+    vi.advanceTimersByTime(15_000);
+    expect(dev.stats.keepalivesSent).toBe(2);
+    await until(() => server.stats.keepalives === 2 && dev.stats.keepalivesAnswered === 2);
+    expect(dev.stats.keepalivesMissed).toBe(0);
+  });
+
   it('registers again after a server restart (unknown-device answer to KEEPALIVE)', async () => {
     const first = await startServer(c, { keepAliveSeconds: 1 });
     const port = first.addresses().port;

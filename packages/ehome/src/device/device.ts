@@ -113,6 +113,8 @@ export interface EhomeDeviceStats {
   registrations: number;
   registerAttempts: number;
   keepalivesSent: number;
+  /** KEEPALIVEs the platform answered (with any status). */
+  keepalivesAnswered: number;
   keepalivesMissed: number;
   commands: number;
   duplicateRequests: number;
@@ -138,6 +140,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     registrations: 0,
     registerAttempts: 0,
     keepalivesSent: 0,
+    keepalivesAnswered: 0,
     keepalivesMissed: 0,
     commands: 0,
     duplicateRequests: 0,
@@ -316,6 +319,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
       { attemptMs: Math.min(seconds * 1000, 5000), resends: 0 },
     )
       .then((r) => {
+        this.stats.keepalivesAnswered++;
         if (r.status === Status.OK) {
           this.missed = 0;
           return;

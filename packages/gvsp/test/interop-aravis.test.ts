@@ -130,15 +130,13 @@ describeInterop(
       const { stdout } = await run(
         '/usr/bin/python3',
         [grabScript, '127.0.0.1', '5', String(width), String(height), 'Mono8'],
-        {
-          timeout: 30_000,
-        },
+        { timeout: 30_000, env: { ...process.env, ARV_GRAB_FRAME_RETENTION_US: '1000000' } },
       );
       const aravis = JSON.parse(stdout) as {
         ok: number;
         frames: { frame_id: number; c: number; ramp: boolean; width: number; height: number }[];
       };
-      expect(aravis.ok).toBe(5);
+      expect(aravis.ok, JSON.stringify(aravis.frames)).toBe(5);
       for (const f of aravis.frames) {
         expect([f.width, f.height, f.ramp]).toEqual([width, height, true]);
         expect(f.c).toBe(f.frame_id % 255);

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type GvspFrame, GvspReceiver, GvspSender, PixelFormat, TestPattern } from '../src/index.js';
+import {
+  type GvspFrame,
+  GvspPayloadType,
+  GvspReceiver,
+  GvspSender,
+  imagePartSpecific,
+  PixelFormat,
+  TestPattern,
+} from '../src/index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -157,5 +165,115 @@ describe('GvspSender -> GvspReceiver on 127.0.0.1', () => {
     for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
     expect(got[0]!.frame.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(p.rx.stats().resentPackets).toBeGreaterThan(0);
+  });
+});
+
+describe('receiver delivery options', () => {
+  it('drops whole frames for a slow consumer, counts them, and keeps receiving', async () => {
+    const pattern = new TestPattern({ width: 160, height: 120, pixelFormat: PixelFormat.Mono8! });
+    const sender = await GvspSender.open({ bindAddress: '127.0.0.1', packetSize: 1500 });
+    cleanups.push(() => sender.close());
+    const rx = await GvspReceiver.open({
+      address: '127.0.0.1',
+      payloadSize: pattern.byteSize,
+      packetSize: 1500,
+      slots: 3,
+    });
+    cleanups.push(() => rx.close());
+    sender.setDestination('127.0.0.1', rx.port);
+    for (let i = 0; i < 10; i++) {
+      await sender.sendImage({ pixelFormat: pattern.pixelFormat, width: 160, height: 120, data: pattern.render(i) });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const s = rx.stats();
+    expect(s.completedFrames).toBe(10);
+    expect(s.droppedFrames).toBe(7);
+    // the newest frames are the ones kept
+    const kept: bigint[] = [];
+    for (
+      let f = await rx.nextFrame({ timeoutMs: 100 }).catch(() => undefined);
+      f;
+      f = await rx.nextFrame({ timeoutMs: 100 }).catch(() => undefined)
+    ) {
+      kept.push(f.blockId);
+      f.release();
+    }
+    expect(kept).toEqual([8n, 9n, 10n]);
+  });
+
+  it('hands out copies with copyFrames, chunk data apart from the image, and swaps big-endian 16-bit pixels', async () => {
+    const pf = PixelFormat.Mono16!;
+    const sender = await GvspSender.open({ bindAddress: '127.0.0.1', packetSize: 1000 });
+    cleanups.push(() => sender.close());
+    const rx = await GvspReceiver.open({
+      address: '127.0.0.1',
+      payloadSize: 64 * 32 * 2 + 64,
+      packetSize: 1000,
+      copyFrames: true,
+      pixelByteOrder: 'big',
+    });
+    cleanups.push(() => rx.close());
+    sender.setDestination('127.0.0.1', rx.port);
+    // a camera sending big-endian 16-bit pixels: 0x0102 arrives as bytes 01 02
+    const data = new Uint8Array(64 * 32 * 2);
+    for (let i = 0; i < data.length; i += 2) {
+      data[i] = 0x01;
+      data[i + 1] = 0x02;
+    }
+    const chunkData = new Uint8Array(16).fill(0xcc);
+    await sender.sendImage({ pixelFormat: pf, width: 64, height: 32, data, chunkData, chunkLayoutId: 7 });
+    const f = await rx.nextFrame({ timeoutMs: 2000 });
+    expect(f?.status).toBe('complete');
+    expect(f!.pooled).toBe(false);
+    expect(rx.stats().held).toBe(0);
+    expect(f!.chunksAppended).toBe(true);
+    expect([...f!.chunkData!]).toEqual([...chunkData]);
+    expect(f!.trailer?.chunkInfo).toEqual({ chunkDataPayloadLength: 16, chunkLayoutId: 7 });
+    const v = new DataView(f!.image.buffer, f!.image.byteOffset, f!.image.byteLength);
+    expect(v.getUint16(0, true)).toBe(0x0102);
+    expect(f!.image.byteLength).toBe(64 * 32 * 2);
+  });
+
+  it('reassembles a multipart block into parts with their sizes', async () => {
+    const sender = await GvspSender.open({ bindAddress: '127.0.0.1', packetSize: 800, extendedId: true });
+    cleanups.push(() => sender.close());
+    const rx = await GvspReceiver.open({ address: '127.0.0.1', payloadSize: 8000, packetSize: 800 });
+    cleanups.push(() => rx.close());
+    sender.setDestination('127.0.0.1', rx.port);
+    const part = (len: number, w: number, h: number) => ({
+      dataType: 1,
+      partLength: len,
+      format: PixelFormat.Mono8!,
+      sourceId: 0,
+      additionalZones: 0,
+      zoneDirection: 0,
+      dataPurposeId: 0,
+      regionId: 0,
+      dataTypeSpecific: imagePartSpecific({ sizeX: w, sizeY: h, offsetX: 0, offsetY: 0, paddingX: 0, paddingY: 0 }),
+    });
+    const data = new Uint8Array(5000).map((_, i) => i % 251);
+    await sender.sendBlock({
+      leader: {
+        fieldInfo: 0,
+        genericFlags: 0,
+        chunksAppended: false,
+        payloadType: GvspPayloadType.MULTIPART,
+        timestamp: 42n,
+        parts: [part(4000, 80, 50), part(1000, 50, 20)],
+      },
+      trailer: { reserved: 0, payloadType: GvspPayloadType.MULTIPART, chunksAppended: false, parts: [] },
+      data,
+    });
+    const f = await rx.nextFrame({ timeoutMs: 2000 });
+    expect(f?.status).toBe('complete');
+    expect(f!.payloadTypeName).toBe('MULTIPART');
+    expect(f!.timestamp).toBe(42n);
+    expect(f!.parts.map((p) => [p.offset, p.length, p.width, p.height])).toEqual([
+      [0, 4000, 80, 50],
+      [4000, 1000, 50, 20],
+    ]);
+    expect(Buffer.compare(f!.parts[1]!.data, data.subarray(4000))).toBe(0);
+    f!.release();
   });
 });

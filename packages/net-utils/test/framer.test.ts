@@ -122,3 +122,29 @@ describe('LengthFramer', () => {
     expect(() => new LengthFramer({ ...opts, lengthAdjustment: 0.5 })).toThrow(RangeError);
   });
 });
+
+describe('LengthFramer allocate option', () => {
+  it('assembles split frames in buffers from the given allocator, and never exposes a partial one', async () => {
+    const { LengthFramer: Framer } = await import('../src/framer.js');
+    const sizes: number[] = [];
+    const framer = new Framer({
+      headerSize: 2,
+      lengthFieldOffset: 0,
+      lengthFieldSize: 2,
+      lengthIncludesHeader: false,
+      maxFrameSize: 1024,
+      allocate: (n) => {
+        sizes.push(n);
+        return new Uint8Array(n).fill(0xee);
+      },
+    });
+    const frame = Uint8Array.of(0, 4, 1, 2, 3, 4);
+    expect(framer.push(frame.subarray(0, 3))).toEqual([]);
+    const [out] = framer.push(frame.subarray(3));
+    expect([...out!]).toEqual([...frame]);
+    expect(sizes).toEqual([6]);
+    // A whole frame inside one chunk is a view: no allocation.
+    expect(framer.push(frame)).toHaveLength(1);
+    expect(sizes).toEqual([6]);
+  });
+});

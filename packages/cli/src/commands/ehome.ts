@@ -300,7 +300,7 @@ function registerDevice(ehome: Command): void {
 export function registerEhome(program: Command): void {
   const ehome = program
     .command('ehome')
-    .description('Hikvision EHome: run a platform, simulate devices (preview and playback: see issue 8)');
+    .description('Hikvision EHome: run a platform (register, alarm and picture servers), simulate devices');
   registerServe(ehome);
   registerDevice(ehome);
 }

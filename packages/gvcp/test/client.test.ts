@@ -333,6 +333,16 @@ describe('discovery, FORCEIP, ACTION, message channel, GenICam', () => {
     expect(await discover({ address: '127.0.0.1', port: none.port, timeoutMs: 90 })).toEqual([]);
   });
 
+  it('validates discovery and FORCEIP arguments before sending anything', async () => {
+    await expect(discover({ interface: '203.0.113.77' })).rejects.toSatisfy((e) => ValueOutOfRangeError.isInstance(e));
+    await expect(discover({ address: 'camera.local' })).rejects.toThrow(/not an IPv4 address/);
+    await expect(discover({ address: '127.0.0.1', timeoutMs: -1 })).rejects.toThrow(/timeoutMs/);
+    await expect(
+      forceIp({ mac: '02:00:00:aa:bb:cc', ip: '10.0.0.300', mask: '255.0.0.0', address: '127.0.0.1' }),
+    ).rejects.toThrow(/ip/);
+    await expect(discover({ address: '127.0.0.1', signal: AbortSignal.abort() })).rejects.toBeDefined();
+  });
+
   it('sends FORCEIP and reports the ack', async () => {
     const peer = await FakePeer.start((cmd, ctx) => {
       if (cmd.type === 'forceip') ctx.reply({ type: 'forceip', ackId: cmd.reqId, status: 0 });
@@ -430,6 +440,7 @@ describe('discovery, FORCEIP, ACTION, message channel, GenICam', () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(acks.sort()).toEqual([10, 10, 11]);
     expect(channel.stats.duplicates).toBe(1);
+    expect(await channel.next({ timeoutMs: 20 })).toBeUndefined(); // nothing more queued
     await channel.close();
     expect(memory.get(BootstrapRegister.MCP)).toBe(0);
     expect(await channel.next()).toBeUndefined();

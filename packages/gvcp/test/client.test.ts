@@ -1,3 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AbortError, TimeoutError, ValueOutOfRangeError } from '@cam/net-utils';
 import { zipSync } from 'fflate';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -462,5 +467,42 @@ describe('discovery, FORCEIP, ACTION, message channel, GenICam', () => {
     expect(file).toMatchObject({ urlRegister: 0x400, zipped: true, schemaVersion: '1.1.0', xml });
     storeBytes(memory, BootstrapRegister.SECOND_URL, new Uint8Array(4));
     await expect(fetchGenicamXml(client)).rejects.toThrow(/no GenICam XML found/);
+  });
+
+  it('follows File: and http: URLs (zipped over http)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gvcp-genicam-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const xml = '<?xml version="1.0"?>\n<RegisterDescription ModelName="FromFile"/>\n';
+    const path = join(dir, 'cam.xml');
+    await writeFile(path, xml);
+    const memory = new Map<number, number>();
+    storeBytes(memory, BootstrapRegister.FIRST_URL, new TextEncoder().encode(`File://${path}?SchemaVersion=1.0.0`));
+    const { client } = await setup(memoryHandler(memory));
+    expect(await fetchGenicamXml(client)).toMatchObject({
+      xml,
+      zipped: false,
+      schemaVersion: '1.0.0',
+      urlRegister: 0x200,
+    });
+
+    const zip = zipSync({ 'web.xml': new TextEncoder().encode(xml.replace('FromFile', 'FromWeb')) });
+    const server = createServer((req, res) => {
+      if (req.url === '/desc/cam.zip') res.end(Buffer.from(zip));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    storeBytes(memory, BootstrapRegister.FIRST_URL, new Uint8Array(512));
+    storeBytes(memory, BootstrapRegister.FIRST_URL, new TextEncoder().encode(`http://127.0.0.1:${port}/desc/cam.zip`));
+    const web = await fetchGenicamXml(client);
+    expect(web).toMatchObject({ zipped: true, location: { scheme: 'http' } });
+    expect(web.xml).toContain('FromWeb');
+    storeBytes(
+      memory,
+      BootstrapRegister.FIRST_URL,
+      new TextEncoder().encode(`http://127.0.0.1:${port}/missing.xml\0\0\0\0`),
+    );
+    await expect(fetchGenicamXml(client)).rejects.toThrow(/HTTP 404/);
   });
 });

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { FrameTooLargeError, MalformedError, ProtocolError, WireError } from '@cam/net-utils';
+import { AbortError, FrameTooLargeError, MalformedError, ProtocolError, TimeoutError, WireError } from '@cam/net-utils';
 import { unzipSync } from 'fflate';
 import {
   BootstrapRegister,
@@ -61,8 +61,10 @@ export async function fetchGenicamXml(device: RegisterAccess, options: FetchGeni
         raw,
       };
     } catch (e) {
-      if (!WireError.isInstance(e) && !(e instanceof Error && 'code' in e)) throw e;
-      if (options.signal?.aborted) throw e;
+      // Cancellation and a lost device end the search; anything else (bad URL, missing file, HTTP error) tries the
+      // second URL register.
+      if (options.signal?.aborted || TimeoutError.isInstance(e) || AbortError.isInstance(e) || !(e instanceof Error))
+        throw e;
       errors.push(`0x${register.toString(16).padStart(4, '0')}${url ? ` (${url})` : ''}: ${(e as Error).message}`);
     }
   }

@@ -333,6 +333,14 @@ describe('commands from the platform', () => {
     });
     expect(all).toHaveLength(24);
     expect(all.map((f) => f.name)).toEqual(dev.recordings.filter((r) => r.channel === 1).map((r) => r.name));
+    // 16 lines do not fit in 1500 bytes: the device answers with fewer, the platform pages on until an empty page.
+    const big = await h.queryRecords({
+      channel: 1,
+      start: '2026-01-01 00:00:00',
+      stop: '2026-01-01 23:59:59',
+      chunkSize: 16,
+    });
+    expect(big).toEqual(all);
     expect(all[0]).toEqual({
       name: 'ch0001_00000001000000001',
       start: '2026-01-01 00:00:00',

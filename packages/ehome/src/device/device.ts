@@ -720,7 +720,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
           size,
           flag,
         }));
-        return fitting(req, (n) => ok(req, { files: files.slice(0, n) }), files.length);
+        return fitting((n) => ok(req, { files: files.slice(0, n) }), files.length);
       }
       case 'QUERYPICTURES': {
         const p = req.params;
@@ -730,7 +730,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
         const pictures = all
           .slice(p.startIdx, p.startIdx + p.chunkSize)
           .map(({ picId, time, size }) => ({ picId, time, size }));
-        return fitting(req, (n) => ok(req, { pictures: pictures.slice(0, n) }), pictures.length);
+        return fitting((n) => ok(req, { pictures: pictures.slice(0, n) }), pictures.length);
       }
       case 'GETDEVICECAPABILITY':
         return ok(req, {
@@ -867,7 +867,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
 }
 
 /** Answers with as many list items as fit in one signal (at most `count`). */
-function fitting(req: EhomeRequest, build: (n: number) => EncodableMessage, count: number): EncodableMessage {
+function fitting(build: (n: number) => EncodableMessage, count: number): EncodableMessage {
   for (let n = count; n > 0; n--) {
     const m = build(n);
     try {
@@ -877,6 +877,5 @@ function fitting(req: EhomeRequest, build: (n: number) => EncodableMessage, coun
       if (!(e instanceof SignalTooLargeError)) throw e;
     }
   }
-  void req;
   return build(0);
 }

@@ -3,7 +3,6 @@
  * application work on the main thread cannot delay packet handling. Frame buffers live in a SharedArrayBuffer
  * the main thread also maps, so frames cross threads as a slot number, without a copy.
  */
-import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodePacketResend } from '../codec/packet-resend.js';
 import { GvspReassembler } from './reassembler.js';
@@ -60,24 +59,25 @@ async function main(): Promise<void> {
       },
     },
   );
-  engine.tick(performance.now());
+  engine.tick(Date.now());
   let probing = false;
   const tickMs = Math.max(1, init.options.tickMs ?? 1);
-  let lastTick = performance.now();
+  // Date.now() (a small integer) rather than performance.now(): the check runs per packet and must not allocate
+  let lastTick = Date.now();
   const tick = (): void => {
-    lastTick = performance.now();
+    lastTick = Date.now();
     engine.tick(lastTick);
   };
   socket.on('message', (msg, rinfo) => {
     if (device === undefined) device = { address: rinfo.address, port: 3956 };
     if (probing) port.postMessage({ type: 'probed', length: msg.length } satisfies WorkerToMain);
-    if (performance.now() - lastTick >= tickMs) tick();
+    if (Date.now() - lastTick >= tickMs) tick();
     engine.handlePacket(msg, msg.length);
   });
   socket.on('error', () => {});
   const timer = setInterval(
     () => {
-      if (performance.now() - lastTick >= tickMs) tick();
+      if (Date.now() - lastTick >= tickMs) tick();
     },
     Math.max(tickMs, 4),
   );

@@ -328,22 +328,23 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
       },
     },
   );
-  engine.tick(performance.now());
+  engine.tick(Date.now());
   const copy = options.copyFrames ?? false;
   const deliverIncomplete = options.deliverIncomplete ?? true;
   const swap16 = options.pixelByteOrder === 'big';
   let prober: ((length: number) => boolean) | undefined;
   const tickMs = Math.max(1, options.tickMs ?? 1);
-  let lastTick = performance.now();
+  // Date.now() (a small integer) rather than performance.now(): the check runs per packet and must not allocate
+  let lastTick = Date.now();
   const tick = (): void => {
-    lastTick = performance.now();
+    lastTick = Date.now();
     engine.tick(lastTick);
   };
   socket.on('message', (msg, rinfo) => {
     if (device === undefined) device = { address: rinfo.address, port: 3956 };
     if (prober?.(msg.length)) prober = undefined;
     // while packets flow, the timers run from here (one clock read per packet) instead of 1000 wakeups a second
-    if (performance.now() - lastTick >= tickMs) tick();
+    if (Date.now() - lastTick >= tickMs) tick();
     engine.handlePacket(msg, msg.length);
   });
   socket.on('error', () => {
@@ -352,7 +353,7 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
   // when the stream goes quiet (tail loss, end of stream) a timer keeps resends and retention going
   const timer = setInterval(
     () => {
-      if (performance.now() - lastTick >= tickMs) tick();
+      if (Date.now() - lastTick >= tickMs) tick();
     },
     Math.max(tickMs, 4),
   );

@@ -100,6 +100,7 @@ beforeAll(async () => {
   device.store(0x200, enc.encode(`Local:s.xml;20000;${enc.encode(xml).byteLength.toString(16)}`));
   device.store(0x20000, enc.encode(xml));
   device.memory.set(0x938, 3000);
+  device.memory.set(0x934, 0x80000061); // concatenation, PENDING_ACK, ACTION, user-defined name
   dir = await mkdtemp(join(tmpdir(), 'cam-gige-'));
 });
 
@@ -137,7 +138,10 @@ describe('cam gige', () => {
       modelName: 'Scripted',
       heartbeatTimeoutMs: 3000,
       genicamUrl: expect.stringMatching(/^Local:s\.xml;20000;/),
+      gvcpCapabilities: ['CONCATENATION', 'PENDING_ACK', 'ACTION', 'USER_DEFINED_NAME'],
     });
+    const text = await runCam(['gige', 'info', '127.0.0.1', ...at()]);
+    expect(text.stdout).toMatch(/GVCP capability +0x80000061 CONCATENATION PENDING_ACK ACTION USER_DEFINED_NAME\n/);
   });
 
   it('write takes control, writes hex and decimal, and read reads back', async () => {

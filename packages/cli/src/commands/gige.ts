@@ -7,6 +7,7 @@ import {
   fetchGenicamXml,
   forceIp,
   GVCP_PORT,
+  GvcpCapability,
   GvcpClient,
   parseDeviceMode,
   statusName,
@@ -75,6 +76,13 @@ function net(cmd: Command): Command {
     .option('--json', 'print one JSON document');
 }
 
+/** Names of the GVCP capability bits that are set (register 0x0934). */
+function capabilityNames(value: number): string[] {
+  return Object.entries(GvcpCapability)
+    .filter(([, mask]) => (value & mask) >>> 0 !== 0)
+    .map(([name]) => name);
+}
+
 function deviceLine(d: DiscoveredDevice): string {
   const name = d.userDefinedName ? ` "${d.userDefinedName}"` : '';
   return `${d.address.padEnd(15)} ${d.mac}  ${d.manufacturerName} ${d.modelName}  serial ${d.serialNumber || '-'}${name}  via ${d.interfaceAddress || '?'}`;
@@ -128,6 +136,7 @@ export function registerGige(program: Command): void {
           specVersion: `${device.specVersionMajor}.${device.specVersionMinor}`,
           mode: parseDeviceMode(device.deviceMode),
           gvcpCapability: capabilities ?? 0,
+          gvcpCapabilities: capabilityNames(capabilities ?? 0),
           heartbeatTimeoutMs: heartbeatTimeout ?? 0,
           streamChannels: streamChannels ?? 0,
           messageChannels: messageChannels ?? 0,
@@ -149,7 +158,7 @@ export function registerGige(program: Command): void {
         ['MAC', info.mac],
         ['IP', `${info.ip} / ${info.subnetMask} gw ${info.defaultGateway}`],
         ['GigE Vision', info.specVersion],
-        ['GVCP capability', hex32(info.gvcpCapability)],
+        ['GVCP capability', `${hex32(info.gvcpCapability)} ${info.gvcpCapabilities.join(' ')}`.trimEnd()],
         ['heartbeat timeout', `${info.heartbeatTimeoutMs} ms`],
         ['stream channels', String(info.streamChannels)],
         ['message channels', String(info.messageChannels)],

@@ -315,3 +315,38 @@ describe('other data packet formats', () => {
     });
   }
 });
+
+describe('hostile datagrams', () => {
+  it('counts a data packet claiming id 0, or a 48-bit offset past the buffer, and never throws', () => {
+    const h = harness(4096, 1500, new Map());
+    // generic payload, block 5, packet id 0
+    const p0 = Uint8Array.of(0, 0, 0, 5, 3, 0, 0, 0, 1, 2, 3, 4);
+    expect(() => h.engine.handlePacket(p0, p0.byteLength)).not.toThrow();
+    expect(h.engine.get('malformedPackets')).toBe(1);
+    // multizone data packet with address offset 0xffff_ffff_ffff
+    const mz = Uint8Array.of(0, 0, 0, 6, 6, 0, 0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 9, 9);
+    expect(() => h.engine.handlePacket(mz, mz.byteLength)).not.toThrow();
+    // GenDC data packet (extended header) with a huge destination offset
+    const g = new Uint8Array(20 + 16 + 4);
+    g[4] = 0x88;
+    g[15] = 7;
+    g[19] = 1;
+    g.fill(0xff, 24, 32);
+    expect(() => h.engine.handlePacket(g, g.byteLength)).not.toThrow();
+    for (let t = 0; t < 300; t += 10) h.engine.tick(t);
+    expect(h.engine.fillingCount).toBe(0);
+  });
+
+  test.prop(
+    [fc.integer({ min: 1, max: 8 }), fc.array(fc.uint8Array({ minLength: 8, maxLength: 64 }), { maxLength: 100 })],
+    { numRuns: 300 },
+  )('datagrams with a valid format byte and random fields never throw', (format, dgrams) => {
+    const h = harness(4096, 1500, new Map());
+    for (const d of dgrams) {
+      d[4] = (d[4]! & 0x80) | format;
+      h.engine.handlePacket(d, d.byteLength);
+    }
+    for (let t = 0; t < 400; t += 10) h.engine.tick(t);
+    expect(h.engine.fillingCount).toBe(0);
+  });
+});

@@ -333,6 +333,11 @@ export class GvspReassembler {
       }
       case GvspPacketFormat.PAYLOAD:
       case GvspPacketFormat.H264: {
+        if (packetId === 0) {
+          // packet 0 is the leader; a data packet cannot have it (its offset would be negative)
+          c[Counter.malformedPackets]!++;
+          return;
+        }
         if (!this.packetSizeKnown) {
           // packet size not configured: learn it from packet 1, full size unless it is the frame's only data packet
           if (packetId === 1 && len + IP_UDP_OVERHEAD > this.learnedPacketSize) {
@@ -430,7 +435,7 @@ export class GvspReassembler {
   }
 
   private copy(slot: number, buf: Uint8Array, p: Uint8Array, from: number, n: number, offset: number): void {
-    if (n <= 0) return;
+    if (n <= 0 || offset < 0) return;
     let count = n;
     if (offset + count > buf.byteLength) {
       this.sizeMismatch[slot] = 1;

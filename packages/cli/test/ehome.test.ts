@@ -76,6 +76,8 @@ describe('cam ehome', () => {
     ).toEqual(['cli-1', 'cli-2', 'cli-3']);
     expect(out.at(-1)).toEqual({ type: 'summary', devices: 3, registered: 3 });
     expect(alarms.sort()).toEqual(['cli-1:1', 'cli-2:1', 'cli-3:1']);
+    // The devices logged out when the command ended.
+    expect(server.devices()).toEqual([]);
     expect(gps).toEqual([22.5, 22.5, 22.5]);
   });
 

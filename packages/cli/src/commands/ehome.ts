@@ -291,6 +291,10 @@ function registerDevice(ehome: Command): void {
       } catch (e) {
         reportError(e, json);
       } finally {
+        // Leave politely: registered devices log out (bounded), so the platform sees them go at once.
+        await Promise.all(
+          devices.map((d) => (d.registered ? d.logout({ timeoutMs: 1500 }).catch(() => {}) : undefined)),
+        );
         await Promise.all(devices.map((d) => d.close()));
       }
     });

@@ -1,4 +1,4 @@
-import { AbortError, type CallOptions, TruncatedError } from '@cam/net-utils';
+import { AbortError, type CallOptions, copyBytes, TruncatedError } from '@cam/net-utils';
 import {
   type AccessMode,
   FeatureTypeError,
@@ -355,7 +355,7 @@ export class NodeMap {
       case 'IEnumeration':
         return node.readString(ctx);
       case 'IRegister':
-        return (await (node as RegisterNode).readBytes(ctx)).slice();
+        return copyBytes(await (node as RegisterNode).readBytes(ctx));
       default:
         throw new FeatureTypeError(node.name, node.type, 'has no value to read');
     }
@@ -645,7 +645,7 @@ export class NodeMap {
         cause: new TruncatedError(0, length, got, `register '${reg.name}'`),
       });
     }
-    if (useCache) this.store(reg, address, length, bytes.slice());
+    if (useCache) this.store(reg, address, length, copyBytes(bytes));
     return bytes;
   }
 
@@ -670,7 +670,7 @@ export class NodeMap {
     }
     // Any cached view of these bytes (another node over the same address) is stale now.
     this.dropOverlapping(address, length);
-    if (this.cacheOn && reg.cachable === 'WriteThrough') this.store(reg, address, length, data.slice());
+    if (this.cacheOn && reg.cachable === 'WriteThrough') this.store(reg, address, length, copyBytes(data));
   }
 
   private dropOverlapping(address: bigint, length: number): void {

@@ -149,7 +149,7 @@ export class ByteReader {
 
   /** The next `n` bytes as a fresh copy, safe to keep after the input is reused. */
   bytesCopy(n: number, what = 'bytes'): Uint8Array {
-    return this.bytesView(n, what).slice();
+    return copyBytes(this.bytesView(n, what));
   }
 
   /** All bytes after the cursor, as a view. */
@@ -462,6 +462,16 @@ export function macFromHighLow(high: number, low: number): string {
   return bytesToMac(
     Uint8Array.of((high >>> 8) & 0xff, high & 0xff, low >>> 24, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff),
   );
+}
+
+/**
+ * A copy of `bytes` in fresh memory. Use it instead of `.slice()`: on a Node Buffer (what sockets deliver),
+ * `slice()` returns a view that still aliases the original memory.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  out.set(bytes);
+  return out;
 }
 
 /** Lower-case hex of bytes, for messages and fixtures. */

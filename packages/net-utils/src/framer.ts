@@ -1,3 +1,4 @@
+import { copyBytes } from './bytes.js';
 import { FrameTooLargeError, MalformedError, TruncatedError } from './errors.js';
 
 /** How a TCP protocol announces the length of each frame. */
@@ -197,7 +198,7 @@ export class LengthFramer {
         this.streamOffset += take;
         this.headerFill = 0;
         if (total === headerSize) {
-          out.push(this.header.slice());
+          out.push(copyBytes(this.header));
           continue;
         }
         this.frame = this.allocate(total);
@@ -225,5 +226,8 @@ const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
 
 /** Uninitialised memory where Node's Buffer exists (see {@link LengthFramingOptions.allocate}). */
 function defaultAllocate(size: number): Uint8Array {
-  return NodeBuffer ? NodeBuffer.allocUnsafeSlow(size) : new Uint8Array(size);
+  if (!NodeBuffer) return new Uint8Array(size);
+  // A plain Uint8Array over the (unpooled) memory, so frames have one type whichever path built them.
+  const b = NodeBuffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
 }

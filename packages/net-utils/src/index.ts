@@ -13,6 +13,7 @@ export {
   ByteReader,
   ByteWriter,
   bytesToMac,
+  copyBytes,
   type FixedStringEncoding,
   fromHex,
   ipv4ToU32,

@@ -200,3 +200,15 @@ describe('address helpers', () => {
     expect(() => fromHex('zz')).toThrow(MalformedError);
   });
 });
+
+describe('copies, not views', () => {
+  it('bytesCopy and copyBytes do not alias a Buffer input', async () => {
+    const { ByteReader: Reader, copyBytes: copy } = await import('../src/bytes.js');
+    const buf = Buffer.from([1, 2, 3, 4]);
+    const a = new Reader(buf).bytesCopy(4);
+    const b = copy(buf);
+    buf[0] = 9;
+    expect([...a]).toEqual([1, 2, 3, 4]);
+    expect([...b]).toEqual([1, 2, 3, 4]);
+  });
+});

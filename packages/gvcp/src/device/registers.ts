@@ -1,4 +1,4 @@
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { copyBytes, ValueOutOfRangeError } from '@cam/net-utils';
 import { GvcpStatus } from '../codec/constants.js';
 import { DeviceStatusError } from './errors.js';
 
@@ -320,7 +320,7 @@ export class RegisterSpace {
         if (r.kind === 'register') {
           await this.writeRegister(cursor, new DataView(chunk.buffer, chunk.byteOffset, 4).getUint32(0), ctx);
         } else {
-          if (r.writeBlock) await r.writeBlock(offset, chunk.slice(), ctx);
+          if (r.writeBlock) await r.writeBlock(offset, copyBytes(chunk), ctx);
           r.store.set(chunk, offset);
           for (let a = cursor; a < cursor + n; a += 4) {
             if (this.#listeners.has(a)) this.#notify(a, r.view.getUint32(a - r.address), ctx);

@@ -1,3 +1,4 @@
+import { copyBytes } from '@cam/net-utils';
 /** The last request of one sender and, once it is answered, the acknowledge that was sent. */
 export interface CachedExchange {
   reqId: number;
@@ -32,7 +33,7 @@ export class RetransmitCache {
 
   /** Records a new request (its ack to follow through {@link answer}). */
   begin(sender: string, reqId: number, request: Uint8Array): CachedExchange {
-    const entry: CachedExchange = { reqId, request: request.slice(), ack: undefined };
+    const entry: CachedExchange = { reqId, request: copyBytes(request), ack: undefined };
     this.#entries.delete(sender);
     this.#entries.set(sender, entry);
     while (this.#entries.size > this.#capacity) {

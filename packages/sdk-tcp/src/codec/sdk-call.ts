@@ -1,4 +1,4 @@
-import { FrameTooLargeError, LengthFramer, ProtocolError, ValueOutOfRangeError } from '@cam/net-utils';
+import { copyBytes, FrameTooLargeError, LengthFramer, ProtocolError, ValueOutOfRangeError } from '@cam/net-utils';
 import {
   MAX_PACKET_SIZE,
   MAX_XML_CHUNK,
@@ -89,7 +89,7 @@ export class SdkCallAssembler {
       if (index !== 0) {
         throw new SdkChunkError(`first chunk of a call has index ${index}, expected 0`, HErrorCode.kInvalidXmlIndex);
       }
-      if (data.byteLength === total) return data.slice();
+      if (data.byteLength === total) return copyBytes(data);
       this.buffer = new Uint8Array(total);
       this.filled = 0;
     } else if (total !== this.buffer.byteLength || index !== this.filled) {

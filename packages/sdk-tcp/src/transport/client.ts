@@ -5,6 +5,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { basename } from 'node:path';
 import {
   type CallOptions,
+  copyBytes,
   deadlineSignal,
   FrameTooLargeError,
   MalformedError,
@@ -351,7 +352,7 @@ export class SdkClient implements AsyncDisposable {
           port: rinfo.port,
           deviceId: d.deviceId,
           version: d.version,
-          data: d.data.slice(),
+          data: copyBytes(d.data),
         });
       } catch {
         // Not a search answer: ignored (anything may arrive on a broadcast port).

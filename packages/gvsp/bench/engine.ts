@@ -3,13 +3,15 @@
  * of Node's dgram cost. Frames of ~1 MB at packet sizes 1500 and 9000, delivered and released as they complete.
  */
 import { performance } from 'node:perf_hooks';
-import { GvspPayloadType, GvspReassembler, PixelFormat, packetiseBlock } from '../src/index.js';
+import { gvsp } from './lib.js';
+
+const { GvspPayloadType, GvspReassembler, PixelFormat, packetiseBlock } = gvsp;
 
 export function engineBench(packetSize: number, frames = 300): { nsPerPacket: number; packets: number } {
   const width = 1024;
   const height = 1000;
   const data = new Uint8Array(width * height).map((_, i) => i & 0xff);
-  const engine: GvspReassembler = new GvspReassembler(
+  const engine: InstanceType<typeof GvspReassembler> = new GvspReassembler(
     { payloadSize: width * height + 16384, packetSize, resend: true },
     {
       requestResend() {},

@@ -5,12 +5,16 @@
  *
  *   pnpm --filter @cam/gvsp bench            (BENCH_SECONDS=1.5 per step by default)
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { GvspReceiver } from '../src/index.js';
+import { gvsp, usingBuild } from './lib.js';
+
+const { GvspReceiver } = gvsp;
+
+import { aravisSideBySide } from './aravis.js';
 import { engineBench } from './engine.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
@@ -145,6 +149,15 @@ async function step(sender: ChildProcess, name: string, packetSize: number, pps:
   };
 }
 
+function hasPythonAravis(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', "import gi; gi.require_version('Aravis', '0.8')"], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function main(): Promise<void> {
   for (const size of [1500, 9000]) {
     engineBench(size, 50);
@@ -161,7 +174,7 @@ async function main(): Promise<void> {
   const receivers = ['dgram floor', 'GvspReceiver', 'GvspReceiver (worker)'];
   const results: StepResult[] = [];
   process.stdout.write(
-    `# GVSP receiver benchmark: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ${SECONDS}s steps\n`,
+    `# GVSP receiver benchmark (${usingBuild ? 'dist build' : 'TypeScript sources'}): ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ${SECONDS}s steps\n`,
   );
   for (const [size, rates] of plans) {
     for (const rate of rates) {
@@ -205,6 +218,8 @@ async function main(): Promise<void> {
     }
   }
   if (process.env.BENCH_JSON) process.stdout.write(`${JSON.stringify(results)}\n`);
+  if (process.env.BENCH_ARAVIS !== '0' && hasPythonAravis()) await aravisSideBySide([60, 120, 160]);
+  else process.stdout.write('\n(python Aravis side by side skipped: no python3 gi Aravis 0.8, or BENCH_ARAVIS=0)\n');
 }
 
 await main();

@@ -4,7 +4,9 @@
  */
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { GvspPayloadType, PixelFormat, packetiseBlock } from '../src/index.js';
+import { gvsp } from './lib.js';
+
+const { GvspPayloadType, PixelFormat, packetiseBlock } = gvsp;
 
 interface Job {
   port: number;

@@ -11,7 +11,9 @@ type FrameMsg = Extract<WorkerToMain, { type: 'frame' }>;
 
 function startWorker(workerData: WorkerInit): Worker {
   const js = new URL('./receiver-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
+  // the built worker needs no loader flags; dropping the parent's keeps a dev `--conditions=@cam/source` from
+  // sending it to TypeScript sources it cannot load
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, execArgv: [] });
   // Running from TypeScript sources (tests, `--import tsx`): `--import` in a worker's execArgv is not honoured
   // by Node 20, so a small bootstrap registers tsx inside the worker before loading the entry.
   const ts = new URL('./receiver-worker.ts', import.meta.url).href;

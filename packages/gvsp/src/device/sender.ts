@@ -55,6 +55,8 @@ export interface GvspSenderStats {
   resentPackets: number;
   unavailable: number;
   testPackets: number;
+  /** Datagrams on the resend socket that were not a PACKETRESEND command (dropped). */
+  badCommands: number;
 }
 
 /** An image to send (payload type image, chunk data optional). */
@@ -115,6 +117,7 @@ export class GvspSender implements AsyncDisposable {
     resentPackets: 0,
     unavailable: 0,
     testPackets: 0,
+    badCommands: 0,
   };
   private readonly streamChannel: number;
 
@@ -151,13 +154,16 @@ export class GvspSender implements AsyncDisposable {
     if (options.resendPort !== undefined) {
       const r = dgram.createSocket('udp4');
       await bind(r, options.resendPort, options.bindAddress ?? '0.0.0.0');
-      r.on('message', (msg, rinfo) => {
+      r.on('message', (msg) => {
+        let cmd: PacketResendCommand;
         try {
-          s.handlePacketResend(decodePacketResend(msg));
+          cmd = decodePacketResend(msg);
         } catch {
-          // not a PACKETRESEND: ignore (a real device would answer other GVCP commands here)
-          void rinfo;
+          // not a PACKETRESEND: count and drop (a GvcpDevice answers the other GVCP commands)
+          s.counters.badCommands++;
+          return;
         }
+        s.handlePacketResend(cmd);
       });
       r.on('error', () => {});
       s.resendSocket = r;

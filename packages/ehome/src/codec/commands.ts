@@ -190,9 +190,9 @@ export const STREAM_TYPES = ['MAIN', 'SUB', 'THIRD'] as const;
 export const UPGRADE_STATES = ['DOWNLOADING', 'SUCCEEDED', 'FAILED'] as const;
 /**
  * PLAYBACKCONTROL actions. `SPEED` takes `Speed`: n > 1 plays n times faster, n < -1 plays n times slower,
- * 1 (or -1) normal; `SEEK` takes `Time` (absolute playback).
+ * 1 (or -1) normal; `SEEK` takes `Time` (absolute playback); `REVERSE` / `FORWARD` set the direction.
  */
-export const PLAYBACK_ACTIONS = ['PAUSE', 'RESUME', 'SPEED', 'SEEK'] as const;
+export const PLAYBACK_ACTIONS = ['PAUSE', 'RESUME', 'SPEED', 'SEEK', 'REVERSE', 'FORWARD'] as const;
 
 const NONE = {} as const;
 

@@ -158,7 +158,8 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
   private readonly socket: Socket;
   private readonly version: string;
   private readonly encoding: SignalEncoding;
-  private readonly channels: number;
+  /** Number of video channels (1..64). */
+  readonly channels: number;
   private readonly config = new Map<string, XmlTree>();
   private readonly pending = new Map<number, Pending>();
   private readonly answered = new Map<string, Uint8Array | null>();

@@ -92,6 +92,8 @@ export class H264TestPatternGenerator {
   private readonly pps: Uint8Array;
   private index = 0;
   private idrId = 0;
+  private gopStart = 0;
+  private keyframeRequested = false;
 
   constructor(options: H264GeneratorOptions) {
     const { width, height } = options;
@@ -121,10 +123,30 @@ export class H264TestPatternGenerator {
     return out;
   }
 
+  /** Makes the next access unit a keyframe (SPS + PPS + IDR) and starts a new GOP there (FORCEIFRAME). */
+  requestKeyframe(): void {
+    this.keyframeRequested = true;
+  }
+
+  /** Moves the picture counter (the pattern and PTS follow it); the next access unit starts a new GOP. */
+  seekFrame(index: number): void {
+    this.index = Math.max(0, Math.floor(index));
+    this.keyframeRequested = true;
+  }
+
+  /** Index of the next access unit. */
+  get position(): number {
+    return this.index;
+  }
+
   /** The next access unit: SPS + PPS + IDR slice at the start of each GOP, else one non-IDR I slice. */
   next(): GeneratedAccessUnit {
     const i = this.index++;
-    const inGop = i % this.gop;
+    if (this.keyframeRequested || i - this.gopStart >= this.gop || i < this.gopStart) {
+      this.gopStart = i;
+      this.keyframeRequested = false;
+    }
+    const inGop = i - this.gopStart;
     const keyframe = inGop === 0;
     const slice = this.buildSlice(i, keyframe, inGop % 16);
     let data: Uint8Array;

@@ -1,5 +1,11 @@
 export { BitWriter, crc32Mpeg2 } from './bits.js';
 export {
+  EhomeDeviceMedia,
+  type EhomeDeviceMediaOptions,
+  type ReceivedMediaCommand,
+  RecordingSource,
+} from './device-media.js';
+export {
   INTERLEAVED_MAGIC,
   type MediaEvent,
   type MediaFraming,
@@ -20,6 +26,21 @@ export {
   H264TestPatternGenerator,
   unescapeRbsp,
 } from './h264-generator.js';
+export {
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+  downloadRecording,
+  EhomeStreamSession,
+  ehomeTime,
+  type MediaControlChannel,
+  openPlayback,
+  openPreview,
+  type PlaybackOptions,
+  type PreviewOptions,
+  speedFromWire,
+  speedToWire,
+} from './platform.js';
 export {
   type AccessUnit,
   muxPs,

@@ -8,7 +8,18 @@ import type {
   ResponseParams,
   XmlTree,
 } from '../codec/index.js';
-import { DeviceStatusError } from './errors.js';
+import {
+  type DownloadOptions,
+  type DownloadResult,
+  downloadRecording,
+  type EhomeStreamSession,
+  type MediaControlChannel,
+  openPlayback,
+  openPreview,
+  type PlaybackOptions,
+  type PreviewOptions,
+} from '../media/platform.js';
+import { DeviceOfflineError, DeviceStatusError } from './errors.js';
 import type { StoredMedia } from './events.js';
 import type { DeviceSession } from './registry.js';
 import type { EhomeServer } from './server.js';
@@ -227,6 +238,41 @@ export class DeviceHandle {
       if (r.files.length === 0) break;
     }
     return out;
+  }
+
+  /**
+   * Live preview (INVITESTREAM): takes a TCP port from the platform's media pool, tells the device to connect and
+   * push, and returns the stream (iterate it for H.264 / H.265 access units). Only this device may connect.
+   */
+  preview(options: PreviewOptions = {}): Promise<EhomeStreamSession> {
+    return openPreview(this.mediaChannel(), options);
+  }
+
+  /**
+   * Playback: queries the recordings in the range, then PLAYBACK of the chosen file to a pooled port. The session
+   * controls pause / resume / speed / seek / reverse.
+   */
+  playback(options: PlaybackOptions): Promise<EhomeStreamSession & { recordings: RecordedFile[] }> {
+    return openPlayback(this.mediaChannel(), (o) => this.queryRecords(o), options);
+  }
+
+  /** DOWNLOAD of a recording into `path` (the device's MPEG-PS), with progress. */
+  download(file: RecordedFile | string, path: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+    return downloadRecording(this.mediaChannel(), file, path, options);
+  }
+
+  private mediaChannel(): MediaControlChannel {
+    return {
+      deviceId: this.deviceId,
+      deviceAddress: () => {
+        const session = this.session;
+        if (!session) throw new DeviceOfflineError(this.deviceId);
+        return session.address;
+      },
+      media: () => this.server.mediaContext(),
+      call: (command, params, options) =>
+        this.call(command as PlatformCommand, params as never, options) as Promise<Record<string, unknown>>,
+    };
   }
 
   /** QUERYPICTURES over a time range (paged like {@link queryRecords}). */

@@ -9,6 +9,7 @@ import {
   type CallOptions,
   deadlineSignal,
   listIpv4Interfaces,
+  PortPool,
   TimeoutError,
   WireError,
 } from '@cam/net-utils';
@@ -55,6 +56,13 @@ export interface EhomeServerOptions {
   address?: string;
   /** Register port. Default 7660; 0 picks a free one. */
   port?: number;
+  /**
+   * TCP ports for preview, playback and download streams: a pool, or a range to make one from (bound on `address`).
+   * Default 20000-20999.
+   */
+  mediaPorts?: PortPool | { min: number; max: number };
+  /** SinkIP told to devices for media streams. Default: the advertised address. */
+  mediaAddress?: string;
   /** Address told to devices for the alarm and picture servers. Default: `address`, or the first non-loopback IPv4. */
   advertisedAddress?: string;
   /** Heartbeat interval sent in the REGISTER reply. Default 15 s. */
@@ -194,6 +202,9 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private sequence = 0;
   private closed = false;
   private advertised = '127.0.0.1';
+  private mediaPool: PortPool | undefined;
+  private ownsMediaPool = false;
+  private readonly mediaStreams = new Set<{ close(): Promise<void> }>();
 
   constructor(options: EhomeServerOptions = {}) {
     super();
@@ -264,6 +275,30 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     };
   }
 
+  /**
+   * What media streams need: the port pool (created on first use), the SinkIP, and registration of a stream so
+   * {@link close} tears it down.
+   */
+  mediaContext(): { pool: PortPool; sinkAddress: string; track(s: { close(): Promise<void> }): () => void } {
+    if (!this.mediaPool) {
+      const o = this.options.mediaPorts;
+      if (o instanceof PortPool) this.mediaPool = o;
+      else {
+        const range = o ?? { min: 20_000, max: 20_999 };
+        this.mediaPool = new PortPool({ ...range, host: this.options.address ?? '0.0.0.0' });
+        this.ownsMediaPool = true;
+      }
+    }
+    return {
+      pool: this.mediaPool,
+      sinkAddress: this.options.mediaAddress ?? this.advertised,
+      track: (stream) => {
+        this.mediaStreams.add(stream);
+        return () => this.mediaStreams.delete(stream);
+      },
+    };
+  }
+
   /** Sessions of online devices. */
   devices(): DeviceSession[] {
     return [...this.registry.values()];
@@ -295,6 +330,9 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     if (this.closed) return;
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await Promise.allSettled([...this.mediaStreams].map((m) => m.close()));
+    this.mediaStreams.clear();
+    if (this.ownsMediaPool) await this.mediaPool?.close();
     const err = new AbortError('EHome server closed');
     for (const [seq, p] of this.pending) {
       if (p.timer) clearTimeout(p.timer);

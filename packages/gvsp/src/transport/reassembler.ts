@@ -137,6 +137,8 @@ export class GvspReassembler {
   private packetSizeKnown = false;
   private lastReal: number | undefined;
   private readonly maxTickStep: number;
+  /** Bytes a header overwrites in front of a packet's data during the copy, saved and restored. */
+  private readonly scratch = new Uint8Array(64);
   private learnedPacketSize = 0;
 
   private readonly state: Uint8Array;
@@ -434,6 +436,7 @@ export class GvspReassembler {
     }
   }
 
+  /** Copies `p[from..from+n)` (the data, which runs to the end of the datagram) to `buf[offset..]`. */
   private copy(slot: number, buf: Uint8Array, p: Uint8Array, from: number, n: number, offset: number): void {
     if (n <= 0 || offset < 0) return;
     let count = n;
@@ -442,7 +445,18 @@ export class GvspReassembler {
       count = buf.byteLength - offset;
       if (count <= 0) return;
     }
-    buf.set(p.subarray(from, from + count), offset);
+    if (offset >= from && count === n && from + n === p.byteLength && from <= this.scratch.byteLength) {
+      // No view object per packet: copy the whole datagram so its data lands at `offset`, and put back the few
+      // bytes its header overwrote in front of it (they belong to the previous packet's data).
+      const base = offset - from;
+      const scratch = this.scratch;
+      for (let i = 0; i < from; i++) scratch[i] = buf[base + i]!;
+      buf.set(p, base);
+      for (let i = 0; i < from; i++) buf[base + i] = scratch[i]!;
+    } else {
+      // the first data packet of a frame (offset < header) or a truncated copy: one view, once per frame
+      buf.set(p.subarray(from, from + count), offset);
+    }
     const end = offset + count;
     if (end > this.dataEnd[slot]!) this.dataEnd[slot] = end;
   }

@@ -4,12 +4,14 @@ import {
   DEFAULT_REGISTER_PORT,
   type DeviceSession,
   EhomeDevice,
+  EhomeDeviceMedia,
   type EhomeEvent,
   EhomeServer,
 } from '@cam/ehome';
 import { isIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { jsonReplacer, parseNumber, reportError, UsageError } from '../output.js';
+import { registerEhomeMedia } from './ehome-media.js';
 
 /** Default HTTP port of `cam ehome serve`'s picture server. */
 const DEFAULT_PICTURE_PORT = 6011;
@@ -236,6 +238,8 @@ function registerDevice(ehome: Command): void {
             version,
             channels,
             localAddress,
+            // Serves preview, playback and download of its simulated recordings (generated H.264).
+            mediaHandler: new EhomeDeviceMedia({ localAddress }).handler,
             ...(opts.password !== undefined ? { password: opts.password } : {}),
           });
           devices.push(dev);
@@ -304,7 +308,8 @@ function registerDevice(ehome: Command): void {
 export function registerEhome(program: Command): void {
   const ehome = program
     .command('ehome')
-    .description('Hikvision EHome: run a platform (register, alarm and picture servers), simulate devices');
+    .description('Hikvision EHome: run a platform, simulate devices, preview, playback, download');
   registerServe(ehome);
   registerDevice(ehome);
+  registerEhomeMedia(ehome);
 }

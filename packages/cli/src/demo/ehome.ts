@@ -1,7 +1,7 @@
-import { copyFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EhomeDevice, type EhomeEvent, EhomeServer } from '@cam/ehome';
-import { sleep } from '@cam/net-utils';
+import { EhomeDevice, EhomeDeviceMedia, type EhomeEvent, EhomeServer } from '@cam/ehome';
+import { PortPool, sleep } from '@cam/net-utils';
 import type { DemoContext, DemoPart } from './runner.js';
 
 /** Resolves with the next server event of a type (or rejects when the part is aborted). */
@@ -29,7 +29,7 @@ function nextEvent<T extends EhomeEvent['type']>(
 /** EHome: platform (signalling, alarm server, picture server) and a simulated device on loopback. */
 export const ehomePart: DemoPart = {
   name: 'ehome',
-  title: 'EHome: device registers, heartbeats, raises an alarm with pictures, answers a capture',
+  title: 'EHome: device registers, heartbeats, raises an alarm with pictures, answers a capture, streams a preview',
   timeoutMs: 15_000,
   async run(ctx) {
     const server = new EhomeServer({
@@ -39,18 +39,23 @@ export const ehomePart: DemoPart = {
       picturePort: 0,
       keepAliveSeconds: 1,
       dataDirectory: join(ctx.out, 'platform-data'),
+      mediaPorts: new PortPool({ min: 47_000, max: 47_099, host: '127.0.0.1' }),
+      mediaAddress: '127.0.0.1',
     });
     ctx.defer(() => server.close());
     await server.listen();
     const a = server.addresses();
     ctx.progress(`platform: signalling 127.0.0.1:${a.port}, alarms :${a.alarmPort}, pictures http :${a.picturePort}`);
 
+    const media = new EhomeDeviceMedia({ width: 160, height: 96, fps: 25 });
+    ctx.defer(() => media.close());
     const device = new EhomeDevice({
       server: { host: '127.0.0.1', port: a.port },
       deviceId: 'demo-ipc-01',
       localAddress: '127.0.0.1',
       version: '4.0',
       firmwareVersion: 'V5.6.0 demo',
+      mediaHandler: media.handler,
     });
     ctx.defer(() => device.close());
     const online = nextEvent(server, 'online', ctx);
@@ -95,6 +100,28 @@ export const ehomePart: DemoPart = {
       capture.media !== undefined,
       `CAPTUREPICTURE -> ${capture.response.picSize} byte JPEG uploaded over HTTP and linked`,
       captureFiles,
+    );
+
+    const stream = await server.device('demo-ipc-01').preview({ channel: 1, stream: 'main', signal: ctx.signal });
+    ctx.defer(() => stream.stop());
+    ctx.progress(
+      `preview: INVITESTREAM to 127.0.0.1:${stream.port} (port from the media pool), session ${stream.session}`,
+    );
+    const chunks: Uint8Array[] = [];
+    let keyframes = 0;
+    const until = setTimeout(() => void stream.stop(), 2000);
+    for await (const au of stream) {
+      chunks.push(au.data);
+      if (au.keyframe) keyframes++;
+    }
+    clearTimeout(until);
+    const file = join(ctx.out, 'preview.h264');
+    await writeFile(file, Buffer.concat(chunks));
+    ctx.check(
+      'preview',
+      chunks.length > 0 && keyframes > 0,
+      `${chunks.length} H.264 access units (${keyframes} key frames) over ${stream.framing ?? '?'} RTP/PS in 2 s, ${stream.stats.lostPackets} RTP packets lost`,
+      [file],
     );
   },
 };

@@ -1,0 +1,249 @@
+import { createWriteStream } from 'node:fs';
+import { DEFAULT_REGISTER_PORT, type EhomeEvent, EhomeServer, type EhomeStreamSession } from '@cam/ehome';
+import { isIpv4, PortPool } from '@cam/net-utils';
+import type { Command } from 'commander';
+import { parseNumber, printJson, reportError, UsageError } from '../output.js';
+
+interface MediaCommandOptions {
+  server?: string;
+  id: string;
+  channel?: string;
+  mediaPorts?: string;
+  wait?: string;
+  json?: boolean;
+}
+
+function hostPort(text: string | undefined): { host: string; port: number } {
+  const [host = '0.0.0.0', port] = (text ?? '0.0.0.0').split(':');
+  if (!isIpv4(host)) throw new UsageError(`--server "${text}" needs IP[:PORT]`);
+  const p = port === undefined ? DEFAULT_REGISTER_PORT : parseNumber(port, 'port');
+  if (p > 0xffff) throw new UsageError(`port ${p} is not in 0..65535`);
+  return { host, port: p };
+}
+
+function portRange(text: string | undefined): { min: number; max: number } {
+  const m = /^(\d+)-(\d+)$/.exec(text ?? '20000-20999');
+  if (!m) throw new UsageError(`--media-ports "${text}" needs MIN-MAX`);
+  const min = Number(m[1]);
+  const max = Number(m[2]);
+  if (!(min >= 1 && max <= 65535 && min <= max)) throw new UsageError(`--media-ports ${text} is not a port range`);
+  return { min, max };
+}
+
+/** Starts a platform on --server and waits (bounded) for the device to register. */
+async function platformWithDevice(
+  opts: MediaCommandOptions,
+  progress: (line: string) => void,
+): Promise<{ server: EhomeServer; close: () => Promise<void> }> {
+  const { host, port } = hostPort(opts.server);
+  const server = new EhomeServer({
+    address: host,
+    port,
+    alarmPort: false,
+    picturePort: false,
+    mediaPorts: new PortPool({ ...portRange(opts.mediaPorts), host }),
+  });
+  const a = await server.listen();
+  progress(`platform listening on ${host}:${a.port}; waiting for ${opts.id} to register`);
+  const waitMs = (opts.wait === undefined ? 60 : parseNumber(opts.wait, '--wait')) * 1000;
+  if (!server.registry.get(opts.id)) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        server.off('event', on);
+        reject(new UsageError(`device ${opts.id} did not register within ${waitMs / 1000} s`));
+      }, waitMs);
+      const on = (e: EhomeEvent): void => {
+        if (e.type === 'online' && e.deviceId === opts.id) {
+          clearTimeout(timer);
+          server.off('event', on);
+          resolve();
+        }
+      };
+      server.on('event', on);
+    }).catch(async (e: unknown) => {
+      await server.close();
+      throw e;
+    });
+  }
+  const s = server.registry.get(opts.id)!;
+  progress(`${opts.id} online from ${s.address}:${s.port}`);
+  return { server, close: () => server.close() };
+}
+
+/** Writes the access units of a stream to an Annex B file for `seconds`; returns counts. */
+async function record(
+  stream: EhomeStreamSession,
+  file: string | undefined,
+  seconds: number,
+  progress: (l: string) => void,
+) {
+  const out = file ? createWriteStream(file) : undefined;
+  const started = Date.now();
+  let frames = 0;
+  let keyframes = 0;
+  let bytes = 0;
+  const timer = setTimeout(() => void stream.stop(), seconds * 1000);
+  let lastReport = started;
+  try {
+    for await (const au of stream) {
+      frames++;
+      if (au.keyframe) keyframes++;
+      bytes += au.data.length;
+      if (out && !out.write(au.data)) await new Promise<void>((r) => out.once('drain', () => r()));
+      if (Date.now() - lastReport >= 1000) {
+        lastReport = Date.now();
+        progress(
+          `${frames} frames, ${(bytes / 1e6).toFixed(2)} MB, ${(frames / ((lastReport - started) / 1000)).toFixed(1)} fps`,
+        );
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    await stream.stop();
+    if (out) await new Promise<void>((r) => out.end(() => r()));
+  }
+  return { frames, keyframes, bytes, seconds: (Date.now() - started) / 1000, codec: 'h264', file, rtp: stream.stats };
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--server <ip:port>', 'address the platform listens on for the device (register port)', '0.0.0.0:7660')
+    .requiredOption('--id <deviceId>', 'DeviceID of the device')
+    .option('--channel <n>', 'video channel', '1')
+    .option('--media-ports <min-max>', 'TCP port range for media streams', '20000-20999')
+    .option('--wait <seconds>', 'how long to wait for the device to register', '60')
+    .option('--json', 'print one JSON document');
+}
+
+/** `cam ehome preview|playback|download`: a platform that waits for a device, then pulls its media. */
+export function registerEhomeMedia(ehome: Command): void {
+  common(ehome.command('preview'))
+    .description('live preview of a device: wait for it to register, INVITESTREAM, write the H.264 to a file')
+    .option('--stream <main|sub|third>', 'which stream', 'main')
+    .option('--seconds <s>', 'how long to record', '10')
+    .option('-o, --out <file>', 'write the elementary stream (.h264)')
+    .action(async (opts: MediaCommandOptions & { stream: string; seconds: string; out?: string }) => {
+      const json = opts.json === true;
+      const progress = (l: string): void => {
+        if (!json) process.stderr.write(`${l}\n`);
+      };
+      let close: (() => Promise<void>) | undefined;
+      try {
+        if (!['main', 'sub', 'third'].includes(opts.stream)) throw new UsageError('--stream is main, sub or third');
+        const p = await platformWithDevice(opts, progress);
+        close = p.close;
+        const stream = await p.server
+          .device(opts.id)
+          .preview({ channel: parseNumber(opts.channel ?? '1', '--channel'), stream: opts.stream as 'main' });
+        progress(`preview session ${stream.session} on port ${stream.port}`);
+        const r = await record(stream, opts.out, parseNumber(opts.seconds, '--seconds'), progress);
+        if (json) printJson({ ok: true, deviceId: opts.id, session: stream.session, ...r });
+        else
+          process.stdout.write(
+            `${r.frames} frames (${r.keyframes} key frames), ${r.bytes} bytes${r.file ? ` -> ${r.file}` : ''}\n`,
+          );
+      } catch (e) {
+        reportError(e, json);
+      } finally {
+        await close?.();
+      }
+    });
+
+  common(ehome.command('playback'))
+    .description('play back a time range: query the recordings, PLAYBACK, write the H.264 to a file')
+    .requiredOption('--start <time>', 'start, "YYYY-MM-DD HH:MM:SS"')
+    .requiredOption('--end <time>', 'end, "YYYY-MM-DD HH:MM:SS"')
+    .option('--speed <x>', 'speed factor (1/16 .. 16)', '1')
+    .option('--reverse', 'play backwards')
+    .option('--seconds <s>', 'how long to record', '10')
+    .option('-o, --out <file>', 'write the elementary stream (.h264)')
+    .action(
+      async (
+        opts: MediaCommandOptions & {
+          start: string;
+          end: string;
+          speed: string;
+          reverse?: boolean;
+          seconds: string;
+          out?: string;
+        },
+      ) => {
+        const json = opts.json === true;
+        const progress = (l: string): void => {
+          if (!json) process.stderr.write(`${l}\n`);
+        };
+        let close: (() => Promise<void>) | undefined;
+        try {
+          const speed = Number(opts.speed);
+          if (!(speed >= 1 / 16 && speed <= 16)) throw new UsageError('--speed is a factor from 1/16 to 16');
+          const p = await platformWithDevice(opts, progress);
+          close = p.close;
+          const stream = await p.server.device(opts.id).playback({
+            channel: parseNumber(opts.channel ?? '1', '--channel'),
+            start: opts.start,
+            end: opts.end,
+            speed,
+            reverse: opts.reverse === true,
+          });
+          progress(
+            `${stream.recordings.length} recording(s) in range; playing ${stream.recordings[0]?.name} (session ${stream.session})`,
+          );
+          const r = await record(stream, opts.out, parseNumber(opts.seconds, '--seconds'), progress);
+          if (json)
+            printJson({ ok: true, deviceId: opts.id, session: stream.session, recordings: stream.recordings, ...r });
+          else
+            process.stdout.write(
+              `${r.frames} frames (${r.keyframes} key frames), ${r.bytes} bytes${r.file ? ` -> ${r.file}` : ''}\n`,
+            );
+        } catch (e) {
+          reportError(e, json);
+        } finally {
+          await close?.();
+        }
+      },
+    );
+
+  common(ehome.command('download'))
+    .description('download a recording (MPEG-PS) with progress')
+    .option('--file <name>', 'recording name (default: the first one between --start and --end)')
+    .option('--start <time>', 'range start for choosing the recording', '1970-01-01 00:00:00')
+    .option('--end <time>', 'range end for choosing the recording', '2100-01-01 00:00:00')
+    .requiredOption('-o, --out <file>', 'where to write it')
+    .action(async (opts: MediaCommandOptions & { file?: string; start: string; end: string; out: string }) => {
+      const json = opts.json === true;
+      const progress = (l: string): void => {
+        if (!json) process.stderr.write(`${l}\n`);
+      };
+      let close: (() => Promise<void>) | undefined;
+      try {
+        const p = await platformWithDevice(opts, progress);
+        close = p.close;
+        const handle = p.server.device(opts.id);
+        const channel = parseNumber(opts.channel ?? '1', '--channel');
+        let name = opts.file;
+        if (!name) {
+          const files = await handle.queryRecords({ channel, start: opts.start, stop: opts.end, maxFiles: 1 });
+          if (!files[0])
+            throw new UsageError(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
+          name = files[0].name;
+        }
+        let lastPct = -10;
+        const r = await handle.download(name, opts.out, {
+          channel,
+          onProgress: ({ bytes, total }) => {
+            const pct = total ? Math.floor((100 * bytes) / total) : 0;
+            if (pct >= lastPct + 10) {
+              lastPct = pct;
+              progress(`download ${name}: ${pct}% (${bytes}/${total ?? '?'} bytes)`);
+            }
+          },
+        });
+        if (json) printJson({ ok: true, deviceId: opts.id, file: name, ...r });
+        else process.stdout.write(`${name}: ${r.bytes} bytes -> ${r.path}\n`);
+      } catch (e) {
+        reportError(e, json);
+      } finally {
+        await close?.();
+      }
+    });
+}

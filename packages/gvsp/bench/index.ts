@@ -44,6 +44,7 @@ function startSender(): Promise<ChildProcess> {
     execArgv: ['--conditions=@cam/source', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  process.once('exit', () => c.kill());
   return new Promise((resolve) => c.once('message', () => resolve(c)));
 }
 

@@ -101,6 +101,9 @@ async function run(job: Job): Promise<void> {
   process.send?.({ sent, frames, seconds: (performance.now() - start) / 1000 });
 }
 
+// never outlive the benchmark (a crashed parent closes the IPC channel)
+process.on('disconnect', () => process.exit(0));
+
 process.on('message', (m: Job | { exit: true }) => {
   if ('exit' in m) {
     socket.close();

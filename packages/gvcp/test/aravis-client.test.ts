@@ -4,6 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { canUseNetns, describeInterop, hasCommand } from '../../../test-support/interop.js';
+import {
+  acquireExclusive,
+  GVCP_PORT_LOCK,
+  LOCKED_HOOK_TIMEOUT_MS,
+  type Release,
+} from '../../../test-support/port-lock.js';
 import { GvcpDevice, PixelFormat } from '../src/index.js';
 import { JsonLineChild, nodeArgs, run, serveDeviceScript, uniqueNetnsName } from './fixtures/device/child.js';
 
@@ -12,8 +18,9 @@ const hostScript = fileURLToPath(new URL('./fixtures/device/netns-host.ts', impo
 /**
  * Aravis (arv-tool-0.8, which only talks to port 3956) against our GvcpDevice, with tshark checking our traffic.
  * When this process may create network namespaces, everything runs in a private one (its own loopback, so no other
- * test's camera on 127.0.0.1:3956 gets in the way); otherwise on the host loopback, retrying the bind of 3956 for a
- * while in case another test holds it.
+ * test's camera on 127.0.0.1:3956 gets in the way); otherwise on the host loopback, holding GVCP_PORT_LOCK (as every
+ * suite using 127.0.0.1:3956 does) and retrying the bind of 3956 for a while in case a process not under the lock
+ * is just letting it go.
  */
 describeInterop(
   'Aravis arv-tool-0.8 against our GvcpDevice',
@@ -27,6 +34,7 @@ describeInterop(
     const pcap = join(dir, 'gvcp.pcapng');
     let device: JsonLineChild | undefined;
     let capture: JsonLineChild | undefined;
+    let release: Release | undefined;
     const inNs = (command: string, args: string[], timeoutMs = 30_000) => {
       const all = [...prefix, command, ...args];
       return run(all[0]!, all.slice(1), timeoutMs);
@@ -40,6 +48,7 @@ describeInterop(
         if (useNetns) prefix.push('ip', 'netns', 'exec', ns);
         else await run('ip', ['netns', 'del', ns]);
       }
+      if (!useNetns) release = await acquireExclusive(GVCP_PORT_LOCK);
       // Capture first: tshark prints "Capturing on" on stderr once it listens.
       const [tc, ta] = [
         prefix[0] ?? 'tshark',
@@ -64,18 +73,22 @@ describeInterop(
       ]);
       device = new JsonLineChild(cmd, args);
       await device.waitFor('listening', 30_000);
-    }, 60_000);
+    }, LOCKED_HOOK_TIMEOUT_MS);
 
     afterAll(async () => {
-      await device?.stop();
-      if (capture && capture.child.exitCode === null) {
-        capture.child.kill('SIGINT');
-        const t = setTimeout(() => capture?.child.kill('SIGKILL'), 5000);
-        await capture.exited;
-        clearTimeout(t);
+      try {
+        await device?.stop();
+        if (capture && capture.child.exitCode === null) {
+          capture.child.kill('SIGINT');
+          const t = setTimeout(() => capture?.child.kill('SIGKILL'), 5000);
+          await capture.exited;
+          clearTimeout(t);
+        }
+        if (prefix.length > 0) await run('ip', ['netns', 'del', ns]);
+        rmSync(dir, { recursive: true, force: true });
+      } finally {
+        release?.();
       }
-      if (prefix.length > 0) await run('ip', ['netns', 'del', ns]);
-      rmSync(dir, { recursive: true, force: true });
     }, 30_000);
 
     it('arv-tool reads Width, Height and PixelFormat', async () => {

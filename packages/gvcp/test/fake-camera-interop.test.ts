@@ -2,6 +2,12 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop, hasCommand } from '../../../test-support/interop.js';
+import {
+  acquireExclusive,
+  GVCP_PORT_LOCK,
+  LOCKED_HOOK_TIMEOUT_MS,
+  type Release,
+} from '../../../test-support/port-lock.js';
 import { BootstrapRegister, connectCamera, discover, fetchGenicamXml, GvcpClient, GvcpStatus } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -18,14 +24,17 @@ async function arvTool(...args: string[]): Promise<string> {
 }
 
 // Every test that talks to the Aravis fake camera lives in this one file, run sequentially against one camera
-// process. If a camera already serves 127.0.0.1:3956 (another suite's), it is used as is and left running.
+// process. Every suite using 127.0.0.1:3956 holds GVCP_PORT_LOCK meanwhile, so they take turns. If a camera
+// already serves 127.0.0.1:3956 (one left by a run that was killed), it is used as is and left running.
 describeInterop(
   'GvcpClient against arv-fake-gv-camera-0.8',
   { [CAMERA]: hasCommand(CAMERA), [TOOL]: hasCommand(TOOL) },
   () => {
     let camera: ChildProcess | undefined;
+    let release: Release | undefined;
 
     beforeAll(async () => {
+      release = await acquireExclusive(GVCP_PORT_LOCK);
       if (await answers()) return;
       camera = spawn(CAMERA, ['-i', '127.0.0.1', '-s', 'G1GVCP'], { stdio: 'ignore' });
       const deadline = Date.now() + 15_000;
@@ -33,13 +42,17 @@ describeInterop(
         if (Date.now() > deadline || camera.exitCode !== null)
           throw new Error(`${CAMERA} did not answer on 127.0.0.1:3956`);
       }
-    }, 30_000);
+    }, LOCKED_HOOK_TIMEOUT_MS);
 
     afterAll(async () => {
-      if (!camera || camera.exitCode !== null) return;
-      const exited = new Promise((resolve) => camera?.once('exit', resolve));
-      camera.kill('SIGTERM');
-      await exited;
+      try {
+        if (!camera || camera.exitCode !== null) return;
+        const exited = new Promise((resolve) => camera?.once('exit', resolve));
+        camera.kill('SIGTERM');
+        await exited;
+      } finally {
+        release?.();
+      }
     });
 
     it('unicast discovery shows the Aravis identity', async () => {

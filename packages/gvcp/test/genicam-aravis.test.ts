@@ -3,6 +3,12 @@ import { promisify } from 'node:util';
 import { type FeatureValue, NodeMap, portFromRegisterAccess } from '@cam/genicam';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeInterop, hasCommand } from '../../../test-support/interop.js';
+import {
+  acquireExclusive,
+  GVCP_PORT_LOCK,
+  LOCKED_HOOK_TIMEOUT_MS,
+  type Release,
+} from '../../../test-support/port-lock.js';
 import { discover, FeatureRegister, fetchGenicamXml, GvcpClient, GvcpDevice } from '../src/index.js';
 
 // Owned by @cam/genicam: our node map over GvcpClient (through portFromRegisterAccess) must agree with Aravis.
@@ -74,8 +80,9 @@ describeInterop(
     let camera: ChildProcess | undefined;
     let client: GvcpClient;
     let map: NodeMap;
+    let release: Release | undefined;
 
-    /** Starts our camera unless one answers (another suite's camera is used as is); retries binding briefly. */
+    /** Starts our camera unless one answers (one left by a killed run is used as is); retries binding briefly. */
     async function ensureCamera(): Promise<void> {
       if (await answers()) return;
       const deadline = Date.now() + 15_000;
@@ -104,21 +111,27 @@ describeInterop(
       }
     }
 
+    // Every suite using 127.0.0.1:3956 holds GVCP_PORT_LOCK meanwhile, so they take turns.
     beforeAll(async () => {
+      release = await acquireExclusive(GVCP_PORT_LOCK);
       await ensureCamera();
       client = await GvcpClient.connect('127.0.0.1');
       map = await NodeMap.load((await fetchGenicamXml(client)).xml, portFromRegisterAccess(client));
-    }, 40_000);
+    }, LOCKED_HOOK_TIMEOUT_MS);
 
-    // A camera started by another suite may have been stopped by it in the meantime.
+    // Should the camera have died in the meantime, start it again.
     beforeEach(ensureCamera, 20_000);
 
     afterAll(async () => {
-      await client?.close();
-      if (!camera || camera.exitCode !== null) return;
-      const exited = new Promise((resolve) => camera?.once('exit', resolve));
-      camera.kill('SIGTERM');
-      await exited;
+      try {
+        await client?.close();
+        if (!camera || camera.exitCode !== null) return;
+        const exited = new Promise((resolve) => camera?.once('exit', resolve));
+        camera.kill('SIGTERM');
+        await exited;
+      } finally {
+        release?.();
+      }
     });
 
     it('reads every feature arv-tool lists as readable with the value arv-tool prints', async () => {

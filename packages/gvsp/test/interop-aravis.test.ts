@@ -5,6 +5,12 @@ import { NodeMap, type Port } from '@cam/genicam';
 import { discover, fetchGenicamXml, GvcpClient, GvcpDevice } from '@cam/gvcp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop, hasCommand, hasPythonAravis } from '../../../test-support/interop.js';
+import {
+  acquireExclusive,
+  GVCP_PORT_LOCK,
+  LOCKED_HOOK_TIMEOUT_MS,
+  type Release,
+} from '../../../test-support/port-lock.js';
 import { attachGvspStreaming, openStream, PixelFormat } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -56,9 +62,12 @@ describeInterop(
   { [CAMERA]: hasCommand(CAMERA), 'python3 Aravis': python },
   () => {
     let camera: ChildProcess | undefined;
+    let release: Release | undefined;
 
+    // Every suite using 127.0.0.1:3956 holds GVCP_PORT_LOCK meanwhile, so they take turns.
     beforeAll(async () => {
-      // Another suite may already run a fake camera on 127.0.0.1:3956: then use it.
+      release = await acquireExclusive(GVCP_PORT_LOCK);
+      // A fake camera left on 127.0.0.1:3956 by a killed run: use it.
       if (await answers()) return;
       const deadline = Date.now() + 15_000;
       for (;;) {
@@ -72,13 +81,17 @@ describeInterop(
         if (Date.now() > deadline) throw new Error(`${CAMERA} did not answer on 127.0.0.1:3956`);
         await new Promise((r) => setTimeout(r, 200));
       }
-    }, 30_000);
+    }, LOCKED_HOOK_TIMEOUT_MS);
 
     afterAll(async () => {
-      if (!camera || camera.exitCode !== null) return;
-      const exited = new Promise((r) => camera?.once('exit', r));
-      camera.kill('SIGTERM');
-      await exited;
+      try {
+        if (!camera || camera.exitCode !== null) return;
+        const exited = new Promise((r) => camera?.once('exit', r));
+        camera.kill('SIGTERM');
+        await exited;
+      } finally {
+        release?.();
+      }
     });
 
     it('receives complete frames of the configured size and format, with the content Aravis receives', async () => {
@@ -148,9 +161,12 @@ describeInterop(
 describeInterop('python Aravis streams from our simulated camera', { 'python3 Aravis': python }, () => {
   let device: GvcpDevice | undefined;
   let streaming: Awaited<ReturnType<typeof attachGvspStreaming>> | undefined;
+  let release: Release | undefined;
 
   beforeAll(async () => {
-    // Aravis only talks to port 3956; another suite's camera may hold it for a moment.
+    // Aravis only talks to port 3956: every suite using it holds GVCP_PORT_LOCK meanwhile, so they take turns (and
+    // the bind is retried for a while in case a process not under the lock is just letting it go).
+    release = await acquireExclusive(GVCP_PORT_LOCK);
     device = await retry(
       () =>
         GvcpDevice.start({
@@ -164,11 +180,15 @@ describeInterop('python Aravis streams from our simulated camera', { 'python3 Ar
       20_000,
     );
     streaming = await attachGvspStreaming(device, { bindAddress: '127.0.0.1', forceFps: 200 });
-  }, 30_000);
+  }, LOCKED_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
-    await streaming?.close();
-    await device?.close();
+    try {
+      await streaming?.close();
+      await device?.close();
+    } finally {
+      release?.();
+    }
   });
 
   it('delivers 200 frames with no failed buffer', async () => {

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeAck, encodeCommand } from '@cam/gvcp';
 import { describe, expect, it } from 'vitest';
@@ -129,4 +132,62 @@ describe('cam gige simulate', () => {
     expect(m.code).toBe(2);
     expect(m.stderr).toMatch(/MAC/);
   });
+
+  it('streams when acquisition starts: cam gige grab gets complete frames of the configured size as PNG', async () => {
+    const run = await startCam([
+      'gige',
+      'simulate',
+      '--address',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--json',
+      '--width',
+      '96',
+      '--height',
+      '64',
+      '--pixel-format',
+      'Mono8',
+      '--fps',
+      '40',
+      '--packet-size',
+      '1000',
+      '--loss-ratio',
+      '0.05',
+    ]);
+    const out = await mkdtemp(join(tmpdir(), 'cam-gige-grab-'));
+    try {
+      const info = JSON.parse(run.firstLine) as { port: number; width: number; height: number; pixelFormat: string };
+      expect(info).toMatchObject({ width: 96, height: 64, pixelFormat: 'Mono8' });
+      const r = await runCam(
+        ['gige', 'grab', '127.0.0.1', '--port', String(info.port), '--frames', '3', '--out', out, '--json'],
+        { timeoutMs: 30_000 },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as {
+        ok: boolean;
+        packetSize: number;
+        frames: { file: string; status: string; width: number; height: number; pixelFormat: string }[];
+        stats: { completedFrames: number; failures: number };
+      };
+      expect(doc.ok).toBe(true);
+      // the link carries at most 1000-byte packets: negotiation settles at or below that
+      expect(doc.packetSize).toBeLessThanOrEqual(1000);
+      expect(doc.frames).toHaveLength(3);
+      for (const f of doc.frames) {
+        expect(f).toMatchObject({ status: 'complete', width: 96, height: 64, pixelFormat: 'Mono8' });
+        expect(f.file.startsWith(out)).toBe(true);
+        const png = await readFile(f.file);
+        expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+        // IHDR: width, height, bit depth 8, color type 0 (gray)
+        expect([png.readUInt32BE(16), png.readUInt32BE(20), png[24], png[25]]).toEqual([96, 64, 8, 0]);
+      }
+      expect(doc.stats.completedFrames).toBeGreaterThanOrEqual(3);
+      expect(doc.stats.failures).toBe(0);
+    } finally {
+      run.child.kill('SIGINT');
+      await rm(out, { recursive: true, force: true });
+    }
+    expect(await run.exit).toBe(0);
+  }, 40_000);
 });

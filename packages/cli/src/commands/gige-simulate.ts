@@ -1,4 +1,5 @@
-import { GVCP_PORT, GvcpDevice, type GvcpDeviceOptions, PixelFormat } from '@cam/gvcp';
+import { FeatureRegister, GVCP_PORT, GvcpDevice, type GvcpDeviceOptions, PixelFormat } from '@cam/gvcp';
+import { type AttachStreamingOptions, attachGvspStreaming, type GvspStreaming, type StreamingDevice } from '@cam/gvsp';
 import { isIpv4, macToBytes } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { parseNumber, reportError, UsageError } from '../output.js';
@@ -10,7 +11,83 @@ interface SimulateOptions {
   mac?: string;
   model?: string;
   pixelFormat?: string;
+  width?: string;
+  height?: string;
+  fps?: string;
+  packetSize?: string;
+  lossRatio?: string;
   json?: boolean;
+}
+
+/** What the stream side of the simulator takes from the command line. */
+interface StreamSettings {
+  fps: number | undefined;
+  /** Largest GVSP packet (IP + UDP + GVSP) the simulated link carries, like a path MTU. */
+  maxPacketSize: number | undefined;
+  lossRatio: number;
+}
+
+function streamSettings(opts: SimulateOptions): StreamSettings {
+  const fps = opts.fps === undefined ? undefined : Number(opts.fps);
+  if (fps !== undefined && !(fps >= 0.1 && fps <= 1000)) throw new UsageError(`fps "${opts.fps}" is not in 0.1..1000`);
+  const maxPacketSize = opts.packetSize === undefined ? undefined : parseNumber(opts.packetSize, 'packet size');
+  if (maxPacketSize !== undefined && (maxPacketSize < 576 || maxPacketSize > 9000))
+    throw new UsageError(`packet size ${maxPacketSize} is not in 576..9000`);
+  const lossRatio = opts.lossRatio === undefined ? 0 : Number(opts.lossRatio);
+  if (!(lossRatio >= 0 && lossRatio < 1))
+    throw new UsageError(`loss ratio "${opts.lossRatio}" is not in 0..1 (exclusive)`);
+  return { fps, maxPacketSize, lossRatio };
+}
+
+/**
+ * The device as the stream sender sees it, with packets above `maxPacketSize` not getting through: test packets
+ * larger than that are not fired (so a host's negotiation settles at or below it) and the stream never exceeds it.
+ */
+function linkLimited(device: GvcpDevice, maxPacketSize: number): StreamingDevice {
+  type Listener = (...args: never[]) => void;
+  const wrapped = new Map<Listener, (e: { streamChannel: number }) => void>();
+  const limited: StreamingDevice = {
+    get acquiring() {
+      return device.acquiring;
+    },
+    imageFormat: () => device.imageFormat(),
+    acquisitionSettings: () => device.acquisitionSettings(),
+    timestamp: () => device.timestamp(),
+    streamChannel: (n?: number) => {
+      const ch = device.streamChannel(n);
+      return { ...ch, packetSize: Math.min(ch.packetSize, maxPacketSize) };
+    },
+    on: ((event: string, listener: Listener) => {
+      if (event !== 'fireTestPacket') return device.on(event as 'acquisitionStop', listener as () => void);
+      const forward = (e: { streamChannel: number }): void => {
+        // the device announces the SCPS write before storing the size: look once it has landed
+        setImmediate(() => {
+          if (device.streamChannel(e.streamChannel).packetSize <= maxPacketSize)
+            (listener as (e: { streamChannel: number }) => void)(e);
+        });
+      };
+      wrapped.set(listener, forward);
+      return device.on('fireTestPacket', forward);
+    }) as StreamingDevice['on'],
+    off: (event, listener) => {
+      const forward = event === 'fireTestPacket' ? wrapped.get(listener) : undefined;
+      if (forward) wrapped.delete(listener);
+      return device.off(event as 'acquisitionStop', (forward ?? listener) as () => void);
+    },
+  };
+  return limited;
+}
+
+async function startStreaming(device: GvcpDevice, s: StreamSettings, address: string): Promise<GvspStreaming> {
+  if (s.fps !== undefined) {
+    // AcquisitionFrameRate holds IEEE-754 float bits; set it so the feature reads what the stream does
+    const bits = new DataView(new ArrayBuffer(4));
+    bits.setFloat32(0, s.fps);
+    device.registers.set(FeatureRegister.AcquisitionFrameRate, bits.getUint32(0));
+  }
+  const options: AttachStreamingOptions = { bindAddress: address };
+  if (s.lossRatio > 0) options.loss = { drop: s.lossRatio, onResend: false };
+  return attachGvspStreaming(s.maxPacketSize === undefined ? device : linkLimited(device, s.maxPacketSize), options);
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -58,6 +135,17 @@ function deviceOptions(opts: SimulateOptions): GvcpDeviceOptions {
     }
     options.pixelFormat = opts.pixelFormat as keyof typeof PixelFormat;
   }
+  for (const [key, text] of [
+    ['width', opts.width],
+    ['height', opts.height],
+  ] as const) {
+    if (text === undefined) continue;
+    const v = parseNumber(text, key);
+    if (v < 1 || v > 16_384) throw new UsageError(`${key} ${v} is not in 1..16384`);
+    options[key] = v;
+    // the default sensor is 1024 x 768; a larger image gets a sensor to match
+    if (v > (key === 'width' ? 1024 : 768)) options[key === 'width' ? 'sensorWidth' : 'sensorHeight'] = v;
+  }
   return options;
 }
 
@@ -72,15 +160,37 @@ export function registerGigeSimulate(gige: Command): void {
     .option('--mac <mac>', 'MAC address (default derived from the serial number)')
     .option('--model <name>', 'model name')
     .option('--pixel-format <name>', 'initial PixelFormat (Mono8, Mono16, RGB8Packed, BayerRG8, ...)')
+    .option('--width <px>', 'initial image width (default 640)')
+    .option('--height <px>', 'initial image height (default 480)')
+    .option('--fps <hz>', 'initial AcquisitionFrameRate (default 10)')
+    .option('--packet-size <bytes>', 'largest stream packet the link carries (576..9000; default: what the host sets)')
+    .option(
+      '--loss-ratio <r>',
+      'share of stream packets dropped at random, first sends only: resends get through (default 0)',
+    )
     .option('--json', 'print one JSON line with address, port, serial and MAC once listening')
     .action(async (opts: SimulateOptions) => {
       const json = opts.json === true;
       let device: GvcpDevice | undefined;
+      let streaming: GvspStreaming | undefined;
       try {
+        const settings = streamSettings(opts);
         device = new GvcpDevice(deviceOptions(opts));
         const stopped = untilStopped();
         const where = await device.listen();
-        const info = { address: where.address, port: where.port, serial: device.serialNumber, mac: device.mac };
+        streaming = await startStreaming(device, settings, where.address);
+        const format = device.imageFormat();
+        const info = {
+          address: where.address,
+          port: where.port,
+          serial: device.serialNumber,
+          mac: device.mac,
+          width: format.width,
+          height: format.height,
+          pixelFormat:
+            Object.entries(PixelFormat).find(([, v]) => v === format.pixelFormat)?.[0] ??
+            `0x${format.pixelFormat.toString(16)}`,
+        };
         if (json) {
           // One JSON document, on one line, so a caller can read it as soon as it appears.
           process.stdout.write(`${JSON.stringify({ ok: true, ...info })}\n`);
@@ -98,13 +208,16 @@ export function registerGigeSimulate(gige: Command): void {
         }
         const signal = await stopped;
         const stats = device.stats;
+        const frames = streaming.framesSent;
+        await streaming.close();
         await device.close();
         if (!json) {
           process.stdout.write(
-            `stopped (${signal}): ${stats.commandsExecuted} commands, ${stats.acksSent} acks, ${stats.badDatagrams} bad datagrams\n`,
+            `stopped (${signal}): ${stats.commandsExecuted} commands, ${stats.acksSent} acks, ${stats.badDatagrams} bad datagrams, ${frames} frames streamed\n`,
           );
         }
       } catch (error) {
+        await streaming?.close();
         await device?.close();
         reportError(error, json);
       }

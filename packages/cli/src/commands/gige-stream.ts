@@ -11,7 +11,7 @@ import {
   openStream,
   pixelFormatInfo,
 } from '@cam/gvsp';
-import { isIpv4 } from '@cam/net-utils';
+import { copyBytes, isIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
 
@@ -139,7 +139,8 @@ function imageOf(f: GvspFrame): { kind: 'gray8' | 'gray16' | 'rgb8'; pixels: Uin
   }
   if ((info.name === 'RGB8' || info.name === 'BGR8') && f.image.length >= 3 * n) {
     if (info.name === 'RGB8') return { kind: 'rgb8', pixels: f.image };
-    const p = f.image.slice(0, 3 * n);
+    // a copy (Buffer.slice would be a view): swapping in place must not touch the frame's pooled bytes
+    const p = copyBytes(f.image.subarray(0, 3 * n));
     for (let i = 0; i < p.length; i += 3) [p[i], p[i + 2]] = [p[i + 2]!, p[i]!];
     return { kind: 'rgb8', pixels: p };
   }

@@ -17,6 +17,7 @@ import { isIpv4, macToBytes } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
 import { registerGigeSimulate } from './gige-simulate.js';
+import { registerGigeStream } from './gige-stream.js';
 
 interface NetOptions {
   json?: boolean;
@@ -344,4 +345,5 @@ export function registerGige(program: Command): void {
     );
 
   registerGigeSimulate(gige);
+  registerGigeStream(gige);
 }

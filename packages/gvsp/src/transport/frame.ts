@@ -1,3 +1,4 @@
+import { copyBytes } from '@cam/net-utils';
 import { GVSP_CHUNK_APPENDED_BIT, GvspPayloadType, gvspPayloadTypeName } from '../codec/constants.js';
 import { decodeGvspPacket, type GvspLeader, type GvspTrailer, partImageAoi } from '../codec/packet.js';
 import { imageByteSize, pixelFormatInfo, pixelFormatName } from '../codec/pixel-format.js';
@@ -122,7 +123,8 @@ export function buildFrame(
     options.release();
   };
   if (options.copy) {
-    data = data.slice();
+    // a Buffer's slice() is a view of the pooled buffer; the caller asked for bytes of its own
+    data = copyBytes(data);
     pooled = false;
     giveBack();
   }

@@ -66,6 +66,22 @@ describe('MediaSink and MediaPusher on loopback', () => {
     }
   });
 
+  it('reuseBuffers recycles access-unit memory and still delivers every unit intact', async () => {
+    const sink = await MediaSink.open({ pool: pool(), expectedAddress: '127.0.0.1' });
+    cleanups.push(() => sink.close());
+    const { source, sent } = clip(20);
+    const pusher = new MediaPusher({ host: '127.0.0.1', port: sink.port, source, fps: 500 });
+    await pusher.start();
+    const got: string[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const au of sink.accessUnits({ reuseBuffers: true })) {
+      got.push(Buffer.from(au.data).toString('hex'));
+      buffers.add(au.data.buffer);
+    }
+    expect(got).toEqual(sent.map((s) => Buffer.from(s).toString('hex')));
+    expect(buffers.size).toBeLessThan(sent.length); // memory was reused
+  });
+
   it('refuses a connection from another address, then accepts the device', async () => {
     const sink = await MediaSink.open({ pool: pool(), expectedAddress: '127.0.0.1' });
     cleanups.push(() => sink.close());

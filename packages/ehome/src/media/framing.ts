@@ -1,6 +1,6 @@
 import { LengthFramer, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
 import { type AccessUnit, muxPs, PsDemuxer, PsStreamType } from './ps.js';
-import { decodeRtp, encodeRtpInto, RTP_PAYLOAD_TYPE_PS, RtpSequenceTracker } from './rtp.js';
+import { encodeRtpInto, RTP_PAYLOAD_TYPE_PS, RtpSequenceTracker } from './rtp.js';
 
 /** How a device frames its media over TCP (both occur in public captures). */
 export type MediaFraming = 'rtp-interleaved' | 'private-header';
@@ -119,6 +119,11 @@ export class MediaStreamDecoder {
     return events;
   }
 
+  /** Gives an access unit's data back for reuse (see {@link PsDemuxer.recycle}). */
+  recycle(data: Uint8Array): void {
+    this.demuxer.recycle(data);
+  }
+
   /** End of stream: returns the last access unit; throws {@link TruncatedError} if it ended mid-packet. */
   end(): MediaEvent[] {
     this.framer.end();
@@ -176,13 +181,28 @@ export class MediaStreamDecoder {
       this.stats.rtcpPackets++;
       return;
     }
-    const rtp = decodeRtp(frame.subarray(4));
+    // RTP header read in place (no object or DataView per packet); decodeRtp() is the general API.
+    const n = frame.length;
+    if (n < 16) throw new TruncatedError(4, 12, n - 4, 'RTP header');
+    const b0 = frame[4]!;
+    if (b0 >>> 6 !== 2) throw new MalformedError(4, `RTP version ${b0 >>> 6}, expected 2`);
+    let start = 16 + (b0 & 0x0f) * 4;
+    if (b0 & 0x10) {
+      if (start + 4 > n) throw new TruncatedError(start, 4, n - start, 'RTP extension header');
+      start += 4 + ((frame[start + 2]! << 8) | frame[start + 3]!) * 4;
+    }
+    let end = n;
+    if (b0 & 0x20) end -= frame[n - 1]!;
+    if (start > end || (b0 & 0x20 && frame[n - 1] === 0))
+      throw new MalformedError(4, 'RTP header, extension or padding overruns the packet');
+    const marker = (frame[5]! & 0x80) !== 0;
+    const sequenceNumber = (frame[6]! << 8) | frame[7]!;
     this.stats.rtpPackets++;
-    const gap = this.sequence.track(rtp.sequenceNumber);
+    const gap = this.sequence.track(sequenceNumber);
     this.stats.lostPackets = this.sequence.lost;
     this.stats.latePackets = this.sequence.late;
-    if (gap > 0) events.push({ type: 'gap', lost: gap, sequenceNumber: rtp.sequenceNumber });
-    let payload = rtp.payload;
+    if (gap > 0) events.push({ type: 'gap', lost: gap, sequenceNumber });
+    let payload = frame.subarray(start, end);
     if (this.strayMode === undefined && payload.length >= 4) {
       this.strayMode = payload[0] === STRAY_BYTE && payload[1] === 0 && payload[2] === 0 && payload[3] === 1;
     }
@@ -194,7 +214,7 @@ export class MediaStreamDecoder {
     if (this.options.emitPs) events.push({ type: 'ps', bytes: payload });
     this.aus.length = 0;
     this.demuxer.push(payload, this.aus);
-    if (rtp.marker) this.demuxer.flush(this.aus);
+    if (marker) this.demuxer.flush(this.aus);
     for (const au of this.aus) {
       this.stats.accessUnits++;
       events.push({ type: 'access-unit', accessUnit: au });

@@ -1,22 +1,32 @@
-/** Positions of NAL units in Annex B bytes (start codes 00 00 01 or 00 00 00 01). */
-export function* nalUnits(data: Uint8Array): Generator<Uint8Array> {
-  const n = data.length;
-  let i = 0;
-  let start = -1;
-  while (i + 2 < n) {
-    if (data[i] === 0 && data[i + 1] === 0 && data[i + 2] === 1) {
-      if (start >= 0) {
-        let end = i;
-        if (end > start && data[end - 1] === 0) end--; // 4-byte start code of the next NAL
-        yield data.subarray(start, end);
-      }
-      i += 3;
-      start = i;
-      continue;
-    }
-    i++;
+/**
+ * Offset of the first byte after the next Annex B start code (00 00 01, or 00 00 00 01) at or after `from`, or -1.
+ * Uses the native `indexOf` to find candidate 01 bytes, so long slice payloads are skipped at memchr speed.
+ */
+export function nextStartCode(data: Uint8Array, from = 0): number {
+  let i = from + 2;
+  while (i < data.length) {
+    const one = data.indexOf(1, i);
+    if (one < 0) return -1;
+    if (data[one - 1] === 0 && data[one - 2] === 0) return one + 1;
+    i = one + 1;
   }
-  if (start >= 0 && start < n) yield data.subarray(start);
+  return -1;
+}
+
+/** The NAL units in Annex B bytes (start codes 00 00 01 or 00 00 00 01), as views. */
+export function* nalUnits(data: Uint8Array): Generator<Uint8Array> {
+  let start = nextStartCode(data, 0);
+  while (start >= 0 && start < data.length) {
+    const next = nextStartCode(data, start);
+    if (next < 0) {
+      yield data.subarray(start);
+      return;
+    }
+    let end = next - 3;
+    if (end > start && data[end - 1] === 0) end--; // 4-byte start code of the next NAL
+    yield data.subarray(start, end);
+    start = next;
+  }
 }
 
 /** H.264 nal_unit_type of a NAL (first byte after the start code). */
@@ -29,18 +39,19 @@ export function h265NalType(nal: Uint8Array): number {
   return ((nal[0] ?? 0) >>> 1) & 0x3f;
 }
 
-/** True when an access unit holds an H.264 IDR slice (type 5) or an H.265 IRAP picture (types 16..21). */
+/**
+ * True when an access unit holds an H.264 IDR slice (type 5) or an H.265 IRAP picture (types 16..21). Only the NAL
+ * headers up to the first slice are read: the first VCL NAL unit decides, so a large picture is not scanned.
+ */
 export function isKeyframe(accessUnit: Uint8Array, codec: 'h264' | 'h265'): boolean {
-  for (const nal of nalUnits(accessUnit)) {
-    if (
-      codec === 'h264'
-        ? h264NalType(nal) === 5
-        : (() => {
-            const t = h265NalType(nal);
-            return t >= 16 && t <= 21;
-          })()
-    ) {
-      return true;
+  for (let p = nextStartCode(accessUnit, 0); p >= 0 && p < accessUnit.length; p = nextStartCode(accessUnit, p)) {
+    const header = accessUnit[p]!;
+    if (codec === 'h264') {
+      const t = header & 0x1f;
+      if (t >= 1 && t <= 5) return t === 5;
+    } else {
+      const t = (header >>> 1) & 0x3f;
+      if (t <= 31) return t >= 16 && t <= 21;
     }
   }
   return false;

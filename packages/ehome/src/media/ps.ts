@@ -76,7 +76,7 @@ export class PsDemuxer {
   private buf = new Uint8Array(4096);
   private head = 0;
   private tail = 0;
-  private offset = 0; // stream offset of buf[start], for error messages
+  private offset = 0; // stream offset of the next unparsed byte, for error messages
   private readonly streamTypes = new Map<number, number>();
   private au: Uint8Array | null = null;
   private auLength = 0;
@@ -84,6 +84,7 @@ export class PsDemuxer {
   private auPts: number | undefined;
   private auDts: number | undefined;
   private auSizeHint = 64 * 1024;
+  private readonly spare: Uint8Array[] = [];
   /** PS packs seen. */
   packs = 0;
   /** PES packets of other streams skipped (private, padding). */
@@ -105,9 +106,24 @@ export class PsDemuxer {
 
   /** Feeds PS bytes; returns the access units completed. */
   push(bytes: Uint8Array, out: AccessUnit[] = []): AccessUnit[] {
-    this.append(bytes);
-    this.parse(out);
+    // Units that lie whole inside `bytes` are parsed in place (their payload is copied once, into the access
+    // unit); only a unit that straddles chunks is staged in `buf`.
+    let pos = this.tail > this.head ? this.completePending(bytes, out) : 0;
+    if (pos < bytes.length && this.tail === this.head) {
+      pos = this.parseUnits(bytes, pos, bytes.length, out);
+    }
+    if (pos < bytes.length) this.stage(bytes.subarray(pos));
     return out;
+  }
+
+  /**
+   * Gives back the data of an access unit the caller no longer reads, to be reused for a later one (at most a few
+   * buffers are kept). Only for callers that are done with `data`: it will be overwritten.
+   */
+  recycle(data: Uint8Array): void {
+    if (this.spare.length < 4 && data.buffer.byteLength >= 4096 && data.buffer instanceof ArrayBuffer) {
+      this.spare.push(new Uint8Array(data.buffer));
+    }
   }
 
   /** Ends the pending video access unit (if any) and returns it. */
@@ -129,7 +145,7 @@ export class PsDemuxer {
     return this.flush(out);
   }
 
-  private append(bytes: Uint8Array): void {
+  private stage(bytes: Uint8Array): void {
     const need = this.tail - this.head + bytes.byteLength;
     if (this.tail + bytes.byteLength > this.buf.length) {
       if (need <= this.buf.length) {
@@ -146,56 +162,69 @@ export class PsDemuxer {
     this.tail += bytes.byteLength;
   }
 
-  private consumed(n: number): void {
-    this.head += n;
-    this.offset += n;
-    if (this.head === this.tail) {
-      this.head = 0;
-      this.tail = 0;
-      // Give back a buffer grown by one huge chunk.
-      if (this.buf.length > 4 * MAX_UNIT) this.buf = new Uint8Array(4096);
+  /** Moves just enough of `bytes` into the staged unit to complete it, parses it; returns bytes taken. */
+  private completePending(bytes: Uint8Array, out: AccessUnit[]): number {
+    let pos = 0;
+    while (this.tail > this.head && pos < bytes.length) {
+      const have = this.tail - this.head;
+      const len = this.unitLength(this.buf, this.head, have);
+      // Unknown length yet: take up to 16 bytes (more than any header needs); else exactly the rest of the unit.
+      const take = Math.min(len < 0 ? 16 - have : len - have, bytes.length - pos);
+      this.stage(bytes.subarray(pos, pos + take));
+      pos += take;
+      this.head = this.parseUnits(this.buf, this.head, this.tail, out);
+      if (this.head === this.tail) {
+        this.head = 0;
+        this.tail = 0;
+        if (this.buf.length > 4 * MAX_UNIT) this.buf = new Uint8Array(4096);
+      }
     }
+    return pos;
   }
 
-  private parse(out: AccessUnit[]): void {
-    const b = this.buf;
-    for (;;) {
-      const avail = this.tail - this.head;
-      if (avail < 4) return;
-      const s = this.head;
-      if (b[s] !== 0 || b[s + 1] !== 0 || b[s + 2] !== 1) {
-        throw new MalformedError(this.offset, 'expected an MPEG-PS start code 00 00 01');
-      }
-      const id = b[s + 3]!;
-      if (id === START_END) {
-        this.consumed(4);
-        continue;
-      }
-      if (id === START_PACK) {
-        if (avail < 5) return;
-        const mpeg2 = (b[s + 4]! & 0xc0) === 0x40;
-        if (!mpeg2 && (b[s + 4]! & 0xf0) !== 0x20)
-          throw new MalformedError(this.offset + 4, 'pack header is neither MPEG-1 nor MPEG-2');
-        let len = mpeg2 ? 14 : 12;
-        if (avail < len) return;
-        if (mpeg2) len += b[s + 13]! & 0x07;
-        if (avail < len) return;
-        this.packs++;
-        this.consumed(len);
-        continue;
-      }
-      if (id < 0xb9) throw new MalformedError(this.offset + 3, `0x${id.toString(16)} is not a PS stream id`);
-      if (avail < 6) return;
-      const len = 6 + ((b[s + 4]! << 8) | b[s + 5]!);
-      if (avail < len) return;
-      const unit = b.subarray(s, s + len);
-      if (id === START_PSM) this.parsePsm(unit);
-      else if (id === START_SYSTEM) {
-        /* system header: rate bounds only; nothing the demuxer needs */
-      } else if ((id & 0xf0) === 0xe0 || (id & 0xe0) === 0xc0) this.parsePes(unit, id, out);
-      else this.skippedPes++;
-      this.consumed(len);
+  /**
+   * Total length of the unit starting at `b[s]`, or -1 when `avail` bytes are not enough to know it. Throws on
+   * anything that is not a PS unit.
+   */
+  private unitLength(b: Uint8Array, s: number, avail: number): number {
+    if (avail < 4) return -1;
+    if (b[s] !== 0 || b[s + 1] !== 0 || b[s + 2] !== 1) {
+      throw new MalformedError(this.offset, 'expected an MPEG-PS start code 00 00 01');
     }
+    const id = b[s + 3]!;
+    if (id === START_END) return 4;
+    if (id === START_PACK) {
+      if (avail < 5) return -1;
+      const mpeg2 = (b[s + 4]! & 0xc0) === 0x40;
+      if (!mpeg2) {
+        if ((b[s + 4]! & 0xf0) !== 0x20)
+          throw new MalformedError(this.offset + 4, 'pack header is neither MPEG-1 nor MPEG-2');
+        return 12;
+      }
+      return avail < 14 ? -1 : 14 + (b[s + 13]! & 0x07);
+    }
+    if (id < 0xb9) throw new MalformedError(this.offset + 3, `0x${id.toString(16)} is not a PS stream id`);
+    return avail < 6 ? -1 : 6 + ((b[s + 4]! << 8) | b[s + 5]!);
+  }
+
+  /** Parses the complete units of `b[s..end)`; returns where the first incomplete one starts. */
+  private parseUnits(b: Uint8Array, s: number, end: number, out: AccessUnit[]): number {
+    const base = this.offset - s; // stream offset of b[0], for error messages
+    while (end - s >= 4) {
+      this.offset = base + s;
+      const len = this.unitLength(b, s, end - s);
+      if (len < 0 || end - s < len) break;
+      const id = b[s + 3]!;
+      if (id === START_PACK) this.packs++;
+      else if (id === START_PSM) this.parsePsm(b.subarray(s, s + len));
+      else if (id === START_END || id === START_SYSTEM) {
+        /* end code; system header: rate bounds only, nothing the demuxer needs */
+      } else if ((id & 0xf0) === 0xe0 || (id & 0xe0) === 0xc0) this.parsePes(b.subarray(s, s + len), id, out);
+      else this.skippedPes++;
+      s += len;
+    }
+    this.offset = base + s;
+    return s;
   }
 
   private parsePsm(unit: Uint8Array): void {
@@ -254,7 +283,9 @@ export class PsDemuxer {
       out.push(this.finishAu());
     }
     if (!this.au) {
-      this.au = new Uint8Array(Math.min(this.maxAu, Math.max(this.auSizeHint, payload.length)));
+      const size = Math.min(this.maxAu, Math.max(this.auSizeHint, payload.length));
+      const i = this.spare.findIndex((b) => b.length >= size);
+      this.au = i >= 0 ? this.spare.splice(i, 1)[0]! : new Uint8Array(size);
       this.auLength = 0;
       this.auStreamId = id;
       this.auPts = pts;

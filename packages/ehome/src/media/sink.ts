@@ -97,9 +97,16 @@ export class MediaSink extends EventEmitter<MediaSinkEvents> implements AsyncIte
     return this.socket !== undefined;
   }
 
-  /** Only the access units. */
-  async *accessUnits(): AsyncGenerator<AccessUnit, void, undefined> {
-    for await (const e of this) if (e.type === 'access-unit') yield e.accessUnit;
+  /**
+   * Only the access units. With `reuseBuffers`, an access unit's `data` is valid until the next one is asked for
+   * (its memory is then reused, sparing the garbage collector a buffer per frame); copy what you keep.
+   */
+  async *accessUnits(options: { reuseBuffers?: boolean } = {}): AsyncGenerator<AccessUnit, void, undefined> {
+    for await (const e of this) {
+      if (e.type !== 'access-unit') continue;
+      yield e.accessUnit;
+      if (options.reuseBuffers) this.decoder.recycle(e.accessUnit.data);
+    }
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<MediaEvent, void, undefined> {

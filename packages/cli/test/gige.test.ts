@@ -203,7 +203,8 @@ describe('cam gige', () => {
       ok: false,
       error: { name: 'GvcpStatusError', message: expect.stringMatching(/INVALID_ADDRESS/) },
     });
-    const usage = await runCam(['gige', 'read', '127.0.0.1', 'nonsense', ...at()]);
+    // a word is a feature name now; what starts with a digit must be a number
+    const usage = await runCam(['gige', 'read', '127.0.0.1', '0xnonsense', ...at()]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/neither decimal nor hex/);
     const silent = createSocket('udp4');

@@ -1,7 +1,9 @@
 import { writeFile } from 'node:fs/promises';
+import type { FeatureDescription, FeatureReading, FeatureValue, NodeMap } from '@cam/genicam';
 import {
   BootstrapRegister,
   BootstrapStringSize,
+  connectCamera,
   type DiscoveredDevice,
   discover,
   fetchGenicamXml,
@@ -15,7 +17,7 @@ import {
 } from '@cam/gvcp';
 import { isIpv4, macToBytes } from '@cam/net-utils';
 import type { Command } from 'commander';
-import { parseNumber, printJson, reportError, UsageError } from '../output.js';
+import { jsonReplacer, parseNumber, printJson, reportError, UsageError } from '../output.js';
 import { registerGigeSimulate } from './gige-simulate.js';
 import { registerGigeStream } from './gige-stream.js';
 
@@ -70,6 +72,44 @@ async function withClient<T>(address: string, opts: NetOptions, fn: (c: GvcpClie
   }
 }
 
+/**
+ * Connects, loads the device's GenICam node map (over GVCP) and runs `fn`; `control` takes control privilege
+ * first (needed for writes), otherwise the camera is opened read-only.
+ */
+async function withNodeMap<T>(
+  address: string,
+  opts: NetOptions,
+  control: boolean,
+  fn: (map: NodeMap, c: GvcpClient) => Promise<T>,
+): Promise<T> {
+  const tryTimeoutMs = opts.timeout === undefined ? undefined : parseNumber(opts.timeout, 'timeout');
+  const camera = await connectCamera(ip(address), {
+    port: port(opts),
+    control: control ? {} : false,
+    ...(tryTimeoutMs === undefined ? {} : { tryTimeoutMs }),
+  });
+  try {
+    return await fn(camera.nodeMap, camera.client);
+  } finally {
+    if (control) await camera.client.releaseControl().catch(() => {});
+    await camera.close();
+  }
+}
+
+/** One assignment of `cam gige write`. */
+type Step = { kind: 'register'; address: number; value: number } | { kind: 'feature'; feature: string; text: string };
+
+/** A register address (starts with a digit: `0x..` or decimal) rather than a GenICam feature name. */
+function isAddress(text: string): boolean {
+  return /^[0-9]/.test(text.trim());
+}
+
+/** A feature value for a person: bytes as hex, everything else as text. */
+function showValue(v: FeatureValue | undefined): string {
+  if (v === undefined) return '';
+  return typeof v === 'string' ? v : String(jsonReplacer('', v));
+}
+
 function net(cmd: Command): Command {
   return cmd
     .option('--port <n>', `device GVCP port (default ${GVCP_PORT})`)
@@ -87,6 +127,34 @@ function capabilityNames(value: number): string[] {
 function deviceLine(d: DiscoveredDevice): string {
   const name = d.userDefinedName ? ` "${d.userDefinedName}"` : '';
   return `${d.address.padEnd(15)} ${d.mac}  ${d.manufacturerName} ${d.modelName}  serial ${d.serialNumber || '-'}${name}  via ${d.interfaceAddress || '?'}`;
+}
+
+/** One line of `cam gige features`: indented by category depth, `Type: Name = value` like arv-tool. */
+function featureLine(r: FeatureReading): string {
+  const indent = '    '.repeat(r.depth);
+  if (r.interface === 'ICategory') return `${indent}Category: ${r.name}`;
+  const head = `${indent}${r.type}: ${r.name}`;
+  if (r.error) return `${head} (error: ${r.error.message})`;
+  if (r.value !== undefined) return `${head} = ${showValue(r.value)}`;
+  return r.access === undefined || r.interface === 'ICommand' ? head : `${head} (${r.access})`;
+}
+
+/** `cam gige describe` for a person: one `key: value` line per property. */
+function describeText(d: FeatureDescription): string {
+  const lines = [`${d.name}`];
+  for (const [key, value] of Object.entries(d)) {
+    if (key === 'name' || value === undefined) continue;
+    let text: string;
+    if (key === 'entries') {
+      text = (value as FeatureDescription['entries'] & object)
+        .map((e) => `${e.name}=${e.value}${e.available ? '' : ' (unavailable)'}`)
+        .join(', ');
+    } else if (key === 'address') text = `0x${(value as bigint).toString(16)}`;
+    else if (Array.isArray(value)) text = value.join(', ');
+    else text = showValue(value as FeatureValue);
+    lines.push(`  ${key.padEnd(16)} ${text}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** `cam gige ...`: GigE Vision control (GVCP) and streaming (GVSP). */
@@ -173,47 +241,125 @@ export function registerGige(program: Command): void {
   net(
     gige
       .command('read')
-      .description('read 32-bit registers (hex 0x.. or decimal addresses)')
+      .description('read 32-bit registers (hex 0x.. or decimal addresses) or GenICam features by name')
       .argument('<ip>')
-      .argument('<addr...>'),
+      .argument('<addr-or-feature...>'),
   ).action(
-    action(async (address: string, addrs: string[], opts: NetOptions) => {
-      const addresses = addrs.map((a) => parseNumber(a, 'address'));
-      const values = await withClient(address, opts, (c) => c.readRegisters(addresses));
-      const registers = addresses.map((a, i) => ({ address: a, value: values[i] ?? 0 }));
+    action(async (address: string, targets: string[], opts: NetOptions) => {
+      const addresses = targets.filter(isAddress).map((a) => parseNumber(a, 'address'));
+      const names = targets.filter((t) => !isAddress(t));
+      const read = async (c: GvcpClient, map?: NodeMap) => {
+        const values = addresses.length > 0 ? await c.readRegisters(addresses) : [];
+        const features: { name: string; value: FeatureValue }[] = [];
+        for (const name of names) features.push({ name, value: await (map as NodeMap).get(name) });
+        return { registers: addresses.map((a, i) => ({ address: a, value: values[i] ?? 0 })), features };
+      };
+      const { registers, features } =
+        names.length === 0
+          ? await withClient(address, opts, (c) => read(c))
+          : await withNodeMap(address, opts, false, (map, c) => read(c, map));
       if (opts.json) {
-        printJson({ ok: true, registers });
+        printJson({ ok: true, registers, ...(names.length > 0 ? { features } : {}) });
         return;
       }
-      for (const r of registers) process.stdout.write(`${hex32(r.address)} = ${hex32(r.value)} (${r.value})\n`);
+      for (const t of targets) {
+        if (isAddress(t)) {
+          const r = registers.find((x) => x.address === parseNumber(t, 'address'));
+          if (r) process.stdout.write(`${hex32(r.address)} = ${hex32(r.value)} (${r.value})\n`);
+        } else {
+          const f = features.find((x) => x.name === t);
+          if (f) process.stdout.write(`${f.name} = ${showValue(f.value)}\n`);
+        }
+      }
     }),
   );
 
   net(
     gige
       .command('write')
-      .description('write 32-bit registers: ADDR=VALUE (hex or decimal); takes control first unless --no-control')
+      .description(
+        'write 32-bit registers ADDR=VALUE (hex or decimal) or GenICam features Name=VALUE, in order; takes control first unless --no-control',
+      )
       .argument('<ip>')
       .argument('<assignments...>')
       .option('--no-control', 'do not take control privilege (CCP) before writing'),
   ).action(
     action(async (address: string, assignments: string[], opts: NetOptions & { control: boolean }) => {
-      const writes = assignments.map((s) => {
+      const steps = assignments.map((s): Step => {
         const eq = s.indexOf('=');
-        if (eq <= 0) throw new UsageError(`"${s}" is not ADDR=VALUE`);
-        const value = parseNumber(s.slice(eq + 1), 'value');
-        if (value > 0xffffffff) throw new UsageError(`value "${s.slice(eq + 1)}" does not fit 32 bits`);
-        return { address: parseNumber(s.slice(0, eq), 'address'), value };
+        if (eq <= 0) throw new UsageError(`"${s}" is not ADDR=VALUE or Feature=VALUE`);
+        const key = s.slice(0, eq);
+        const text = s.slice(eq + 1);
+        if (!isAddress(key)) return { kind: 'feature', feature: key, text };
+        const value = parseNumber(text, 'value');
+        if (value > 0xffffffff) throw new UsageError(`value "${text}" does not fit 32 bits`);
+        return { kind: 'register', address: parseNumber(key, 'address'), value };
       });
-      await withClient(address, opts, async (c) => {
-        if (opts.control) await c.takeControl();
-        await c.writeRegisters(writes);
-      });
+      const writes = steps.filter((w) => w.kind === 'register').map((w) => ({ address: w.address, value: w.value }));
+      const features: { name: string; value: FeatureValue }[] = [];
+      if (writes.length === steps.length) {
+        await withClient(address, opts, async (c) => {
+          if (opts.control) await c.takeControl();
+          await c.writeRegisters(writes);
+        });
+      } else {
+        // the node map checks access, range and entry names; what it reads back is what the device kept
+        await withNodeMap(address, opts, opts.control, async (map, c) => {
+          for (const w of steps) {
+            if (w.kind === 'register') await c.writeRegister(w.address, w.value);
+            else {
+              await map.set(w.feature, w.text);
+              features.push({ name: w.feature, value: await map.get(w.feature) });
+            }
+          }
+        });
+      }
       if (opts.json) {
-        printJson({ ok: true, written: writes });
+        printJson({ ok: true, written: writes, ...(features.length > 0 ? { features } : {}) });
         return;
       }
-      for (const w of writes) process.stdout.write(`${hex32(w.address)} <- ${hex32(w.value)} (${w.value})\n`);
+      for (const w of steps) {
+        if (w.kind === 'register') process.stdout.write(`${hex32(w.address)} <- ${hex32(w.value)} (${w.value})\n`);
+        else process.stdout.write(`${w.feature} <- ${showValue(features.find((f) => f.name === w.feature)?.value)}\n`);
+      }
+    }),
+  );
+
+  net(
+    gige
+      .command('features')
+      .description('list the GenICam features by category with their values (like arv-tool values)')
+      .argument('<ip>')
+      .option('--root <category>', 'walk from this category (default Root)'),
+  ).action(
+    action(async (address: string, opts: NetOptions & { root?: string }) => {
+      const readings = await withNodeMap(address, opts, false, (map) => map.values(opts.root));
+      if (opts.json) {
+        printJson({ ok: true, features: readings });
+        return;
+      }
+      for (const r of readings) process.stdout.write(`${featureLine(r)}\n`);
+    }),
+  );
+
+  net(
+    gige
+      .command('describe')
+      .description('describe GenICam features: type, access, range, unit, entries, register, value')
+      .argument('<ip>')
+      .argument('<feature...>'),
+  ).action(
+    action(async (address: string, names: string[], opts: NetOptions) => {
+      const descriptions = await withNodeMap(address, opts, false, async (map) => {
+        const out: FeatureDescription[] = [];
+        for (const name of names) out.push(await map.describe(name));
+        return out;
+      });
+      if (opts.json) {
+        printJson({ ok: true, features: descriptions });
+        return;
+      }
+      process.stdout.write(descriptions.map(describeText).join('\n'));
     }),
   );
 

@@ -1,5 +1,5 @@
 /**
- * Every @cam package as a namespace: `import { gvcp, gvsp } from '@cam/all'`.
+ * Every `@cam` package as a namespace: `import { gvcp, gvsp } from '@cam/all'`.
  * Install the single packages instead when you need only one protocol.
  */
 export * as ehome from '@cam/ehome';

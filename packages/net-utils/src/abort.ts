@@ -3,7 +3,7 @@ import { AbortError, TimeoutError } from './errors.js';
 /** Longest delay `setTimeout` honours (Node fires larger ones after 1 ms). */
 const MAX_TIMER_MS = 0x7fffffff;
 
-/** Options every async call in @cam accepts. */
+/** Options every async call in `@cam` accepts. */
 export interface CallOptions {
   /** Cancels the call; it rejects with the signal's reason. */
   signal?: AbortSignal | undefined;

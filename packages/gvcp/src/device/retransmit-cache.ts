@@ -31,7 +31,7 @@ export class RetransmitCache {
     return e;
   }
 
-  /** Records a new request (its ack to follow through {@link answer}). */
+  /** Records a new request; the caller stores the acknowledge it sends in the returned entry's `ack`. */
   begin(sender: string, reqId: number, request: Uint8Array): CachedExchange {
     const entry: CachedExchange = { reqId, request: copyBytes(request), ack: undefined };
     this.#entries.delete(sender);

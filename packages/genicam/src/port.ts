@@ -117,6 +117,8 @@ export interface RegisterMemoryAccess {
  * - other reads use readMemory; writes use writeMemory, widened to whole 32-bit words with a read-modify-write
  *   when the start or length is not a multiple of 4 (WRITEMEM requires word alignment);
  * - addresses at or above 2^32 reject with ValueOutOfRangeError before any traffic.
+ *
+ * This is the one GVCP Port implementation: `@cam/gvcp`'s `GvcpPort` (what `connectCamera` uses) wraps it.
  */
 export function portFromRegisterAccess(access: RegisterMemoryAccess): Port {
   const address32 = (address: bigint, length: number): number => {

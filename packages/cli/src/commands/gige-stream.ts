@@ -2,15 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { NodeMap } from '@cam/genicam';
-import { fetchGenicamXml, GvcpClient } from '@cam/gvcp';
-import {
-  type GvspFrame,
-  type GvspReceiverStats,
-  type GvspStream,
-  gvcpNodeMapPort,
-  openStream,
-  pixelFormatInfo,
-} from '@cam/gvsp';
+import { fetchGenicamXml, GvcpClient, GvcpPort } from '@cam/gvcp';
+import { type GvspFrame, type GvspReceiverStats, type GvspStream, openStream, pixelFormatInfo } from '@cam/gvsp';
 import { copyBytes, isIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
@@ -45,7 +38,7 @@ async function startStream(
   const client = await GvcpClient.connect(address, { port: gvcpPort });
   try {
     await client.takeControl();
-    const map = await NodeMap.load((await fetchGenicamXml(client)).xml, gvcpNodeMapPort(client));
+    const map = await NodeMap.load((await fetchGenicamXml(client)).xml, new GvcpPort(client));
     const stream = await openStream(client, {
       nodeMap: map,
       gvcpPort,

@@ -1,70 +1,36 @@
-import { NodeMap, type NodeMapOptions, type Port, type PortAccessOptions } from '@cam/genicam';
+import { NodeMap, type NodeMapOptions, type Port, type PortAccessOptions, portFromRegisterAccess } from '@cam/genicam';
 import { ValueOutOfRangeError } from '@cam/net-utils';
-import {
-  type ControlOptions,
-  type GvcpCallOptions,
-  GvcpClient,
-  type GvcpClientOptions,
-  type RegisterAccess,
-} from './client.js';
+import { type ControlOptions, GvcpClient, type GvcpClientOptions, type RegisterAccess } from './client.js';
 import { type FetchGenicamOptions, fetchGenicamXml, type GenicamFile } from './genicam.js';
-
-function toAddress(address: bigint | number, length: number): number {
-  const a = typeof address === 'bigint' ? address : BigInt(address);
-  if (a < 0n || a + BigInt(length) > 0x1_0000_0000n) {
-    throw new ValueOutOfRangeError(
-      'address',
-      `0x${a.toString(16)}+${length} is outside the 32-bit GigE Vision address space`,
-    );
-  }
-  return Number(a);
-}
-
-function callOptions(opts: PortAccessOptions | undefined): GvcpCallOptions {
-  const out: GvcpCallOptions = {};
-  if (opts?.signal !== undefined) out.signal = opts.signal;
-  if (opts?.timeoutMs !== undefined) out.timeoutMs = opts.timeoutMs;
-  return out;
-}
 
 /**
  * The GenICam `Port` of a GigE Vision device: 4-byte register accesses (legacy endianness, `register` set) go
  * through READREG / WRITEREG, everything else through READMEM / WRITEMEM. Writes that are not whole aligned
  * 32-bit words are completed by reading the words they touch first (WRITEMEM moves whole words only).
+ *
+ * The one implementation is `@cam/genicam`'s `portFromRegisterAccess` (it lives there because genicam cannot
+ * depend on gvcp); this class is the GVCP-facing name for it and also takes `number` addresses.
  */
 export class GvcpPort implements Port {
-  constructor(readonly device: RegisterAccess) {}
+  readonly #port: Port;
+
+  constructor(readonly device: RegisterAccess) {
+    this.#port = portFromRegisterAccess(device);
+  }
 
   async read(address: bigint | number, length: number, opts?: PortAccessOptions): Promise<Uint8Array> {
-    const a = toAddress(address, length);
-    const o = callOptions(opts);
-    if (opts?.register === true && length === 4 && a % 4 === 0) {
-      const v = await this.device.readRegister(a, o);
-      const out = new Uint8Array(4);
-      new DataView(out.buffer).setUint32(0, v);
-      return out;
-    }
-    return this.device.readMemory(a, length, o);
+    return this.#port.read(toBigAddress(address), length, opts);
   }
 
   async write(address: bigint | number, data: Uint8Array, opts?: PortAccessOptions): Promise<void> {
-    const a = toAddress(address, data.byteLength);
-    const o = callOptions(opts);
-    if (data.byteLength === 0) return;
-    if (opts?.register === true && data.byteLength === 4 && a % 4 === 0) {
-      await this.device.writeRegister(a, new DataView(data.buffer, data.byteOffset, 4).getUint32(0), o);
-      return;
-    }
-    if (a % 4 === 0 && data.byteLength % 4 === 0) {
-      await this.device.writeMemory(a, data, o);
-      return;
-    }
-    const start = a - (a % 4);
-    const end = Math.ceil((a + data.byteLength) / 4) * 4;
-    const words = await this.device.readMemory(start, end - start, o);
-    words.set(data, a - start);
-    await this.device.writeMemory(start, words, o);
+    return this.#port.write(toBigAddress(address), data, opts);
   }
+}
+
+function toBigAddress(address: bigint | number): bigint {
+  if (typeof address === 'bigint') return address;
+  if (!Number.isSafeInteger(address)) throw new ValueOutOfRangeError('address', `${address} is not an integer address`);
+  return BigInt(address);
 }
 
 /** Options of {@link connectCamera}. */

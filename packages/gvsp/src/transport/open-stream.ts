@@ -1,3 +1,5 @@
+import type { Port } from '@cam/genicam';
+import { GvcpPort } from '@cam/gvcp';
 import { type CallOptions, interfaceFor, ipv4ToU32, ProtocolError, ValueOutOfRangeError } from '@cam/net-utils';
 import type { GvspFrame } from './frame.js';
 import { GvspReceiver, type GvspReceiverOptions, type GvspReceiverStats } from './receiver.js';
@@ -191,45 +193,10 @@ export interface MemoryAccess extends StreamRegisterAccess {
 }
 
 /**
- * A GenICam port (`read`/`write` at 64-bit addresses, the shape @cam/genicam's NodeMap takes) over GVCP register
- * and memory access: aligned 4-byte accesses use READREG/WRITEREG, the rest READMEM/WRITEMEM (unaligned writes
- * read-modify-write whole words).
+ * A GenICam port over GVCP register and memory access.
+ * @deprecated use `new GvcpPort(client)` from `@cam/gvcp` (or `connectCamera`); this is that same Port. Like it,
+ * 4-byte accesses use READREG/WRITEREG only when the node map asks for register access (legacy schema < 1.1).
  */
-export function gvcpNodeMapPort(access: MemoryAccess): {
-  read(address: bigint, length: number, opts?: CallOptions): Promise<Uint8Array>;
-  write(address: bigint, data: Uint8Array, opts?: CallOptions): Promise<void>;
-} {
-  const addr = (a: bigint, length: number): number => {
-    if (a < 0n || a + BigInt(length) > 0x1_0000_0000n) {
-      throw new ValueOutOfRangeError('address', `0x${a.toString(16)}+${length} is outside the 32-bit GVCP space`);
-    }
-    return Number(a);
-  };
-  return {
-    async read(address, length, opts) {
-      const a = addr(address, length);
-      if (length === 4 && a % 4 === 0) {
-        const out = new Uint8Array(4);
-        new DataView(out.buffer).setUint32(0, await access.readRegister(a, opts), false);
-        return out;
-      }
-      return access.readMemory(a, length, opts);
-    },
-    async write(address, data, opts) {
-      const a = addr(address, data.byteLength);
-      if (data.byteLength === 4 && a % 4 === 0) {
-        await access.writeRegister(a, new DataView(data.buffer, data.byteOffset, 4).getUint32(0, false), opts);
-        return;
-      }
-      const start = a - (a % 4);
-      const end = Math.ceil((a + data.byteLength) / 4) * 4;
-      if (start === a && end === a + data.byteLength) {
-        await access.writeMemory(a, data, opts);
-        return;
-      }
-      const words = await access.readMemory(start, end - start, opts);
-      words.set(data, a - start);
-      await access.writeMemory(start, words, opts);
-    },
-  };
+export function gvcpNodeMapPort(access: MemoryAccess): Port {
+  return new GvcpPort(access);
 }

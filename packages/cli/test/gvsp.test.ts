@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
@@ -11,6 +12,27 @@ async function freePort(): Promise<number> {
   const port = s.address().port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/**
+ * Waits (bounded) until a UDP socket is bound to `port` (on any local address), looking at /proc/net/udp (only looking: a probe
+ * bind could take the port from the process starting up). Without /proc, waits a fixed while instead.
+ */
+async function udpBound(port: number, timeoutMs = 20_000): Promise<void> {
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let table: string;
+    try {
+      table = readFileSync('/proc/net/udp', 'utf8');
+    } catch {
+      await new Promise((r) => setTimeout(r, 1500));
+      return;
+    }
+    if (table.split('\n').some((line) => line.trim().split(/\s+/)[1]?.endsWith(suffix))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing bound UDP port ${port} within ${timeoutMs} ms`);
 }
 
 describe('cam gvsp', () => {
@@ -58,7 +80,7 @@ describe('cam gvsp', () => {
       ],
       { timeoutMs: 30_000 },
     );
-    await new Promise((r) => setTimeout(r, 1500)); // let the receiver bind (tsx start-up)
+    await udpBound(port); // let the receiver bind (tsx start-up takes a while on a loaded machine)
     const s = await runCam(
       [
         'gvsp',

@@ -99,9 +99,11 @@ describe('GvcpClient against GvcpDevice', () => {
   it('the client heartbeat keeps control past the device heartbeat timeout', async () => {
     const { dev, client } = await pair({ minHeartbeatTimeoutMs: 100 });
     await client.takeControl();
-    await client.writeRegister(B.HEARTBEAT_TIMEOUT, 300);
-    await client.takeControl(); // re-reads the timeout: heartbeat every 100 ms
-    await new Promise((r) => setTimeout(r, 900));
+    // 1 s (not less): the device and the client share this process, so a stall of the event loop on a loaded
+    // machine delays the heartbeat and the device's timeout check alike; 1 s leaves ~650 ms of room for that.
+    await client.writeRegister(B.HEARTBEAT_TIMEOUT, 1000);
+    await client.takeControl(); // re-reads the timeout: heartbeat every ~333 ms
+    await new Promise((r) => setTimeout(r, 2500));
     expect(dev.control.primary?.port).toBe(client.localAddress.port);
     expect(dev.stats.heartbeatTimeouts).toBe(0);
   });

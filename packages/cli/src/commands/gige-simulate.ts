@@ -196,7 +196,7 @@ export function registerGigeSimulate(gige: Command): void {
           process.stdout.write(`${JSON.stringify({ ok: true, ...info })}\n`);
         } else {
           process.stdout.write(
-            `GigE Vision camera simulator listening on ${info.address}:${info.port} (serial ${info.serial}, MAC ${info.mac}); Ctrl-C to stop\n`,
+            `GigE Vision camera simulator listening on ${info.address}:${info.port} (serial ${info.serial}, MAC ${info.mac}), streams ${info.width}x${info.height} ${info.pixelFormat} on AcquisitionStart; Ctrl-C to stop\n`,
           );
           device.on('controlChange', (c) => {
             const who = c.primary ? ` ${c.primary.address}:${c.primary.port} (${c.primary.privilege})` : '';

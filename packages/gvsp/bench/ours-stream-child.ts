@@ -1,15 +1,15 @@
 /** Our side of the Aravis comparison, in its own process: GvcpClient + NodeMap + openStream for N seconds. */
 import { NodeMap } from '@cam/genicam';
-import { fetchGenicamXml, GvcpClient } from '@cam/gvcp';
+import { fetchGenicamXml, GvcpClient, GvcpPort } from '@cam/gvcp';
 import { gvsp } from './lib.js';
 
-const { gvcpNodeMapPort, openStream } = gvsp;
+const { openStream } = gvsp;
 
 const [address = '127.0.0.1', secondsText = '3'] = process.argv.slice(2);
 const seconds = Number(secondsText);
 const client = await GvcpClient.connect(address);
 await client.takeControl();
-const nodeMap = await NodeMap.load((await fetchGenicamXml(client)).xml, gvcpNodeMapPort(client));
+const nodeMap = await NodeMap.load((await fetchGenicamXml(client)).xml, new GvcpPort(client));
 const stream = await openStream(client, {
   nodeMap,
   hostAddress: '127.0.0.1',

@@ -70,6 +70,41 @@ async function platformWithDevice(
   return { server, close: () => server.close() };
 }
 
+/**
+ * The common shape of the three commands: progress on stderr unless --json, a platform that waits for the device,
+ * errors reported, the platform always closed.
+ */
+async function withPlatform(
+  opts: MediaCommandOptions,
+  validate: () => void,
+  body: (server: EhomeServer, progress: (line: string) => void, json: boolean) => Promise<void>,
+): Promise<void> {
+  const json = opts.json === true;
+  const progress = (l: string): void => {
+    if (!json) process.stderr.write(`${l}\n`);
+  };
+  let close: (() => Promise<void>) | undefined;
+  try {
+    validate();
+    const p = await platformWithDevice(opts, progress);
+    close = p.close;
+    await body(p.server, progress, json);
+  } catch (e) {
+    reportError(e, json);
+  } finally {
+    await close?.();
+  }
+}
+
+/** Prints what a preview or playback recorded. */
+function reportRecording(json: boolean, doc: Record<string, unknown>, r: Awaited<ReturnType<typeof record>>): void {
+  if (json) printJson({ ok: true, ...doc, ...r });
+  else
+    process.stdout.write(
+      `${r.frames} frames (${r.keyframes} key frames), ${r.bytes} bytes${r.file ? ` -> ${r.file}` : ''}\n`,
+    );
+}
+
 /** Writes the access units of a stream to an Annex B file for `seconds`; returns counts. */
 async function record(
   stream: EhomeStreamSession,
@@ -122,33 +157,31 @@ export function registerEhomeMedia(ehome: Command): void {
     .option('--stream <main|sub|third>', 'which stream', 'main')
     .option('--seconds <s>', 'how long to record', '10')
     .option('-o, --out <file>', 'write the elementary stream (.h264)')
-    .action(async (opts: MediaCommandOptions & { stream: string; seconds: string; out?: string }) => {
-      const json = opts.json === true;
-      const progress = (l: string): void => {
-        if (!json) process.stderr.write(`${l}\n`);
-      };
-      let close: (() => Promise<void>) | undefined;
-      try {
-        if (!['main', 'sub', 'third'].includes(opts.stream)) throw new UsageError('--stream is main, sub or third');
-        const p = await platformWithDevice(opts, progress);
-        close = p.close;
-        const stream = await p.server
-          .device(opts.id)
-          .preview({ channel: parseNumber(opts.channel ?? '1', '--channel'), stream: opts.stream as 'main' });
-        progress(`preview session ${stream.session} on port ${stream.port}`);
-        const r = await record(stream, opts.out, parseNumber(opts.seconds, '--seconds'), progress);
-        if (json) printJson({ ok: true, deviceId: opts.id, session: stream.session, ...r });
-        else
-          process.stdout.write(
-            `${r.frames} frames (${r.keyframes} key frames), ${r.bytes} bytes${r.file ? ` -> ${r.file}` : ''}\n`,
-          );
-      } catch (e) {
-        reportError(e, json);
-      } finally {
-        await close?.();
-      }
-    });
+    .action((opts: MediaCommandOptions & { stream: string; seconds: string; out?: string }) =>
+      withPlatform(
+        opts,
+        () => {
+          if (!['main', 'sub', 'third'].includes(opts.stream)) throw new UsageError('--stream is main, sub or third');
+        },
+        async (server, progress, json) => {
+          const stream = await server
+            .device(opts.id)
+            .preview({ channel: parseNumber(opts.channel ?? '1', '--channel'), stream: opts.stream as 'main' });
+          progress(`preview session ${stream.session} on port ${stream.port}`);
+          const r = await record(stream, opts.out, parseNumber(opts.seconds, '--seconds'), progress);
+          reportRecording(json, { deviceId: opts.id, session: stream.session }, r);
+        },
+      ),
+    );
 
+  type PlaybackCliOptions = MediaCommandOptions & {
+    start: string;
+    end: string;
+    speed: string;
+    reverse?: boolean;
+    seconds: string;
+    out?: string;
+  };
   common(ehome.command('playback'))
     .description('play back a time range: query the recordings, PLAYBACK, write the H.264 to a file')
     .requiredOption('--start <time>', 'start, "YYYY-MM-DD HH:MM:SS"')
@@ -157,51 +190,28 @@ export function registerEhomeMedia(ehome: Command): void {
     .option('--reverse', 'play backwards')
     .option('--seconds <s>', 'how long to record', '10')
     .option('-o, --out <file>', 'write the elementary stream (.h264)')
-    .action(
-      async (
-        opts: MediaCommandOptions & {
-          start: string;
-          end: string;
-          speed: string;
-          reverse?: boolean;
-          seconds: string;
-          out?: string;
-        },
-      ) => {
-        const json = opts.json === true;
-        const progress = (l: string): void => {
-          if (!json) process.stderr.write(`${l}\n`);
-        };
-        let close: (() => Promise<void>) | undefined;
-        try {
-          const speed = Number(opts.speed);
+    .action((opts: PlaybackCliOptions) => {
+      const speed = Number(opts.speed);
+      return withPlatform(
+        opts,
+        () => {
           if (!(speed >= 1 / 16 && speed <= 16)) throw new UsageError('--speed is a factor from 1/16 to 16');
-          const p = await platformWithDevice(opts, progress);
-          close = p.close;
-          const stream = await p.server.device(opts.id).playback({
+        },
+        async (server, progress, json) => {
+          const stream = await server.device(opts.id).playback({
             channel: parseNumber(opts.channel ?? '1', '--channel'),
             start: opts.start,
             end: opts.end,
             speed,
             reverse: opts.reverse === true,
           });
-          progress(
-            `${stream.recordings.length} recording(s) in range; playing ${stream.recordings[0]?.name} (session ${stream.session})`,
-          );
+          const first = stream.recordings[0]?.name;
+          progress(`${stream.recordings.length} recording(s) in range; playing ${first} (session ${stream.session})`);
           const r = await record(stream, opts.out, parseNumber(opts.seconds, '--seconds'), progress);
-          if (json)
-            printJson({ ok: true, deviceId: opts.id, session: stream.session, recordings: stream.recordings, ...r });
-          else
-            process.stdout.write(
-              `${r.frames} frames (${r.keyframes} key frames), ${r.bytes} bytes${r.file ? ` -> ${r.file}` : ''}\n`,
-            );
-        } catch (e) {
-          reportError(e, json);
-        } finally {
-          await close?.();
-        }
-      },
-    );
+          reportRecording(json, { deviceId: opts.id, session: stream.session, recordings: stream.recordings }, r);
+        },
+      );
+    });
 
   common(ehome.command('download'))
     .description('download a recording (MPEG-PS) with progress')
@@ -209,41 +219,34 @@ export function registerEhomeMedia(ehome: Command): void {
     .option('--start <time>', 'range start for choosing the recording', '1970-01-01 00:00:00')
     .option('--end <time>', 'range end for choosing the recording', '2100-01-01 00:00:00')
     .requiredOption('-o, --out <file>', 'where to write it')
-    .action(async (opts: MediaCommandOptions & { file?: string; start: string; end: string; out: string }) => {
-      const json = opts.json === true;
-      const progress = (l: string): void => {
-        if (!json) process.stderr.write(`${l}\n`);
-      };
-      let close: (() => Promise<void>) | undefined;
-      try {
-        const p = await platformWithDevice(opts, progress);
-        close = p.close;
-        const handle = p.server.device(opts.id);
-        const channel = parseNumber(opts.channel ?? '1', '--channel');
-        let name = opts.file;
-        if (!name) {
-          const files = await handle.queryRecords({ channel, start: opts.start, stop: opts.end, maxFiles: 1 });
-          if (!files[0])
-            throw new UsageError(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
-          name = files[0].name;
-        }
-        let lastPct = -10;
-        const r = await handle.download(name, opts.out, {
-          channel,
-          onProgress: ({ bytes, total }) => {
-            const pct = total ? Math.floor((100 * bytes) / total) : 0;
-            if (pct >= lastPct + 10) {
-              lastPct = pct;
-              progress(`download ${name}: ${pct}% (${bytes}/${total ?? '?'} bytes)`);
-            }
-          },
-        });
-        if (json) printJson({ ok: true, deviceId: opts.id, file: name, ...r });
-        else process.stdout.write(`${name}: ${r.bytes} bytes -> ${r.path}\n`);
-      } catch (e) {
-        reportError(e, json);
-      } finally {
-        await close?.();
-      }
-    });
+    .action((opts: MediaCommandOptions & { file?: string; start: string; end: string; out: string }) =>
+      withPlatform(
+        opts,
+        () => undefined,
+        async (server, progress, json) => {
+          const handle = server.device(opts.id);
+          const channel = parseNumber(opts.channel ?? '1', '--channel');
+          let name = opts.file;
+          if (!name) {
+            const files = await handle.queryRecords({ channel, start: opts.start, stop: opts.end, maxFiles: 1 });
+            if (!files[0])
+              throw new UsageError(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
+            name = files[0].name;
+          }
+          let lastPct = -10;
+          const r = await handle.download(name, opts.out, {
+            channel,
+            onProgress: ({ bytes, total }) => {
+              const pct = total ? Math.floor((100 * bytes) / total) : 0;
+              if (pct >= lastPct + 10) {
+                lastPct = pct;
+                progress(`download ${name}: ${pct}% (${bytes}/${total ?? '?'} bytes)`);
+              }
+            },
+          });
+          if (json) printJson({ ok: true, deviceId: opts.id, file: name, ...r });
+          else process.stdout.write(`${name}: ${r.bytes} bytes -> ${r.path}\n`);
+        },
+      ),
+    );
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -40,6 +40,54 @@ export function runCam(
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A `cam` process started by {@link startCam}. */
+export interface StartedCam {
+  child: ChildProcess;
+  /** The first line it printed on stdout (long-running commands print where they listen). */
+  firstLine: string;
+  /** Everything printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Its exit code (null when killed). */
+  exit: Promise<number | null>;
+}
+
+/**
+ * Starts a long-running `cam` command from source and resolves once it printed its first stdout line; rejects if it
+ * exits before. Killed after `timeoutMs` (default 25 s) whatever happens, so a test can never hang.
+ */
+export function startCam(args: string[], options: { timeoutMs?: number } = {}): Promise<StartedCam> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', tsxLoader, camSource, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let resolved = false;
+    const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 25_000);
+    const exit = new Promise<number | null>((r) =>
+      child.on('exit', (code) => {
+        clearTimeout(killer);
+        r(code);
+      }),
+    );
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const nl = stdout.indexOf('\n');
+      if (!resolved && nl >= 0) {
+        resolved = true;
+        resolve({ child, firstLine: stdout.slice(0, nl), output: () => ({ stdout, stderr }), exit });
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    void exit.then((code) => {
+      if (!resolved) reject(new Error(`cam exited with ${code} before printing: ${stderr}`));
     });
   });
 }

@@ -1,55 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodeAck, encodeCommand } from '@cam/gvcp';
 import { describe, expect, it } from 'vitest';
-import { runCam } from '../../../test-support/cli.js';
-
-const camSource = fileURLToPath(new URL('../src/cam.ts', import.meta.url));
-
-interface Started {
-  child: ChildProcess;
-  firstLine: string;
-  output: () => { stdout: string; stderr: string };
-  exit: Promise<number | null>;
-}
-
-/** Starts `cam ...` from source and resolves once it printed its first stdout line (killed after 20 s regardless). */
-function startCam(args: string[]): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', 'tsx', camSource, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let resolved = false;
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const exit = new Promise<number | null>((r) =>
-      child.on('exit', (code) => {
-        clearTimeout(killer);
-        r(code);
-      }),
-    );
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      const nl = stdout.indexOf('\n');
-      if (!resolved && nl >= 0) {
-        resolved = true;
-        resolve({ child, firstLine: stdout.slice(0, nl), output: () => ({ stdout, stderr }), exit });
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    void exit.then((code) => {
-      if (!resolved) reject(new Error(`cam exited with ${code} before printing: ${stderr}`));
-    });
-  });
-}
+import { runCam, startCam } from '../../../test-support/cli.js';
 
 async function discoveryAck(port: number): Promise<ReturnType<typeof decodeAck>> {
   const s = createSocket('udp4');

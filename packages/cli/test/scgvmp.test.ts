@@ -1,54 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GvcpDevice } from '@cam/gvcp';
 import { attachToGvcpDevice, ScGvmpDevice, testPatternJpeg, testPatternRaw } from '@cam/sc-gvmp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCam } from '../../../test-support/cli.js';
+import { runCam, startCam } from '../../../test-support/cli.js';
 
-const camSource = fileURLToPath(new URL('../src/cam.ts', import.meta.url));
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** Starts `cam ...` from source; resolves with its first stdout line (killed after 25 s regardless). */
-function startCam(
-  args: string[],
-): Promise<{ child: ChildProcess; firstLine: string; exit: Promise<number | null>; stdout: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', 'tsx', camSource, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let resolved = false;
-    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    const exit = new Promise<number | null>((r) =>
-      child.on('exit', (code) => {
-        clearTimeout(killer);
-        r(code);
-      }),
-    );
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      const nl = stdout.indexOf('\n');
-      if (!resolved && nl >= 0) {
-        resolved = true;
-        resolve({ child, firstLine: stdout.slice(0, nl), exit, stdout: () => stdout });
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    void exit.then((code) => {
-      if (!resolved) reject(new Error(`cam exited with ${code} before printing: ${stderr}`));
-    });
-  });
-}
 
 describe('cam scgvmp', () => {
   it('grab --json receives frames from an in-process smart camera and writes them to --out', async () => {

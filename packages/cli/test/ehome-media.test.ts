@@ -41,6 +41,12 @@ async function withDevice<T>(port: number, id: string, run: (media: EhomeDeviceM
 }
 
 let ports = 44_500 + (process.pid % 100) * 10;
+/** A fresh media port range for one test. */
+function mediaPorts(): string {
+  const range = `${ports}-${ports + 5}`;
+  ports += 6;
+  return range;
+}
 
 describe('cam ehome preview / download', () => {
   it('preview waits for the device, writes an .h264 file and reports it as JSON', async () => {
@@ -60,7 +66,7 @@ describe('cam ehome preview / download', () => {
           '-o',
           out,
           '--media-ports',
-          `${ports}-${(ports += 5)}`,
+          mediaPorts(),
           '--wait',
           '10',
           '--json',
@@ -112,7 +118,7 @@ describe('cam ehome preview / download', () => {
           '-o',
           out,
           '--media-ports',
-          `${ports}-${(ports += 5)}`,
+          mediaPorts(),
           '--wait',
           '10',
           '--json',
@@ -145,7 +151,7 @@ describe('cam ehome preview / download', () => {
           '-o',
           out,
           '--media-ports',
-          `${ports}-${(ports += 5)}`,
+          mediaPorts(),
           '--wait',
           '10',
           '--json',
@@ -174,7 +180,7 @@ describe('cam ehome preview / download', () => {
       '--wait',
       '1',
       '--media-ports',
-      `${ports}-${(ports += 5)}`,
+      mediaPorts(),
     ]);
     expect(r.code).toBe(2); // exits by itself (a usage-level error), not killed
     expect(r.stderr).toMatch(/nobody did not register within 1 s/);

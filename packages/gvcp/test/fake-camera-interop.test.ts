@@ -1,26 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { arvTool, FAKE_CAMERA as CAMERA, FakeCamera, ARV_TOOL as TOOL } from '../../../test-support/aravis.js';
 import { describeInterop, hasCommand } from '../../../test-support/interop.js';
-import {
-  acquireExclusive,
-  GVCP_PORT_LOCK,
-  LOCKED_HOOK_TIMEOUT_MS,
-  type Release,
-} from '../../../test-support/port-lock.js';
+import { LOCKED_HOOK_TIMEOUT_MS } from '../../../test-support/port-lock.js';
 import { BootstrapRegister, connectCamera, discover, fetchGenicamXml, GvcpClient, GvcpStatus } from '../src/index.js';
-
-const run = promisify(execFile);
-const CAMERA = 'arv-fake-gv-camera-0.8';
-const TOOL = 'arv-tool-0.8';
 
 async function answers(): Promise<boolean> {
   return (await discover({ address: '127.0.0.1', timeoutMs: 300 })).length > 0;
-}
-
-async function arvTool(...args: string[]): Promise<string> {
-  const { stdout } = await run(TOOL, ['-a', '127.0.0.1', ...args], { timeout: 20_000, maxBuffer: 4 * 1024 * 1024 });
-  return stdout;
 }
 
 // Every test that talks to the Aravis fake camera lives in this one file, run sequentially against one camera
@@ -30,30 +15,9 @@ describeInterop(
   'GvcpClient against arv-fake-gv-camera-0.8',
   { [CAMERA]: hasCommand(CAMERA), [TOOL]: hasCommand(TOOL) },
   () => {
-    let camera: ChildProcess | undefined;
-    let release: Release | undefined;
-
-    beforeAll(async () => {
-      release = await acquireExclusive(GVCP_PORT_LOCK);
-      if (await answers()) return;
-      camera = spawn(CAMERA, ['-i', '127.0.0.1', '-s', 'G1GVCP'], { stdio: 'ignore' });
-      const deadline = Date.now() + 15_000;
-      while (!(await answers())) {
-        if (Date.now() > deadline || camera.exitCode !== null)
-          throw new Error(`${CAMERA} did not answer on 127.0.0.1:3956`);
-      }
-    }, LOCKED_HOOK_TIMEOUT_MS);
-
-    afterAll(async () => {
-      try {
-        if (!camera || camera.exitCode !== null) return;
-        const exited = new Promise((resolve) => camera?.once('exit', resolve));
-        camera.kill('SIGTERM');
-        await exited;
-      } finally {
-        release?.();
-      }
-    });
+    const camera = new FakeCamera(answers, ['-s', 'G1GVCP']);
+    beforeAll(() => camera.start(), LOCKED_HOOK_TIMEOUT_MS);
+    afterAll(() => camera.stop());
 
     it('unicast discovery shows the Aravis identity', async () => {
       const [device] = await discover({ address: '127.0.0.1', timeoutMs: 1000 });

@@ -1,29 +1,14 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
 import { type FeatureValue, NodeMap, portFromRegisterAccess } from '@cam/genicam';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { arvTool, FAKE_CAMERA as CAMERA, FakeCamera, ARV_TOOL as TOOL } from '../../../test-support/aravis.js';
 import { describeInterop, hasCommand } from '../../../test-support/interop.js';
-import {
-  acquireExclusive,
-  GVCP_PORT_LOCK,
-  LOCKED_HOOK_TIMEOUT_MS,
-  type Release,
-} from '../../../test-support/port-lock.js';
+import { LOCKED_HOOK_TIMEOUT_MS } from '../../../test-support/port-lock.js';
 import { discover, FeatureRegister, fetchGenicamXml, GvcpClient, GvcpDevice } from '../src/index.js';
 
 // Owned by @cam/genicam: our node map over GvcpClient (through portFromRegisterAccess) must agree with Aravis.
 
-const run = promisify(execFile);
-const CAMERA = 'arv-fake-gv-camera-0.8';
-const TOOL = 'arv-tool-0.8';
-
 async function answers(): Promise<boolean> {
   return (await discover({ address: '127.0.0.1', timeoutMs: 300 })).length > 0;
-}
-
-async function arvTool(...args: string[]): Promise<string> {
-  const { stdout } = await run(TOOL, ['-a', '127.0.0.1', ...args], { timeout: 20_000, maxBuffer: 4 * 1024 * 1024 });
-  return stdout;
 }
 
 /** `arv-tool features` lines such as `    Integer      : [RW] 'Width'`. */
@@ -77,25 +62,9 @@ describeInterop(
   '@cam/genicam NodeMap against arv-fake-gv-camera-0.8',
   { [CAMERA]: hasCommand(CAMERA), [TOOL]: hasCommand(TOOL) },
   () => {
-    let camera: ChildProcess | undefined;
+    const camera = new FakeCamera(answers, ['-s', 'GENICAM1']);
     let client: GvcpClient;
     let map: NodeMap;
-    let release: Release | undefined;
-
-    /** Starts our camera unless one answers (one left by a killed run is used as is); retries binding briefly. */
-    async function ensureCamera(): Promise<void> {
-      if (await answers()) return;
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        if (camera === undefined || camera.exitCode !== null)
-          camera = spawn(CAMERA, ['-i', '127.0.0.1', '-s', 'GENICAM1'], { stdio: 'ignore' });
-        const started = Date.now();
-        while (camera.exitCode === null && !(await answers()) && Date.now() - started < 3000) {}
-        if (await answers()) return;
-        if (Date.now() > deadline) throw new Error(`${CAMERA} did not answer on 127.0.0.1:3956`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
 
     /** Control may be held briefly by another suite's client; wait for it (bounded). */
     async function takeControl(): Promise<void> {
@@ -113,24 +82,19 @@ describeInterop(
 
     // Every suite using 127.0.0.1:3956 holds GVCP_PORT_LOCK meanwhile, so they take turns.
     beforeAll(async () => {
-      release = await acquireExclusive(GVCP_PORT_LOCK);
-      await ensureCamera();
+      await camera.start();
       client = await GvcpClient.connect('127.0.0.1');
       map = await NodeMap.load((await fetchGenicamXml(client)).xml, portFromRegisterAccess(client));
     }, LOCKED_HOOK_TIMEOUT_MS);
 
     // Should the camera have died in the meantime, start it again.
-    beforeEach(ensureCamera, 20_000);
+    beforeEach(() => camera.ensure(), 20_000);
 
     afterAll(async () => {
       try {
         await client?.close();
-        if (!camera || camera.exitCode !== null) return;
-        const exited = new Promise((resolve) => camera?.once('exit', resolve));
-        camera.kill('SIGTERM');
-        await exited;
       } finally {
-        release?.();
+        await camera.stop();
       }
     });
 

@@ -1,9 +1,10 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { NodeMap, type Port } from '@cam/genicam';
 import { discover, fetchGenicamXml, GvcpClient, GvcpDevice } from '@cam/gvcp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FAKE_CAMERA as CAMERA, FakeCamera } from '../../../test-support/aravis.js';
 import { describeInterop, hasCommand, hasPythonAravis } from '../../../test-support/interop.js';
 import {
   acquireExclusive,
@@ -14,7 +15,6 @@ import {
 import { attachGvspStreaming, openStream, PixelFormat } from '../src/index.js';
 
 const run = promisify(execFile);
-const CAMERA = 'arv-fake-gv-camera-0.8';
 const grabScript = fileURLToPath(new URL('./fixtures/aravis_grab.py', import.meta.url));
 const python = hasPythonAravis();
 
@@ -61,38 +61,10 @@ describeInterop(
   `our GvspReceiver streams from ${CAMERA}`,
   { [CAMERA]: hasCommand(CAMERA), 'python3 Aravis': python },
   () => {
-    let camera: ChildProcess | undefined;
-    let release: Release | undefined;
-
-    // Every suite using 127.0.0.1:3956 holds GVCP_PORT_LOCK meanwhile, so they take turns.
-    beforeAll(async () => {
-      release = await acquireExclusive(GVCP_PORT_LOCK);
-      // A fake camera left on 127.0.0.1:3956 by a killed run: use it.
-      if (await answers()) return;
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        camera = spawn(CAMERA, ['-i', '127.0.0.1'], { stdio: 'ignore' });
-        const started = Date.now();
-        while (camera.exitCode === null && !(await answers()) && Date.now() - started < 3000) {}
-        if (camera.exitCode === null && (await answers())) break;
-        camera.kill('SIGTERM');
-        camera = undefined;
-        if (await answers()) break;
-        if (Date.now() > deadline) throw new Error(`${CAMERA} did not answer on 127.0.0.1:3956`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }, LOCKED_HOOK_TIMEOUT_MS);
-
-    afterAll(async () => {
-      try {
-        if (!camera || camera.exitCode !== null) return;
-        const exited = new Promise((r) => camera?.once('exit', r));
-        camera.kill('SIGTERM');
-        await exited;
-      } finally {
-        release?.();
-      }
-    });
+    // Every suite using 127.0.0.1:3956 takes turns (FakeCamera holds the port lock).
+    const camera = new FakeCamera(answers);
+    beforeAll(() => camera.start(), LOCKED_HOOK_TIMEOUT_MS);
+    afterAll(() => camera.stop());
 
     it('receives complete frames of the configured size and format, with the content Aravis receives', async () => {
       const width = 256;

@@ -1,3 +1,4 @@
+import { GvcpStatus } from '@cam/gvcp';
 /** GVSP packet formats (low 7 bits of header byte 4; bit 7 is the extended-id flag). */
 export const GvspPacketFormat = {
   LEADER: 1,
@@ -52,31 +53,9 @@ export const GvspHeaderFlag = {
   RESEND_RANGE_ERROR: 0x0004,
 } as const;
 
-/** Status codes a GVSP packet can carry (shared with GVCP). */
-export const GvspStatus = {
-  SUCCESS: 0x0000,
-  PACKET_RESEND: 0x0100,
-  NOT_IMPLEMENTED: 0x8001,
-  INVALID_PARAMETER: 0x8002,
-  INVALID_ADDRESS: 0x8003,
-  WRITE_PROTECT: 0x8004,
-  BAD_ALIGNMENT: 0x8005,
-  ACCESS_DENIED: 0x8006,
-  BUSY: 0x8007,
-  PACKET_UNAVAILABLE: 0x800c,
-  DATA_OVERRUN: 0x800d,
-  INVALID_HEADER: 0x800e,
-  PACKET_NOT_YET_AVAILABLE: 0x8010,
-  PACKET_AND_PREV_REMOVED_FROM_MEMORY: 0x8011,
-  PACKET_REMOVED_FROM_MEMORY: 0x8012,
-  NO_REF_TIME: 0x8013,
-  PACKET_TEMPORARILY_UNAVAILABLE: 0x8014,
-  OVERFLOW: 0x8015,
-  ACTION_LATE: 0x8016,
-  LEADER_TRAILER_OVERFLOW: 0x8017,
-  ERROR: 0x8fff,
-} as const;
-export type GvspStatus = (typeof GvspStatus)[keyof typeof GvspStatus];
+/** Status codes of GVSP packets: the same table as GVCP's (GigE Vision), so one definition serves both. */
+export const GvspStatus = GvcpStatus;
+export type GvspStatus = GvcpStatus;
 
 /** Statuses that say a requested packet will never come: the receiver stops asking for that block. */
 export function isPacketGoneStatus(status: number): boolean {

@@ -4,9 +4,8 @@
  * the main thread also maps, so frames cross threads as a slot number, without a copy.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { encodePacketResend } from '../codec/packet-resend.js';
 import { GvspReassembler } from './reassembler.js';
-import { bindStreamSocket } from './receiver.js';
+import { bindStreamSocket, ResendRequester } from './receiver.js';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-protocol.js';
 import { carve } from './worker-protocol.js';
 
@@ -16,27 +15,12 @@ const port = parentPort!;
 async function main(): Promise<void> {
   const { socket, receiveBuffer } = await bindStreamSocket(init.options);
   const allocate = carve(init.pool);
-  let device = init.options.device
-    ? { address: init.options.device.address, port: init.options.device.port ?? 3956 }
-    : undefined;
-  let reqId = 0;
-  const streamChannel = init.options.streamChannel ?? 0;
+  const resend = new ResendRequester(socket, init.options.device, init.options.streamChannel ?? 0);
   const engine: GvspReassembler = new GvspReassembler(
     { maxTickStepMs: 5, ...init.options, allocate, counters: new Float64Array(init.counters) },
     {
       requestResend(blockId, first, last, extendedId) {
-        if (!device) return;
-        reqId = reqId >= 0xffff ? 1 : reqId + 1;
-        const cmd = encodePacketResend({
-          reqId,
-          ackRequired: false,
-          extendedId,
-          streamChannel,
-          blockId: BigInt(blockId),
-          firstPacketId: first,
-          lastPacketId: last,
-        });
-        socket.send(cmd, device.port, device.address);
+        resend.request(blockId, first, last, extendedId);
       },
       frameReady() {
         for (;;) {
@@ -69,7 +53,7 @@ async function main(): Promise<void> {
     engine.tick(lastTick);
   };
   socket.on('message', (msg, rinfo) => {
-    if (device === undefined) device = { address: rinfo.address, port: 3956 };
+    resend.learn(rinfo.address);
     if (probing) port.postMessage({ type: 'probed', length: msg.length } satisfies WorkerToMain);
     if (Date.now() - lastTick >= tickMs) tick();
     engine.handlePacket(msg, msg.length);
@@ -87,7 +71,7 @@ async function main(): Promise<void> {
         engine.release(m.slot);
         break;
       case 'device':
-        device = { address: m.address, port: m.port };
+        resend.device = { address: m.address, port: m.port };
         break;
       case 'packetSize':
         engine.setPacketSize(m.size);

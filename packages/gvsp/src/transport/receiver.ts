@@ -297,31 +297,54 @@ export async function bindStreamSocket(
   return { socket, receiveBuffer };
 }
 
+/**
+ * Sends PACKETRESEND from the stream socket to the camera's GVCP port without asking for an ack, as Aravis does:
+ * one small datagram per resend request, never per packet. Shared by the main-thread and worker receive loops.
+ */
+export class ResendRequester {
+  /** Where requests go; learnt from the first stream packet when not given. */
+  device: { address: string; port: number } | undefined;
+  private reqId = 0;
+
+  constructor(
+    private readonly socket: dgram.Socket,
+    device: { address: string; port?: number } | undefined,
+    private readonly streamChannel: number,
+  ) {
+    this.device = device ? { address: device.address, port: device.port ?? 3956 } : undefined;
+  }
+
+  /** Takes the sender of a stream packet as the camera when none is known yet. */
+  learn(address: string): void {
+    if (this.device === undefined) this.device = { address, port: 3956 };
+  }
+
+  request(blockId: number | bigint, first: number, last: number, extendedId: boolean): void {
+    const device = this.device;
+    if (!device) return;
+    this.reqId = this.reqId >= 0xffff ? 1 : this.reqId + 1;
+    const cmd = encodePacketResend({
+      reqId: this.reqId,
+      ackRequired: false,
+      extendedId,
+      streamChannel: this.streamChannel,
+      blockId: BigInt(blockId),
+      firstPacketId: first,
+      lastPacketId: last,
+    });
+    this.socket.send(cmd, device.port, device.address);
+  }
+}
+
 async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> {
   const { socket, receiveBuffer } = await bindStreamSocket(options);
-  let device: { address: string; port: number } | undefined = options.device
-    ? { address: options.device.address, port: options.device.port ?? 3956 }
-    : undefined;
-  let reqId = 0;
-  const streamChannel = options.streamChannel ?? 0;
+  const resend = new ResendRequester(socket, options.device, options.streamChannel ?? 0);
   let onReady: () => void = () => {};
   const engine = new GvspReassembler(
     { maxTickStepMs: 5, ...options },
     {
       requestResend(blockId, first, last, extendedId) {
-        if (!device) return;
-        reqId = reqId >= 0xffff ? 1 : reqId + 1;
-        // one small datagram per resend request (not per packet); Aravis also sends these without an ack
-        const cmd = encodePacketResend({
-          reqId,
-          ackRequired: false,
-          extendedId,
-          streamChannel,
-          blockId: BigInt(blockId),
-          firstPacketId: first,
-          lastPacketId: last,
-        });
-        socket.send(cmd, device.port, device.address);
+        resend.request(blockId, first, last, extendedId);
       },
       frameReady() {
         onReady();
@@ -341,7 +364,7 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
     engine.tick(lastTick);
   };
   socket.on('message', (msg, rinfo) => {
-    if (device === undefined) device = { address: rinfo.address, port: 3956 };
+    resend.learn(rinfo.address);
     if (prober?.(msg.length)) prober = undefined;
     // while packets flow, the timers run from here (one clock read per packet) instead of 1000 wakeups a second
     if (Date.now() - lastTick >= tickMs) tick();
@@ -395,7 +418,7 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
       onReady = cb;
     },
     setDevice(address, p) {
-      device = { address, port: p };
+      resend.device = { address, port: p };
     },
     setPacketSize(size) {
       engine.setPacketSize(size);

@@ -600,8 +600,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     }
     const now = Date.now();
     const existing = this.registry.get(p.deviceId);
-    const session: DeviceSession = existing ?? {
-      deviceId: p.deviceId,
+    // What a REGISTER (re)sets, for a new session and for one that moved or registered again alike.
+    const fields = {
       address: rinfo.address,
       port: rinfo.port,
       firmwareVersion: p.firmwareVersion,
@@ -616,6 +616,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
       registeredAt: now,
       lastSeen: now,
     };
+    const session: DeviceSession = existing ?? { deviceId: p.deviceId, ...fields };
     if (existing) {
       if (existing.address !== rinfo.address || existing.port !== rinfo.port) {
         const from = { address: existing.address, port: existing.port };
@@ -623,21 +624,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         this.log('info', 'session moved (NAT rebinding)', { deviceId: p.deviceId, from, to });
         this.publish({ type: 'moved', deviceId: p.deviceId, from, to });
       }
-      Object.assign(existing, {
-        address: rinfo.address,
-        port: rinfo.port,
-        firmwareVersion: p.firmwareVersion,
-        devType: p.devType,
-        netUnitType: p.netUnitType,
-        localIp: p.localIp,
-        localPort: p.localPort,
-        manufacture: p.manufacture,
-        serialNumber: p.serialNumber,
-        version: req.version,
-        encoding: req.encoding ?? 'UTF-8',
-        registeredAt: now,
-        lastSeen: now,
-      });
+      Object.assign(existing, fields);
     } else this.registry.set(session);
     this.stats.registrations++;
     const params: ResponseParams<'REGISTER'> = { keepAliveSeconds: this.keepAliveSeconds };

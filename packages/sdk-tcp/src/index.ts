@@ -19,4 +19,4 @@ export {
   type UploadProgress,
   type UploadResult,
 } from './transport/client.js';
-export { md5Bytes, md5File, packFileContent } from './transport/files.js';
+export { Md5Cache, md5Bytes, md5File, packFileContent } from './transport/files.js';

@@ -36,12 +36,17 @@ import {
 import { decodeSearchDatagram, encodePacket, encodeSearchDatagram, type SdkPacket } from '../codec/packets.js';
 import { encodeSdkCall, SdkCallAssembler, SdkPacketDecoder } from '../codec/sdk-call.js';
 import { buildSdkRequest, decodeXmlText, escapeXmlAttribute, parseSdkXml, type SdkResponse } from '../codec/xml.js';
-import { md5File, packFileContent } from './files.js';
+import { Md5Cache, md5File, packFileContent } from './files.js';
 
 /** Options of {@link SdkClient.connect}. */
 export interface SdkClientOptions extends CallOptions {
   /** TCP port (10001). */
   port?: number;
+  /**
+   * Where the MD5 of uploaded files is remembered (see {@link Md5Cache}): default `Md5Cache.shared`, so uploading
+   * an unchanged file again does not read and hash it again; `false` hashes every upload.
+   */
+  md5Cache?: Md5Cache | false;
   /** Transport version offered (`LOCAL_TCP_VERSION`), default 0x1000009. */
   version?: number;
   /** Lowest transport version the client accepts in the answer, default 0x1000005. */
@@ -512,8 +517,14 @@ export class SdkClient implements AsyncDisposable {
   ): Promise<UploadResult> {
     const isPath = typeof source === 'string';
     const size = isPath ? (await stat(source)).size : source.byteLength;
+    const cache = this.options.md5Cache ?? Md5Cache.shared;
     const md5 = (
-      options.md5 ?? (isPath ? await md5File(source, { signal }) : createHash('md5').update(source).digest('hex'))
+      options.md5 ??
+      (isPath
+        ? cache
+          ? await cache.md5(source, { signal })
+          : await md5File(source, { signal })
+        : createHash('md5').update(source).digest('hex'))
     ).toLowerCase();
     const name = options.name ?? (isPath ? basename(source) : 'upload.bin');
     const typeOpt = options.type ?? 'image';
@@ -571,7 +582,11 @@ export class SdkClient implements AsyncDisposable {
       }
       this.send(encodePacket({ type: 'kFileEndAsk' }));
       const end = await this.expect(signal, 'file end', (p) => (p.type === 'kFileEndAnswer' ? p : undefined), stepMs);
-      if (end.status !== 0) throw new FileTransferError('file end', end.status, this.table);
+      if (end.status !== 0) {
+        // The device refused the content (an MD5 mismatch, typically): do not trust a remembered hash of this file.
+        if (isPath && cache && options.md5 === undefined) await cache.forget(source);
+        throw new FileTransferError('file end', end.status, this.table);
+      }
     } finally {
       signal.removeEventListener('abort', onAbort);
     }

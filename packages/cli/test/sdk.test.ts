@@ -110,6 +110,35 @@ describe('cam sdk', { timeout: 60_000 }, () => {
     expect(md5Bytes(await readFile(out))).toBe(md5Bytes(data));
   });
 
+  it('upload --md5: a right MD5 is used as given, a wrong one is refused by the device, a malformed one is a usage error', async () => {
+    const data = randomBytes(50_000);
+    const file = join(work, 'given.bin');
+    await writeFile(file, data);
+    const args = (md5: string, name: string) =>
+      runCam([
+        'sdk',
+        'upload',
+        '127.0.0.1',
+        file,
+        '--md5',
+        md5,
+        '--name',
+        name,
+        '--port',
+        String(device.port),
+        '--json',
+      ]);
+    const ok = await args(md5Bytes(data).toUpperCase(), 'given.bin');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, md5: md5Bytes(data) });
+    const wrong = await args('0'.repeat(32), 'wrong.bin');
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ ok: false });
+    const bad = await args('xyz', 'bad.bin');
+    expect(bad.code).toBe(2);
+    expect(bad.stdout + bad.stderr).toMatch(/--md5 must be 32 hex digits/);
+  });
+
   it('upload rejects an unknown type (usage error)', async () => {
     const r = await runCam(['sdk', 'upload', '127.0.0.1', 'x', '--type', 'song', '--port', String(device.port)]);
     expect(r.code).toBe(2);

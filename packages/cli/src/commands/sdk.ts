@@ -100,41 +100,51 @@ export function registerSdk(program: Command): void {
     .argument('<file>', 'local file')
     .option('--type <type>', `file type: ${Object.keys(FileType).join('|')} (default image)`)
     .option('--name <name>', 'name on the device (default: the file name)')
+    .option('--md5 <hex>', "the file's MD5 if known (32 hex digits): skips reading the file once to hash it")
     .option('--port <n>', `TCP port (default ${SDK_PORT})`)
     .option('--timeout <ms>', 'timeout of connect and of each step (default 10000)')
     .option('--json', 'print one JSON document')
-    .action(async (host: string, file: string, options: NetOptions & { type?: string; name?: string }) => {
-      const json = options.json === true;
-      let client: SdkClient | undefined;
-      try {
-        const type = fileType(options.type);
-        const timeoutMs = timeout(options, 10_000);
-        client = await SdkClient.connect(host, { port: port(options), timeoutMs, defaultTimeoutMs: timeoutMs });
-        const started = performance.now();
-        let lastPercent = -1;
-        const onProgress = (p: UploadProgress): void => {
-          const percent = p.total === 0 ? 100 : Math.floor((p.sent / p.total) * 100);
-          if (percent === lastPercent) return;
-          lastPercent = percent;
-          process.stderr.write(
-            `upload ${percent}% (${p.sent}/${p.total} bytes${p.resumedFrom ? `, resumed at ${p.resumedFrom}` : ''})\n`,
-          );
-        };
-        const result = await client.upload(file, { type, onProgress, ...(options.name ? { name: options.name } : {}) });
-        const seconds = (performance.now() - started) / 1000;
-        if (json) printJson({ ok: true, host, port: client.port, ...result, type, seconds });
-        else {
-          process.stdout.write(
-            `uploaded ${result.name}: ${result.size} bytes, md5 ${result.md5}, ${result.sentBytes} sent` +
-              `${result.resumedFrom ? ` (resumed at ${result.resumedFrom})` : ''} in ${seconds.toFixed(2)} s\n`,
-          );
+    .action(
+      async (host: string, file: string, options: NetOptions & { type?: string; name?: string; md5?: string }) => {
+        const json = options.json === true;
+        let client: SdkClient | undefined;
+        try {
+          const type = fileType(options.type);
+          if (options.md5 !== undefined && !/^[0-9a-f]{32}$/i.test(options.md5))
+            throw new UsageError(`--md5 must be 32 hex digits, got ${JSON.stringify(options.md5)}`);
+          const timeoutMs = timeout(options, 10_000);
+          client = await SdkClient.connect(host, { port: port(options), timeoutMs, defaultTimeoutMs: timeoutMs });
+          const started = performance.now();
+          let lastPercent = -1;
+          const onProgress = (p: UploadProgress): void => {
+            const percent = p.total === 0 ? 100 : Math.floor((p.sent / p.total) * 100);
+            if (percent === lastPercent) return;
+            lastPercent = percent;
+            process.stderr.write(
+              `upload ${percent}% (${p.sent}/${p.total} bytes${p.resumedFrom ? `, resumed at ${p.resumedFrom}` : ''})\n`,
+            );
+          };
+          const result = await client.upload(file, {
+            type,
+            onProgress,
+            ...(options.name ? { name: options.name } : {}),
+            ...(options.md5 ? { md5: options.md5 } : {}),
+          });
+          const seconds = (performance.now() - started) / 1000;
+          if (json) printJson({ ok: true, host, port: client.port, ...result, type, seconds });
+          else {
+            process.stdout.write(
+              `uploaded ${result.name}: ${result.size} bytes, md5 ${result.md5}, ${result.sentBytes} sent` +
+                `${result.resumedFrom ? ` (resumed at ${result.resumedFrom})` : ''} in ${seconds.toFixed(2)} s\n`,
+            );
+          }
+        } catch (error) {
+          reportError(error, json);
+        } finally {
+          client?.destroy();
         }
-      } catch (error) {
-        reportError(error, json);
-      } finally {
-        client?.destroy();
-      }
-    });
+      },
+    );
 
   sdk
     .command('read')

@@ -152,7 +152,7 @@ describe('GvspSender -> GvspReceiver on 127.0.0.1', () => {
     expect(s.missingPackets).toBeGreaterThan(0);
   });
 
-  it('runs the receive loop in a worker thread and delivers frames from a shared pool', async () => {
+  it('runs the receive loop in a worker thread and hands frame buffers over by transfer', async () => {
     const p = await pair({
       width: 320,
       height: 240,
@@ -163,8 +163,15 @@ describe('GvspSender -> GvspReceiver on 127.0.0.1', () => {
     const { sent, got } = await run(p, 10);
     expect(got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
     for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
-    expect(got[0]!.frame.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // the worker's own buffer came over (not a copy, not shared memory) and went back on release: detached here
+    expect(got[0]!.frame.data.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(got[0]!.frame.data.buffer.byteLength).toBe(0);
+    expect(got[0]!.frame.pooled).toBe(false);
     expect(p.rx.stats().resentPackets).toBeGreaterThan(0);
+    // slots come back: more frames than slots go through (8 slots, 10 frames above, 10 more here)
+    const more = await run(p, 10);
+    expect(more.got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
+    for (const [i, g] of more.got.entries()) expect(Buffer.compare(g.data, more.sent[i]!)).toBe(0);
   });
 });
 

@@ -250,6 +250,68 @@ describe('reassembly details', () => {
   });
 });
 
+describe('lent buffers (worker hand-over by transfer)', () => {
+  it('keeps a lent slot out of use until its memory comes back, and reassembles into the returned memory', () => {
+    const payload = 100 * 100;
+    const lent: { slot: number; buffer: ArrayBuffer; blockId: number }[] = [];
+    const engine: GvspReassembler = new GvspReassembler(
+      { payloadSize: payload, packetSize: 600, slots: 2, resend: false },
+      {
+        requestResend() {},
+        frameReady() {
+          for (let slot = engine.take(); slot >= 0; slot = engine.take()) {
+            const buf = engine.lendBuffer(slot);
+            // what a worker does: transfer the buffer (structuredClone with transfer detaches it here)
+            const moved = structuredClone(buf.buffer as ArrayBuffer, { transfer: [buf.buffer as ArrayBuffer] });
+            lent.push({ slot, buffer: moved, blockId: engine.blockIds[slot]! });
+          }
+        },
+      },
+    );
+    const send = (id: number): void => {
+      const p = packetiseBlock(imageBlock(100, 100, id), BigInt(id), 600, false);
+      for (let k = 0; k < p.packetCount; k++) {
+        const b = p.bytes.subarray(p.offsets[k]!, p.offsets[k + 1]!);
+        engine.handlePacket(b, b.byteLength);
+      }
+    };
+    send(1);
+    send(2);
+    expect(lent.map((l) => l.blockId)).toEqual([1, 2]);
+    expect(engine.buffers[lent[0]!.slot]!.byteLength).toBe(0); // detached in the engine
+    expect(new Uint8Array(lent[0]!.buffer)).toEqual(imageBlock(100, 100, 1).data);
+    // release without the memory does not free the slot: a third frame finds no slot (underrun), nothing throws
+    engine.release(lent[0]!.slot);
+    engine.release(lent[1]!.slot);
+    send(3);
+    expect(engine.get('underruns')).toBeGreaterThan(0);
+    expect(lent).toHaveLength(2);
+    expect(() => engine.restoreBuffer(lent[0]!.slot, new ArrayBuffer(5))).toThrow(RangeError);
+    for (const l of lent.splice(0)) engine.restoreBuffer(l.slot, l.buffer);
+    send(4);
+    expect(lent.map((l) => l.blockId)).toEqual([4]);
+    expect(new Uint8Array(lent[0]!.buffer)).toEqual(imageBlock(100, 100, 4).data);
+    expect(engine.get('completedFrames')).toBe(3);
+  });
+
+  it('refuses to lend a slot that is not held, or a view of shared memory', () => {
+    const sab = new SharedArrayBuffer(4096);
+    const engine: GvspReassembler = new GvspReassembler(
+      { payloadSize: 1000, packetSize: 600, slots: 2, allocate: (n) => new Uint8Array(sab, 0, n) },
+      { requestResend() {}, frameReady() {} },
+    );
+    expect(() => engine.lendBuffer(0)).toThrow(RangeError);
+    const p = packetiseBlock(imageBlock(10, 10, 1), 1n, 600, false);
+    for (let k = 0; k < p.packetCount; k++) {
+      const b = p.bytes.subarray(p.offsets[k]!, p.offsets[k + 1]!);
+      engine.handlePacket(b, b.byteLength);
+    }
+    const slot = engine.take();
+    expect(slot).toBeGreaterThanOrEqual(0);
+    expect(() => engine.lendBuffer(slot)).toThrow(RangeError);
+  });
+});
+
 describe('other data packet formats', () => {
   for (const [dataKind, payloadType] of [
     ['h264', GvspPayloadType.H264],

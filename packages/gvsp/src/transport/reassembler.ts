@@ -14,7 +14,8 @@ import { pixelFormatBits } from '../codec/pixel-format.js';
  *
  * State lives in typed arrays indexed by slot (struct of arrays), headers are read by index arithmetic from the
  * datagram, the payload of each packet is copied once to its offset in a preallocated frame buffer. The same
- * engine runs in a worker thread over SharedArrayBuffer-backed slots.
+ * engine runs in a worker thread, whose frame buffers travel to the main thread and back by transfer
+ * ({@link GvspReassembler.lendBuffer} / {@link GvspReassembler.restoreBuffer}).
  */
 
 /** Frame end states. */
@@ -75,8 +76,13 @@ export interface ReassemblerOptions {
   packetRequestRatio?: number;
   /** Request missing packets (default true). */
   resend?: boolean;
-  /** Memory for slot buffers; pass a SharedArrayBuffer allocator to share frames with another thread. */
+  /** Memory for slot (frame) buffers (default: a plain `Uint8Array` each). */
   allocate?: (bytes: number) => Uint8Array;
+  /**
+   * Memory for the leader and trailer copies of each slot (default: `allocate`). A worker passes a
+   * SharedArrayBuffer allocator here so the main thread reads them in place.
+   */
+  allocateLeader?: (bytes: number) => Uint8Array;
   /** Leader/trailer bytes kept per frame (default 1024). */
   maxLeaderSize?: number;
   /**
@@ -187,6 +193,7 @@ export class GvspReassembler {
     const minData = 576 - IP_UDP_OVERHEAD - GVSP_EXTENDED_HEADER_SIZE;
     this.maxPackets = Math.ceil(this.payloadSize / Math.min(minData, this.dataSize || minData)) + 3;
     const alloc = options.allocate ?? ((n: number) => new Uint8Array(n));
+    const allocLeader = options.allocateLeader ?? alloc;
     const n = this.slotCount;
     this.counters = options.counters ?? new Float64Array(COUNTER_COUNT);
     this.buffers = [];
@@ -198,8 +205,8 @@ export class GvspReassembler {
     this.partOffsets = [];
     for (let i = 0; i < n; i++) {
       this.buffers.push(alloc(this.payloadSize));
-      this.leaders.push(alloc(this.maxLeader));
-      this.trailers.push(alloc(this.maxLeader));
+      this.leaders.push(allocLeader(this.maxLeader));
+      this.trailers.push(allocLeader(this.maxLeader));
       this.received.push(new Uint8Array(this.maxPackets));
       this.detectTime.push(new Float64Array(this.maxPackets));
       this.requestTime.push(new Float64Array(this.maxPackets));
@@ -615,7 +622,34 @@ export class GvspReassembler {
 
   /** Gives a taken slot back to the pool. */
   release(slot: number): void {
-    if (slot >= 0 && slot < this.slotCount && this.state[slot] === SLOT_HELD) this.state[slot] = SLOT_FREE;
+    if (slot < 0 || slot >= this.slotCount || this.state[slot] !== SLOT_HELD) return;
+    // a lent buffer (transferred away, now detached) comes back only through restoreBuffer
+    if (this.buffers[slot]!.byteLength !== this.payloadSize) return;
+    this.state[slot] = SLOT_FREE;
+  }
+
+  /**
+   * The buffer of a held slot, to be transferred to another thread (`postMessage(..., [buf.buffer])`): the
+   * engine's reference becomes detached, and the slot stays held until {@link restoreBuffer} gives the memory
+   * back. Only whole `ArrayBuffer`s of exactly the slot's size can be lent.
+   */
+  lendBuffer(slot: number): Uint8Array {
+    const buf = this.buffers[slot];
+    if (!buf || this.state[slot] !== SLOT_HELD) throw new RangeError(`slot ${slot} is not held`);
+    if (buf.byteOffset !== 0 || buf.buffer.byteLength !== buf.byteLength || buf.buffer instanceof SharedArrayBuffer) {
+      throw new RangeError(`slot ${slot} buffer is a view of a larger or shared buffer: it cannot be transferred`);
+    }
+    return buf;
+  }
+
+  /** Puts back the memory of a lent slot (after a transfer back) and releases the slot. */
+  restoreBuffer(slot: number, buffer: ArrayBuffer): void {
+    if (slot < 0 || slot >= this.slotCount || this.state[slot] !== SLOT_HELD) return;
+    if (buffer.byteLength !== this.payloadSize) {
+      throw new RangeError(`returned buffer has ${buffer.byteLength} bytes, slot ${slot} needs ${this.payloadSize}`);
+    }
+    this.buffers[slot] = new Uint8Array(buffer);
+    this.state[slot] = SLOT_FREE;
   }
 
   /** Slots currently held by the consumer. */

@@ -26,20 +26,21 @@ function startWorker(workerData: WorkerInit): Worker {
   return new Worker(code, { eval: true, workerData, execArgv: ['--conditions=@cam/source'] });
 }
 
-/** Runs the engine in a worker thread; frames are views of a SharedArrayBuffer pool. */
+/**
+ * Runs the engine in a worker thread. A frame's buffer is transferred here with the frame and transferred back
+ * when it is released (after release, `frame.data` is detached: empty, never silently reused memory).
+ */
 export async function openWorkerHost(options: GvspReceiverOptions): Promise<EngineHost> {
   const slots = Math.max(2, Math.min(256, options.slots ?? 8));
   const maxLeader = options.maxLeaderSize ?? 1024;
-  const pool = new SharedArrayBuffer(poolBytes(slots, options.payloadSize, maxLeader));
+  const pool = new SharedArrayBuffer(poolBytes(slots, maxLeader));
   const countersSab = new SharedArrayBuffer(COUNTER_COUNT * 8);
   const counters = new Float64Array(countersSab);
-  // the main thread maps the same pool in the same order as the engine allocates it
+  // the main thread maps the leader/trailer pool in the same order as the engine allocates it
   const alloc = carve(pool);
-  const buffers: Uint8Array[] = [];
   const leaders: Uint8Array[] = [];
   const trailers: Uint8Array[] = [];
   for (let i = 0; i < slots; i++) {
-    buffers.push(alloc(options.payloadSize));
     leaders.push(alloc(maxLeader));
     trailers.push(alloc(maxLeader));
   }
@@ -70,7 +71,7 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
           while (queue.length > Math.max(1, slots >> 1)) {
             const old = queue.shift()!;
             dropped++;
-            post({ type: 'release', slot: old.slot });
+            post({ type: 'release', slot: old.slot, buffer: old.buffer }, [old.buffer]);
           }
           onReady();
           break;
@@ -84,7 +85,7 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
     });
   });
   worker.on('error', () => {});
-  const post = (m: MainToWorker): void => worker.postMessage(m);
+  const post = (m: MainToWorker, transfer?: ArrayBuffer[]): void => worker.postMessage(m, transfer);
   const copy = options.copyFrames ?? false;
   const deliverIncomplete = options.deliverIncomplete ?? true;
   const swap16 = options.pixelByteOrder === 'big';
@@ -103,7 +104,7 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
         const m = queue.shift();
         if (!m) return undefined;
         if (!deliverIncomplete && m.status !== 0) {
-          post({ type: 'release', slot: m.slot });
+          post({ type: 'release', slot: m.slot, buffer: m.buffer }, [m.buffer]);
           continue;
         }
         held++;
@@ -119,7 +120,7 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
             leader: leaders[m.slot]!.subarray(0, m.leaderLength),
             trailer: trailers[m.slot]!.subarray(0, m.trailerLength),
           },
-          buffers[m.slot]!,
+          new Uint8Array(m.buffer),
           {
             copy,
             swap16,
@@ -127,7 +128,7 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
               if (released) return;
               released = true;
               held--;
-              if (!closed) post({ type: 'release', slot: m.slot });
+              if (!closed) post({ type: 'release', slot: m.slot, buffer: m.buffer }, [m.buffer]);
             },
           },
         );

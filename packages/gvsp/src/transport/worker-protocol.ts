@@ -3,7 +3,7 @@ import type { GvspReceiverOptions, ReceiveBufferReport } from './receiver.js';
 /** Data the worker starts with. */
 export interface WorkerInit {
   options: Omit<GvspReceiverOptions, 'signal' | 'worker'>;
-  /** Frame buffers, leaders and trailers of every slot, carved in engine order. */
+  /** Leaders and trailers of every slot, carved in engine order (frame buffers travel by transfer). */
   pool: SharedArrayBuffer;
   counters: SharedArrayBuffer;
 }
@@ -21,13 +21,16 @@ export type WorkerToMain =
       resent: number;
       leaderLength: number;
       trailerLength: number;
+      /** The slot's frame buffer, transferred (the worker's copy is detached until it comes back). */
+      buffer: ArrayBuffer;
     }
   | { type: 'closed' }
   | { type: 'probed'; length: number }
   | { type: 'error'; message: string };
 
 export type MainToWorker =
-  | { type: 'release'; slot: number }
+  /** Gives a slot back, with its frame buffer transferred back. */
+  | { type: 'release'; slot: number; buffer: ArrayBuffer }
   | { type: 'device'; address: string; port: number }
   | { type: 'packetSize'; size: number }
   | { type: 'probe'; on: boolean }
@@ -43,8 +46,8 @@ export function carve(pool: SharedArrayBuffer): (bytes: number) => Uint8Array {
   };
 }
 
-/** Bytes of the pool for `slots` slots. */
-export function poolBytes(slots: number, payloadSize: number, maxLeader: number): number {
+/** Bytes of the shared leader/trailer pool for `slots` slots. */
+export function poolBytes(slots: number, maxLeader: number): number {
   const a = (n: number): number => (n + 7) & ~7;
-  return slots * (a(payloadSize) + 2 * a(maxLeader));
+  return slots * 2 * a(maxLeader);
 }

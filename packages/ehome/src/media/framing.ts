@@ -1,5 +1,5 @@
-import { LengthFramer, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
-import { type AccessUnit, muxPs, PsDemuxer, PsStreamType } from './ps.js';
+import { MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { type AccessUnit, muxPs, PsDemuxer, PsStreamType, plainBytes } from './ps.js';
 import { encodeRtpInto, RTP_PAYLOAD_TYPE_PS, RtpSequenceTracker } from './rtp.js';
 
 /** How a device frames its media over TCP (both occur in public captures). */
@@ -41,6 +41,9 @@ export interface MediaStreamStats {
   accessUnits: number;
 }
 
+/** Largest interleaved frame: the 4-byte `$` header and a 16-bit length. */
+const MAX_INTERLEAVED_FRAME = 4 + 0xffff;
+
 /**
  * Decodes the TCP byte stream an EHome device pushes for preview or playback: detects the framing from the first
  * bytes (`$` -> interleaved RTP; `01 00 01 00` -> 256-byte private header, then interleaved RTP), unframes RTP
@@ -50,18 +53,28 @@ export interface MediaStreamStats {
  * The stray byte: it is detected on the first RTP packet (payload starting `0D 00 00 01`), and from then on one
  * leading 0x0D is removed from every packet of the session, since such devices add it to every packet.
  *
- * Any framing error throws a typed error; the caller closes the connection.
+ * Hot path: an interleaved frame that lies whole in a TCP chunk is read in place by offsets (no view, object or
+ * DataView per packet), and its PS payload goes straight to {@link PsDemuxer.pushRange}, which copies the
+ * elementary-stream bytes once, into the access unit. Only a frame split between two chunks is staged (one reused
+ * 64 KiB buffer).
+ *
+ * Any framing error throws a typed error, and so does every later call; the caller closes the connection.
  */
 export class MediaStreamDecoder {
   private readonly options: MediaStreamDecoderOptions;
   private framingValue: MediaFraming | undefined;
   private readonly prefix = new Uint8Array(PRIVATE_HEADER_SIZE);
   private prefixFill = 0;
-  private readonly framer: LengthFramer;
+  /** A frame split between chunks: its bytes so far, and its total length once its header is in (else 0). */
+  private pending: Uint8Array | undefined;
+  private pendingFill = 0;
+  private pendingTotal = 0;
+  /** Stream offset of the next byte to frame, for error messages. */
+  private offset = 0;
+  private failure: Error | undefined;
   private readonly demuxer: PsDemuxer;
   private readonly sequence = new RtpSequenceTracker();
   private strayMode: boolean | undefined;
-  private readonly frames: Uint8Array[] = [];
   private readonly aus: AccessUnit[] = [];
   /** The 256-byte private header, when the device sent one. */
   privateHeader: Uint8Array | undefined;
@@ -78,21 +91,6 @@ export class MediaStreamDecoder {
   constructor(options: MediaStreamDecoderOptions = {}) {
     this.options = options;
     this.framingValue = options.framing;
-    this.framer = new LengthFramer({
-      headerSize: 4,
-      lengthFieldOffset: 2,
-      lengthFieldSize: 2,
-      lengthIncludesHeader: false,
-      maxFrameSize: 4 + 0xffff,
-      validateHeader: (header, at) => {
-        if (header[0] !== INTERLEAVED_MAGIC) {
-          throw new MalformedError(
-            at,
-            `interleaved frame starts with 0x${header[0]!.toString(16)}, expected '$' (0x24)`,
-          );
-        }
-      },
-    });
     this.demuxer = new PsDemuxer(
       options.maxAccessUnitSize === undefined ? {} : { maxAccessUnitSize: options.maxAccessUnitSize },
     );
@@ -106,17 +104,22 @@ export class MediaStreamDecoder {
   /** Feeds a TCP chunk of any size; returns the events it completed. */
   push(chunk: Uint8Array): MediaEvent[] {
     const events: MediaEvent[] = [];
-    this.stats.bytes += chunk.byteLength;
-    let data = chunk;
-    if (this.framingValue === undefined || (this.framingValue === 'private-header' && !this.privateHeader)) {
-      data = this.consumePrefix(data);
-      if (data.byteLength === 0) return events;
-    }
-    this.frames.length = 0;
-    this.framer.pushTo(data, this.frames);
-    for (const frame of this.frames) this.onFrame(frame, events);
-    this.frames.length = 0;
+    this.pushTo(chunk, events);
     return events;
+  }
+
+  /**
+   * Like {@link push}, appending the events to `events` (no array per chunk). `ps` events are views into `chunk`
+   * when the packet lay whole in it.
+   */
+  pushTo(chunk: Uint8Array, events: MediaEvent[]): void {
+    if (this.failure) throw this.failure;
+    try {
+      this.consume(plainBytes(chunk), events);
+    } catch (error) {
+      this.failure = error as Error;
+      throw error;
+    }
   }
 
   /** Gives an access unit's data back for reuse (see {@link PsDemuxer.recycle}). */
@@ -126,17 +129,96 @@ export class MediaStreamDecoder {
 
   /** End of stream: returns the last access unit; throws {@link TruncatedError} if it ended mid-packet. */
   end(): MediaEvent[] {
-    this.framer.end();
-    if (this.framingValue === 'private-header' && !this.privateHeader && this.prefixFill > 0) {
-      throw new TruncatedError(0, PRIVATE_HEADER_SIZE, this.prefixFill, 'private media header');
+    if (this.failure) throw this.failure;
+    try {
+      if (this.framingValue === 'private-header' && !this.privateHeader && this.prefixFill > 0) {
+        throw new TruncatedError(0, PRIVATE_HEADER_SIZE, this.prefixFill, 'private media header');
+      }
+      if (this.pendingFill > 0) {
+        throw new TruncatedError(
+          this.offset,
+          this.pendingTotal > 0 ? this.pendingTotal : 4,
+          this.pendingFill,
+          'interleaved frame at end of stream',
+        );
+      }
+      const events: MediaEvent[] = [];
+      this.aus.length = 0;
+      this.emit(this.demuxer.end(this.aus), events);
+      return events;
+    } catch (error) {
+      this.failure = error as Error;
+      throw error;
     }
-    const events: MediaEvent[] = [];
-    this.aus.length = 0;
-    for (const au of this.demuxer.end(this.aus)) {
-      this.stats.accessUnits++;
-      events.push({ type: 'access-unit', accessUnit: au });
+  }
+
+  private consume(chunk: Uint8Array, events: MediaEvent[]): void {
+    this.stats.bytes += chunk.byteLength;
+    let b = chunk;
+    if (this.framingValue === undefined || (this.framingValue === 'private-header' && !this.privateHeader)) {
+      const before = b.length;
+      b = this.consumePrefix(b);
+      this.offset += before - b.length;
     }
-    return events;
+    const n = b.length;
+    let p = 0;
+    while (p < n) {
+      if (this.pendingFill > 0) {
+        p = this.continuePending(b, p, events);
+        continue;
+      }
+      if (n - p >= 4) {
+        const total = this.frameLength(b, p);
+        if (n - p >= total) {
+          this.onFrame(b, p, p + total, events);
+          p += total;
+          this.offset += total;
+          continue;
+        }
+      }
+      // A frame (or its header) split between chunks: stage what is here.
+      this.pending ??= new Uint8Array(MAX_INTERLEAVED_FRAME);
+      this.pending.set(b.subarray(p, n));
+      this.pendingFill = n - p;
+      this.pendingTotal = this.pendingFill >= 4 ? this.frameLength(this.pending, 0) : 0;
+      p = n;
+    }
+  }
+
+  /** Adds bytes of `b` from `p` to the staged frame; decodes it once whole. Returns the next position in `b`. */
+  private continuePending(b: Uint8Array, p: number, events: MediaEvent[]): number {
+    const pending = this.pending!;
+    if (this.pendingTotal === 0) {
+      const take = Math.min(4 - this.pendingFill, b.length - p);
+      for (let i = 0; i < take; i++) pending[this.pendingFill + i] = b[p + i]!;
+      this.pendingFill += take;
+      p += take;
+      if (this.pendingFill < 4) return p;
+      this.pendingTotal = this.frameLength(pending, 0);
+    }
+    const take = Math.min(this.pendingTotal - this.pendingFill, b.length - p);
+    pending.set(b.subarray(p, p + take), this.pendingFill);
+    this.pendingFill += take;
+    p += take;
+    if (this.pendingFill === this.pendingTotal) {
+      const total = this.pendingTotal;
+      this.pendingFill = 0;
+      this.pendingTotal = 0;
+      this.onFrame(pending, 0, total, events);
+      this.offset += total;
+    }
+    return p;
+  }
+
+  /** Total length of the interleaved frame whose 4-byte header is at `b[s]`. */
+  private frameLength(b: Uint8Array, s: number): number {
+    if (b[s] !== INTERLEAVED_MAGIC) {
+      throw new MalformedError(
+        this.offset,
+        `interleaved frame starts with 0x${b[s]!.toString(16)}, expected '$' (0x24)`,
+      );
+    }
+    return 4 + ((b[s + 2]! << 8) | b[s + 3]!);
   }
 
   private consumePrefix(data: Uint8Array): Uint8Array {
@@ -175,51 +257,59 @@ export class MediaStreamDecoder {
     return data.subarray(take);
   }
 
-  private onFrame(frame: Uint8Array, events: MediaEvent[]): void {
-    const channel = frame[1]!;
-    if (channel % 2 === 1) {
+  /** One whole interleaved frame `b[s..e)`: RTP header read in place (decodeRtp() is the general API). */
+  private onFrame(b: Uint8Array, s: number, e: number, events: MediaEvent[]): void {
+    if (b[s + 1]! % 2 === 1) {
       this.stats.rtcpPackets++;
       return;
     }
-    // RTP header read in place (no object or DataView per packet); decodeRtp() is the general API.
-    const n = frame.length;
-    if (n < 16) throw new TruncatedError(4, 12, n - 4, 'RTP header');
-    const b0 = frame[4]!;
-    if (b0 >>> 6 !== 2) throw new MalformedError(4, `RTP version ${b0 >>> 6}, expected 2`);
-    let start = 16 + (b0 & 0x0f) * 4;
+    const n = e - s;
+    const at = this.offset + 4;
+    if (n < 16) throw new TruncatedError(at, 12, n - 4, 'RTP header');
+    const b0 = b[s + 4]!;
+    if (b0 >>> 6 !== 2) throw new MalformedError(at, `RTP version ${b0 >>> 6}, expected 2`);
+    let start = s + 16 + (b0 & 0x0f) * 4;
     if (b0 & 0x10) {
-      if (start + 4 > n) throw new TruncatedError(start, 4, n - start, 'RTP extension header');
-      start += 4 + ((frame[start + 2]! << 8) | frame[start + 3]!) * 4;
+      if (start + 4 > e) throw new TruncatedError(at + start - s - 4, 4, e - start, 'RTP extension header');
+      start += 4 + ((b[start + 2]! << 8) | b[start + 3]!) * 4;
     }
-    let end = n;
-    if (b0 & 0x20) end -= frame[n - 1]!;
-    if (start > end || (b0 & 0x20 && frame[n - 1] === 0))
-      throw new MalformedError(4, 'RTP header, extension or padding overruns the packet');
-    const marker = (frame[5]! & 0x80) !== 0;
-    const sequenceNumber = (frame[6]! << 8) | frame[7]!;
+    let end = e;
+    if (b0 & 0x20) end -= b[e - 1]!;
+    if (start > end || (b0 & 0x20 && b[e - 1] === 0))
+      throw new MalformedError(at, 'RTP header, extension or padding overruns the packet');
+    const marker = (b[s + 5]! & 0x80) !== 0;
+    const sequenceNumber = (b[s + 6]! << 8) | b[s + 7]!;
     this.stats.rtpPackets++;
     const gap = this.sequence.track(sequenceNumber);
-    this.stats.lostPackets = this.sequence.lost;
-    this.stats.latePackets = this.sequence.late;
-    if (gap > 0) events.push({ type: 'gap', lost: gap, sequenceNumber });
-    let payload = frame.subarray(start, end);
-    if (this.strayMode === undefined && payload.length >= 4) {
-      this.strayMode = payload[0] === STRAY_BYTE && payload[1] === 0 && payload[2] === 0 && payload[3] === 1;
+    if (gap > 0) {
+      this.stats.lostPackets = this.sequence.lost;
+      events.push({ type: 'gap', lost: gap, sequenceNumber });
     }
-    if (this.strayMode && payload[0] === STRAY_BYTE) {
-      payload = payload.subarray(1);
+    this.stats.latePackets = this.sequence.late;
+    if (this.strayMode === undefined && end - start >= 4) {
+      this.strayMode = b[start] === STRAY_BYTE && b[start + 1] === 0 && b[start + 2] === 0 && b[start + 3] === 1;
+    }
+    if (this.strayMode && start < end && b[start] === STRAY_BYTE) {
+      start++;
       this.stats.strayBytesRemoved++;
     }
-    if (payload.length === 0) return;
-    if (this.options.emitPs) events.push({ type: 'ps', bytes: payload });
+    if (start === end) return;
+    if (this.options.emitPs) {
+      // A staged frame's buffer is reused for the next one: copy; otherwise a view into the caller's chunk.
+      events.push({ type: 'ps', bytes: b === this.pending ? b.slice(start, end) : b.subarray(start, end) });
+    }
     this.aus.length = 0;
-    this.demuxer.push(payload, this.aus);
+    this.demuxer.pushRange(b, start, end, this.aus);
     if (marker) this.demuxer.flush(this.aus);
-    for (const au of this.aus) {
+    if (this.aus.length > 0) this.emit(this.aus, events);
+  }
+
+  private emit(aus: AccessUnit[], events: MediaEvent[]): void {
+    for (const au of aus) {
       this.stats.accessUnits++;
       events.push({ type: 'access-unit', accessUnit: au });
     }
-    this.aus.length = 0;
+    aus.length = 0;
   }
 }
 

@@ -64,19 +64,37 @@ function readTimestamp(b: Uint8Array, p: number): number {
   );
 }
 
+/** What the bytes after a unit's header go to. */
+const BODY_SKIP = 0;
+const BODY_VIDEO = 1;
+const BODY_AUDIO = 2;
+
+/** Plain `Uint8Array` view of `bytes`: a Buffer's `subarray` builds a Buffer, several times dearer than this. */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * Streaming MPEG program-stream demuxer: feed it bytes split anywhere (RTP payloads), get access units.
  *
  * Frame boundaries: a video PES carrying a PTS that differs from the pending access unit's starts a new one;
  * {@link flush} ends the pending one (call it on the RTP marker bit so a frame is not held until the next one).
- * Bytes are buffered only up to one PS unit (at most 65,541 bytes) plus the pending access unit, which is capped.
+ *
+ * Each PES payload byte is copied once, from the input straight into its access unit, as it arrives: only unit
+ * headers (at most 276 bytes; a whole PSM, at most 65,541) are staged when they straddle two inputs. Memory held is
+ * that header plus the pending access unit, which is capped.
  */
 export class PsDemuxer {
   private readonly maxAu: number;
-  private buf = new Uint8Array(4096);
-  private head = 0;
-  private tail = 0;
-  private offset = 0; // stream offset of the next unparsed byte, for error messages
+  /** Header bytes of a unit split across inputs (grows only for a PSM split across inputs). */
+  private hdr = new Uint8Array(64);
+  private hdrFill = 0;
+  /** Body bytes of the current unit still to come, and where they go. */
+  private bodyLeft = 0;
+  private body = BODY_SKIP;
+  private offset = 0; // stream offset of the next byte not yet consumed (staged header bytes excluded)
+  private unitStart = 0; // stream offset and total length of the current unit, for TruncatedError at the end
+  private unitLength = 0;
   private readonly streamTypes = new Map<number, number>();
   private au: Uint8Array | null = null;
   private auLength = 0;
@@ -84,6 +102,10 @@ export class PsDemuxer {
   private auPts: number | undefined;
   private auDts: number | undefined;
   private auSizeHint = 64 * 1024;
+  /** flush() arrived inside a video PES: the access unit ends with that PES. */
+  private flushPending = false;
+  private audio: AccessUnit | null = null;
+  private audioFill = 0;
   private readonly spare: Uint8Array[] = [];
   /** PS packs seen. */
   packs = 0;
@@ -99,21 +121,52 @@ export class PsDemuxer {
     return this.streamTypes;
   }
 
-  /** Bytes held for an incomplete PS unit. */
+  /** Bytes held for an incomplete unit header (the pending access unit not counted). */
   get bufferedBytes(): number {
-    return this.tail - this.head;
+    return this.hdrFill;
   }
 
   /** Feeds PS bytes; returns the access units completed. */
   push(bytes: Uint8Array, out: AccessUnit[] = []): AccessUnit[] {
-    // Units that lie whole inside `bytes` are parsed in place (their payload is copied once, into the access
-    // unit); only a unit that straddles chunks is staged in `buf`.
-    let pos = this.tail > this.head ? this.completePending(bytes, out) : 0;
-    if (pos < bytes.length && this.tail === this.head) {
-      pos = this.parseUnits(bytes, pos, bytes.length, out);
-    }
-    if (pos < bytes.length) this.stage(bytes.subarray(pos));
+    this.pushRange(plainBytes(bytes), 0, bytes.byteLength, out);
     return out;
+  }
+
+  /**
+   * Feeds `bytes[start..end)` (no view of the input is kept or made per unit); appends the completed access units
+   * to `out`. The fast path of {@link push} for callers holding a larger buffer, such as an RTP packet in a TCP chunk.
+   */
+  pushRange(bytes: Uint8Array, start: number, end: number, out: AccessUnit[]): void {
+    if (start < 0 || end > bytes.length || start > end) {
+      throw new ValueOutOfRangeError('range', `${start}..${end} is not inside ${bytes.length} bytes`);
+    }
+    let p = start;
+    while (p < end) {
+      if (this.bodyLeft > 0) {
+        p = this.consumeBody(bytes, p, end, out);
+        continue;
+      }
+      if (this.hdrFill === 0) {
+        const need = this.headerLength(bytes, p, end - p);
+        if (need > 0 && need <= end - p) {
+          // The whole header is here: parse it in place.
+          this.beginUnit(bytes, p, need, out);
+          p += need;
+          continue;
+        }
+      }
+      // Stage the header: only as many bytes as are known to belong to it, so nothing is taken from the body.
+      const known = this.hdrFill >= 4 ? this.headerLength(this.hdr, 0, this.hdrFill) : -4;
+      const target = known > 0 ? known : -known;
+      const take = Math.min(target - this.hdrFill, end - p);
+      this.stageHeader(bytes, p, take);
+      p += take;
+      const now = this.hdrFill >= 4 ? this.headerLength(this.hdr, 0, this.hdrFill) : -4;
+      if (now > 0 && this.hdrFill === now) {
+        this.hdrFill = 0;
+        this.beginUnit(this.hdr, 0, now, out);
+      }
+    }
   }
 
   /**
@@ -126,148 +179,155 @@ export class PsDemuxer {
     }
   }
 
-  /** Ends the pending video access unit (if any) and returns it. */
+  /**
+   * Ends the pending video access unit (if any) and returns it. Called inside a video PES (a marker bit that does
+   * not fall on a PES end), the access unit ends with that PES instead, so a frame is never cut inside a packet.
+   */
   flush(out: AccessUnit[] = []): AccessUnit[] {
-    if (this.au && this.auLength > 0) out.push(this.finishAu());
+    if (this.bodyLeft > 0 && this.body === BODY_VIDEO) this.flushPending = true;
+    else if (this.au && this.auLength > 0) out.push(this.finishAu());
     return out;
   }
 
   /** End of stream: returns the pending access unit; throws {@link TruncatedError} if a PS unit is incomplete. */
   end(out: AccessUnit[] = []): AccessUnit[] {
-    if (this.tail > this.head) {
+    if (this.hdrFill > 0 || this.bodyLeft > 0) {
+      const have = this.bodyLeft > 0 ? this.unitLength - this.bodyLeft : this.hdrFill;
+      const needed = this.bodyLeft > 0 ? this.unitLength : have + 1;
       throw new TruncatedError(
-        this.offset,
-        this.tail - this.head + 1,
-        this.tail - this.head,
+        this.bodyLeft > 0 ? this.unitStart : this.offset,
+        needed,
+        have,
         'PS unit at end of stream',
       );
     }
+    this.flushPending = false;
     return this.flush(out);
   }
 
-  private stage(bytes: Uint8Array): void {
-    const need = this.tail - this.head + bytes.byteLength;
-    if (this.tail + bytes.byteLength > this.buf.length) {
-      if (need <= this.buf.length) {
-        this.buf.copyWithin(0, this.head, this.tail);
-      } else {
-        const next = new Uint8Array(Math.max(need, this.buf.length * 2));
-        next.set(this.buf.subarray(this.head, this.tail));
-        this.buf = next;
-      }
-      this.tail -= this.head;
-      this.head = 0;
+  private stageHeader(bytes: Uint8Array, p: number, take: number): void {
+    const need = this.hdrFill + take;
+    if (need > this.hdr.length) {
+      const grown = new Uint8Array(Math.max(need, this.hdr.length * 2));
+      grown.set(this.hdr.subarray(0, this.hdrFill));
+      this.hdr = grown;
     }
-    this.buf.set(bytes, this.tail);
-    this.tail += bytes.byteLength;
-  }
-
-  /** Moves just enough of `bytes` into the staged unit to complete it, parses it; returns bytes taken. */
-  private completePending(bytes: Uint8Array, out: AccessUnit[]): number {
-    let pos = 0;
-    while (this.tail > this.head && pos < bytes.length) {
-      const have = this.tail - this.head;
-      const len = this.unitLength(this.buf, this.head, have);
-      // Unknown length yet: take up to 16 bytes (more than any header needs); else exactly the rest of the unit.
-      const take = Math.min(len < 0 ? 16 - have : len - have, bytes.length - pos);
-      this.stage(bytes.subarray(pos, pos + take));
-      pos += take;
-      this.head = this.parseUnits(this.buf, this.head, this.tail, out);
-      if (this.head === this.tail) {
-        this.head = 0;
-        this.tail = 0;
-        if (this.buf.length > 4 * MAX_UNIT) this.buf = new Uint8Array(4096);
-      }
-    }
-    return pos;
+    for (let i = 0; i < take; i++) this.hdr[this.hdrFill + i] = bytes[p + i]!;
+    this.hdrFill = need;
   }
 
   /**
-   * Total length of the unit starting at `b[s]`, or -1 when `avail` bytes are not enough to know it. Throws on
-   * anything that is not a PS unit.
+   * Length of the header of the unit starting at `b[s]` (the part parsed as a whole; the rest of the unit is its
+   * body, streamed), or minus the number of bytes needed to know it when `avail` is not enough. Throws on anything
+   * that is not a PS unit.
    */
-  private unitLength(b: Uint8Array, s: number, avail: number): number {
-    if (avail < 4) return -1;
+  private headerLength(b: Uint8Array, s: number, avail: number): number {
+    if (avail < 4) return -4;
     if (b[s] !== 0 || b[s + 1] !== 0 || b[s + 2] !== 1) {
       throw new MalformedError(this.offset, 'expected an MPEG-PS start code 00 00 01');
     }
     const id = b[s + 3]!;
     if (id === START_END) return 4;
     if (id === START_PACK) {
-      if (avail < 5) return -1;
-      const mpeg2 = (b[s + 4]! & 0xc0) === 0x40;
-      if (!mpeg2) {
+      if (avail < 5) return -5;
+      if ((b[s + 4]! & 0xc0) !== 0x40) {
         if ((b[s + 4]! & 0xf0) !== 0x20)
           throw new MalformedError(this.offset + 4, 'pack header is neither MPEG-1 nor MPEG-2');
         return 12;
       }
-      return avail < 14 ? -1 : 14 + (b[s + 13]! & 0x07);
+      return avail < 14 ? -14 : 14 + (b[s + 13]! & 0x07);
     }
     if (id < 0xb9) throw new MalformedError(this.offset + 3, `0x${id.toString(16)} is not a PS stream id`);
-    return avail < 6 ? -1 : 6 + ((b[s + 4]! << 8) | b[s + 5]!);
+    if (avail < 6) return -6;
+    const total = 6 + ((b[s + 4]! << 8) | b[s + 5]!);
+    if (id === START_PSM) return total; // parsed whole (it is small)
+    if ((id & 0xf0) !== 0xe0 && (id & 0xe0) !== 0xc0) return 6; // system header, padding, private: skipped
+    if (total < 9) throw new TruncatedError(this.offset, 9, total, 'PES header');
+    if (avail < 9) return -9;
+    if ((b[s + 6]! & 0xc0) !== 0x80) throw new MalformedError(this.offset + 6, 'PES header is not MPEG-2 (10xx xxxx)');
+    const headerLen = b[s + 8]!;
+    if (9 + headerLen > total)
+      throw new MalformedError(this.offset + 8, `PES header length ${headerLen} overruns the packet`);
+    return 9 + headerLen;
   }
 
-  /** Parses the complete units of `b[s..end)`; returns where the first incomplete one starts. */
-  private parseUnits(b: Uint8Array, s: number, end: number, out: AccessUnit[]): number {
-    const base = this.offset - s; // stream offset of b[0], for error messages
-    while (end - s >= 4) {
-      this.offset = base + s;
-      const len = this.unitLength(b, s, end - s);
-      if (len < 0 || end - s < len) break;
-      const id = b[s + 3]!;
-      if (id === START_PACK) this.packs++;
-      else if (id === START_PSM) this.parsePsm(b.subarray(s, s + len));
-      else if (id === START_END || id === START_SYSTEM) {
-        /* end code; system header: rate bounds only, nothing the demuxer needs */
-      } else if ((id & 0xf0) === 0xe0 || (id & 0xe0) === 0xc0) this.parsePes(b.subarray(s, s + len), id, out);
-      else this.skippedPes++;
-      s += len;
+  /** Acts on a whole unit header at `b[s..s+length)` (checked by headerLength) and sets up its body. */
+  private beginUnit(b: Uint8Array, s: number, length: number, out: AccessUnit[]): void {
+    const id = b[s + 3]!;
+    const total = id === START_END || id === START_PACK ? length : 6 + ((b[s + 4]! << 8) | b[s + 5]!);
+    this.unitStart = this.offset;
+    this.unitLength = total;
+    if (id === START_PACK) this.packs++;
+    else if (id === START_PSM) this.parsePsm(b, s, total);
+    else if ((id & 0xf0) === 0xe0 || (id & 0xe0) === 0xc0) this.beginPes(b, s, length, total - length, id, out);
+    else if (id !== START_END && id !== START_SYSTEM) this.skippedPes++;
+    if (this.bodyLeft === 0 && length < total) {
+      this.body = BODY_SKIP;
+      this.bodyLeft = total - length;
     }
-    this.offset = base + s;
-    return s;
+    this.offset += length;
   }
 
-  private parsePsm(unit: Uint8Array): void {
-    if (unit.length < 16) throw new MalformedError(this.offset, `PSM of ${unit.length} bytes is too short`);
-    const infoLen = (unit[8]! << 8) | unit[9]!;
+  private consumeBody(b: Uint8Array, p: number, end: number, out: AccessUnit[]): number {
+    const take = Math.min(this.bodyLeft, end - p);
+    if (this.body === BODY_VIDEO) {
+      this.au!.set(b.subarray(p, p + take), this.auLength);
+      this.auLength += take;
+    } else if (this.body === BODY_AUDIO) {
+      this.audio!.data.set(b.subarray(p, p + take), this.audioFill);
+      this.audioFill += take;
+    }
+    this.bodyLeft -= take;
+    this.offset += take;
+    if (this.bodyLeft === 0) {
+      if (this.body === BODY_AUDIO) {
+        out.push(this.audio!);
+        this.audio = null;
+      } else if (this.body === BODY_VIDEO && this.flushPending) {
+        this.flushPending = false;
+        if (this.auLength > 0) out.push(this.finishAu());
+      }
+      this.body = BODY_SKIP;
+    }
+    return p + take;
+  }
+
+  private parsePsm(b: Uint8Array, s: number, length: number): void {
+    if (length < 16) throw new MalformedError(this.offset, `PSM of ${length} bytes is too short`);
+    const infoLen = (b[s + 8]! << 8) | b[s + 9]!;
     let p = 10 + infoLen;
-    if (p + 2 > unit.length) throw new MalformedError(this.offset + 8, 'PSM program_stream_info_length overruns it');
-    const mapLen = (unit[p]! << 8) | unit[p + 1]!;
+    if (p + 2 > length) throw new MalformedError(this.offset + 8, 'PSM program_stream_info_length overruns it');
+    const mapLen = (b[s + p]! << 8) | b[s + p + 1]!;
     p += 2;
     const mapEnd = p + mapLen;
-    if (mapEnd + 4 > unit.length)
+    if (mapEnd + 4 > length)
       throw new MalformedError(this.offset + p - 2, 'PSM elementary_stream_map_length overruns it');
     while (p + 4 <= mapEnd) {
-      const type = unit[p]!;
-      const esId = unit[p + 1]!;
-      const esInfo = (unit[p + 2]! << 8) | unit[p + 3]!;
+      const type = b[s + p]!;
+      const esId = b[s + p + 1]!;
+      const esInfo = (b[s + p + 2]! << 8) | b[s + p + 3]!;
       this.streamTypes.set(esId, type);
       p += 4 + esInfo;
     }
   }
 
-  private parsePes(unit: Uint8Array, id: number, out: AccessUnit[]): void {
-    if (unit.length < 9) throw new TruncatedError(this.offset, 9, unit.length, 'PES header');
-    if ((unit[6]! & 0xc0) !== 0x80) throw new MalformedError(this.offset + 6, 'PES header is not MPEG-2 (10xx xxxx)');
-    const flags = unit[7]! >>> 6;
-    const headerLen = unit[8]!;
-    const payloadStart = 9 + headerLen;
-    if (payloadStart > unit.length)
-      throw new MalformedError(this.offset + 8, `PES header length ${headerLen} overruns the packet`);
+  /** A video or audio PES header (its length checked by headerLength); its payload of `size` bytes follows. */
+  private beginPes(b: Uint8Array, s: number, length: number, size: number, id: number, out: AccessUnit[]): void {
+    const flags = b[s + 7]! >>> 6;
+    const headerLen = length - 9;
     let pts: number | undefined;
     let dts: number | undefined;
     if (flags & 0x2) {
       if (headerLen < 5) throw new MalformedError(this.offset + 8, 'PES announces a PTS but its header is too short');
-      pts = readTimestamp(unit, 9);
+      pts = readTimestamp(b, s + 9);
       if (flags === 0x3) {
         if (headerLen < 10)
           throw new MalformedError(this.offset + 8, 'PES announces a DTS but its header is too short');
-        dts = readTimestamp(unit, 14);
+        dts = readTimestamp(b, s + 14);
       }
     }
-    const payload = unit.subarray(payloadStart);
     if ((id & 0xe0) === 0xc0) {
-      out.push({
+      const audio: AccessUnit = {
         kind: 'audio',
         streamId: id,
         streamType: this.streamTypes.get(id),
@@ -275,17 +335,24 @@ export class PsDemuxer {
         pts,
         dts,
         keyframe: true,
-        data: payload.slice(),
-      });
+        data: new Uint8Array(size),
+      };
+      if (size === 0) out.push(audio);
+      else {
+        this.audio = audio;
+        this.audioFill = 0;
+        this.body = BODY_AUDIO;
+        this.bodyLeft = size;
+      }
       return;
     }
     if (this.au && this.auLength > 0 && (id !== this.auStreamId || (pts !== undefined && pts !== this.auPts))) {
       out.push(this.finishAu());
     }
     if (!this.au) {
-      const size = Math.min(this.maxAu, Math.max(this.auSizeHint, payload.length));
-      const i = this.spare.findIndex((b) => b.length >= size);
-      this.au = i >= 0 ? this.spare.splice(i, 1)[0]! : new Uint8Array(size);
+      const want = Math.min(this.maxAu, Math.max(this.auSizeHint, size));
+      const i = this.spare.findIndex((x) => x.length >= want);
+      this.au = i >= 0 ? this.spare.splice(i, 1)[0]! : new Uint8Array(want);
       this.auLength = 0;
       this.auStreamId = id;
       this.auPts = pts;
@@ -294,7 +361,7 @@ export class PsDemuxer {
       this.auPts = pts;
       this.auDts = dts;
     }
-    const need = this.auLength + payload.length;
+    const need = this.auLength + size;
     if (need > this.maxAu) {
       this.au = null;
       this.auLength = 0;
@@ -305,8 +372,10 @@ export class PsDemuxer {
       grown.set(this.au.subarray(0, this.auLength));
       this.au = grown;
     }
-    this.au.set(payload, this.auLength);
-    this.auLength += payload.length;
+    if (size > 0) {
+      this.body = BODY_VIDEO;
+      this.bodyLeft = size;
+    }
   }
 
   private finishAu(): AccessUnit {

@@ -52,6 +52,8 @@ export class MediaSink extends EventEmitter<MediaSinkEvents> implements AsyncIte
   private readonly options: MediaSinkOptions;
   private socket: Socket | undefined;
   private readonly queue: MediaEvent[] = [];
+  /** Events of one chunk (reused: most chunks complete no access unit). */
+  private readonly scratch: MediaEvent[] = [];
   private queuedAccessUnits = 0;
   private failure: Error | undefined;
   private finished = false;
@@ -175,7 +177,8 @@ export class MediaSink extends EventEmitter<MediaSinkEvents> implements AsyncIte
     this.emit('connected', remote);
     socket.on('data', (chunk: Buffer) => {
       try {
-        this.enqueue(this.decoder.push(chunk));
+        this.decoder.pushTo(chunk, this.scratch);
+        this.enqueue(this.scratch);
       } catch (error) {
         this.fail(error as Error);
       }
@@ -205,12 +208,14 @@ export class MediaSink extends EventEmitter<MediaSinkEvents> implements AsyncIte
   }
 
   private enqueue(events: MediaEvent[]): void {
+    if (events.length === 0) return;
     for (const e of events) {
       if (e.type === 'access-unit') this.queuedAccessUnits++;
       if (e.type === 'gap') this.emit('gap', e.lost);
       this.queue.push(e);
     }
+    events.length = 0;
     if (this.queuedAccessUnits > (this.options.highWaterMark ?? 64)) this.socket?.pause();
-    if (events.length > 0) this.notify();
+    this.notify();
   }
 }

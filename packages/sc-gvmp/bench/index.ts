@@ -1,165 +1,161 @@
 /**
  * SC_GVMP frame throughput over loopback TCP against a plain Node socket pipe moving the same bytes, in the same
- * run. SC_GVMP side: the real ScGvmpDevice (fps 0: frames back to back, header + payload in one writev, no copy)
- * streaming to the real startStream host (LengthFramer: one copy for a frame that spans TCP chunks, frames
- * delivered as views), registers over an in-memory link. Raw side: one socket writing the same payload buffers
- * with the same backpressure, the receiver only counting bytes.
+ * run (issue 6). Both pipes have their sending side in one child process (bench/sender.ts: in reality the camera
+ * is another machine) and their receiving side here:
  *
- * Each size is measured ROUNDS times, raw and SC_GVMP alternating; the table shows the medians and the best run of
- * each (on a shared, loaded machine the best run is the better estimate of what the code can do).
+ * - raw pipe: the child writes the payload buffer `frames` times on one plain socket (`write` / `drain`); this
+ *   process only counts the bytes in its `data` handler (no framing, no copy).
+ * - SC_GVMP: this process runs the real host (`startStream` over a real GvcpClient to the child's GvcpDevice); the
+ *   child's real ScGvmpDevice streams frames back to back; the consumer iterates the frames. Two host variants:
+ *   the default (every frame in a fresh buffer, kept by the consumer as long as it likes) and `reuseBuffers`
+ *   (frames assembled in pooled buffers, released by the consumer with `frame.release()`).
  *
- * Run: pnpm --filter @cam/sc-gvmp bench   (about 30-60 s)
+ * Each timing runs from the request (the IPC message to the raw writer / the start of `startStream`) to the last
+ * byte / frame delivered, so SC_GVMP pays its own set-up (three GVCP writes, the connection, a STREAM_STATE read).
+ * Each size is measured ROUNDS times with the pipes alternating; the table shows the median and the range, and the
+ * receiving process's CPU time per GB (process.cpuUsage, user + system).
+ *
+ * Run: pnpm --filter @cam/sc-gvmp bench   (about 40-70 s)
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import { readFrames } from '@cam/net-utils';
-import {
-  createFrameFramer,
-  encodeFrameHeader,
-  frameFromFramed,
-  ScGvmpDevice,
-  type ScGvmpRegisterAccess,
-  type ScGvmpRegisterHandler,
-  startStream,
-} from '../src/index.js';
+import { GvcpClient } from '@cam/gvcp';
+import { startStream } from '../src/index.js';
 
 const SIZES = [
   { label: '64 KB', bytes: 64 * 1024 },
   { label: '1 MB', bytes: 1024 * 1024 },
   { label: '8 MB', bytes: 8 * 1024 * 1024 },
-];
+].filter((s) => !process.env.SIZE || s.label.replace(' ', '') === process.env.SIZE);
 /** Bytes moved per measurement. */
 const VOLUME = 512 * 1024 * 1024;
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const ONLY = process.env.ONLY;
 
-function memoryLink(device: ScGvmpDevice): ScGvmpRegisterAccess {
-  const handlers = new Map<number, ScGvmpRegisterHandler>();
-  device.attach({ defineRegister: (a, h) => handlers.set(a, h) });
-  const ctx = { fromControlHolder: true };
-  return {
-    readRegister: async (a) => handlers.get(a)!.read(ctx),
-    writeRegister: async (a, v) => handlers.get(a)!.write(v, ctx),
-  };
+interface Sample {
+  bytesPerSecond: number;
+  cpuSecondsPerGB: number;
 }
 
-async function scGvmp(payload: Uint8Array, frames: number): Promise<number> {
-  const device = new ScGvmpDevice({ fps: 0, source: () => ({ kind: 'RAW', payload }) });
-  const camera = { address: '127.0.0.1', registers: memoryLink(device) };
-  const t0 = process.hrtime.bigint();
-  const stream = await startStream(camera, { maxPayloadLength: payload.byteLength, pollIntervalMs: 1000 });
-  let n = 0;
-  let bytes = 0;
-  for await (const f of stream) {
-    bytes += f.payload.byteLength;
-    if (++n === frames) break;
-  }
+const child: ChildProcess = fork(new URL('./sender.ts', import.meta.url), [], {
+  execArgv: ['--conditions=@cam/source', '--import', 'tsx'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+const ask = async (message: object): Promise<Record<string, unknown>> => {
+  child.send(message);
+  const [reply] = (await once(child, 'message')) as [Record<string, unknown>];
+  if (reply.error) throw new Error(String(reply.error));
+  return reply;
+};
+const [ready] = (await once(child, 'message')) as [{ gvcpPort: number }];
+const client = await GvcpClient.connect('127.0.0.1', { port: ready.gvcpPort });
+await client.takeControl();
+
+function measure(bytes: number, t0: bigint, cpu0: NodeJS.CpuUsage): Sample {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  await stream.stop();
-  await device.close();
-  if (bytes !== frames * payload.byteLength) throw new Error('lost bytes');
-  return bytes / seconds;
+  const cpu = process.cpuUsage(cpu0);
+  return { bytesPerSecond: bytes / seconds, cpuSecondsPerGB: (cpu.user + cpu.system) / 1e6 / (bytes / 1e9) };
 }
 
-/** The SC_GVMP codec alone: header + payload corked on one socket, net-utils readFrames + the SC_GVMP framer. */
-async function framedPipe(payload: Uint8Array, frames: number): Promise<number> {
+async function rawPipe(payloadBytes: number, frames: number): Promise<Sample> {
+  const total = frames * payloadBytes;
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  let bytes = 0;
-  const received = new Promise<void>((resolve) => {
-    server.once('connection', async (s: Socket) => {
-      let n = 0;
-      for await (const raw of readFrames(s, createFrameFramer({ maxPayloadLength: payload.byteLength }))) {
-        bytes += frameFromFramed(raw).payload.byteLength;
-        if (++n === frames) break;
-      }
-      resolve();
-    });
-  });
-  const client = netConnect({ host: '127.0.0.1', port });
-  client.setNoDelay(true);
-  await once(client, 'connect');
-  for (let i = 0; i < frames; i++) {
-    client.cork();
-    client.write(encodeFrameHeader({ flags: 0x14, seq: i, payloadLength: payload.byteLength }));
-    const ok = client.write(payload);
-    client.uncork();
-    if (!ok) await once(client, 'drain');
-  }
-  await received;
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  client.destroy();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (bytes !== frames * payload.byteLength) throw new Error('lost bytes');
-  return bytes / seconds;
-}
-
-async function rawPipe(payload: Uint8Array, frames: number): Promise<number> {
-  const total = frames * payload.byteLength;
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  const t0 = process.hrtime.bigint();
-  const received = new Promise<void>((resolve) => {
+  const received = new Promise<Sample>((resolve) => {
     server.once('connection', (s: Socket) => {
       let got = 0;
       s.on('data', (chunk: Buffer) => {
         got += chunk.length;
-        if (got >= total) resolve();
+        if (got === total) resolve(measure(total, t0, cpu0));
       });
     });
   });
-  const client = netConnect({ host: '127.0.0.1', port });
-  client.setNoDelay(true);
-  await once(client, 'connect');
-  for (let i = 0; i < frames; i++) {
-    if (!client.write(payload)) await once(client, 'drain');
-  }
-  await received;
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  client.destroy();
+  const [sample] = await Promise.all([received, ask({ cmd: 'raw', port, frames })]);
   await new Promise<void>((r) => server.close(() => r()));
-  return total / seconds;
+  return sample;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const mbps = (x: number): string => `${(x / 1e6).toFixed(0)} MB/s`;
+async function scGvmp(payloadBytes: number, frames: number, reuseBuffers: boolean): Promise<Sample> {
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const stream = await startStream(client, {
+    localAddress: '127.0.0.1',
+    maxPayloadLength: payloadBytes,
+    pollIntervalMs: 1000,
+    reuseBuffers,
+  });
+  let n = 0;
+  let bytes = 0;
+  for await (const f of stream) {
+    bytes += f.payload.byteLength;
+    f.release();
+    if (++n === frames) break;
+  }
+  const sample = measure(bytes, t0, cpu0);
+  await stream.stop();
+  if (bytes !== frames * payloadBytes) throw new Error('lost bytes');
+  return sample;
+}
+
+const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+const median = (xs: number[]): number => sorted(xs)[Math.floor(xs.length / 2)]!;
+const mb = (x: number): string => (x / 1e6).toFixed(0);
+const rate = (s: Sample[]): string => {
+  const v = s.map((x) => x.bytesPerSecond);
+  return `${mb(median(v))} (${mb(Math.min(...v))}-${mb(Math.max(...v))})`;
+};
+const cpu = (s: Sample[]): string => median(s.map((x) => x.cpuSecondsPerGB)).toFixed(2);
+/** Per-round ratios (each SC_GVMP run against the raw run next to it): median and range. */
+const ratio = (sc: Sample[], raw: Sample[]): string => {
+  const r = sc.map((x, i) => (100 * x.bytesPerSecond) / raw[i]!.bytesPerSecond);
+  const m = (100 * median(sc.map((x) => x.bytesPerSecond))) / median(raw.map((x) => x.bytesPerSecond));
+  return `**${m.toFixed(0)}%** (rounds ${Math.min(...r).toFixed(0)}-${Math.max(...r).toFixed(0)}%)`;
+};
 
 console.log(
-  `SC_GVMP vs raw TCP pipe, loopback, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`,
+  `SC_GVMP vs raw TCP pipe, loopback, senders in a child process, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`,
 );
 console.log(
-  `${VOLUME / 1024 / 1024} MiB per measurement, ${ROUNDS} alternating rounds; load average ${loadavg()[0]!.toFixed(1)}`,
+  `${VOLUME / 1024 / 1024} MiB per measurement, ${ROUNDS} alternating rounds; load average before ${loadavg()[0]!.toFixed(1)}`,
 );
+console.log('MB/s as median (min-max); receiver CPU as median cpu-s/GB; ratio = median SC_GVMP / median raw\n');
 console.log(
-  '| payload | frames | raw pipe (median / best) | codec + readFrames (median / best) | SC_GVMP device -> host (median / best) | SC_GVMP frames/s | SC_GVMP / raw (median / best) |',
+  '| payload | frames | raw pipe MB/s | SC_GVMP default MB/s | SC_GVMP reuseBuffers MB/s | receiver cpu-s/GB raw / default / reuse | default / raw | reuseBuffers / raw |',
 );
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const size of SIZES) {
-  const payload = new Uint8Array(size.bytes).fill(0x5a);
+  await ask({ cmd: 'size', bytes: size.bytes });
   const frames = Math.max(1, Math.floor(VOLUME / size.bytes));
-  await rawPipe(payload, Math.ceil(frames / 8)); // warm-up
-  await scGvmp(payload, Math.ceil(frames / 8));
-  await framedPipe(payload, Math.ceil(frames / 8));
-  const raw: number[] = [];
-  const sc: number[] = [];
-  const codec: number[] = [];
+  const warm = Math.ceil(frames / 8);
+  await rawPipe(size.bytes, warm);
+  await scGvmp(size.bytes, warm, false);
+  await scGvmp(size.bytes, warm, true);
+  const raw: Sample[] = [];
+  const def: Sample[] = [];
+  const pooled: Sample[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    raw.push(await rawPipe(payload, frames));
-    sc.push(await scGvmp(payload, frames));
-    codec.push(await framedPipe(payload, frames));
+    // ONLY=reuse (or raw, default) runs one pipe alone, for profiling.
+    if (!ONLY || ONLY === 'raw') raw.push(await rawPipe(size.bytes, frames));
+    if (!ONLY || ONLY === 'default') def.push(await scGvmp(size.bytes, frames, false));
+    if (!ONLY || ONLY === 'reuse') pooled.push(await scGvmp(size.bytes, frames, true));
   }
-  const rawM = median(raw);
-  const scM = median(sc);
-  const rawB = Math.max(...raw);
-  const scB = Math.max(...sc);
+  if (ONLY) {
+    const only = raw.length ? raw : def.length ? def : pooled;
+    console.log(`| ${size.label} | ${ONLY} | ${rate(only)} MB/s | ${cpu(only)} cpu-s/GB |`);
+    continue;
+  }
   console.log(
-    `| ${size.label} | ${frames} | ${mbps(rawM)} / ${mbps(rawB)} | ${mbps(median(codec))} / ${mbps(Math.max(...codec))} | ` +
-      `${mbps(scM)} / ${mbps(scB)} | ${(scM / size.bytes).toFixed(0)} | ` +
-      `${((100 * scM) / rawM).toFixed(0)}% / ${((100 * scB) / rawB).toFixed(0)}% |`,
+    `| ${size.label} | ${frames} | ${rate(raw)} | ${rate(def)} | ${rate(pooled)} | ${cpu(raw)} / ${cpu(def)} / ${cpu(pooled)} | ` +
+      `${ratio(def, raw)} | ${ratio(pooled, raw)} |`,
   );
 }
+console.log(`\nload average after ${loadavg()[0]!.toFixed(1)}`);
+await client.close();
+child.send({ cmd: 'exit' });
+await once(child, 'exit');

@@ -26,7 +26,7 @@ export {
   type StreamStateName,
   streamStateName,
 } from './codec/constants.js';
-export { createFrameFramer, frameFromFramed, ScGvmpFrameDecoder } from './codec/decoder.js';
+export { createFrameFramer, type FrameFramerOptions, frameFromFramed, ScGvmpFrameDecoder } from './codec/decoder.js';
 export {
   BadMagicError,
   NoRouteToCameraError,
@@ -81,6 +81,7 @@ export {
 } from './device/device.js';
 export type { RegisterRequestContext, ScGvmpRegisterHandler, ScGvmpRegisterHost } from './device/register-host.js';
 export { type FrameSource, framesSource, type SourceFrame, testPatternSource } from './device/source.js';
+export { FramePool, type FramePoolOptions, type FramePoolStats, frameBufferClass } from './transport/frame-pool.js';
 export {
   type ReceivedFrame,
   ScGvmpStream,

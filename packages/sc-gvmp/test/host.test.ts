@@ -199,6 +199,51 @@ describe('startStream over in-memory registers and loopback TCP', () => {
   });
 });
 
+describe('reuseBuffers: frames in pooled buffers, released by the consumer', () => {
+  const BIG = { width: 320, height: 320 }; // 100 KiB RAW frames: each spans TCP chunks, so each is assembled
+
+  it('delivers the right payloads, reuses released buffers, never overwrites a frame that was not released', async () => {
+    const { cam } = camera({ fps: 0, testPattern: BIG });
+    const stream = track(await startStream(cam, { pollIntervalMs: 50, maxPayloadLength: 200_000, reuseBuffers: true }));
+    expect(stream.pool).not.toBeNull();
+    const kept: ReceivedFrame[] = [];
+    let n = 0;
+    for await (const f of stream) {
+      expect(f.missing).toBe(0);
+      expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, BIG)))).toBe(true);
+      // Every fifth frame is kept (not released): the pool must never hand its buffer out again.
+      if (f.seq % 5 === 0) kept.push(f);
+      else {
+        f.release();
+        f.release(); // a second release does nothing
+      }
+      if (++n === 40) break;
+    }
+    await stream.stop();
+    expect(kept.map((f) => f.seq)).toEqual([0, 5, 10, 15, 20, 25, 30, 35]);
+    for (const f of kept) expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, BIG)))).toBe(true);
+    const p = stream.pool!.stats;
+    expect(p.reused).toBeGreaterThan(0);
+    expect(p.allocated + p.reused).toBeGreaterThanOrEqual(40);
+    // Buffers in use at once: the kept frames, the frames queued for the consumer and the one being assembled.
+    expect(p.allocated).toBeLessThan(40);
+  });
+
+  it("without reuseBuffers release() does nothing and frames stay the consumer's", async () => {
+    const { cam } = camera({ fps: 0, testPattern: BIG });
+    const stream = track(await startStream(cam, { pollIntervalMs: 50, maxPayloadLength: 200_000 }));
+    expect(stream.pool).toBeNull();
+    const frames: ReceivedFrame[] = [];
+    for await (const f of stream) {
+      f.release();
+      frames.push(f);
+      if (frames.length === 10) break;
+    }
+    await stream.stop();
+    for (const f of frames) expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, BIG)))).toBe(true);
+  });
+});
+
 describe('faults seen by the host', () => {
   it('never delivers a partial frame when the connection resets mid-frame; reports the Seq gap after reconnect', async () => {
     let peer: Socket | undefined;

@@ -8,14 +8,25 @@ import {
   validateFrameHeader,
 } from './frame.js';
 
+/** Options of {@link createFrameFramer}. */
+export interface FrameFramerOptions extends FrameDecodeOptions {
+  /**
+   * Allocates the buffer of a frame that spans TCP chunks (header + payload, `size` bytes, already checked against
+   * the maximum); it must return exactly `size` bytes. Default: the framer's own (uninitialised memory). A pool's
+   * `allocate` here lets the receive path reuse frame buffers.
+   */
+  allocate?: (size: number) => Uint8Array;
+}
+
 /**
  * A {@link LengthFramer} for SC_GVMP: 12-byte header, PayloadLen (u32, big-endian) at offset 8 counting only the
  * payload. Its `validateHeader` refuses a bad magic, an unsupported version, an unknown kind and a PayloadLen above
  * `maxPayloadLength` before a byte of the body is buffered or allocated.
  */
-export function createFrameFramer(options: FrameDecodeOptions = {}): LengthFramer {
+export function createFrameFramer(options: FrameFramerOptions = {}): LengthFramer {
   const max = checkMaxPayloadLength(options.maxPayloadLength);
   return new LengthFramer({
+    ...(options.allocate ? { allocate: options.allocate } : {}),
     headerSize: SC_GVMP_HEADER_SIZE,
     lengthFieldOffset: HeaderOffset.payloadLength,
     lengthFieldSize: 4,

@@ -14,11 +14,22 @@ import {
   sleep,
   WireError,
 } from '@cam/net-utils';
-import { ErrorCode, errorCodeName, isStreamState, type StreamStateName, streamStateName } from '../codec/constants.js';
-import { createFrameFramer, frameFromFramed } from '../codec/decoder.js';
+import {
+  ErrorCode,
+  errorCodeName,
+  FrameFlag,
+  HeaderOffset,
+  isStreamState,
+  type PayloadKindCode,
+  SC_GVMP_HEADER_SIZE,
+  type StreamStateName,
+  streamStateName,
+} from '../codec/constants.js';
+import { createFrameFramer } from '../codec/decoder.js';
 import { NoRouteToCameraError, ScGvmpDeviceError } from '../codec/errors.js';
 import { checkMaxPayloadLength, type ScGvmpFrame } from '../codec/frame.js';
 import { mcdaValue, mcpValue, resolveRegisterMap, type ScGvmpRegisterMap } from '../codec/registers.js';
+import { FramePool } from './frame-pool.js';
 import { type ScGvmpCamera, type ScGvmpCameraLike, type ScGvmpRegisterAccess, toCamera } from './register-access.js';
 
 /** Options of {@link startStream}. `signal`/`timeoutMs` bound the start (default timeout 10 s). */
@@ -43,12 +54,59 @@ export interface StartStreamOptions extends CallOptions {
   registerTimeoutMs?: number;
   /** Bytes of complete frames held for a slow consumer before TCP backpressure. Default 2 x maxPayloadLength capped to 64 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * Assemble frames in reusable buffers from a {@link FramePool}: hand each frame back with `frame.release()` once
+   * its payload is no longer needed (copy what you keep: `frame.payload.slice()`); the next frames are then
+   * assembled in the same, already mapped memory instead of a fresh buffer per frame (page faults and garbage
+   * collection of multi-MB buffers otherwise cost about as much as the transfer). A frame that is not released is
+   * never overwritten: it stays the consumer's and is garbage collected as usual, and the pool allocates anew
+   * (it never blocks and never drops a frame). Default false: every frame has its own buffer to keep.
+   */
+  reuseBuffers?: boolean;
+  /**
+   * With `reuseBuffers`: most bytes of released buffers kept for reuse (more are left to the GC). Default
+   * `maxBufferedBytes` + 4 frames of `maxPayloadLength`, capped at 256 MiB (only frames actually received are pooled).
+   */
+  maxPooledBytes?: number;
 }
 
 /** A frame as delivered, with the number of frames missing before it (a Seq gap). */
 export interface ReceivedFrame extends ScGvmpFrame {
   /** Frames lost between the previous frame of this session and this one (0 when in order). */
   missing: number;
+  /**
+   * Gives the frame's buffer back for reuse (with `reuseBuffers`): `payload` must not be read afterwards. Does
+   * nothing without `reuseBuffers`, for a frame that was a view of a TCP chunk, and when called again.
+   */
+  release(): void;
+}
+
+/** A delivered frame; `release` hands a pooled buffer back once. */
+class HostFrame implements ReceivedFrame {
+  readonly seq: number;
+  readonly flags: number;
+  readonly kind: PayloadKindCode;
+  readonly keyFrame: boolean;
+  readonly payload: Uint8Array;
+  readonly missing: number;
+  #pool: FramePool | null;
+
+  constructor(seq: number, flags: number, payload: Uint8Array, missing: number, pool: FramePool | null) {
+    this.seq = seq;
+    this.flags = flags;
+    this.kind = (flags & FrameFlag.kindMask) as PayloadKindCode;
+    this.keyFrame = (flags & FrameFlag.keyFrame) !== 0;
+    this.payload = payload;
+    this.missing = missing;
+    this.#pool = pool;
+  }
+
+  release(): void {
+    const pool = this.#pool;
+    if (pool === null) return;
+    this.#pool = null;
+    pool.release(this.payload);
+  }
 }
 
 /** A change of STREAM_STATE as observed by polling. */
@@ -170,6 +228,8 @@ export class ScGvmpStream
   /** The TCP port written into MCP. */
   readonly port: number;
   readonly maxPayloadLength: number;
+  /** The buffer pool frames are assembled in (`reuseBuffers`), with its counters; null without it. */
+  readonly pool: FramePool | null;
   readonly stats: ScGvmpStreamStats = {
     framesReceived: 0,
     bytesReceived: 0,
@@ -187,6 +247,7 @@ export class ScGvmpStream
   private readonly pollIntervalMs: number;
   private readonly registerTimeoutMs: number;
   private readonly maxBufferedBytes: number;
+  private readonly framerOptions: { maxPayloadLength: number };
   /** Aborted when the stream stops: ends the iteration and the monitor. */
   private readonly life = new AbortController();
   private pending: Socket | null = null;
@@ -222,12 +283,20 @@ export class ScGvmpStream
     this.port = listener.port;
     this.localAddress = localAddress;
     this.maxPayloadLength = maxPayloadLength;
+    this.framerOptions = { maxPayloadLength };
     this.autoRestart = options.autoRestart ?? true;
     this.restartBackoff = new Backoff(options.restartBackoff ?? DEFAULT_RESTART_BACKOFF);
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.registerTimeoutMs = options.registerTimeoutMs ?? 1000;
     this.maxBufferedBytes =
       options.maxBufferedBytes ?? Math.min(64 * 1024 * 1024, Math.max(1 << 20, 2 * maxPayloadLength));
+    this.pool = options.reuseBuffers
+      ? new FramePool({
+          maxPooledBytes:
+            options.maxPooledBytes ??
+            Math.min(256 * 1024 * 1024, this.maxBufferedBytes + 4 * (maxPayloadLength + SC_GVMP_HEADER_SIZE)),
+        })
+      : null;
     listener.server.on('connection', (socket) => this.onConnection(socket));
   }
 
@@ -279,11 +348,16 @@ export class ScGvmpStream
       while (!signal.aborted) {
         const socket = await this.nextConnection(signal);
         if (socket === null) break;
-        const framer = createFrameFramer({ maxPayloadLength: this.maxPayloadLength });
+        const pool = this.pool;
+        const framer = createFrameFramer(
+          pool
+            ? { maxPayloadLength: this.maxPayloadLength, allocate: (size) => pool.allocate(size) }
+            : this.framerOptions,
+        );
         let failure: Error | undefined;
         try {
           for await (const raw of readFrames(socket, framer, { signal, maxBufferedBytes: this.maxBufferedBytes })) {
-            yield this.accept(frameFromFramed(raw));
+            yield this.accept(raw, pool?.owns(raw) ? pool : null);
           }
         } catch (error) {
           if (signal.aborted) break;
@@ -382,6 +456,8 @@ export class ScGvmpStream
     this.pending = socket;
     this.emit('connection', peer);
     this.wakeConnection?.();
+    // A start waiting for STREAM_STATE=Streaming reads it again now rather than after its poll interval.
+    this.wakeMonitor?.();
   }
 
   private async nextConnection(signal: AbortSignal): Promise<Socket | null> {
@@ -407,23 +483,28 @@ export class ScGvmpStream
     return socket;
   }
 
-  private accept(frame: ScGvmpFrame): ReceivedFrame {
+  /** One complete frame from the framer (header validated there): counters, Seq gap, the delivered object. */
+  private accept(raw: Uint8Array, pool: FramePool | null): ReceivedFrame {
+    const s = HeaderOffset.seq;
+    const flags = raw[HeaderOffset.flags]!;
+    const seq = ((raw[s]! << 24) | (raw[s + 1]! << 16) | (raw[s + 2]! << 8) | raw[s + 3]!) >>> 0;
+    const payload = raw.subarray(SC_GVMP_HEADER_SIZE);
     this.stats.framesReceived++;
-    this.stats.bytesReceived += frame.payload.byteLength;
+    this.stats.bytesReceived += payload.byteLength;
     let missing = 0;
     if (this.lastSeq !== undefined) {
       const expected = (this.lastSeq + 1) >>> 0;
-      const ahead = (frame.seq - expected) >>> 0;
+      const ahead = (seq - expected) >>> 0;
       // A backward jump (more than half the u32 range "ahead") is a renumbered session, not a loss.
       if (ahead !== 0 && ahead < 0x80000000) {
         missing = ahead;
         this.stats.gaps++;
         this.stats.framesMissing += missing;
-        this.emit('gap', { expected, received: frame.seq, missing });
+        this.emit('gap', { expected, received: seq, missing });
       }
     }
-    this.lastSeq = frame.seq;
-    return Object.assign(frame, { missing });
+    this.lastSeq = seq;
+    return new HostFrame(seq, flags, payload, missing, pool);
   }
 
   /** Polls STREAM_STATE and ERR_CODE until stopped; restarts on Error when enabled. */

@@ -298,7 +298,7 @@ export class MediaStreamDecoder {
       // A staged frame's buffer is reused for the next one: copy; otherwise a view into the caller's chunk.
       events.push({ type: 'ps', bytes: b === this.pending ? b.slice(start, end) : b.subarray(start, end) });
     }
-    this.aus.length = 0;
+    // `aus` is empty here (emit() empties it); setting an array's length is a runtime call, kept off this path.
     this.demuxer.pushRange(b, start, end, this.aus);
     if (marker) this.demuxer.flush(this.aus);
     if (this.aus.length > 0) this.emit(this.aus, events);

@@ -140,6 +140,15 @@ export class PsDemuxer {
     if (start < 0 || end > bytes.length || start > end) {
       throw new ValueOutOfRangeError('range', `${start}..${end} is not inside ${bytes.length} bytes`);
     }
+    if (this.body === BODY_VIDEO && end - start <= this.bodyLeft && end > start) {
+      // The common case: the bytes continue the current video PES (an RTP packet in the middle of a frame).
+      this.au!.set(bytes.subarray(start, end), this.auLength);
+      this.auLength += end - start;
+      this.offset += end - start;
+      this.bodyLeft -= end - start;
+      if (this.bodyLeft === 0) this.endBody(out);
+      return;
+    }
     let p = start;
     while (p < end) {
       if (this.bodyLeft > 0) {
@@ -279,17 +288,19 @@ export class PsDemuxer {
     }
     this.bodyLeft -= take;
     this.offset += take;
-    if (this.bodyLeft === 0) {
-      if (this.body === BODY_AUDIO) {
-        out.push(this.audio!);
-        this.audio = null;
-      } else if (this.body === BODY_VIDEO && this.flushPending) {
-        this.flushPending = false;
-        if (this.auLength > 0) out.push(this.finishAu());
-      }
-      this.body = BODY_SKIP;
-    }
+    if (this.bodyLeft === 0) this.endBody(out);
     return p + take;
+  }
+
+  private endBody(out: AccessUnit[]): void {
+    if (this.body === BODY_AUDIO) {
+      out.push(this.audio!);
+      this.audio = null;
+    } else if (this.body === BODY_VIDEO && this.flushPending) {
+      this.flushPending = false;
+      if (this.auLength > 0) out.push(this.finishAu());
+    }
+    this.body = BODY_SKIP;
   }
 
   private parsePsm(b: Uint8Array, s: number, length: number): void {
@@ -351,7 +362,8 @@ export class PsDemuxer {
     }
     if (!this.au) {
       const want = Math.min(this.maxAu, Math.max(this.auSizeHint, size));
-      const i = this.spare.findIndex((x) => x.length >= want);
+      // The most recently recycled buffer first: the likeliest to be still in cache.
+      const i = this.spare.findLastIndex((x) => x.length >= want);
       this.au = i >= 0 ? this.spare.splice(i, 1)[0]! : new Uint8Array(want);
       this.auLength = 0;
       this.auStreamId = id;

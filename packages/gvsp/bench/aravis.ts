@@ -1,28 +1,86 @@
 /**
- * Side by side: the same stream (our simulated camera, 1024 x 1000 Mono8, packet size 1500, on 127.0.0.1:3956)
- * received by python Aravis and by ours, each in its own process, at rising frame rates.
+ * Side by side: the same stream (our simulated camera, GvcpDevice + attachGvspStreaming, 1024 x 1000 Mono8,
+ * 1500-byte packets, on 127.0.0.1:3956, sending each frame back-to-back like a camera on a fast link) received
+ * by python Aravis and by ours, each in its own process.
+ *
+ * Sequential, not concurrent: a GigE Vision stream channel has one destination (SCDA/SCP), so two receivers of
+ * one stream at once would need two channels or multicast, and on 2 cores two receivers plus the sender would
+ * compete for CPU so that whoever the scheduler favours wins. So at each frame rate the two take turns on the
+ * same device, stream settings and sender (the order alternates per round so drift in machine load favours
+ * neither), and each climbs the frame-rate ladder until two failed runs in a row. A run is loss-free when no
+ * frame failed or was missed and the receiver completed about as many frames as the device sent meanwhile.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GvcpDevice } from '@cam/gvcp';
+import { acquireExclusive, GVCP_PORT_LOCK } from '../../../test-support/port-lock.js';
 import { gvsp } from './lib.js';
 
 const { attachGvspStreaming } = gvsp;
 
 const run = promisify(execFile);
-const SECONDS = Number(process.env.BENCH_ARAVIS_SECONDS ?? 2.5);
+const SECONDS = Number(process.env.BENCH_ARAVIS_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ARAVIS_ROUNDS ?? 2);
 const py = fileURLToPath(new URL('./aravis_stream.py', import.meta.url));
 const ours = fileURLToPath(new URL('./ours-stream-child.ts', import.meta.url));
+const FRAME = 1024 * 1000;
 
 interface Run {
   completed: number;
   failed: number;
+  missed: number;
   bytes: number;
   cpuSeconds: number;
+  seconds: number;
+  packetSocket?: boolean;
+  worker?: boolean;
 }
 
-export async function aravisSideBySide(rates = [25, 50, 80]): Promise<void> {
+interface Result extends Run {
+  who: 'aravis' | 'ours';
+  fps: number;
+  round: number;
+  /** Frame rate the device actually sent during the run. */
+  deviceFps: number;
+  lossFree: boolean;
+}
+
+function machineBusySeconds(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (f.reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0)) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return 0;
+  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+};
+
+export async function aravisSideBySide(ladder = [60, 120, 160, 200, 240]): Promise<void> {
+  const out = (s: string): boolean => process.stdout.write(s);
+  // 127.0.0.1:3956 is shared with the interop tests (Aravis only talks to 3956): take the same cross-process lock
+  let release: () => void;
+  try {
+    release = await acquireExclusive(GVCP_PORT_LOCK, { timeoutMs: 60_000 });
+  } catch (e) {
+    out(`Aravis side by side skipped: ${e instanceof Error ? e.message : String(e)}\n`);
+    return;
+  }
+  try {
+    await sideBySide(ladder, out);
+  } finally {
+    release();
+  }
+}
+
+async function sideBySide(ladder: number[], out: (s: string) => boolean): Promise<void> {
   let device: GvcpDevice | undefined;
   for (let i = 0; i < 50 && !device; i++) {
     try {
@@ -40,35 +98,112 @@ export async function aravisSideBySide(rates = [25, 50, 80]): Promise<void> {
     }
   }
   if (!device) {
-    process.stdout.write('Aravis side by side: 127.0.0.1:3956 stayed busy, skipped\n');
+    out('Aravis side by side: 127.0.0.1:3956 stayed busy, skipped\n');
     return;
   }
-  process.stdout.write(
-    `\n## Same stream, python Aravis vs ours (1024x1000 Mono8, 1500 B packets, ${SECONDS}s per run)\n`,
+  out(
+    `\n## Same stream, python Aravis vs ours (1024x1000 Mono8, 1500 B packets, ${SECONDS}s per run, ` +
+      `${ROUNDS} rounds, sequential, order alternating)\n`,
   );
-  for (const fps of rates) {
-    const streaming = await attachGvspStreaming(device, { bindAddress: '127.0.0.1', forceFps: fps });
-    const results: Record<string, Run> = {};
-    for (const who of ['aravis', 'ours']) {
-      const r =
-        who === 'aravis'
-          ? await run('/usr/bin/python3', [py, '127.0.0.1', String(SECONDS)], { timeout: 60_000 })
-          : await run(
-              process.execPath,
-              ['--conditions=@cam/source', '--import', 'tsx', ours, '127.0.0.1', String(SECONDS)],
-              { timeout: 60_000 },
-            );
-      results[who] = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Run;
+  // the device's own view of each acquisition: frames sent between AcquisitionStart and AcquisitionStop
+  let acq = { f0: 0, t0: 0, frames: 0, seconds: 0 };
+  let current: { framesSent: number } | undefined;
+  device.on('acquisitionStart', () => {
+    acq = { f0: current?.framesSent ?? 0, t0: performance.now(), frames: 0, seconds: 0 };
+  });
+  device.on('acquisitionStop', () => {
+    acq.frames = (current?.framesSent ?? 0) - acq.f0;
+    acq.seconds = (performance.now() - acq.t0) / 1000;
+  });
+  const results: Result[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order: ('aravis' | 'ours')[] = round % 2 === 1 ? ['aravis', 'ours'] : ['ours', 'aravis'];
+    const failedRun = { aravis: 0, ours: 0 };
+    for (const fps of ladder) {
+      if (failedRun.aravis >= 2 && failedRun.ours >= 2) break;
+      const streaming = await attachGvspStreaming(device, { bindAddress: '127.0.0.1', forceFps: fps });
+      current = streaming;
+      for (const who of order) {
+        if (failedRun[who] >= 2) continue;
+        acq = { f0: 0, t0: 0, frames: 0, seconds: 0 };
+        const t0 = performance.now();
+        const busy0 = machineBusySeconds();
+        const self0 = process.cpuUsage();
+        let r: Run;
+        try {
+          const p =
+            who === 'aravis'
+              ? await run('/usr/bin/python3', [py, '127.0.0.1', String(SECONDS)], { timeout: 60_000 })
+              : await run(
+                  process.execPath,
+                  ['--conditions=@cam/source', '--import', 'tsx', ours, '127.0.0.1', String(SECONDS)],
+                  { timeout: 60_000 },
+                );
+          r = JSON.parse(p.stdout.trim().split('\n').pop() ?? '{}') as Run;
+        } catch (e) {
+          out(`${who} run failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+          r = { completed: 0, failed: 0, missed: 0, bytes: 0, cpuSeconds: 0, seconds: SECONDS };
+        }
+        const sentFrames = acq.frames;
+        const wall = (performance.now() - t0) / 1000;
+        const self = process.cpuUsage(self0);
+        const deviceCpu = (self.user + self.system) / 1e6;
+        // CPU of other processes over the run (the machine's busy time less the device's and the receiver's)
+        const others = Math.max(0, (machineBusySeconds() - busy0 - deviceCpu - r.cpuSeconds) / wall);
+        const deviceFps = acq.seconds > 0 ? sentFrames / acq.seconds : 0;
+        // each receiver counts frames for SECONDS inside its acquisition: it must have completed about what the
+        // device sent in that time, with nothing failed or missed
+        // (`missed`, Aravis's n_underruns / our dropped frames, is printed but not judged: Aravis reports underruns
+        // in runs where it completed every frame the device sent, so it does not mean a frame was lost)
+        const lossFree = r.failed === 0 && r.completed > 0 && r.completed >= 0.95 * deviceFps * SECONDS - 2;
+        const res: Result = { ...r, who, fps, round, deviceFps, lossFree };
+        results.push(res);
+        failedRun[who] = lossFree ? 0 : failedRun[who] + 1;
+        const gb = r.bytes / 1e9;
+        out(
+          `r${round} ${String(fps).padStart(3)} fps target: device sent ${sentFrames} frames ` +
+            `(${deviceFps.toFixed(0)} fps over ${acq.seconds.toFixed(2)}s, run ${wall.toFixed(1)}s)  ${who.padEnd(6)} ` +
+            `${r.completed} complete, ${r.failed} failed, ${r.missed} missed  ${lossFree ? 'loss-free' : 'LOSSY'}  ` +
+            `${(r.bytes / 1e6 / SECONDS).toFixed(0)} MB/s  ` +
+            `${gb > 0 ? (r.cpuSeconds / gb).toFixed(2) : '-'} cpu-s/GB` +
+            (who === 'aravis' ? ` (packet socket: ${r.packetSocket ? 'yes' : 'no'})` : ` (worker: ${r.worker})`) +
+            `  device cpu ${((deviceCpu / wall) * 100).toFixed(0)}%, others ${others.toFixed(2)} cores` +
+            '\n',
+        );
+      }
+      await streaming.close();
     }
-    await streaming.close();
-    const line = (who: string): string => {
-      const x = results[who]!;
-      const gb = x.bytes / 1e9;
-      return `${who.padEnd(6)} ${x.completed} complete, ${x.failed} failed, ${(x.bytes / 1e6 / SECONDS).toFixed(0)} MB/s, ${gb > 0 ? (x.cpuSeconds / gb).toFixed(2) : '-'} cpu-s/GB`;
-    };
-    process.stdout.write(`${fps} fps target: ${line('aravis')} | ${line('ours')}\n`);
   }
   await device.close();
+  out(`\n### Side by side summary (median over ${ROUNDS} rounds [min-max])\n`);
+  const summary: Record<string, { best: number; cpu: number }> = {};
+  for (const who of ['aravis', 'ours'] as const) {
+    const bests = Array.from({ length: ROUNDS }, (_, i) =>
+      results
+        .filter((r) => r.who === who && r.round === i + 1 && r.lossFree)
+        .reduce((m, r) => Math.max(m, r.completed / SECONDS), 0),
+    );
+    const cpu = median(results.filter((r) => r.who === who && r.bytes > 0).map((r) => r.cpuSeconds / (r.bytes / 1e9)));
+    summary[who] = { best: median(bests), cpu };
+    out(
+      `${who.padEnd(6)} loss-free max ${median(bests).toFixed(0)} fps = ${((median(bests) * FRAME) / 1e6).toFixed(0)} MB/s ` +
+        `[${Math.min(...bests).toFixed(0)}-${Math.max(...bests).toFixed(0)}], ${cpu.toFixed(2)} cpu-s/GB (median of all runs)\n`,
+    );
+  }
+  const a = summary.aravis!;
+  const o = summary.ours!;
+  out(
+    `ratio ours / Aravis: loss-free rate x${a.best > 0 ? (o.best / a.best).toFixed(2) : '-'}, ` +
+      `CPU per GB x${a.cpu > 0 ? (o.cpu / a.cpu).toFixed(2) : '-'}\n`,
+  );
+  const top = ladder[ladder.length - 1]!;
+  const topRuns = results.filter((r) => r.fps === top);
+  if (topRuns.length > 0) {
+    out(
+      `device at the top of the ladder (${top} fps target): sent ${topRuns.map((r) => r.deviceFps.toFixed(0)).join('/')} fps` +
+        `${topRuns.some((r) => r.deviceFps < top * 0.95) ? ' - the sender is the limit there' : ''}\n`,
+    );
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await aravisSideBySide();

@@ -1,4 +1,9 @@
-/** Our side of the Aravis comparison, in its own process: GvcpClient + NodeMap + openStream for N seconds. */
+/**
+ * Our side of the Aravis comparison, in its own process: GvcpClient + NodeMap + openStream (worker receive loop
+ * unless BENCH_OURS_WORKER=0) for N seconds. Prints one JSON line like aravis_stream.py: completed and failed
+ * frames, missed ones (dropped for want of a slot, underruns, block ids never seen), bytes, CPU of this process
+ * (all threads) over the acquisition.
+ */
 import { NodeMap } from '@cam/genicam';
 import { fetchGenicamXml, GvcpClient, GvcpPort } from '@cam/gvcp';
 import { gvsp } from './lib.js';
@@ -7,17 +12,20 @@ const { openStream } = gvsp;
 
 const [address = '127.0.0.1', secondsText = '3'] = process.argv.slice(2);
 const seconds = Number(secondsText);
+const worker = process.env.BENCH_OURS_WORKER !== '0';
 const client = await GvcpClient.connect(address);
 await client.takeControl();
 const nodeMap = await NodeMap.load((await fetchGenicamXml(client)).xml, new GvcpPort(client));
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
 const stream = await openStream(client, {
   nodeMap,
   hostAddress: '127.0.0.1',
   packetSize: 1500,
   negotiatePacketSize: false,
   slots: 16,
+  worker,
 });
-const cpu0 = process.cpuUsage();
 let completed = 0;
 let failed = 0;
 let bytes = 0;
@@ -30,10 +38,20 @@ for await (const f of stream.frames({ signal: ac.signal })) {
   } else failed++;
 }
 clearTimeout(timer);
-const cpu = process.cpuUsage(cpu0);
+const st = stream.receiver.stats();
 await stream.close();
+const cpu = process.cpuUsage(cpu0);
+const elapsed = (performance.now() - t0) / 1000;
 await client.releaseControl().catch(() => {});
 await client.close();
 process.stdout.write(
-  `${JSON.stringify({ completed, failed, bytes, cpuSeconds: (cpu.user + cpu.system) / 1e6, seconds })}\n`,
+  `${JSON.stringify({
+    completed,
+    failed,
+    missed: st.droppedFrames + st.underruns + st.missingFrames,
+    bytes,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    seconds: elapsed,
+    worker,
+  })}\n`,
 );

@@ -58,6 +58,31 @@ describe('openStream against our simulated camera', () => {
     expect(streaming.streaming).toBe(false);
   });
 
+  it('streams with the receive loop in a worker (options carrying functions stay on this thread)', async () => {
+    const { client, port } = await camera({ drop: 0.02, seed: 4 });
+    const stream = await openStream(client, {
+      deviceAddress: '127.0.0.1',
+      gvcpPort: port,
+      hostAddress: '127.0.0.1',
+      packetSize: 1500,
+      payloadSize: 320 * 240,
+      worker: true,
+      startAcquisition: () => client.writeRegister(F.AcquisitionStart, 1),
+      stopAcquisition: () => client.writeRegister(F.AcquisitionStop, 1),
+    });
+    cleanup.push(() => stream.close());
+    expect(stream.packetSizeVerified).toBe(true);
+    const statuses: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const f = await stream.nextFrame({ timeoutMs: 3000 });
+      statuses.push(f!.status);
+      expect(f!.width).toBe(320);
+      f!.release();
+    }
+    expect(statuses).toEqual(Array(6).fill('complete'));
+    expect(stream.stats().resentPackets).toBeGreaterThan(0);
+  });
+
   it('recovers packets the simulated camera drops through PACKETRESEND to its GVCP port', async () => {
     const { client, port, streaming } = await camera({ drop: 0.03, reorder: 0.01, seed: 11 });
     const stream = await openStream(client, {

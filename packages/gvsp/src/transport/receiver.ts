@@ -13,7 +13,7 @@ export interface ReceiveBufferReport {
   advice?: string;
 }
 
-export interface GvspReceiverOptions extends Omit<ReassemblerOptions, 'allocate'> {
+export interface GvspReceiverOptions extends Omit<ReassemblerOptions, 'allocate' | 'allocateLeader'> {
   /** UDP port to bind (0 = any free one). */
   port?: number;
   /** Local address to bind (default 0.0.0.0). */

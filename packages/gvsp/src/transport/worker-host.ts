@@ -27,6 +27,30 @@ function startWorker(workerData: WorkerInit): Worker {
 }
 
 /**
+ * The settings the worker needs, copied one by one: callers (openStream) pass option objects that also carry
+ * functions and node maps, which cannot be cloned into a worker.
+ */
+function workerOptions(o: GvspReceiverOptions, slots: number, maxLeaderSize: number): WorkerInit['options'] {
+  const out: WorkerInit['options'] = { payloadSize: o.payloadSize, slots, maxLeaderSize };
+  if (o.port !== undefined) out.port = o.port;
+  if (o.address !== undefined) out.address = o.address;
+  if (o.device !== undefined) {
+    out.device = o.device.port === undefined ? { address: o.device.address } : { ...o.device };
+  }
+  if (o.streamChannel !== undefined) out.streamChannel = o.streamChannel;
+  if (o.receiveBufferSize !== undefined) out.receiveBufferSize = o.receiveBufferSize;
+  if (o.packetSize !== undefined) out.packetSize = o.packetSize;
+  if (o.initialPacketTimeoutMs !== undefined) out.initialPacketTimeoutMs = o.initialPacketTimeoutMs;
+  if (o.packetTimeoutMs !== undefined) out.packetTimeoutMs = o.packetTimeoutMs;
+  if (o.frameRetentionMs !== undefined) out.frameRetentionMs = o.frameRetentionMs;
+  if (o.packetRequestRatio !== undefined) out.packetRequestRatio = o.packetRequestRatio;
+  if (o.resend !== undefined) out.resend = o.resend;
+  if (o.maxTickStepMs !== undefined) out.maxTickStepMs = o.maxTickStepMs;
+  if (o.tickMs !== undefined) out.tickMs = o.tickMs;
+  return out;
+}
+
+/**
  * Runs the engine in a worker thread. A frame's buffer is transferred here with the frame and transferred back
  * when it is released (after release, `frame.data` is detached: empty, never silently reused memory).
  */
@@ -44,8 +68,7 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
     leaders.push(alloc(maxLeader));
     trailers.push(alloc(maxLeader));
   }
-  const { signal: _s, worker: _w, ...rest } = options;
-  const init: WorkerInit = { options: { ...rest, slots, maxLeaderSize: maxLeader }, pool, counters: countersSab };
+  const init: WorkerInit = { options: workerOptions(options, slots, maxLeader), pool, counters: countersSab };
   const worker = startWorker(init);
   const queue: FrameMsg[] = [];
   let held = 0;

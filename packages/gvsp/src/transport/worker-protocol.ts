@@ -2,7 +2,7 @@ import type { GvspReceiverOptions, ReceiveBufferReport } from './receiver.js';
 
 /** Data the worker starts with. */
 export interface WorkerInit {
-  options: Omit<GvspReceiverOptions, 'signal' | 'worker'>;
+  options: Omit<GvspReceiverOptions, 'signal' | 'worker' | 'counters'>;
   /** Leaders and trailers of every slot, carved in engine order (frame buffers travel by transfer). */
   pool: SharedArrayBuffer;
   counters: SharedArrayBuffer;

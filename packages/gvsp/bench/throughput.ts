@@ -1,0 +1,189 @@
+/**
+ * Receiver throughput on loopback at one packet size: a paced sender process (sender-child.ts) and three
+ * receiver processes (receiver-child.ts: the bare dgram floor, GvspReceiver on the main thread, GvspReceiver with
+ * `worker: true`), all started the same way. The rate steps up a ladder; at each rate the receivers take turns
+ * (the order rotates per round) so they see the same machine at nearly the same moment; a receiver leaves the
+ * ladder after two lossy steps in a row. Each receiver's loss-free maximum is the highest achieved rate of a step
+ * with every packet and every frame in, taken per round; the summary gives the median and the spread over rounds.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ReceiverKind, Snapshot } from './receiver-child.js';
+import type { SendResult } from './sender-child.js';
+
+const senderFile = fileURLToPath(new URL('./sender-child.ts', import.meta.url));
+const receiverFile = fileURLToPath(new URL('./receiver-child.ts', import.meta.url));
+
+export const PAYLOAD = 1024 * 1000; // ~1 MB frames (1024 x 1000 Mono8)
+const RCVBUF = 32 * 1024 * 1024;
+
+export interface Step {
+  kind: ReceiverKind;
+  round: number;
+  pps: number;
+  achievedPps: number;
+  senderCpu: number;
+  skipped: number;
+  lostPackets: number;
+  lostFrames: number;
+  lossFree: boolean;
+  cpu: number;
+  /** CPU used during the step by everything but this receiver and the sender (other processes), in cores. */
+  others: number;
+  mbPerSecond: number;
+  cpuSecondsPerGB: number;
+  usPerPacket: number;
+}
+
+const NAMES: Record<ReceiverKind, string> = {
+  floor: 'dgram floor',
+  main: 'GvspReceiver',
+  worker: 'GvspReceiver (worker)',
+};
+
+function child(file: string): Promise<ChildProcess> {
+  const c = fork(file, [], {
+    execArgv: ['--conditions=@cam/source', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  process.once('exit', () => c.kill());
+  return new Promise((resolve) => c.once('message', () => resolve(c)));
+}
+
+function ask<T>(c: ChildProcess, msg: object): Promise<T> {
+  return new Promise<T>((resolve) => {
+    c.once('message', (m) => resolve(m as T));
+    c.send(msg);
+  });
+}
+
+/** Busy CPU time of the whole machine in seconds (all cores), from /proc/stat; 0 where it does not exist. */
+function machineBusySeconds(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return 0;
+  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+};
+
+export async function throughput(
+  packetSize: number,
+  ladder: number[],
+  options: { rounds: number; seconds: number; referencePps: number },
+): Promise<Step[]> {
+  const out = (s: string): boolean => process.stdout.write(s);
+  const sender = await child(senderFile);
+  const kinds: ReceiverKind[] = ['floor', 'main', 'worker'];
+  const rx = new Map<ReceiverKind, { proc: ChildProcess; port: number; granted: number }>();
+  for (const kind of kinds) {
+    const proc = await child(receiverFile);
+    const r = await ask<{ port: number; granted: number }>(proc, {
+      open: kind,
+      packetSize,
+      payloadSize: PAYLOAD + 16 * 1024,
+      receiveBufferSize: RCVBUF,
+    });
+    rx.set(kind, { proc, ...r });
+  }
+  out(
+    `\n## ${packetSize} B packets: ${options.rounds} rounds, ${options.seconds}s steps; SO_RCVBUF ${RCVBUF} asked, ` +
+      `${[...rx.values()].map((r) => r.granted).join('/')} granted (floor/main/worker)\n`,
+  );
+  const steps: Step[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    const order = kinds.map((_, i) => kinds[(i + round - 1) % kinds.length]!);
+    const lossyRun = new Map<ReceiverKind, number>(kinds.map((k) => [k, 0]));
+    for (const pps of ladder) {
+      for (const kind of order) {
+        if (lossyRun.get(kind)! >= 2) continue;
+        const r = rx.get(kind)!;
+        await new Promise((res) => setTimeout(res, 100));
+        const a = await ask<Snapshot>(r.proc, { snap: true });
+        const busy0 = machineBusySeconds();
+        const sent = await ask<SendResult>(sender, {
+          port: r.port,
+          packetSize,
+          payloadSize: PAYLOAD,
+          pps,
+          seconds: options.seconds,
+        });
+        const busy = machineBusySeconds() - busy0;
+        await new Promise((res) => setTimeout(res, 150)); // drain
+        const b = await ask<Snapshot>(r.proc, { snap: true });
+        const packets = b.packets - a.packets;
+        const bytes = b.bytes - a.bytes;
+        const frames = b.frames - a.frames;
+        const cpuS = (b.cpuUs - a.cpuUs) / 1e6;
+        const lostPackets = Math.max(0, sent.sent - packets);
+        const lostFrames = Math.max(0, sent.frames - frames);
+        const step: Step = {
+          kind,
+          round,
+          pps,
+          achievedPps: Math.round(sent.sent / sent.seconds),
+          senderCpu: sent.cpu,
+          skipped: sent.skipped,
+          lostPackets,
+          lostFrames,
+          lossFree: lostPackets === 0 && lostFrames === 0,
+          // the receiver's CPU over the sending time (it idles while the drain waits)
+          cpu: cpuS / sent.seconds,
+          others: Math.max(0, busy / sent.seconds - cpuS / sent.seconds - sent.cpu),
+          mbPerSecond: bytes / 1e6 / sent.seconds,
+          cpuSecondsPerGB: bytes > 0 ? cpuS / (bytes / 1e9) : 0,
+          usPerPacket: packets > 0 ? (cpuS / packets) * 1e6 : 0,
+        };
+        steps.push(step);
+        lossyRun.set(kind, step.lossFree ? 0 : lossyRun.get(kind)! + 1);
+        const limited = step.achievedPps < pps * 0.97 ? ' SENDER-LIMITED' : '';
+        out(
+          `r${round} ${String(pps).padStart(6)} pps (sent ${step.achievedPps}, sender cpu ${(sent.cpu * 100).toFixed(0)}%${limited}) ` +
+            `${NAMES[kind].padEnd(22)} ${step.lossFree ? 'loss-free' : `LOST ${lostPackets} pkts/${lostFrames} frames`}  ` +
+            `cpu ${(step.cpu * 100).toFixed(0)}%  others ${step.others.toFixed(2)} cores  ${step.mbPerSecond.toFixed(0)} MB/s  ${step.cpuSecondsPerGB.toFixed(2)} cpu-s/GB  ${step.usPerPacket.toFixed(1)} us/pkt\n`,
+        );
+      }
+    }
+  }
+  sender.send({ exit: true });
+  for (const r of rx.values()) r.proc.send({ exit: true });
+
+  out(`\n### ${packetSize} B summary (median over ${options.rounds} rounds [min-max]; ratio ours / floor)\n`);
+  const top = ladder[ladder.length - 1]!;
+  const bestOf = (kind: ReceiverKind, round: number): number => {
+    const ok = steps.filter((s) => s.kind === kind && s.round === round && s.lossFree);
+    return ok.reduce((m, s) => Math.max(m, s.achievedPps), 0);
+  };
+  const ref = (kind: ReceiverKind) => steps.filter((s) => s.kind === kind && s.pps === options.referencePps);
+  const floorBest = median(Array.from({ length: options.rounds }, (_, i) => bestOf('floor', i + 1)));
+  const floorGB = median(ref('floor').map((s) => s.cpuSecondsPerGB));
+  for (const kind of kinds) {
+    const bests = Array.from({ length: options.rounds }, (_, i) => bestOf(kind, i + 1));
+    const m = median(bests);
+    const r = ref(kind);
+    const gb = median(r.map((s) => s.cpuSecondsPerGB));
+    const cpu = median(r.map((s) => s.cpu));
+    const us = median(r.map((s) => s.usPerPacket));
+    const refFree = r.filter((s) => s.lossFree).length;
+    const topNote = bests.some((b) => b >= top * 0.97) ? ` (top of the ladder reached in some round)` : '';
+    out(
+      `${NAMES[kind].padEnd(22)} loss-free max ${Math.round(m)} pps = ${((m * (packetSize - 36)) / 1e6).toFixed(0)} MB/s ` +
+        `[${Math.min(...bests)}-${Math.max(...bests)}]${topNote}` +
+        (kind !== 'floor' && floorBest > 0 ? ` x${(m / floorBest).toFixed(2)} of floor` : '') +
+        `; at ${options.referencePps} pps: cpu ${(cpu * 100).toFixed(0)}%, ${gb.toFixed(2)} cpu-s/GB, ${us.toFixed(1)} us/pkt, ` +
+        `loss-free in ${refFree}/${r.length} rounds` +
+        (kind !== 'floor' && floorGB > 0 ? `, CPU/GB x${(gb / floorGB).toFixed(2)} of floor` : '') +
+        '\n',
+    );
+  }
+  return steps;
+}

@@ -44,6 +44,59 @@ async function ask(child: ChildProcess, cmd: string, ms = 10_000): Promise<Msg> 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+// CPU per KEEPALIVE is taken over WINDOWS back-to-back windows of WINDOW_MS each, for the server and for the echo
+// floor alike; the figure is the median window, with the smallest and largest beside it.
+const WINDOWS = Number(process.env.EHOME_BENCH_WINDOWS ?? 5);
+const WINDOW_MS = 2000;
+
+interface CpuFigures {
+  /** Median over the windows of (user + system) CPU microseconds per datagram answered. */
+  usPerDatagram: number;
+  min: number;
+  max: number;
+  userUs: number;
+  systemUs: number;
+  windows: number[];
+  datagrams: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round2 = (x: number): number => Number(x.toFixed(2));
+
+/** CPU of `child` (its own `process.cpuUsage()`, user + system) per datagram it answered, window by window. */
+async function cpuWindows(child: ChildProcess): Promise<CpuFigures> {
+  const total: number[] = [];
+  const user: number[] = [];
+  const system: number[] = [];
+  let datagrams = 0;
+  let a = await ask(child, 'snapshot');
+  for (let w = 0; w < WINDOWS; w++) {
+    await sleep(WINDOW_MS);
+    const b = await ask(child, 'snapshot');
+    const ca = a.cpu as NodeJS.CpuUsage;
+    const cb = b.cpu as NodeJS.CpuUsage;
+    const n = (b.keepalives as number) - (a.keepalives as number);
+    datagrams += n;
+    user.push((cb.user - ca.user) / n);
+    system.push((cb.system - ca.system) / n);
+    total.push((cb.user + cb.system - ca.user - ca.system) / n);
+    a = b;
+  }
+  return {
+    usPerDatagram: round2(median(total)),
+    min: round2(Math.min(...total)),
+    max: round2(Math.max(...total)),
+    userUs: round2(median(user)),
+    systemUs: round2(median(system)),
+    windows: total.map(round2),
+    datagrams,
+  };
+}
+
 function micro(): Record<string, number> {
   const ka = encodeMessage(request('KEEPALIVE', 7, { deviceId: 'bench000001' }, { encoding: 'GB2312' }));
   const reg = encodeMessage(
@@ -121,7 +174,7 @@ async function inProcess(): Promise<{ usPerKeepalive: number; sessions: number }
 }
 
 /** CPU per datagram of a bare node:dgram echo under the same load: the floor any Node UDP server pays. */
-async function echoFloor(): Promise<{ usPerDatagram: number; userUs: number; systemUs: number; datagrams: number }> {
+async function echoFloor(): Promise<CpuFigures> {
   const echo = fork(new URL('echo-server.ts', here), [], { execArgv });
   let devices: ChildProcess | undefined;
   try {
@@ -132,19 +185,11 @@ async function echoFloor(): Promise<{ usPerDatagram: number; userUs: number; sys
       { execArgv },
     );
     await waitFor(devices, 'registered', 60_000);
+    await ask(echo, 'steady'); // from now on it answers with the server's KEEPALIVE answer bytes
+    // The same steps as the server run between registration and the CPU windows.
     await sleep(1500);
-    const a = await ask(echo, 'snapshot');
-    await sleep(5000);
-    const b = await ask(echo, 'snapshot');
-    const ca = a.cpu as NodeJS.CpuUsage;
-    const cb = b.cpu as NodeJS.CpuUsage;
-    const n = (b.keepalives as number) - (a.keepalives as number);
-    return {
-      usPerDatagram: Number(((cb.user + cb.system - ca.user - ca.system) / n).toFixed(2)),
-      userUs: Number(((cb.user - ca.user) / n).toFixed(2)),
-      systemUs: Number(((cb.system - ca.system) / n).toFixed(2)),
-      datagrams: n,
-    };
+    await ask(echo, 'memory');
+    return await cpuWindows(echo);
   } finally {
     devices?.send({ cmd: 'exit' });
     echo.send({ cmd: 'exit' });
@@ -170,7 +215,7 @@ async function main(): Promise<Record<string, unknown>> {
     const ready = await waitFor(server, 'ready', 20_000);
     const port = ready.port as number;
     const timeoutMs = (ready.keepAliveSeconds as number) * (ready.offlineAfterMissed as number) * 1000;
-    const base = await ask(server, 'snapshot');
+    const base = await ask(server, 'memory');
 
     devices = fork(new URL('devices.ts', here), ['127.0.0.1', String(port), String(DEVICES), String(HEARTBEAT_MS)], {
       execArgv,
@@ -178,16 +223,10 @@ async function main(): Promise<Record<string, unknown>> {
     await waitFor(devices, 'bound', 60_000);
     const reg = await waitFor(devices, 'registered', 40_000);
     await sleep(1500);
-    const afterReg = await ask(server, 'snapshot');
+    const afterReg = await ask(server, 'memory');
 
-    // Steady heartbeat load: CPU of the server process per KEEPALIVE over a 5 s window.
-    const a = await ask(server, 'snapshot');
-    await sleep(5000);
-    const b = await ask(server, 'snapshot');
-    const cpuUs = b.cpu as NodeJS.CpuUsage;
-    const cpuA = a.cpu as NodeJS.CpuUsage;
-    const keepalives = (b.keepalives as number) - (a.keepalives as number);
-    const cpuPerKeepalive = (cpuUs.user + cpuUs.system - cpuA.user - cpuA.system) / keepalives;
+    // Steady heartbeat load: CPU of the server process per KEEPALIVE, window by window.
+    const cpu = await cpuWindows(server);
 
     // Offline detection: silence some devices, see when the server declares them offline.
     const silenced = waitFor(devices, 'silenced', 5000);
@@ -202,14 +241,16 @@ async function main(): Promise<Record<string, unknown>> {
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
       devices: DEVICES,
       registerAllMs: Math.round(reg.ms as number),
-      keepalivesMeasured: keepalives,
-      keepalivesPerSecond: Math.round(keepalives / 5),
-      cpuUsPerKeepalive: Number(cpuPerKeepalive.toFixed(2)),
-      userUsPerKeepalive: Number(((cpuUs.user - cpuA.user) / keepalives).toFixed(2)),
-      systemUsPerKeepalive: Number(((cpuUs.system - cpuA.system) / keepalives).toFixed(2)),
+      keepalivesMeasured: cpu.datagrams,
+      keepalivesPerSecond: Math.round(cpu.datagrams / ((WINDOWS * WINDOW_MS) / 1000)),
+      cpuUsPerKeepalive: cpu.usPerDatagram,
+      cpuUsPerKeepaliveMinMax: [cpu.min, cpu.max],
+      userUsPerKeepalive: cpu.userUs,
+      systemUsPerKeepalive: cpu.systemUs,
+      cpuUsPerKeepaliveWindows: cpu.windows,
       heapBytesPerDevice: Math.round(((afterReg.heap as number) - (base.heap as number)) / DEVICES),
       rssBytesPerDevice: Math.round(((afterReg.rss as number) - (base.rss as number)) / DEVICES),
-      badDatagrams: b.bad,
+      badDatagrams: (await ask(server, 'snapshot')).bad,
       offline: {
         nominalTimeoutMs: timeoutMs,
         silenced: SILENCED,
@@ -226,7 +267,8 @@ async function main(): Promise<Record<string, unknown>> {
   } finally {
     devices?.send({ cmd: 'exit' });
     server.send({ cmd: 'exit' });
-    await sleep(300);
+    // Let the server exit by itself (a --cpu-prof profile is written at exit), then make sure.
+    await Promise.race([new Promise((r) => server.once('exit', r)), sleep(5000)]);
     devices?.kill();
     server.kill();
   }

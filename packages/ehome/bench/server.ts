@@ -24,6 +24,7 @@ function heap(): number {
 
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'snapshot') {
+    // No gc() here: snapshots bound the CPU window, and a forced full GC would be charged to the KEEPALIVEs.
     process.send?.({
       cmd: 'snapshot',
       cpu: process.cpuUsage(),
@@ -31,10 +32,10 @@ process.on('message', (m: { cmd: string }) => {
       datagrams: server.stats.datagrams,
       bad: server.stats.badDatagrams,
       online: server.registry.size,
-      heap: heap(),
-      rss: process.memoryUsage().rss,
       at: Date.now(),
     });
+  } else if (m.cmd === 'memory') {
+    process.send?.({ cmd: 'memory', heap: heap(), rss: process.memoryUsage().rss });
   } else if (m.cmd === 'offline') {
     process.send?.({ cmd: 'offline', offline });
   } else if (m.cmd === 'exit') {

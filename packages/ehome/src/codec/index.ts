@@ -42,8 +42,10 @@ export {
   XmlEntityError,
   XmlSyntaxError,
 } from './errors.js';
+export { asciiEquals, asciiText, type KeepaliveScan, keepaliveScan, scanKeepalive } from './keepalive.js';
 export {
   decodeMessage,
+  decodeMessageGeneral,
   decodeMessageText,
   type EhomeMessage,
   type EhomeRequest,
@@ -55,9 +57,11 @@ export {
   encodedLengthMessage,
   encodeMessage,
   messageToXml,
+  ResponseTemplate,
   request,
   response,
   responseTemplate,
+  sequenceDigits,
 } from './message.js';
 export { EHOME_TIME, type Field, type Fields, type Infer, type Shape } from './schema.js';
 export { formatEhomeTime, parseEhomeTime } from './time.js';

@@ -1,4 +1,4 @@
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { BufferTooSmallError, ValueOutOfRangeError } from '@cam/net-utils';
 import { decodeSignalText, encodeSignalText, type SignalEncoding, sniffEncoding } from './charset.js';
 import {
   COMMANDS,
@@ -17,6 +17,7 @@ import {
   UnknownCommandError,
   XmlSyntaxError,
 } from './errors.js';
+import { asciiText, keepaliveScan, scanKeepalive } from './keepalive.js';
 import { type Fields, type Infer, readFields, writeFields } from './schema.js';
 import { escapeText, parseXml, unescapeText, type XmlElement, type XmlNode } from './xml.js';
 
@@ -82,11 +83,28 @@ function parseSequence(s: string): number {
  */
 export function decodeMessage(bytes: Uint8Array): EhomeMessage {
   if (bytes.byteLength > MAX_SIGNAL_BYTES) throw new SignalTooLargeError(bytes.byteLength);
+  const scan = keepaliveScan();
+  if (scanKeepalive(bytes, scan)) {
+    return {
+      kind: 'request',
+      version: asciiText(bytes, scan.versionStart, scan.versionEnd),
+      sequence: scan.sequence,
+      encoding: scan.encoding,
+      command: 'KEEPALIVE',
+      params: { deviceId: asciiText(bytes, scan.deviceIdStart, scan.deviceIdEnd) },
+    };
+  }
+  return decodeMessageGeneral(bytes);
+}
+
+/**
+ * {@link decodeMessage} without the KEEPALIVE fast path: declaration sniffing, text decoding, the XML parser and
+ * the field table for every signal. Exported for the tests that check both paths agree.
+ */
+export function decodeMessageGeneral(bytes: Uint8Array): EhomeMessage {
+  if (bytes.byteLength > MAX_SIGNAL_BYTES) throw new SignalTooLargeError(bytes.byteLength);
   const encoding = sniffEncoding(bytes);
-  const textValue = decodeSignalText(bytes, encoding);
-  const fast = decodeKeepaliveFast(textValue, encoding);
-  if (fast) return fast;
-  return decodeMessageText(textValue, encoding);
+  return decodeMessageText(decodeSignalText(bytes, encoding), encoding);
 }
 
 /** Decodes a signal already turned into text (`encoding` is recorded in the result). */
@@ -200,24 +218,97 @@ function writeParams(fields: Fields, params: unknown, out: string[]): void {
   else out.push('<Params>', ...inner, '</Params>');
 }
 
-// KEEPALIVE is most of the traffic (10,000 devices every 15 s). A document of exactly the canonical shape, with
-// no references, comments or attributes, is read by this strict pattern, which gives the same result as the full
-// parser (a property test checks it); anything else takes the full path.
-const KEEPALIVE_FAST =
-  /^\uFEFF?<\?xml version="1\.0" encoding="[A-Za-z0-9._-]+" ?\?>\s*<PPVSPMessage>\s*<Version>(\d{1,2}(?:\.\d{1,2}){0,2})<\/Version>\s*<Sequence>(\d{1,10})<\/Sequence>\s*<CommandType>REQUEST<\/CommandType>\s*(?:<Method>CONTROL<\/Method>\s*)?<Command>KEEPALIVE<\/Command>\s*<Params>\s*<DeviceID>([A-Za-z0-9_.:@-]{1,64})<\/DeviceID>\s*<\/Params>\s*<\/PPVSPMessage>\s*$/;
-
-function decodeKeepaliveFast(t: string, encoding: SignalEncoding): EhomeRequestOf<'KEEPALIVE'> | undefined {
-  if (t.length > 600) return undefined;
-  const m = KEEPALIVE_FAST.exec(t);
-  if (!m) return undefined;
-  const sequence = Number(m[2]);
-  if (sequence > U32) return undefined;
-  return { kind: 'request', version: m[1]!, sequence, encoding, command: 'KEEPALIVE', params: { deviceId: m[3]! } };
-}
-
 /**
  * A prepared encoder for responses that differ only in `<Sequence>` (the KEEPALIVE answer, sent 10,000 times a
  * second on a large platform): the signal is encoded once around a placeholder and each call splices in the digits.
+ * Produces exactly the bytes {@link encodeMessage} would.
+ */
+export class ResponseTemplate {
+  /** Bytes through `<Sequence>`. */
+  readonly head: Uint8Array;
+  /** Bytes from `</Sequence>` to the end. */
+  readonly tail: Uint8Array;
+
+  constructor(
+    command: CommandName,
+    status: number,
+    description: string,
+    params: ResponseParams<CommandName> | undefined,
+    options: { version: string; encoding: SignalEncoding },
+  ) {
+    const probe = {
+      kind: 'response',
+      version: options.version,
+      sequence: 0,
+      encoding: options.encoding,
+      command,
+      status,
+      description,
+      ...(params === undefined ? {} : { params }),
+    } as EhomeResponseOf<CommandName>;
+    const whole = encodeMessage(probe);
+    const marker = encodeSignalText('<Sequence>0</Sequence>', options.encoding);
+    const at = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).indexOf(marker);
+    if (at < 0) throw new ValueOutOfRangeError('PPVSPMessage.Sequence', 'template has no sequence element');
+    this.head = whole.slice(0, at + 10); // through "<Sequence>"
+    this.tail = whole.slice(at + marker.length - 11); // from "</Sequence>"
+    if (this.head.length + 10 + this.tail.length > MAX_SIGNAL_BYTES) {
+      throw new SignalTooLargeError(this.head.length + 10 + this.tail.length);
+    }
+  }
+
+  /** The length of the answer for `sequence`. */
+  encodedLength(sequence: number): number {
+    return this.head.length + sequenceDigits(sequence) + this.tail.length;
+  }
+
+  /** The answer for `sequence` in fresh bytes. */
+  encode(sequence: number): Uint8Array {
+    const out = new Uint8Array(this.encodedLength(sequence));
+    this.encodeInto(sequence, out, 0);
+    return out;
+  }
+
+  /**
+   * Writes the answer for `sequence` into `out` at `offset`; returns the bytes written. Throws
+   * {@link BufferTooSmallError} when it does not fit.
+   */
+  encodeInto(sequence: number, out: Uint8Array, offset: number): number {
+    const n = this.encodedLength(sequence);
+    if (!Number.isInteger(offset) || offset < 0 || out.length - offset < n) {
+      throw new BufferTooSmallError(n, out.length - offset);
+    }
+    out.set(this.head, offset);
+    this.writeSequence(sequence, out, offset);
+    out.set(this.tail, offset + n - this.tail.length);
+    return n;
+  }
+
+  /**
+   * Rewrites only the digits of an answer already in `out` at `offset` (head and tail in place, as
+   * {@link encodeInto} wrote them for a sequence with as many digits). The KEEPALIVE hot path writes 1-10 bytes.
+   */
+  writeSequence(sequence: number, out: Uint8Array, offset: number): void {
+    let v = sequence;
+    for (let i = offset + this.head.length + sequenceDigits(sequence) - 1; i >= offset + this.head.length; i--) {
+      out[i] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+  }
+}
+
+/** Decimal digits of a sequence (1-10); throws for anything that is not a sequence. */
+export function sequenceDigits(sequence: number): number {
+  if (!Number.isInteger(sequence) || sequence < 0 || sequence > U32) {
+    throw new ValueOutOfRangeError('PPVSPMessage.Sequence', 'must be an integer in 0..4294967295');
+  }
+  let d = 1;
+  for (let p = 10; sequence >= p && d < 10; p *= 10) d++;
+  return d;
+}
+
+/**
+ * A prepared encoder for responses that differ only in `<Sequence>` ({@link ResponseTemplate} as a function).
  * Produces exactly the bytes {@link encodeMessage} would.
  */
 export function responseTemplate<C extends CommandName>(
@@ -227,36 +318,8 @@ export function responseTemplate<C extends CommandName>(
   params: ResponseParams<C> | undefined,
   options: { version: string; encoding: SignalEncoding },
 ): (sequence: number) => Uint8Array {
-  const probe = {
-    kind: 'response',
-    version: options.version,
-    sequence: 0,
-    encoding: options.encoding,
-    command,
-    status,
-    description,
-    ...(params === undefined ? {} : { params }),
-  } as EhomeResponseOf<C>;
-  const whole = encodeMessage(probe);
-  const marker = encodeSignalText('<Sequence>0</Sequence>', options.encoding);
-  const at = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).indexOf(marker);
-  if (at < 0) throw new ValueOutOfRangeError('PPVSPMessage.Sequence', 'template has no sequence element');
-  const head = whole.subarray(0, at + 10); // through "<Sequence>"
-  const tail = whole.subarray(at + marker.length - 11); // from "</Sequence>"
-  return (sequence) => {
-    if (!Number.isSafeInteger(sequence) || sequence < 0 || sequence > U32) {
-      throw new ValueOutOfRangeError('PPVSPMessage.Sequence', 'must be an integer in 0..4294967295');
-    }
-    const digits = String(sequence);
-    // A slice of Node's buffer pool instead of a fresh ArrayBuffer (a malloc and a GC-tracked backing store per
-    // answer). Uninitialised memory never leaks: every byte is written right below.
-    const out = Buffer.allocUnsafe(head.length + digits.length + tail.length);
-    out.set(head, 0);
-    for (let i = 0; i < digits.length; i++) out[head.length + i] = digits.charCodeAt(i);
-    out.set(tail, head.length + digits.length);
-    if (out.length > MAX_SIGNAL_BYTES) throw new SignalTooLargeError(out.length);
-    return out;
-  };
+  const t = new ResponseTemplate(command, status, description, params as ResponseParams<CommandName>, options);
+  return (sequence) => t.encode(sequence);
 }
 
 // ---- constructors ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import {
   WireError,
 } from '@cam/net-utils';
 import {
+  asciiText,
   type CommandName,
   decodeMessage,
   type EhomeMessage,
@@ -23,20 +24,21 @@ import {
   type EhomeResponseOf,
   type EncodableMessage,
   encodeMessage,
+  keepaliveScan,
   type PlatformCommand,
   type RequestParams,
   type ResponseParams,
   request,
   response,
-  responseTemplate,
-  type SignalEncoding,
   Status,
+  scanKeepalive,
   UnknownCommandError,
 } from '../codec/index.js';
 import { createUdpSocket } from '../transport/udp.js';
 import { DeviceHandle } from './device-handle.js';
 import { DeviceOfflineError } from './errors.js';
 import { type EhomeEvent, type EhomeServerEvents, EventQueue, type StoredMedia } from './events.js';
+import { KeepaliveAnswers, platformVersion } from './keepalive-answers.js';
 import { MediaLinker } from './linker.js';
 import { PictureServer } from './picture-server.js';
 import { type DeviceRegistry, type DeviceSession, MemoryDeviceRegistry } from './registry.js';
@@ -137,10 +139,7 @@ interface PendingRequest {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-/** Version a platform answers with: captures show "2.5" to 2.x devices; 4.x devices get their own. */
-export function platformVersion(deviceVersion: string): string {
-  return deviceVersion.startsWith('2.') ? '2.5' : deviceVersion;
-}
+export { platformVersion };
 
 function firstLanIpv4(): string {
   try {
@@ -205,6 +204,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private mediaPool: PortPool | undefined;
   private ownsMediaPool = false;
   private readonly mediaStreams = new Set<{ close(): Promise<void> }>();
+  private readonly keepaliveScan = keepaliveScan();
+  private readonly keepaliveAnswers = new KeepaliveAnswers();
 
   constructor(options: EhomeServerOptions = {}) {
     super();
@@ -489,6 +490,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
 
   private onCmsDatagram(buf: Buffer, rinfo: RemoteInfo): void {
     this.stats.datagrams++;
+    if (scanKeepalive(buf, this.keepaliveScan) && this.onKeepalive(buf, rinfo)) return;
     let msg: EhomeMessage;
     try {
       msg = decodeMessage(buf);
@@ -517,11 +519,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         const s = this.authentic(req, req.params.deviceId, rinfo, this.cms);
         if (!s) return;
         this.stats.keepalives++;
-        this.cms.send(
-          this.keepaliveReply(req.version, req.encoding ?? 'UTF-8')(req.sequence),
-          rinfo.port,
-          rinfo.address,
-        );
+        const answer = this.keepaliveAnswers.template(req.version, req.encoding ?? 'UTF-8').encode(req.sequence);
+        this.cms.send(answer, rinfo.port, rinfo.address);
         return;
       }
       case 'LOGOUT': {
@@ -760,17 +759,23 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     this.publish({ type: 'offline', deviceId: s.deviceId, reason, lastSeen: s.lastSeen });
   }
 
-  private readonly keepaliveTemplates = new Map<string, (sequence: number) => Uint8Array>();
-
-  /** The KEEPALIVE 200 answer for a device version and encoding, prepared once (the hot path). */
-  private keepaliveReply(version: string, encoding: SignalEncoding): (sequence: number) => Uint8Array {
-    const key = `${version}|${encoding}`;
-    let t = this.keepaliveTemplates.get(key);
-    if (!t) {
-      t = responseTemplate('KEEPALIVE', Status.OK, 'OK', {}, { version: platformVersion(version), encoding });
-      if (this.keepaliveTemplates.size < 64) this.keepaliveTemplates.set(key, t);
-    }
-    return t;
+  /**
+   * The hot path: a KEEPALIVE of the canonical shape (already scanned into `keepaliveScan`) from the address its
+   * session registered from. Refreshes the session and answers from a prepared buffer: no text, no message object,
+   * no allocation but the DeviceID string. Returns false for anything else (unknown device, other address), which
+   * then takes the general path and its answers.
+   */
+  private onKeepalive(buf: Buffer, rinfo: RemoteInfo): boolean {
+    const k = this.keepaliveScan;
+    const s = this.registry.get(asciiText(buf, k.deviceIdStart, k.deviceIdEnd));
+    if (s === undefined || s.address !== rinfo.address || s.port !== rinfo.port) return false;
+    s.lastSeen = Date.now();
+    this.stats.keepalives++;
+    const answer = this.keepaliveAnswers.answer(buf, k);
+    this.cms.send(answer, rinfo.port, rinfo.address);
+    // Queued rather than sent at once (socket buffer full): the socket keeps that buffer.
+    if (this.cms.getSendQueueCount() !== 0) this.keepaliveAnswers.handOver(answer);
+    return true;
   }
 
   private reply(socket: Socket, rinfo: RemoteInfo, msg: EncodableMessage): void {

@@ -5,10 +5,11 @@
  *
  * - raw pipe: the child writes the payload buffer `frames` times on one plain socket (`write` / `drain`); this
  *   process only counts the bytes in its `data` handler (no framing, no copy).
- * - SC_GVMP: this process runs the real host (`startStream` over a real GvcpClient to the child's GvcpDevice); the
- *   child's real ScGvmpDevice streams frames back to back; the consumer iterates the frames. Two host variants:
- *   the default (every frame in a fresh buffer, kept by the consumer as long as it likes) and `reuseBuffers`
- *   (frames assembled in pooled buffers, released by the consumer with `frame.release()`).
+ * - SC_GVMP: this process runs the real host (`startStream` with default options, over a real GvcpClient to the
+ *   child's GvcpDevice); the child's real ScGvmpDevice streams frames back to back; the consumer iterates the
+ *   frames. Two consumers: one that keeps its frames (never calls `release()`, so every frame is assembled in a
+ *   fresh buffer) and one that hands each frame back with `frame.release()` when done (frames are then assembled
+ *   in reused, already mapped buffers).
  *
  * Each timing runs from the request (the IPC message to the raw writer / the start of `startStream`) to the last
  * byte / frame delivered, so SC_GVMP pays its own set-up (three GVCP writes, the connection, a STREAM_STATE read).
@@ -19,6 +20,8 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { createServer, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { GvcpClient } from '@cam/gvcp';
@@ -29,14 +32,20 @@ const SIZES = [
   { label: '1 MB', bytes: 1024 * 1024 },
   { label: '8 MB', bytes: 8 * 1024 * 1024 },
 ].filter((s) => !process.env.SIZE || s.label.replace(' ', '') === process.env.SIZE);
+if (process.env.BYTES)
+  SIZES.splice(0, SIZES.length, { label: `${process.env.BYTES} B`, bytes: Number(process.env.BYTES) });
 /** Bytes moved per measurement. */
-const VOLUME = 512 * 1024 * 1024;
-const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const VOLUME = 256 * 1024 * 1024;
+/** Many short rounds, the pipes alternating, so that the load of other processes hits all of them alike. */
+const ROUNDS = Number(process.env.ROUNDS ?? 11);
 const ONLY = process.env.ONLY;
 
 interface Sample {
   bytesPerSecond: number;
+  /** The receiving process (this one), user + system, all threads. */
   cpuSecondsPerGB: number;
+  /** The sending child process. */
+  senderCpuSecondsPerGB: number;
 }
 
 const child: ChildProcess = fork(new URL('./sender.ts', import.meta.url), [], {
@@ -53,10 +62,28 @@ const [ready] = (await once(child, 'message')) as [{ gvcpPort: number }];
 const client = await GvcpClient.connect('127.0.0.1', { port: ready.gvcpPort });
 await client.takeControl();
 
+const senderCpu = async (): Promise<number> => {
+  const { cpu } = (await ask({ cmd: 'cpu' })) as { cpu: NodeJS.CpuUsage };
+  return (cpu.user + cpu.system) / 1e6;
+};
+
 function measure(bytes: number, t0: bigint, cpu0: NodeJS.CpuUsage): Sample {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  return { bytesPerSecond: bytes / seconds, cpuSecondsPerGB: (cpu.user + cpu.system) / 1e6 / (bytes / 1e9) };
+  const gb = bytes / 1e9;
+  return {
+    bytesPerSecond: bytes / seconds,
+    cpuSecondsPerGB: (cpu.user + cpu.system) / 1e6 / gb,
+    senderCpuSecondsPerGB: gb,
+  };
+}
+
+/** Turns `senderCpuSecondsPerGB` (holding GB until now) into the sender's CPU seconds per GB. */
+async function withSenderCpu(run: () => Promise<Sample>): Promise<Sample> {
+  const before = await senderCpu();
+  const sample = await run();
+  sample.senderCpuSecondsPerGB = ((await senderCpu()) - before) / sample.senderCpuSecondsPerGB;
+  return sample;
 }
 
 async function rawPipe(payloadBytes: number, frames: number): Promise<Sample> {
@@ -81,27 +108,30 @@ async function rawPipe(payloadBytes: number, frames: number): Promise<Sample> {
   return sample;
 }
 
-async function scGvmp(payloadBytes: number, frames: number, reuseBuffers: boolean): Promise<Sample> {
+async function scGvmp(payloadBytes: number, frames: number, release: boolean): Promise<Sample> {
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const stream = await startStream(client, {
     localAddress: '127.0.0.1',
     maxPayloadLength: payloadBytes,
     pollIntervalMs: 1000,
-    reuseBuffers,
   });
   let n = 0;
   let bytes = 0;
   for await (const f of stream) {
     bytes += f.payload.byteLength;
-    f.release();
+    if (release) f.release();
     if (++n === frames) break;
   }
   const sample = measure(bytes, t0, cpu0);
+  if (process.env.DEBUG_POOL) console.error(release, stream.pool?.stats, stream.stats.framesReceived);
   await stream.stop();
   if (bytes !== frames * payloadBytes) throw new Error('lost bytes');
   return sample;
 }
+
+const post = (session: Session, method: string): Promise<unknown> =>
+  new Promise((resolve, reject) => session.post(method, (error, result) => (error ? reject(error) : resolve(result))));
 
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 const median = (xs: number[]): number => sorted(xs)[Math.floor(xs.length / 2)]!;
@@ -110,12 +140,13 @@ const rate = (s: Sample[]): string => {
   const v = s.map((x) => x.bytesPerSecond);
   return `${mb(median(v))} (${mb(Math.min(...v))}-${mb(Math.max(...v))})`;
 };
-const cpu = (s: Sample[]): string => median(s.map((x) => x.cpuSecondsPerGB)).toFixed(2);
-/** Per-round ratios (each SC_GVMP run against the raw run next to it): median and range. */
+const cpu = (s: Sample[]): string =>
+  `${median(s.map((x) => x.cpuSecondsPerGB)).toFixed(2)} + ${median(s.map((x) => x.senderCpuSecondsPerGB)).toFixed(2)}`;
+/** Ratio of the medians, and the median and range of the per-round ratios (each run against the raw run of its round). */
 const ratio = (sc: Sample[], raw: Sample[]): string => {
   const r = sc.map((x, i) => (100 * x.bytesPerSecond) / raw[i]!.bytesPerSecond);
   const m = (100 * median(sc.map((x) => x.bytesPerSecond))) / median(raw.map((x) => x.bytesPerSecond));
-  return `**${m.toFixed(0)}%** (rounds ${Math.min(...r).toFixed(0)}-${Math.max(...r).toFixed(0)}%)`;
+  return `**${m.toFixed(0)}%** / ${median(r).toFixed(0)}% (${Math.min(...r).toFixed(0)}-${Math.max(...r).toFixed(0)}%)`;
 };
 
 console.log(
@@ -124,9 +155,11 @@ console.log(
 console.log(
   `${VOLUME / 1024 / 1024} MiB per measurement, ${ROUNDS} alternating rounds; load average before ${loadavg()[0]!.toFixed(1)}`,
 );
-console.log('MB/s as median (min-max); receiver CPU as median cpu-s/GB; ratio = median SC_GVMP / median raw\n');
 console.log(
-  '| payload | frames | raw pipe MB/s | SC_GVMP default MB/s | SC_GVMP reuseBuffers MB/s | receiver cpu-s/GB raw / default / reuse | default / raw | reuseBuffers / raw |',
+  'MB/s as median (min-max); CPU as median cpu-s/GB of receiver + sender; ratio: median SC_GVMP / median raw, then median (min-max) of the per-round ratios\n',
+);
+console.log(
+  '| payload | frames | raw pipe MB/s | SC_GVMP, frames kept MB/s | SC_GVMP, frames released MB/s | cpu-s/GB recv + send: raw / kept / released | kept / raw | released / raw |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const size of SIZES) {
@@ -139,11 +172,23 @@ for (const size of SIZES) {
   const raw: Sample[] = [];
   const def: Sample[] = [];
   const pooled: Sample[] = [];
+  // PROFILE=file.cpuprofile: a CPU profile of this process over the measured rounds only (not start-up, not warm-up).
+  const session = process.env.PROFILE ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await post(session, 'Profiler.enable');
+    await post(session, 'Profiler.start');
+  }
   for (let r = 0; r < ROUNDS; r++) {
-    // ONLY=reuse (or raw, default) runs one pipe alone, for profiling.
-    if (!ONLY || ONLY === 'raw') raw.push(await rawPipe(size.bytes, frames));
-    if (!ONLY || ONLY === 'default') def.push(await scGvmp(size.bytes, frames, false));
-    if (!ONLY || ONLY === 'reuse') pooled.push(await scGvmp(size.bytes, frames, true));
+    // ONLY=raw|kept|released runs one pipe alone, for profiling.
+    if (!ONLY || ONLY === 'raw') raw.push(await withSenderCpu(() => rawPipe(size.bytes, frames)));
+    if (!ONLY || ONLY === 'kept') def.push(await withSenderCpu(() => scGvmp(size.bytes, frames, false)));
+    if (!ONLY || ONLY === 'released') pooled.push(await withSenderCpu(() => scGvmp(size.bytes, frames, true)));
+  }
+  if (session) {
+    const { profile } = (await post(session, 'Profiler.stop')) as { profile: object };
+    writeFileSync(`${process.env.PROFILE}.${size.label.replace(' ', '')}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
   }
   if (ONLY) {
     const only = raw.length ? raw : def.length ? def : pooled;

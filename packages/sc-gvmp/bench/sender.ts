@@ -9,7 +9,7 @@
  *   with the same backpressure (`write` / `drain`).
  *
  * Messages from the parent: { cmd: 'size', bytes } sets the payload; { cmd: 'raw', port, frames } runs the raw
- * writer once; { cmd: 'exit' }. Replies: { ready, gvcpPort }, { ok }, { done, cpu }.
+ * writer once; { cmd: 'exit' }. { cmd: 'cpu' } asks for its CPU time. Replies: { ready, gvcpPort }, { ok }, { done }, { cpu }.
  */
 import { once } from 'node:events';
 import { connect } from 'node:net';
@@ -45,6 +45,8 @@ process.on('message', (m: { cmd: string; bytes?: number; port?: number; frames?:
       () => send({ done: true }),
       (error: unknown) => send({ error: String(error) }),
     );
+  } else if (m.cmd === 'cpu') {
+    send({ cpu: process.cpuUsage() });
   } else if (m.cmd === 'exit') {
     void device.close();
     void gvcp.close().finally(() => process.exit(0));

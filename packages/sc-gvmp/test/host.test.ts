@@ -204,7 +204,7 @@ describe('reuseBuffers: frames in pooled buffers, released by the consumer', () 
 
   it('delivers the right payloads, reuses released buffers, never overwrites a frame that was not released', async () => {
     const { cam } = camera({ fps: 0, testPattern: BIG });
-    const stream = track(await startStream(cam, { pollIntervalMs: 50, maxPayloadLength: 200_000, reuseBuffers: true }));
+    const stream = track(await startStream(cam, { pollIntervalMs: 50, maxPayloadLength: 200_000 }));
     expect(stream.pool).not.toBeNull();
     const kept: ReceivedFrame[] = [];
     let n = 0;
@@ -229,9 +229,11 @@ describe('reuseBuffers: frames in pooled buffers, released by the consumer', () 
     expect(p.allocated).toBeLessThan(40);
   });
 
-  it("without reuseBuffers release() does nothing and frames stay the consumer's", async () => {
+  it("with reuseBuffers: false release() does nothing and frames stay the consumer's", async () => {
     const { cam } = camera({ fps: 0, testPattern: BIG });
-    const stream = track(await startStream(cam, { pollIntervalMs: 50, maxPayloadLength: 200_000 }));
+    const stream = track(
+      await startStream(cam, { pollIntervalMs: 50, maxPayloadLength: 200_000, reuseBuffers: false }),
+    );
     expect(stream.pool).toBeNull();
     const frames: ReceivedFrame[] = [];
     for await (const f of stream) {
@@ -241,6 +243,20 @@ describe('reuseBuffers: frames in pooled buffers, released by the consumer', () 
     }
     await stream.stop();
     for (const f of frames) expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, BIG)))).toBe(true);
+  });
+
+  it('a consumer that never releases gets a fresh buffer per frame (the default pool changes nothing for it)', async () => {
+    const { cam } = camera({ fps: 0, testPattern: BIG });
+    const stream = track(await startStream(cam, { pollIntervalMs: 50, maxPayloadLength: 200_000 }));
+    const frames: ReceivedFrame[] = [];
+    for await (const f of stream) {
+      frames.push(f);
+      if (frames.length === 12) break;
+    }
+    await stream.stop();
+    expect(new Set(frames.map((f) => f.payload.buffer)).size).toBe(12);
+    for (const f of frames) expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, BIG)))).toBe(true);
+    expect(stream.pool!.stats.reused).toBe(0);
   });
 });
 

@@ -10,7 +10,6 @@ import {
   type PortLease,
   type PortPool,
   raceSignal,
-  readFrames,
   sleep,
   WireError,
 } from '@cam/net-utils';
@@ -30,6 +29,7 @@ import { NoRouteToCameraError, ScGvmpDeviceError } from '../codec/errors.js';
 import { checkMaxPayloadLength, type ScGvmpFrame } from '../codec/frame.js';
 import { mcdaValue, mcpValue, resolveRegisterMap, type ScGvmpRegisterMap } from '../codec/registers.js';
 import { FramePool } from './frame-pool.js';
+import { SocketFrameQueue } from './frame-queue.js';
 import { type ScGvmpCamera, type ScGvmpCameraLike, type ScGvmpRegisterAccess, toCamera } from './register-access.js';
 
 /** Options of {@link startStream}. `signal`/`timeoutMs` bound the start (default timeout 10 s). */
@@ -55,17 +55,18 @@ export interface StartStreamOptions extends CallOptions {
   /** Bytes of complete frames held for a slow consumer before TCP backpressure. Default 2 x maxPayloadLength capped to 64 MiB. */
   maxBufferedBytes?: number;
   /**
-   * Assemble frames in reusable buffers from a {@link FramePool}: hand each frame back with `frame.release()` once
-   * its payload is no longer needed (copy what you keep: `frame.payload.slice()`); the next frames are then
-   * assembled in the same, already mapped memory instead of a fresh buffer per frame (page faults and garbage
-   * collection of multi-MB buffers otherwise cost about as much as the transfer). A frame that is not released is
-   * never overwritten: it stays the consumer's and is garbage collected as usual, and the pool allocates anew
-   * (it never blocks and never drops a frame). Default false: every frame has its own buffer to keep.
+   * Assemble frames in reusable buffers from a {@link FramePool} (default true). Buffers are reused only when the
+   * consumer hands a frame back with `frame.release()` once its payload is no longer needed (copy what you keep:
+   * `frame.payload.slice()`); the next frames are then assembled in the same, already mapped memory instead of a
+   * fresh buffer per frame (page faults and garbage collection of multi-MB buffers otherwise cost about as much as
+   * the transfer itself). A frame that is not released is never overwritten: it stays the consumer's and is
+   * garbage collected as usual, and the pool allocates anew (it never blocks and never drops a frame). So a
+   * consumer that never calls `release()` behaves exactly as without a pool. `false`: `release()` does nothing.
    */
   reuseBuffers?: boolean;
   /**
-   * With `reuseBuffers`: most bytes of released buffers kept for reuse (more are left to the GC). Default
-   * `maxBufferedBytes` + 4 frames of `maxPayloadLength`, capped at 256 MiB (only frames actually received are pooled).
+   * Most bytes of released buffers kept for reuse (more are left to the GC; the pool is emptied when the stream
+   * stops). Default `maxBufferedBytes` + 2 frames of `maxPayloadLength`, capped at 256 MiB.
    */
   maxPooledBytes?: number;
 }
@@ -75,8 +76,9 @@ export interface ReceivedFrame extends ScGvmpFrame {
   /** Frames lost between the previous frame of this session and this one (0 when in order). */
   missing: number;
   /**
-   * Gives the frame's buffer back for reuse (with `reuseBuffers`): `payload` must not be read afterwards. Does
-   * nothing without `reuseBuffers`, for a frame that was a view of a TCP chunk, and when called again.
+   * Gives the frame's buffer back for reuse: `payload` must not be read afterwards (the next frame may be
+   * assembled in it). Optional: a frame never released stays valid and is garbage collected. Does nothing with
+   * `reuseBuffers: false`, for a frame that was a view of a TCP chunk, and when called again.
    */
   release(): void;
 }
@@ -228,7 +230,7 @@ export class ScGvmpStream
   /** The TCP port written into MCP. */
   readonly port: number;
   readonly maxPayloadLength: number;
-  /** The buffer pool frames are assembled in (`reuseBuffers`), with its counters; null without it. */
+  /** The buffer pool frames are assembled in, with its counters; null with `reuseBuffers: false`. */
   readonly pool: FramePool | null;
   readonly stats: ScGvmpStreamStats = {
     framesReceived: 0,
@@ -290,13 +292,14 @@ export class ScGvmpStream
     this.registerTimeoutMs = options.registerTimeoutMs ?? 1000;
     this.maxBufferedBytes =
       options.maxBufferedBytes ?? Math.min(64 * 1024 * 1024, Math.max(1 << 20, 2 * maxPayloadLength));
-    this.pool = options.reuseBuffers
-      ? new FramePool({
-          maxPooledBytes:
-            options.maxPooledBytes ??
-            Math.min(256 * 1024 * 1024, this.maxBufferedBytes + 4 * (maxPayloadLength + SC_GVMP_HEADER_SIZE)),
-        })
-      : null;
+    this.pool =
+      (options.reuseBuffers ?? true)
+        ? new FramePool({
+            maxPooledBytes:
+              options.maxPooledBytes ??
+              Math.min(256 * 1024 * 1024, this.maxBufferedBytes + 2 * (maxPayloadLength + SC_GVMP_HEADER_SIZE)),
+          })
+        : null;
     listener.server.on('connection', (socket) => this.onConnection(socket));
   }
 
@@ -355,15 +358,20 @@ export class ScGvmpStream
             : this.framerOptions,
         );
         let failure: Error | undefined;
+        const frames = new SocketFrameQueue(socket, framer, { signal, maxBufferedBytes: this.maxBufferedBytes });
         try {
-          for await (const raw of readFrames(socket, framer, { signal, maxBufferedBytes: this.maxBufferedBytes })) {
-            yield this.accept(raw, pool?.owns(raw) ? pool : null);
+          for (;;) {
+            const raw = frames.shift();
+            if (raw !== undefined) yield this.accept(raw, pool?.owns(raw) ? pool : null);
+            else if (frames.done) break;
+            else await frames.wait();
           }
         } catch (error) {
           if (signal.aborted) break;
           failure = error as Error;
           if (WireError.isInstance(failure) && !isConnectionError(failure)) this.stats.protocolErrors++;
         } finally {
+          frames.detach();
           socket.destroy();
           if (this.active === socket) this.active = null;
         }
@@ -436,6 +444,7 @@ export class ScGvmpStream
     this.pending = this.active = null;
     this.wakeConnection?.();
     this.listener.server.removeAllListeners('connection');
+    this.pool?.clear();
     await this.listener.release();
   }
 

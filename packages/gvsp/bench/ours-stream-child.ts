@@ -1,6 +1,6 @@
 /**
  * Our side of the Aravis comparison, in its own process: GvcpClient + NodeMap + openStream (worker receive loop
- * unless BENCH_OURS_WORKER=0) for N seconds. Prints one JSON line like aravis_stream.py: completed and failed
+ * unless BENCH_OURS_WORKER=0) for N seconds, counting frames like aravis_stream.py does. Prints one JSON line like aravis_stream.py: completed and failed
  * frames, missed ones (dropped for want of a slot, underruns, block ids never seen), bytes, CPU of this process
  * (all threads) over the acquisition.
  */
@@ -16,8 +16,12 @@ const worker = process.env.BENCH_OURS_WORKER !== '0';
 const client = await GvcpClient.connect(address);
 await client.takeControl();
 const nodeMap = await NodeMap.load((await fetchGenicamXml(client)).xml, new GvcpPort(client));
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
+// CPU is measured over the same window as aravis_stream.py's: from just before AcquisitionStart (the receiver,
+// like Aravis's stream, already exists) to just after AcquisitionStop
+let cpu0 = process.cpuUsage();
+let cpu1: NodeJS.CpuUsage | undefined;
+let t0 = performance.now();
+let t1 = 0;
 const stream = await openStream(client, {
   nodeMap,
   hostAddress: '127.0.0.1',
@@ -25,6 +29,16 @@ const stream = await openStream(client, {
   negotiatePacketSize: false,
   slots: 16,
   worker,
+  startAcquisition: async () => {
+    cpu0 = process.cpuUsage();
+    t0 = performance.now();
+    await nodeMap.execute('AcquisitionStart');
+  },
+  stopAcquisition: async () => {
+    await nodeMap.execute('AcquisitionStop');
+    cpu1 = process.cpuUsage(cpu0);
+    t1 = performance.now();
+  },
 });
 let completed = 0;
 let failed = 0;
@@ -40,8 +54,8 @@ for await (const f of stream.frames({ signal: ac.signal })) {
 clearTimeout(timer);
 const st = stream.receiver.stats();
 await stream.close();
-const cpu = process.cpuUsage(cpu0);
-const elapsed = (performance.now() - t0) / 1000;
+const cpu = cpu1 ?? process.cpuUsage(cpu0);
+const elapsed = ((t1 || performance.now()) - t0) / 1000;
 await client.releaseControl().catch(() => {});
 await client.close();
 process.stdout.write(

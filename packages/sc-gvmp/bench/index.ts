@@ -13,10 +13,13 @@
  *
  * Each timing runs from the request (the IPC message to the raw writer / the start of `startStream`) to the last
  * byte / frame delivered, so SC_GVMP pays its own set-up (three GVCP writes, the connection, a STREAM_STATE read).
- * Each size is measured ROUNDS times with the pipes alternating; the table shows the median and the range, and the
- * receiving process's CPU time per GB (process.cpuUsage, user + system).
+ * Each size is measured ROUNDS times with the pipes alternating (order rotating per round); the table shows the
+ * median and the range, the ratio of the medians and the median of the per-round ratios, and the CPU time per GB
+ * of the receiving process (this one) and of the sending child (process.cpuUsage, user + system, all threads).
  *
- * Run: pnpm --filter @cam/sc-gvmp bench   (about 40-70 s)
+ * Run: pnpm --filter @cam/sc-gvmp bench   (about 60 s)
+ * Env: ROUNDS=n; SIZE=64KB|1MB|8MB or BYTES=n (one size); ONLY=raw|kept|released (one pipe);
+ *      PROFILE=prefix (CPU profile of this process over the measured rounds); SENDER_PROF=dir (--cpu-prof of the child).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -35,9 +38,9 @@ const SIZES = [
 if (process.env.BYTES)
   SIZES.splice(0, SIZES.length, { label: `${process.env.BYTES} B`, bytes: Number(process.env.BYTES) });
 /** Bytes moved per measurement. */
-const VOLUME = 256 * 1024 * 1024;
-/** Many short rounds, the pipes alternating, so that the load of other processes hits all of them alike. */
-const ROUNDS = Number(process.env.ROUNDS ?? 11);
+const VOLUME = 512 * 1024 * 1024;
+/** Many rounds, the pipes alternating, so that the load of other processes hits all of them alike. */
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const ONLY = process.env.ONLY;
 
 interface Sample {
@@ -46,10 +49,17 @@ interface Sample {
   cpuSecondsPerGB: number;
   /** The sending child process. */
   senderCpuSecondsPerGB: number;
+  /** SC_GVMP: how long `startStream` took (GVCP writes, connection, STREAM_STATE=Streaming), inside the timing. */
+  startMs?: number;
 }
 
 const child: ChildProcess = fork(new URL('./sender.ts', import.meta.url), [], {
-  execArgv: ['--conditions=@cam/source', '--import', 'tsx'],
+  execArgv: [
+    '--conditions=@cam/source',
+    '--import',
+    'tsx',
+    ...(process.env.SENDER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SENDER_PROF}`] : []),
+  ],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 const ask = async (message: object): Promise<Record<string, unknown>> => {
@@ -116,6 +126,7 @@ async function scGvmp(payloadBytes: number, frames: number, release: boolean): P
     maxPayloadLength: payloadBytes,
     pollIntervalMs: 1000,
   });
+  const startMs = Number(process.hrtime.bigint() - t0) / 1e6;
   let n = 0;
   let bytes = 0;
   for await (const f of stream) {
@@ -123,8 +134,7 @@ async function scGvmp(payloadBytes: number, frames: number, release: boolean): P
     if (release) f.release();
     if (++n === frames) break;
   }
-  const sample = measure(bytes, t0, cpu0);
-  if (process.env.DEBUG_POOL) console.error(release, stream.pool?.stats, stream.stats.framesReceived);
+  const sample = { ...measure(bytes, t0, cpu0), startMs };
   await stream.stop();
   if (bytes !== frames * payloadBytes) throw new Error('lost bytes');
   return sample;
@@ -162,6 +172,7 @@ console.log(
   '| payload | frames | raw pipe MB/s | SC_GVMP, frames kept MB/s | SC_GVMP, frames released MB/s | cpu-s/GB recv + send: raw / kept / released | kept / raw | released / raw |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+const starts: number[] = [];
 for (const size of SIZES) {
   await ask({ cmd: 'size', bytes: size.bytes });
   const frames = Math.max(1, Math.floor(VOLUME / size.bytes));
@@ -180,11 +191,19 @@ for (const size of SIZES) {
     await post(session, 'Profiler.start');
   }
   for (let r = 0; r < ROUNDS; r++) {
-    // ONLY=raw|kept|released runs one pipe alone, for profiling.
-    if (!ONLY || ONLY === 'raw') raw.push(await withSenderCpu(() => rawPipe(size.bytes, frames)));
-    if (!ONLY || ONLY === 'kept') def.push(await withSenderCpu(() => scGvmp(size.bytes, frames, false)));
-    if (!ONLY || ONLY === 'released') pooled.push(await withSenderCpu(() => scGvmp(size.bytes, frames, true)));
+    // The order rotates from round to round, so no pipe always runs first (or right after another one).
+    const pipes = [
+      { name: 'raw', out: raw, run: () => rawPipe(size.bytes, frames) },
+      { name: 'kept', out: def, run: () => scGvmp(size.bytes, frames, false) },
+      { name: 'released', out: pooled, run: () => scGvmp(size.bytes, frames, true) },
+    ];
+    for (let i = 0; i < pipes.length; i++) {
+      const pipe = pipes[(r + i) % pipes.length]!;
+      // ONLY=raw|kept|released runs one pipe alone, for profiling.
+      if (!ONLY || ONLY === pipe.name) pipe.out.push(await withSenderCpu(pipe.run));
+    }
   }
+  for (const x of [...def, ...pooled]) starts.push(x.startMs!);
   if (session) {
     const { profile } = (await post(session, 'Profiler.stop')) as { profile: object };
     writeFileSync(`${process.env.PROFILE}.${size.label.replace(' ', '')}.cpuprofile`, JSON.stringify(profile));
@@ -200,7 +219,8 @@ for (const size of SIZES) {
       `${ratio(def, raw)} | ${ratio(pooled, raw)} |`,
   );
 }
-console.log(`\nload average after ${loadavg()[0]!.toFixed(1)}`);
+console.log(`\nSC_GVMP start (startStream, inside every SC_GVMP timing): median ${median(starts).toFixed(1)} ms`);
+console.log(`load average after ${loadavg()[0]!.toFixed(1)}`);
 await client.close();
 child.send({ cmd: 'exit' });
 await once(child, 'exit');

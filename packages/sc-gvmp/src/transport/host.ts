@@ -332,7 +332,9 @@ export class ScGvmpStream
         const code = this._errCode;
         throw new ScGvmpDeviceError(code, 'the stream did not start');
       }
-      await this.sleepOrWake(Math.min(this.pollIntervalMs, 50), signal);
+      // The camera's connection is already here: its STREAM_STATE flips to Streaming any moment (the device may
+      // answer the read before it handles its own connect); ask again soon instead of after a poll interval.
+      await this.sleepOrWake(this.pending !== null ? 2 : Math.min(this.pollIntervalMs, 50), signal);
     }
     this.restartBackoff.reset();
     this.monitorDone = this.monitor();

@@ -7,13 +7,14 @@ import {
   type ErrorCodeValue,
   errorCodeName,
   GvcpStatus,
+  SC_GVMP_HEADER_SIZE,
   StreamState,
   type StreamStateCode,
   type StreamStateName,
   streamStateName,
 } from '../codec/constants.js';
 import { ScGvmpRegisterWriteError } from '../codec/errors.js';
-import { encodeFrameHeader, frameFlags } from '../codec/frame.js';
+import { encodeFrameHeaderInto, frameFlags } from '../codec/frame.js';
 import { resolveRegisterMap, type ScGvmpRegisterMap } from '../codec/registers.js';
 import type { TestPatternOptions } from '../codec/test-pattern.js';
 import type { RegisterRequestContext, ScGvmpRegisterHost } from './register-host.js';
@@ -546,13 +547,15 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
 
   /** Writes header and payload with one writev (the payload is not copied). Returns false when the socket is full. */
   private send(socket: Socket, seq: number, frame: SourceFrame): boolean {
-    let header: Uint8Array;
+    // A slice of Node's shared 8 KiB allocation pool: already off-heap, so the writev takes it as is (a fresh
+    // 12-byte Uint8Array lives on the V8 heap and would be moved out of it for the native write, per frame).
+    const header = Buffer.allocUnsafe(SC_GVMP_HEADER_SIZE);
     try {
-      header = encodeFrameHeader({
-        flags: frameFlags(frame.kind, frame.keyFrame),
-        seq,
-        payloadLength: frame.payload.byteLength,
-      });
+      encodeFrameHeaderInto(
+        { flags: frameFlags(frame.kind, frame.keyFrame), seq, payloadLength: frame.payload.byteLength },
+        header,
+        0,
+      );
     } catch (error) {
       this.sourceFailed(error);
       return true;

@@ -210,6 +210,7 @@ describe('reuseBuffers: frames in pooled buffers, released by the consumer', () 
     let n = 0;
     for await (const f of stream) {
       expect(f.missing).toBe(0);
+      expect(f.payload.constructor).toBe(Uint8Array);
       expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, BIG)))).toBe(true);
       // Every fifth frame is kept (not released): the pool must never hand its buffer out again.
       if (f.seq % 5 === 0) kept.push(f);
@@ -243,6 +244,23 @@ describe('reuseBuffers: frames in pooled buffers, released by the consumer', () 
     }
     await stream.stop();
     for (const f of frames) expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, BIG)))).toBe(true);
+  });
+
+  it('small frames are views of their TCP chunk (no copy): plain Uint8Array, release() a no-op', async () => {
+    const { cam } = camera({ fps: 200 });
+    const stream = track(await startStream(cam, { pollIntervalMs: 50 }));
+    const frames: ReceivedFrame[] = [];
+    for await (const f of stream) {
+      expect(f.payload.constructor).toBe(Uint8Array);
+      expect(stream.pool!.owns(f.payload)).toBe(false);
+      f.release();
+      frames.push(f);
+      if (frames.length === 5) break;
+    }
+    await stream.stop();
+    for (const f of frames)
+      expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, PATTERN)))).toBe(true);
+    expect(stream.pool!.stats).toMatchObject({ allocated: 0, released: 0 });
   });
 
   it('a consumer that never releases gets a fresh buffer per frame (the default pool changes nothing for it)', async () => {

@@ -113,7 +113,11 @@ export class SocketFrameQueue {
     const queue = this.queue;
     const before = queue.length;
     try {
-      this.framer.pushTo(chunk, queue);
+      // A plain Uint8Array view of the chunk (not a Buffer): the framer's subarray calls are then the typed-array
+      // builtin rather than Buffer's JS override, and frames have one type whether assembled or views of a chunk.
+      const bytes =
+        chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      this.framer.pushTo(bytes, queue);
     } catch (error) {
       this.failure = error as Error;
       this.socket.destroy();

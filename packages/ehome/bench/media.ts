@@ -12,7 +12,7 @@ import { H264TestPatternGenerator, MediaSink, MediaStreamEncoder } from '../src/
 
 const STREAMS = 8;
 const FRAMES = Number(process.env.EHOME_MEDIA_FRAMES ?? 300);
-const ROUNDS = Number(process.env.EHOME_MEDIA_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.EHOME_MEDIA_ROUNDS ?? 11);
 const BUDGET_MS = 80_000;
 
 // One stream: 1280x720 at 25 fps from the I_PCM generator is ~1.4 MB per picture; use 640x360 (~350 KB) so a
@@ -175,4 +175,10 @@ console.log(
 );
 console.log(
   `  ratio demux / raw: median ${median(ratios).toFixed(0)}% of the pairs (pairs ${list(ratios)}; min ${Math.min(...ratios).toFixed(0)}%, max ${Math.max(...ratios).toFixed(0)}%), ratio of medians ${((100 * median(demux)) / median(raw)).toFixed(0)}%  (goal >= 70%)`,
+);
+// On a shared 2-core machine the wall-clock pairs swing with other work; CPU per GB does much less. This is the
+// rate the whole pipe (receiver + sender) would reach, demux against raw, if CPU were the only limit.
+const cpuRatios = rows.map((r) => (100 * (r.raw.cpu + r.raw.senderCpu)) / (r.demux.cpu + r.demux.senderCpu));
+console.log(
+  `  CPU-bound ratio  : median ${median(cpuRatios).toFixed(0)}% of the pairs (min ${Math.min(...cpuRatios).toFixed(0)}%, max ${Math.max(...cpuRatios).toFixed(0)}%): (receiver + sender CPU per GB, raw) / (same, demux)`,
 );

@@ -14,7 +14,6 @@ import {
   WireError,
 } from '@cam/net-utils';
 import {
-  asciiText,
   type CommandName,
   decodeMessage,
   type EhomeMessage,
@@ -767,7 +766,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
    */
   private onKeepalive(buf: Buffer, rinfo: RemoteInfo): boolean {
     const k = this.keepaliveScan;
-    const s = this.registry.get(asciiText(buf, k.deviceIdStart, k.deviceIdEnd));
+    // One string for the lookup (the scanner checked these bytes are ASCII, so latin1 reads them exactly).
+    const s = this.registry.get(buf.toString('latin1', k.deviceIdStart, k.deviceIdEnd));
     if (s === undefined || s.address !== rinfo.address || s.port !== rinfo.port) return false;
     s.lastSeen = Date.now();
     this.stats.keepalives++;

@@ -129,6 +129,7 @@ export function registerScGvmp(program: Command): void {
             entry.file = join(options.out, `frame-${f.seq}.${EXTENSION[kind as PayloadKindName] ?? 'bin'}`);
             await writeFile(entry.file, f.payload);
           }
+          f.release(); // the payload is written (or not needed): its buffer can take the next frame
           frames.push(entry);
           if (!json) {
             process.stdout.write(

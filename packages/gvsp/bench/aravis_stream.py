@@ -31,11 +31,14 @@ t0 = time.monotonic()
 cam.start_acquisition()
 ok = failed = 0
 nbytes = 0
+first_id = None
 end = t0 + seconds
 while time.monotonic() < end:
     buf = stream.timeout_pop_buffer(200_000)
     if buf is None:
         continue
+    if first_id is None:
+        first_id = buf.get_frame_id()
     if buf.get_status() == Aravis.BufferStatus.SUCCESS:
         ok += 1
         nbytes += len(buf.get_data())
@@ -56,15 +59,20 @@ cam.stop_acquisition()
 ru = resource.getrusage(resource.RUSAGE_SELF)
 elapsed = time.monotonic() - t0
 cpu = (ru.ru_utime - ru0.ru_utime) + (ru.ru_stime - ru0.ru_stime)
-# frames Aravis dropped for want of a free buffer; frames never seen at all show as too few completed (n_missing_frames
-# is not used: it counts the jump from block id 0 to the device's first id as missing)
-missed = stream.get_info_uint64_by_name("n_underruns")
+# frames never delivered: block ids Aravis saw skipped (n_missing_frames, less the jump from its initial id 0 to
+# the device's first block id, which is not a loss) and frames dropped for want of a free buffer (n_underruns,
+# printed apart: Aravis also counts them in runs where every frame the device sent completed)
+missing = stream.get_info_uint64_by_name("n_missing_frames")
+if first_id is not None and first_id > 1:
+    missing = max(0, missing - (first_id - 1))
+underruns = stream.get_info_uint64_by_name("n_underruns")
 print(
     json.dumps(
         {
             "completed": ok,
             "failed": failed,
-            "missed": missed,
+            "missed": missing,
+            "underruns": underruns,
             "bytes": nbytes,
             "cpuSeconds": cpu,
             "seconds": elapsed,

@@ -1,8 +1,8 @@
 /**
  * Our side of the Aravis comparison, in its own process: GvcpClient + NodeMap + openStream (worker receive loop
- * unless BENCH_OURS_WORKER=0) for N seconds, counting frames like aravis_stream.py does. Prints one JSON line like aravis_stream.py: completed and failed
- * frames, missed ones (dropped for want of a slot, underruns, block ids never seen), bytes, CPU of this process
- * (all threads) over the acquisition.
+ * unless BENCH_OURS_WORKER=0) for N seconds, counting frames like aravis_stream.py does. Prints one JSON line like
+ * aravis_stream.py: completed and failed frames, missed ones (block ids never seen), underruns (frames dropped
+ * for want of a slot), bytes, CPU of this process (all threads) over the acquisition.
  */
 import { NodeMap } from '@cam/genicam';
 import { fetchGenicamXml, GvcpClient, GvcpPort } from '@cam/gvcp';
@@ -62,7 +62,8 @@ process.stdout.write(
   `${JSON.stringify({
     completed,
     failed,
-    missed: st.droppedFrames + st.underruns + st.missingFrames,
+    missed: st.missingFrames,
+    underruns: st.droppedFrames + st.underruns,
     bytes,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     seconds: elapsed,

@@ -85,6 +85,10 @@ describe('FramePool', () => {
     expect(pool.stats.pooledBytes).toBe(72 * 1024);
     pool.clear();
     expect(pool.stats.pooledBytes).toBe(0);
+    const c = pool.allocate(100);
+    pool.close();
+    expect(pool.release(c)).toBe(true); // taken back, but not kept
+    expect(pool.stats.pooledBytes).toBe(0);
     expect(() => new FramePool({ maxPooledBytes: -1 })).toThrow(ValueOutOfRangeError);
     expect(() => pool.allocate(1.5)).toThrow(ValueOutOfRangeError);
   });

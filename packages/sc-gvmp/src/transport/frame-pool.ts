@@ -59,6 +59,7 @@ export class FramePool {
   private readonly free = new Map<number, ArrayBuffer[]>();
   /** Backing stores lent out and not yet released (weak: an unreleased frame is collected normally). */
   private readonly lent = new WeakSet<ArrayBuffer>();
+  private closed = false;
 
   constructor(options: FramePoolOptions) {
     const max = options.maxPooledBytes;
@@ -99,7 +100,7 @@ export class FramePool {
     const backing = bytes.buffer as ArrayBuffer;
     if (!this.lent.delete(backing)) return false;
     const cls = backing.byteLength;
-    if (this.stats.pooledBytes + cls > this.maxPooledBytes) {
+    if (this.closed || this.stats.pooledBytes + cls > this.maxPooledBytes) {
       this.stats.discarded++;
       return true;
     }
@@ -118,5 +119,11 @@ export class FramePool {
   clear(): void {
     this.free.clear();
     this.stats.pooledBytes = 0;
+  }
+
+  /** Drops every free buffer and keeps none from now on (buffers released later are left to the GC). */
+  close(): void {
+    this.clear();
+    this.closed = true;
   }
 }

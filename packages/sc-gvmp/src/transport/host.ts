@@ -446,7 +446,7 @@ export class ScGvmpStream
     this.pending = this.active = null;
     this.wakeConnection?.();
     this.listener.server.removeAllListeners('connection');
-    this.pool?.clear();
+    this.pool?.close(); // frames still out may be released later: their buffers go to the GC
     await this.listener.release();
   }
 

@@ -328,6 +328,19 @@ function decodeAll(decoder: MediaStreamDecoder, pieces: Uint8Array[]): MediaEven
   return events;
 }
 
+/** The events, and the typed error if the stream is damaged (a dropped packet can cut a PS unit). */
+function outcome(decoder: MediaStreamDecoder, pieces: Uint8Array[]): { events: MediaEvent[]; error?: string } {
+  const events: MediaEvent[] = [];
+  try {
+    for (const piece of pieces) decoder.pushTo(piece, events);
+    events.push(...decoder.end());
+    return { events };
+  } catch (e) {
+    expect(WireError.isInstance(e)).toBe(true);
+    return { events, error: `${(e as Error).name}: ${(e as Error).message}` };
+  }
+}
+
 const eventSummary = (events: MediaEvent[]) =>
   events.map((e) =>
     e.type === 'access-unit'
@@ -347,9 +360,24 @@ describe('media stream decoder fast path', () => {
       fc.array(fc.nat(), { maxLength: 40 }),
       fc.array(fc.nat(), { maxLength: 3 }),
     ],
-    { numRuns: 100 },
+    {
+      numRuns: 100,
+      examples: [
+        [
+          [
+            { data: Uint8Array.of(0, 0, 0, 1, 0), keyframe: false },
+            { data: Uint8Array.of(0, 0, 0, 1, 0), keyframe: false },
+          ],
+          'rtp-interleaved',
+          false,
+          16,
+          [],
+          [1],
+        ],
+      ],
+    },
   )(
-    'split anywhere gives the same events as one chunk, PS chunks included, and they rebuild the PS stream',
+    'split anywhere gives the same events (and error) as one chunk, PS chunks included, and they rebuild the PS stream',
     (aus, framing, strayByte, maxPayload, cuts, drops) => {
       const encoder = new MediaStreamEncoder({ framing, strayByte, maxPayload, initialSequence: 65_000 });
       const encoded = aus.map((au, i) => encoder.encode({ data: au.data, pts: 3600 * i, keyframe: au.keyframe }));
@@ -367,11 +395,13 @@ describe('media stream decoder fast path', () => {
         }
         wire = Buffer.concat([...encoded.slice(0, -1), ...kept]);
       }
-      const whole = decodeAll(new MediaStreamDecoder({ emitPs: true }), [Uint8Array.from(wire)]);
-      const split = decodeAll(new MediaStreamDecoder({ emitPs: true }), splitAt(Buffer.from(wire), cuts));
-      expect(eventSummary(split)).toEqual(eventSummary(whole));
+      const whole = outcome(new MediaStreamDecoder({ emitPs: true }), [Uint8Array.from(wire)]);
+      const split = outcome(new MediaStreamDecoder({ emitPs: true }), splitAt(Buffer.from(wire), cuts));
+      expect(split.error).toBe(whole.error);
+      expect(eventSummary(split.events)).toEqual(eventSummary(whole.events));
       if (drops.length === 0 || aus.length === 1) {
-        const ps = Buffer.concat(split.flatMap((e) => (e.type === 'ps' ? [e.bytes] : [])));
+        expect(whole.error).toBeUndefined();
+        const ps = Buffer.concat(split.events.flatMap((e) => (e.type === 'ps' ? [e.bytes] : [])));
         const expected = Buffer.concat(
           aus.map((au, i) => muxPs({ data: au.data, pts: 3600 * i, keyframe: au.keyframe })),
         );

@@ -175,6 +175,22 @@ describe('GvspSender -> GvspReceiver on 127.0.0.1', () => {
   });
 });
 
+describe('nextFrame without a signal or a timeout', () => {
+  it('waits for the next frame, and resolves undefined when the receiver closes', async () => {
+    const p = await pair({ width: 64, height: 48, pixelFormat: PixelFormat.Mono8! });
+    const waiting = p.rx.nextFrame();
+    const img = p.pattern.render(3);
+    await p.sender.sendImage({ pixelFormat: p.pattern.pixelFormat, width: 64, height: 48, data: img });
+    const f = await waiting;
+    expect(f?.status).toBe('complete');
+    expect(Buffer.compare(f!.data, img)).toBe(0);
+    f!.release();
+    const pending = p.rx.nextFrame();
+    await p.rx.close();
+    await expect(pending).resolves.toBeUndefined();
+  });
+});
+
 describe('receiver delivery options', () => {
   it('drops whole frames for a slow consumer, counts them, and keeps receiving', async () => {
     const pattern = new TestPattern({ width: 160, height: 120, pixelFormat: PixelFormat.Mono8! });

@@ -172,6 +172,12 @@ export class GvspReceiver implements AsyncDisposable {
       }
     }
     if (this.closed) return Promise.resolve(undefined);
+    if (options.signal === undefined && options.timeoutMs === undefined) {
+      // nothing can cancel the wait: skip the AbortController (an EventTarget) per frame
+      return new Promise<GvspFrame | undefined>((resolve, reject) => {
+        this.waiters.push({ resolve, reject });
+      });
+    }
     const d = deadlineSignal(options, 'waiting for a GVSP frame');
     return new Promise<GvspFrame | undefined>((resolve, reject) => {
       const waiter = {

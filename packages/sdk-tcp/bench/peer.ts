@@ -16,7 +16,7 @@ const device = await SdkDevice.start({
   handlers: { Size: ({ body }) => `<n v="${body.length}"/>`, Echo: ({ body }) => body },
 });
 
-const offThread = await SdkDevice.start({ address: '127.0.0.1', port: 0, dir, search: false, hashOffThread: true });
+const inThread = await SdkDevice.start({ address: '127.0.0.1', port: 0, dir, search: false, hashOffThread: false });
 
 let sinkSeq = 0;
 const sink = createServer({ allowHalfOpen: true }, (socket) => {
@@ -36,13 +36,13 @@ await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
 process.on('message', async (m: string) => {
   if (m === 'close') {
     await device.close();
-    await offThread.close();
+    await inThread.close();
     sink.close();
     process.disconnect();
   }
 });
 process.send!({
   sdkPort: device.port,
-  offThreadPort: offThread.port,
+  inThreadPort: inThread.port,
   sinkPort: (sink.address() as { port: number }).port,
 });

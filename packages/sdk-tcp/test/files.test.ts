@@ -115,9 +115,19 @@ describe('file upload', () => {
   });
 });
 
-describe('hashing on a worker thread (hashOffThread: true)', () => {
+describe.each([true, false])('hashing with hashOffThread: %s', (hashOffThread) => {
+  it('many files back to back (hashing buffers reused) arrive intact', async () => {
+    rig = await startRig({ hashOffThread });
+    const c = await rig.connect();
+    for (let i = 0; i < 6; i++) {
+      const data = randomBytes(2_500_000 + i * 1_000_003);
+      await c.upload(data, { name: `m${i}.bin` });
+      expect(md5Bytes(await readFile(join(rig.dir, `m${i}.bin`)))).toBe(md5Bytes(data));
+    }
+  });
+
   it('uploads, resumes and detects an MD5 mismatch the same way', async () => {
-    rig = await startRig({ hashOffThread: true });
+    rig = await startRig({ hashOffThread });
     const data = randomBytes(300_000);
     const r = await RawHost.connect(rig.device.port);
     raws.push(r);

@@ -3,6 +3,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { LengthFramer, readFrames, WireError } from '@cam/net-utils';
 import {
@@ -70,8 +71,8 @@ export interface SdkDeviceOptions {
   /** Largest file accepted, default 4 GiB. */
   maxFileSize?: number;
   /**
-   * Hash received files on a worker thread, so MD5 overlaps receiving (worth it with spare cores); default false:
-   * hash each 1 MiB batch on the main thread (faster on a busy 2-core machine, see BENCHMARKS.md).
+   * Hash received files on a worker thread, so MD5 overlaps receiving. Default: on when the machine has more than
+   * one core (`os.availableParallelism()`), else each 1 MiB batch is hashed on the main thread (see BENCHMARKS.md).
    */
   hashOffThread?: boolean;
   /** Most hosts connected at once (default 64); more are closed at once. */
@@ -176,7 +177,7 @@ export class SdkDevice extends EventEmitter<{
   private constructor(options: SdkDeviceOptions) {
     super();
     this.options = options;
-    this.md5 = options.hashOffThread === true ? new OffThreadMd5() : new InThreadMd5();
+    this.md5 = (options.hashOffThread ?? availableParallelism() > 1) ? new OffThreadMd5() : new InThreadMd5();
     this.server = createServer((s) => this.accept(s));
     this.installBuiltins();
     for (const [m, h] of Object.entries(options.handlers ?? {})) this.handlers.set(m, h);

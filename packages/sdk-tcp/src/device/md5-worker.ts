@@ -11,6 +11,8 @@ parentPort.on('message', (m) => {
     let h = hashes.get(m.id);
     if (!h) hashes.set(m.id, (h = createHash('md5')));
     h.update(new Uint8Array(m.buf, 0, m.len));
+    // The buffer goes back to be filled again (no fresh allocation per batch).
+    parentPort.postMessage({ free: m.buf }, [m.buf]);
   } else if (m.op === 'digest') {
     const h = hashes.get(m.id) || createHash('md5');
     hashes.delete(m.id);
@@ -21,20 +23,31 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/** Buffers kept for reuse at most (each at least {@link MIN_BUFFER}): enough for the batches in flight. */
+const MAX_FREE_BUFFERS = 8;
+const MIN_BUFFER = 1 << 20;
+
 /**
  * MD5 of received files on a worker thread, so hashing overlaps receiving (the device's main thread would otherwise
- * spend as much time hashing as moving bytes). Updates are copied into transferred buffers and applied in order.
+ * spend as much time hashing as moving bytes). Updates are copied into transferred buffers (handed back by the worker
+ * and reused) and applied in order.
  */
 export class OffThreadMd5 {
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (hex: string) => void; reject: (e: Error) => void }>();
+  /** Buffers the worker has hashed and handed back, reused for the next updates. */
+  private readonly free: ArrayBuffer[] = [];
 
   private get w(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(SOURCE, { eval: true });
     worker.unref();
-    worker.on('message', (m: { id: number; hex: string }) => {
+    worker.on('message', (m: { id: number; hex: string } | { free: ArrayBuffer }) => {
+      if ('free' in m) {
+        if (this.free.length < MAX_FREE_BUFFERS) this.free.push(m.free);
+        return;
+      }
       const p = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       p?.resolve(m.hex);
@@ -57,7 +70,9 @@ export class OffThreadMd5 {
 
   update(id: number, bytes: Uint8Array): void {
     if (bytes.byteLength === 0) return;
-    const buf = new ArrayBuffer(bytes.byteLength);
+    let buf = this.free.pop();
+    if (buf === undefined || buf.byteLength < bytes.byteLength)
+      buf = new ArrayBuffer(Math.max(bytes.byteLength, MIN_BUFFER));
     new Uint8Array(buf).set(bytes);
     this.w.postMessage({ op: 'update', id, buf, len: bytes.byteLength }, [buf]);
   }

@@ -44,12 +44,19 @@ const NAMES: Record<ReceiverKind, string> = {
   worker: 'GvspReceiver (worker)',
 };
 
+/** Children still alive, killed when this process exits (one exit listener for all of them). */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill();
+});
+
 function child(file: string): Promise<ChildProcess> {
   const c = fork(file, [], {
     execArgv: ['--conditions=@cam/source', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  process.once('exit', () => c.kill());
+  children.add(c);
+  c.once('exit', () => children.delete(c));
   return new Promise((resolve) => c.once('message', () => resolve(c)));
 }
 

@@ -168,10 +168,16 @@ console.log(
   `media ingest: ${STREAMS} streams x ${(stream.length / MB).toFixed(1)} MB (${FRAMES} access units of 640x360 H.264 each), ${cpus().length} cores, Node ${process.version}, load ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}, ${rows.length} pairs after 1 warm-up pair`,
 );
 console.log(
-  `  plain TCP pipe   : ${median(raw).toFixed(0)} MB/s  (rounds ${list(raw)}), receiver CPU ${median(rows.map((r) => r.raw.cpu / GB)).toFixed(2)} s/GB, sender ${median(rows.map((r) => r.raw.senderCpu / GB)).toFixed(2)} s/GB`,
+  `  plain TCP pipe   : ${median(raw).toFixed(0)} MB/s  (rounds ${list(raw)}), receiver CPU ${median(rows.map((r) => r.raw.cpu / GB)).toFixed(2)} s/GB (rounds ${list(
+    rows.map((r) => r.raw.cpu / GB),
+    2,
+  )}), sender ${median(rows.map((r) => r.raw.senderCpu / GB)).toFixed(2)} s/GB`,
 );
 console.log(
-  `  MediaSink demux  : ${median(demux).toFixed(0)} MB/s  (rounds ${list(demux)}), receiver CPU ${median(rows.map((r) => r.demux.cpu / GB)).toFixed(2)} s/GB, sender ${median(rows.map((r) => r.demux.senderCpu / GB)).toFixed(2)} s/GB`,
+  `  MediaSink demux  : ${median(demux).toFixed(0)} MB/s  (rounds ${list(demux)}), receiver CPU ${median(rows.map((r) => r.demux.cpu / GB)).toFixed(2)} s/GB (rounds ${list(
+    rows.map((r) => r.demux.cpu / GB),
+    2,
+  )}), sender ${median(rows.map((r) => r.demux.senderCpu / GB)).toFixed(2)} s/GB`,
 );
 console.log(
   `  ratio demux / raw: median ${median(ratios).toFixed(0)}% of the pairs (pairs ${list(ratios)}; min ${Math.min(...ratios).toFixed(0)}%, max ${Math.max(...ratios).toFixed(0)}%), ratio of medians ${((100 * median(demux)) / median(raw)).toFixed(0)}%  (goal >= 70%)`,

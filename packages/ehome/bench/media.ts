@@ -93,7 +93,12 @@ async function rawRound(reuseReadBuffer = false): Promise<Measure> {
             const inner = accepted as unknown as { _handle: object | null };
             s = new Socket({
               handle: inner._handle,
-              onread: { buffer: new Uint8Array(64 * 1024), callback: (k: number) => void (n += k) },
+              onread: {
+                buffer: new Uint8Array(64 * 1024),
+                callback: (k: number) => {
+                  n += k;
+                },
+              },
             } as ConstructorParameters<typeof Socket>[0]);
             inner._handle = null;
             accepted.destroy();

@@ -30,6 +30,11 @@ export interface LengthFramingOptions {
    * an 8 MB frame before overwriting it halves the throughput of large frames.
    */
   allocate?: (size: number) => Uint8Array;
+  /**
+   * Copy a frame that lies whole inside one chunk into its own buffer (from `allocate`) instead of returning a view
+   * of the chunk: for callers that reuse their chunk buffer (Node's `onread`). Default false.
+   */
+  copyWholeFrames?: boolean;
 }
 
 /**
@@ -52,6 +57,7 @@ export class LengthFramer {
   readonly options: Readonly<LengthFramingOptions>;
   private readonly header: Uint8Array;
   private readonly allocate: (size: number) => Uint8Array;
+  private readonly copyWhole: boolean;
   private headerFill = 0;
   private frame: Uint8Array | null = null;
   private frameFill = 0;
@@ -80,6 +86,7 @@ export class LengthFramer {
     this.options = { ...options };
     this.header = new Uint8Array(headerSize);
     this.allocate = options.allocate ?? defaultAllocate;
+    this.copyWhole = options.copyWholeFrames === true;
   }
 
   /** Bytes held for the frame in progress. */
@@ -133,6 +140,34 @@ export class LengthFramer {
     }
   }
 
+  /**
+   * The rest of the frame in progress: a view of its buffer from the first byte still missing to its end, or null
+   * when no frame body is in progress (between frames, or inside a header). A reader that can read straight into
+   * memory (Node's `onread` with a buffer per read) reads into this view, which cannot run past the frame, then
+   * calls {@link commitBody}: the body of a large frame is then never copied in user space.
+   */
+  pendingBody(): Uint8Array | null {
+    const frame = this.frame;
+    return frame === null || this.failure !== null ? null : frame.subarray(this.frameFill);
+  }
+
+  /** Declares that `n` bytes were written at the start of {@link pendingBody}'s view; a completed frame goes to `out`. */
+  commitBody(n: number, out: Uint8Array[]): void {
+    if (this.failure) throw this.failure;
+    const frame = this.frame;
+    if (frame === null) throw new RangeError('commitBody: no frame body in progress');
+    if (!Number.isSafeInteger(n) || n < 0 || n > frame.byteLength - this.frameFill) {
+      throw new RangeError(`commitBody: ${n} bytes do not fit the ${frame.byteLength - this.frameFill} still missing`);
+    }
+    this.frameFill += n;
+    this.streamOffset += n;
+    if (this.frameFill === frame.byteLength) {
+      out.push(frame);
+      this.frame = null;
+      this.frameFill = 0;
+    }
+  }
+
   /** Drops any partial frame and clears a failure (for a new connection). */
   reset(): void {
     this.headerFill = 0;
@@ -175,7 +210,11 @@ export class LengthFramer {
           // Fast path: the whole header is in this chunk; read the length in place.
           const total = this.frameLength(chunk.subarray(pos, pos + headerSize), this.streamOffset);
           if (n - pos >= total) {
-            out.push(chunk.subarray(pos, pos + total));
+            if (this.copyWhole) {
+              const whole = this.allocate(total);
+              whole.set(chunk.subarray(pos, pos + total));
+              out.push(whole);
+            } else out.push(chunk.subarray(pos, pos + total));
             pos += total;
             this.streamOffset += total;
             continue;

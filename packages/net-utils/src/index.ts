@@ -52,3 +52,4 @@ export {
 } from './net.js';
 export { type AcquireOptions, type PortLease, PortPool, type PortPoolOptions } from './port-pool.js';
 export { type ReadFramesOptions, readFrames } from './stream.js';
+export { readIntoUserBuffer, type UserBufferReads } from './user-buffer.js';

@@ -18,7 +18,7 @@
  * of the receiving process (this one) and of the sending child (process.cpuUsage, user + system, all threads).
  *
  * Run: pnpm --filter @cam/sc-gvmp bench   (about 60 s)
- * Env: ROUNDS=n; SIZE=64KB|1MB|8MB or BYTES=n (one size); ONLY=raw|kept|released (one pipe);
+ * Env: ROUNDS=n; SIZE=64KB|1MB|8MB or BYTES=n (one size); ONLY=raw|rawUser|kept|released (one pipe);
  *      PROFILE=prefix (CPU profile of this process over the measured rounds); SENDER_PROF=dir (--cpu-prof of the child).
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -28,6 +28,7 @@ import { Session } from 'node:inspector';
 import { createServer, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { GvcpClient } from '@cam/gvcp';
+import { readIntoUserBuffer } from '@cam/net-utils';
 import { startStream } from '../src/index.js';
 
 const SIZES = [
@@ -118,6 +119,42 @@ async function rawPipe(payloadBytes: number, frames: number): Promise<Sample> {
   return sample;
 }
 
+/**
+ * Like-for-like floor for the direct reads: the same plain pipe, but reading (net-utils `readIntoUserBuffer`, Node's
+ * `onread`) into one reused buffer as large as a frame, as the SC_GVMP host reads into its frame buffers.
+ */
+async function rawPipeUserBuffer(payloadBytes: number, frames: number): Promise<Sample> {
+  const total = frames * payloadBytes;
+  const server = createServer({ pauseOnConnect: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const buffer = new Uint8Array(Math.max(64 * 1024, payloadBytes + 12));
+  let reader: Socket | undefined;
+  const received = new Promise<Sample>((resolve, reject) => {
+    server.once('connection', (s: Socket) => {
+      let got = 0;
+      reader = readIntoUserBuffer(s, {
+        buffer,
+        callback: (n) => {
+          got += n;
+          if (got === total) resolve(measure(total, t0, cpu0));
+          return true;
+        },
+      });
+      if (!reader) return reject(new Error('could not adopt the accepted socket'));
+      reader.on('error', reject);
+      reader.resume();
+    });
+  });
+  const [sample] = await Promise.all([received, ask({ cmd: 'raw', port, frames })]);
+  reader?.destroy();
+  await new Promise<void>((r) => server.close(() => r()));
+  return sample;
+}
+
 async function scGvmp(payloadBytes: number, frames: number, release: boolean): Promise<Sample> {
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -169,7 +206,7 @@ console.log(
   'MB/s as median (min-max); CPU as median cpu-s/GB of receiver + sender; ratio: median SC_GVMP / median raw, then median (min-max) of the per-round ratios\n',
 );
 console.log(
-  '| payload | frames | raw pipe MB/s | SC_GVMP, frames kept MB/s | SC_GVMP, frames released MB/s | cpu-s/GB recv + send: raw / kept / released | kept / raw | released / raw |',
+  '| payload | frames | raw pipe MB/s | SC_GVMP, frames kept MB/s | SC_GVMP, frames released MB/s | cpu-s/GB recv + send: raw / kept / released | kept / raw | released / raw | raw pipe reading into a reused frame-sized buffer MB/s (cpu) | released / that |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 const starts: number[] = [];
@@ -178,9 +215,11 @@ for (const size of SIZES) {
   const frames = Math.max(1, Math.floor(VOLUME / size.bytes));
   const warm = Math.ceil(frames / 8);
   await rawPipe(size.bytes, warm);
+  await rawPipeUserBuffer(size.bytes, warm);
   await scGvmp(size.bytes, warm, false);
   await scGvmp(size.bytes, warm, true);
   const raw: Sample[] = [];
+  const rawUser: Sample[] = [];
   const def: Sample[] = [];
   const pooled: Sample[] = [];
   // PROFILE=file.cpuprofile: a CPU profile of this process over the measured rounds only (not start-up, not warm-up).
@@ -197,12 +236,13 @@ for (const size of SIZES) {
     // The order rotates from round to round, so no pipe always runs first (or right after another one).
     const pipes = [
       { name: 'raw', out: raw, run: () => rawPipe(size.bytes, frames) },
+      { name: 'rawUser', out: rawUser, run: () => rawPipeUserBuffer(size.bytes, frames) },
       { name: 'kept', out: def, run: () => scGvmp(size.bytes, frames, false) },
       { name: 'released', out: pooled, run: () => scGvmp(size.bytes, frames, true) },
     ];
     for (let i = 0; i < pipes.length; i++) {
       const pipe = pipes[(r + i) % pipes.length]!;
-      // ONLY=raw|kept|released runs one pipe alone, for profiling.
+      // ONLY=raw|rawUser|kept|released runs one pipe alone, for profiling.
       if (!ONLY || ONLY === pipe.name) pipe.out.push(await withSenderCpu(pipe.run));
     }
   }
@@ -213,13 +253,13 @@ for (const size of SIZES) {
     session.disconnect();
   }
   if (ONLY) {
-    const only = raw.length ? raw : def.length ? def : pooled;
+    const only = raw.length ? raw : rawUser.length ? rawUser : def.length ? def : pooled;
     console.log(`| ${size.label} | ${ONLY} | ${rate(only)} MB/s | ${cpu(only)} cpu-s/GB |`);
     continue;
   }
   console.log(
     `| ${size.label} | ${frames}${rounds < ROUNDS ? ` (${rounds} rounds)` : ''} | ${rate(raw)} | ${rate(def)} | ${rate(pooled)} | ${cpu(raw)} / ${cpu(def)} / ${cpu(pooled)} | ` +
-      `${ratio(def, raw)} | ${ratio(pooled, raw)} |`,
+      `${ratio(def, raw)} | ${ratio(pooled, raw)} | ${rate(rawUser)} (${cpu(rawUser)}) | ${ratio(pooled, rawUser)} |`,
   );
 }
 console.log(`\nSC_GVMP start (startStream, inside every SC_GVMP timing): median ${median(starts).toFixed(1)} ms`);

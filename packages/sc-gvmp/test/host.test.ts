@@ -246,9 +246,9 @@ describe('reuseBuffers: frames in pooled buffers, released by the consumer', () 
     for (const f of frames) expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, BIG)))).toBe(true);
   });
 
-  it('small frames are views of their TCP chunk (no copy): plain Uint8Array, release() a no-op', async () => {
+  it('directReads: false, small frames are views of their TCP chunk (no copy): plain Uint8Array, release() a no-op', async () => {
     const { cam } = camera({ fps: 200 });
-    const stream = track(await startStream(cam, { pollIntervalMs: 50 }));
+    const stream = track(await startStream(cam, { pollIntervalMs: 50, directReads: false }));
     const frames: ReceivedFrame[] = [];
     for await (const f of stream) {
       expect(f.payload.constructor).toBe(Uint8Array);
@@ -261,6 +261,28 @@ describe('reuseBuffers: frames in pooled buffers, released by the consumer', () 
     for (const f of frames)
       expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, PATTERN)))).toBe(true);
     expect(stream.pool!.stats).toMatchObject({ allocated: 0, released: 0 });
+  });
+
+  it('direct reads (default): every frame in its own pooled buffer, byte-exact, small and large, kept or released', async () => {
+    for (const testPattern of [PATTERN, BIG]) {
+      const { cam } = camera({ fps: 0, testPattern });
+      const stream = track(await startStream(cam, { pollIntervalMs: 50, maxPayloadLength: 200_000 }));
+      const kept: ReceivedFrame[] = [];
+      let n = 0;
+      for await (const f of stream) {
+        expect(f.payload.constructor).toBe(Uint8Array);
+        expect(stream.pool!.owns(f.payload)).toBe(true);
+        expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, testPattern)))).toBe(true);
+        if (n % 4 === 0) kept.push(f);
+        else f.release();
+        if (++n === 40) break;
+      }
+      await stream.stop();
+      // Kept frames were never overwritten by later reads.
+      for (const f of kept)
+        expect(Buffer.from(f.payload).equals(Buffer.from(testPatternRaw(f.seq, testPattern)))).toBe(true);
+      expect(stream.pool!.stats.reused).toBeGreaterThan(0);
+    }
   });
 
   it('a consumer that never releases gets a fresh buffer per frame (the default pool changes nothing for it)', async () => {

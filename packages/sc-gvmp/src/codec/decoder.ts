@@ -16,6 +16,8 @@ export interface FrameFramerOptions extends FrameDecodeOptions {
    * `allocate` here lets the receive path reuse frame buffers.
    */
   allocate?: (size: number) => Uint8Array;
+  /** Copy frames that lie whole in one chunk instead of returning views of it (for a reader that reuses its chunk buffer). */
+  copyWholeFrames?: boolean;
 }
 
 /**
@@ -27,6 +29,7 @@ export function createFrameFramer(options: FrameFramerOptions = {}): LengthFrame
   const max = checkMaxPayloadLength(options.maxPayloadLength);
   return new LengthFramer({
     ...(options.allocate ? { allocate: options.allocate } : {}),
+    ...(options.copyWholeFrames ? { copyWholeFrames: true } : {}),
     headerSize: SC_GVMP_HEADER_SIZE,
     lengthFieldOffset: HeaderOffset.payloadLength,
     lengthFieldSize: 4,

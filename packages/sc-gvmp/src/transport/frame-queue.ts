@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { abortReason, type LengthFramer } from '@cam/net-utils';
+import { abortReason, type LengthFramer, readIntoUserBuffer } from '@cam/net-utils';
+import { SC_GVMP_HEADER_SIZE } from '../codec/constants.js';
 
 /** Options of {@link SocketFrameQueue}. */
 export interface SocketFrameQueueOptions {
@@ -7,7 +8,18 @@ export interface SocketFrameQueueOptions {
   maxBufferedBytes: number;
   /** Aborting destroys the socket; {@link SocketFrameQueue.shift} then throws the reason at once. */
   signal?: AbortSignal;
+  /**
+   * Read the connection straight into memory (an accepted socket still paused and unread, see net-utils
+   * `readIntoUserBuffer`): the body of a frame in progress is read directly into its buffer, everything else into one
+   * reused 64 KiB buffer, so a large frame is never copied in user space and no Buffer is allocated per read. The
+   * framer must copy whole frames (`copyWholeFrames`). Falls back to `data` events when the socket cannot be adopted.
+   */
+  direct?: boolean;
 }
+
+const SCRATCH_SIZE = 64 * 1024;
+/** From this frame size on, a direct reader reads the next header alone (see the constructor). */
+const LARGE_FRAME = 16 * 1024;
 
 const EMPTY = new Uint8Array(0);
 
@@ -26,18 +38,39 @@ export class SocketFrameQueue {
   private failure: Error | null = null;
   private aborted: Error | null = null;
   private ended = false;
+  /** The last frame was large (direct reads: read the next header alone). */
+  private largeFrames = false;
   private wake: (() => void) | null = null;
   private readonly maxBuffered: number;
   private readonly signal: AbortSignal | undefined;
 
+  /** The connection read from: the socket given, or the one that adopted its handle for direct reads. */
+  readonly socket: Socket;
+  /** True when reads go straight into frame buffers (see {@link SocketFrameQueueOptions.direct}). */
+  readonly direct: boolean;
+
   constructor(
-    private readonly socket: Socket,
+    accepted: Socket,
     private readonly framer: LengthFramer,
     options: SocketFrameQueueOptions,
   ) {
     this.maxBuffered = options.maxBufferedBytes;
     this.signal = options.signal;
-    socket.on('data', this.onData);
+    let socket = accepted;
+    if (options.direct === true) {
+      const scratch = new Uint8Array(SCRATCH_SIZE);
+      // Between large frames, read just a header: the whole body then goes straight into its buffer (one more read
+      // per frame, no copy). Between small frames, read a whole scratch buffer: many frames per read.
+      const headerOnly = scratch.subarray(0, SC_GVMP_HEADER_SIZE);
+      const adopted = readIntoUserBuffer(accepted, {
+        buffer: () => framer.pendingBody() ?? (this.largeFrames ? headerOnly : scratch),
+        callback: (n, buffer) => this.onRead(n, buffer, buffer.buffer === scratch.buffer),
+      });
+      if (adopted) socket = adopted;
+    }
+    this.socket = socket;
+    this.direct = socket !== accepted;
+    if (!this.direct) socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
     socket.on('error', this.onError);
@@ -94,7 +127,7 @@ export class SocketFrameQueue {
   detach(): void {
     const socket = this.socket;
     this.wake = null;
-    socket.off('data', this.onData);
+    if (!this.direct) socket.off('data', this.onData);
     socket.off('end', this.onEnd);
     socket.off('close', this.onEnd);
     socket.off('error', this.onError);
@@ -109,24 +142,39 @@ export class SocketFrameQueue {
   }
 
   private readonly onData = (chunk: Uint8Array): void => {
-    if (this.failure || this.aborted) return;
+    // A plain Uint8Array view of the chunk (not a Buffer): the framer's subarray calls are then the typed-array
+    // builtin rather than Buffer's JS override, and frames have one type whether assembled or views of a chunk.
+    const bytes =
+      chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.onRead(bytes.byteLength, bytes, true);
+  };
+
+  /**
+   * `n` bytes arrived at the start of `buffer`: a chunk to frame (`chunk`), or the next bytes of the frame body in
+   * progress, read straight into it. Returns false to pause the socket (too much queued).
+   */
+  private onRead(n: number, buffer: Uint8Array, chunk: boolean): boolean {
+    if (this.failure || this.aborted) return false;
     const queue = this.queue;
     const before = queue.length;
     try {
-      // A plain Uint8Array view of the chunk (not a Buffer): the framer's subarray calls are then the typed-array
-      // builtin rather than Buffer's JS override, and frames have one type whether assembled or views of a chunk.
-      const bytes =
-        chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      this.framer.pushTo(bytes, queue);
+      if (chunk) this.framer.pushTo(n === buffer.byteLength ? buffer : buffer.subarray(0, n), queue);
+      else this.framer.commitBody(n, queue);
     } catch (error) {
       this.failure = error as Error;
       this.socket.destroy();
     }
-    if (queue.length === before && this.failure === null) return; // mid-frame: nothing to wake for
+    if (queue.length === before && this.failure === null) return true; // mid-frame: nothing to wake for
     for (let i = before; i < queue.length; i++) this.queuedBytes += queue[i]!.byteLength;
-    if (this.queuedBytes > this.maxBuffered && !this.socket.destroyed) this.socket.pause();
+    if (queue.length > before) this.largeFrames = queue[queue.length - 1]!.byteLength >= LARGE_FRAME;
+    let more = true;
+    if (this.queuedBytes > this.maxBuffered && !this.socket.destroyed) {
+      this.socket.pause();
+      more = false;
+    }
     this.notify();
-  };
+    return more;
+  }
 
   private readonly onEnd = (): void => {
     if (this.ended) return;

@@ -69,6 +69,14 @@ export interface StartStreamOptions extends CallOptions {
    * stops). Default `maxBufferedBytes` + 2 frames of `maxPayloadLength`, capped at 256 MiB.
    */
   maxPooledBytes?: number;
+  /**
+   * Read the camera's connection straight into the frame buffers (default true): the body of each frame is read by
+   * the kernel directly into its (pooled) buffer, so a frame spanning TCP reads is never copied in user space, and no
+   * Buffer is allocated per read. Node offers this (`onread`) only for sockets it connects, so the accepted socket's
+   * handle is moved to a new socket (net-utils `readIntoUserBuffer`); where that is not possible the stream falls
+   * back to `data` events by itself. `false` always uses `data` events.
+   */
+  directReads?: boolean;
 }
 
 /** A frame as delivered, with the number of frames missing before it (a Seq gap). */
@@ -249,6 +257,7 @@ export class ScGvmpStream
   private readonly pollIntervalMs: number;
   private readonly registerTimeoutMs: number;
   private readonly maxBufferedBytes: number;
+  private readonly directReads: boolean;
   private readonly framerOptions: { maxPayloadLength: number };
   /** Aborted when the stream stops: ends the iteration and the monitor. */
   private readonly life = new AbortController();
@@ -290,6 +299,7 @@ export class ScGvmpStream
     this.restartBackoff = new Backoff(options.restartBackoff ?? DEFAULT_RESTART_BACKOFF);
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.registerTimeoutMs = options.registerTimeoutMs ?? 1000;
+    this.directReads = options.directReads ?? true;
     this.maxBufferedBytes =
       options.maxBufferedBytes ?? Math.min(64 * 1024 * 1024, Math.max(1 << 20, 2 * maxPayloadLength));
     this.pool =
@@ -354,13 +364,20 @@ export class ScGvmpStream
         const socket = await this.nextConnection(signal);
         if (socket === null) break;
         const pool = this.pool;
-        const framer = createFrameFramer(
-          pool
-            ? { maxPayloadLength: this.maxPayloadLength, allocate: (size) => pool.allocate(size) }
-            : this.framerOptions,
-        );
+        const direct = this.directReads;
+        const framer = createFrameFramer({
+          ...(pool
+            ? { maxPayloadLength: this.maxPayloadLength, allocate: (size: number) => pool.allocate(size) }
+            : this.framerOptions),
+          ...(direct ? { copyWholeFrames: true } : {}),
+        });
         let failure: Error | undefined;
-        const frames = new SocketFrameQueue(socket, framer, { signal, maxBufferedBytes: this.maxBufferedBytes });
+        const frames = new SocketFrameQueue(socket, framer, {
+          signal,
+          maxBufferedBytes: this.maxBufferedBytes,
+          direct,
+        });
+        if (this.active === socket) this.active = frames.socket;
         try {
           for (;;) {
             const raw = frames.shift();
@@ -374,8 +391,9 @@ export class ScGvmpStream
           if (WireError.isInstance(failure) && !isConnectionError(failure)) this.stats.protocolErrors++;
         } finally {
           frames.detach();
+          frames.socket.destroy();
           socket.destroy();
-          if (this.active === socket) this.active = null;
+          if (this.active === socket || this.active === frames.socket) this.active = null;
         }
         this.emit('disconnect', failure ? { error: failure } : {});
         this.wakeMonitor?.();

@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { type Server, Socket } from 'node:net';
-import { abortReason, type PortLease, type PortPool, ProtocolError, TimeoutError } from '@cam/net-utils';
+import type { Server, Socket } from 'node:net';
+import {
+  abortReason,
+  type PortLease,
+  type PortPool,
+  ProtocolError,
+  readIntoUserBuffer,
+  TimeoutError,
+} from '@cam/net-utils';
 import { type MediaEvent, MediaStreamDecoder, type MediaStreamStats } from './framing.js';
 import type { AccessUnit } from './ps.js';
 
@@ -191,9 +198,22 @@ export class MediaSink extends EventEmitter<MediaSinkEvents> implements AsyncIte
         this.fail(error as Error);
       }
     };
-    const reader = this.options.reuseReadBuffer === false || this.options.emitPs ? undefined : rewrap(socket, onChunk);
-    if (reader) socket = reader;
-    else {
+    // One reused read buffer (Node's `onread`) instead of a Buffer per read; the decoder copies what it keeps.
+    const buffer = new Uint8Array(READ_BUFFER_SIZE);
+    const reader =
+      this.options.reuseReadBuffer === false || this.options.emitPs
+        ? undefined
+        : readIntoUserBuffer(socket, {
+            buffer,
+            callback: (n) => {
+              onChunk(buffer.subarray(0, n));
+              return true;
+            },
+          });
+    if (reader) {
+      socket = reader;
+      socket.resume();
+    } else {
       socket.on('data', onChunk);
       socket.resume();
     }
@@ -236,39 +256,5 @@ export class MediaSink extends EventEmitter<MediaSinkEvents> implements AsyncIte
   }
 }
 
-/** Size of the reused read buffer of {@link rewrap}. */
+/** Size of the reused read buffer. */
 const READ_BUFFER_SIZE = 64 * 1024;
-
-/**
- * Moves an accepted, still paused connection to a new `Socket` reading with `onread` into one reused buffer
- * (`net.Server` has no option for that on accepted sockets). Returns undefined, leaving `accepted` untouched, if
- * this Node does not expose the handle. The accepted socket is then detached from the handle and destroyed, which
- * also ends its count in the server's connections (so closing the server does not wait for it).
- */
-function rewrap(accepted: Socket, onChunk: (chunk: Uint8Array) => void): Socket | undefined {
-  const inner = accepted as unknown as { _handle?: object | null };
-  const handle = inner._handle;
-  if (typeof handle !== 'object' || handle === null || accepted.readableFlowing === true) return undefined;
-  const buffer = new Uint8Array(READ_BUFFER_SIZE);
-  let reader: Socket;
-  try {
-    reader = new Socket({
-      handle,
-      readable: true,
-      writable: true,
-      onread: {
-        buffer,
-        callback: (n: number) => {
-          onChunk(buffer.subarray(0, n));
-          return true;
-        },
-      },
-    } as ConstructorParameters<typeof Socket>[0]);
-  } catch {
-    return undefined;
-  }
-  inner._handle = null;
-  accepted.destroy();
-  reader.resume();
-  return reader;
-}

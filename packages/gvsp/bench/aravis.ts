@@ -11,12 +11,11 @@
  * frame failed or was missed and the receiver completed about as many frames as the device sent meanwhile.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GvcpDevice } from '@cam/gvcp';
 import { acquireExclusive, GVCP_PORT_LOCK } from '../../../test-support/port-lock.js';
-import { gvsp } from './lib.js';
+import { gvsp, machineBusySeconds, median } from './lib.js';
 
 const { attachGvspStreaming } = gvsp;
 
@@ -47,22 +46,6 @@ interface Result extends Run {
   deviceFps: number;
   lossFree: boolean;
 }
-
-function machineBusySeconds(): number {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return (f.reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0)) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return 0;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-};
 
 export async function aravisSideBySide(ladder = [60, 120, 160, 200, 240]): Promise<void> {
   const out = (s: string): boolean => process.stdout.write(s);

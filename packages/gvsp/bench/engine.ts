@@ -3,9 +3,9 @@
  * of Node's dgram cost. Frames of ~1 MB at packet sizes 1500 and 9000, delivered and released as they complete.
  */
 import { performance } from 'node:perf_hooks';
-import { gvsp } from './lib.js';
+import { gvsp, mono8Block } from './lib.js';
 
-const { GvspPayloadType, GvspReassembler, PixelFormat, packetiseBlock } = gvsp;
+const { GvspReassembler, packetiseBlock } = gvsp;
 
 export function engineBench(packetSize: number, frames = 300): { nsPerPacket: number; packets: number } {
   const width = 1024;
@@ -20,31 +20,7 @@ export function engineBench(packetSize: number, frames = 300): { nsPerPacket: nu
       },
     },
   );
-  const blocks = [1n, 2n].map((id) =>
-    packetiseBlock(
-      {
-        leader: {
-          fieldInfo: 0,
-          genericFlags: 0,
-          chunksAppended: false,
-          payloadType: GvspPayloadType.IMAGE,
-          timestamp: 0n,
-          pixelFormat: PixelFormat.Mono8!,
-          sizeX: width,
-          sizeY: height,
-          offsetX: 0,
-          offsetY: 0,
-          paddingX: 0,
-          paddingY: 0,
-        },
-        trailer: { reserved: 0, payloadType: GvspPayloadType.IMAGE, chunksAppended: false, sizeY: height },
-        data,
-      },
-      id,
-      packetSize,
-      false,
-    ),
-  );
+  const blocks = [1n, 2n].map((id) => packetiseBlock(mono8Block(width, height, data), id, packetSize, false));
   // datagrams as Node hands them over: one Buffer each
   const packets = blocks.map((b) =>
     Array.from({ length: b.packetCount }, (_, i) => Buffer.from(b.bytes.subarray(b.offsets[i]!, b.offsets[i + 1]!))),

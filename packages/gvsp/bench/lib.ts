@@ -4,7 +4,7 @@
  * external-memory churn of 9000-byte datagrams triggers full GCs dozens of times a second: a cost of the dev
  * loader, not of the package. `pnpm --filter @cam/gvsp build` first; BENCH_SOURCE=1 forces the sources.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 type Gvsp = typeof import('../src/index.js');
@@ -12,3 +12,44 @@ type Gvsp = typeof import('../src/index.js');
 const dist = new URL('../dist/index.js', import.meta.url);
 export const usingBuild = !process.env.BENCH_SOURCE && existsSync(fileURLToPath(dist));
 export const gvsp: Gvsp = usingBuild ? ((await import(dist.href)) as Gvsp) : await import('../src/index.js');
+
+/** A Mono8 image block of `width` x `height` with `data`, as `packetiseBlock` takes it. */
+export function mono8Block(width: number, height: number, data: Uint8Array): Parameters<Gvsp['packetiseBlock']>[0] {
+  const { GvspPayloadType, PixelFormat } = gvsp;
+  return {
+    leader: {
+      fieldInfo: 0,
+      genericFlags: 0,
+      chunksAppended: false,
+      payloadType: GvspPayloadType.IMAGE,
+      timestamp: 0n,
+      pixelFormat: PixelFormat.Mono8!,
+      sizeX: width,
+      sizeY: height,
+      offsetX: 0,
+      offsetY: 0,
+      paddingX: 0,
+      paddingY: 0,
+    },
+    trailer: { reserved: 0, payloadType: GvspPayloadType.IMAGE, chunksAppended: false, sizeY: height },
+    data,
+  };
+}
+
+/** Busy CPU time of the whole machine in seconds (all cores), from /proc/stat; 0 where it does not exist. */
+export function machineBusySeconds(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return 0;
+  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+};

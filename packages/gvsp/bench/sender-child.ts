@@ -11,9 +11,9 @@
  */
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { gvsp } from './lib.js';
+import { gvsp, mono8Block } from './lib.js';
 
-const { GvspPayloadType, PixelFormat, packetiseBlock } = gvsp;
+const { packetiseBlock } = gvsp;
 
 interface Job {
   port: number;
@@ -53,29 +53,7 @@ function template(job: Job) {
   const width = 1024;
   const height = Math.ceil(job.payloadSize / width);
   const data = new Uint8Array(width * height).map((_, i) => i & 0xff);
-  return packetiseBlock(
-    {
-      leader: {
-        fieldInfo: 0,
-        genericFlags: 0,
-        chunksAppended: false,
-        payloadType: GvspPayloadType.IMAGE,
-        timestamp: 0n,
-        pixelFormat: PixelFormat.Mono8!,
-        sizeX: width,
-        sizeY: height,
-        offsetX: 0,
-        offsetY: 0,
-        paddingX: 0,
-        paddingY: 0,
-      },
-      trailer: { reserved: 0, payloadType: GvspPayloadType.IMAGE, chunksAppended: false, sizeY: height },
-      data,
-    },
-    1n,
-    job.packetSize,
-    false,
-  );
+  return packetiseBlock(mono8Block(width, height, data), 1n, job.packetSize, false);
 }
 
 async function connect(port: number): Promise<void> {

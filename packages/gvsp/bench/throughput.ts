@@ -7,8 +7,8 @@
  * with every packet and every frame in, taken per round; the summary gives the median and the spread over rounds.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { machineBusySeconds, median } from './lib.js';
 import type { ReceiverKind, Snapshot } from './receiver-child.js';
 import type { SendResult } from './sender-child.js';
 
@@ -66,24 +66,6 @@ function ask<T>(c: ChildProcess, msg: object): Promise<T> {
     c.send(msg);
   });
 }
-
-/** Busy CPU time of the whole machine in seconds (all cores), from /proc/stat; 0 where it does not exist. */
-function machineBusySeconds(): number {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / 100; // USER_HZ
-  } catch {
-    return 0;
-  }
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return 0;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-};
 
 export async function throughput(
   packetSize: number,

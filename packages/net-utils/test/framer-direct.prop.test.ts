@@ -2,15 +2,7 @@ import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { LengthFramer, readIntoUserBuffer } from '../src/index.js';
-import { concat, framingOptions, makeFrame, totalRange } from './framer-helpers.js';
-
-const configAndFrames = framingOptions.chain((o) => {
-  const { min, max } = totalRange(o);
-  if (min > max) return fc.constant({ o, frames: [] as Uint8Array[] });
-  return fc
-    .array(fc.tuple(fc.integer({ min, max }), fc.integer({ min: 0, max: 255 })), { maxLength: 12 })
-    .map((specs) => ({ o, frames: specs.map(([total, seed]) => makeFrame(o, total, seed)) }));
-});
+import { concat, configAndFrames } from './framer-helpers.js';
 
 /**
  * Plays a reader that reads into the framer's pending body when there is one and into ONE reused scratch buffer

@@ -79,3 +79,12 @@ export function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[
   chunks.push(bytes.subarray(prev));
   return chunks;
 }
+
+/** A configuration and a list of valid frames for it. */
+export const configAndFrames = framingOptions.chain((o) => {
+  const { min, max } = totalRange(o);
+  if (min > max) return fc.constant({ o, frames: [] as Uint8Array[] });
+  return fc
+    .array(fc.tuple(fc.integer({ min, max }), fc.integer({ min: 0, max: 255 })), { maxLength: 12 })
+    .map((specs) => ({ o, frames: specs.map(([total, seed]) => makeFrame(o, total, seed)) }));
+});

@@ -8,25 +8,7 @@ import {
   TruncatedError,
   WireError,
 } from '../src/index.js';
-import {
-  concat,
-  fieldMax,
-  framingOptions,
-  makeFrame,
-  putLength,
-  rawLength,
-  splitAt,
-  totalRange,
-} from './framer-helpers.js';
-
-/** A configuration and a list of valid frames for it. */
-const configAndFrames = framingOptions.chain((o) => {
-  const { min, max } = totalRange(o);
-  if (min > max) return fc.constant({ o, frames: [] as Uint8Array[] });
-  return fc
-    .array(fc.tuple(fc.integer({ min, max }), fc.integer({ min: 0, max: 255 })), { maxLength: 12 })
-    .map((specs) => ({ o, frames: specs.map(([total, seed]) => makeFrame(o, total, seed)) }));
-});
+import { concat, configAndFrames, fieldMax, framingOptions, putLength, rawLength, splitAt } from './framer-helpers.js';
 
 const cuts = fc.array(fc.nat({ max: 8000 }), { maxLength: 40 });
 

@@ -14,15 +14,16 @@ export interface CamRun {
 }
 
 /**
- * Runs the `cam` CLI from source (tsx, sibling packages from source through the `@cam/source` condition), so
- * CLI tests need no build. Killed after `timeoutMs` (default 20 s) so a test can never hang.
+ * Runs a TypeScript file from source with Node (tsx, sibling packages from source through the `@cam/source`
+ * condition) and collects its output. Killed after `timeoutMs` (default 20 s) so a test can never hang.
  */
-export function runCam(
-  args: string[],
+export function runSource(
+  file: string,
+  args: string[] = [],
   options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CamRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', tsxLoader, camSource, ...args], {
+    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', tsxLoader, file, ...args], {
       cwd: options.cwd ?? process.cwd(),
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,6 +43,14 @@ export function runCam(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs the `cam` CLI from source (see {@link runSource}), so CLI tests need no build. */
+export function runCam(
+  args: string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CamRun> {
+  return runSource(camSource, args, options);
 }
 
 /** A `cam` process started by {@link startCam}. */

@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { type CamRun, runSource } from '../../../test-support/cli.js';
 
 const examplesDir = fileURLToPath(new URL('../examples/', import.meta.url));
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** What each example must print: one line that shows it did its task. */
 const expected: Record<string, RegExp> = {
@@ -16,28 +14,9 @@ const expected: Record<string, RegExp> = {
   'huidu-controller.ts': /^uploaded \d+ bytes, MD5 [0-9a-f]{32}$/m,
 };
 
-function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', tsxLoader, file], {
-      cwd: examplesDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    // The example must exit by itself (every socket and timer closed); killed after 30 s so the test never hangs.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** The example must exit by itself (every socket and timer closed); killed after 30 s so the test never hangs. */
+function runExample(file: string): Promise<CamRun> {
+  return runSource(file, [], { cwd: examplesDir, timeoutMs: 30_000 });
 }
 
 describe('examples', () => {

@@ -13,27 +13,9 @@ const dist = new URL('../dist/index.js', import.meta.url);
 export const usingBuild = !process.env.BENCH_SOURCE && existsSync(fileURLToPath(dist));
 export const gvsp: Gvsp = usingBuild ? ((await import(dist.href)) as Gvsp) : await import('../src/index.js');
 
-/** A Mono8 image block of `width` x `height` with `data`, as `packetiseBlock` takes it. */
+/** A Mono8 image block of `width` x `height` with `data` (timestamp 0), as `packetiseBlock` takes it. */
 export function mono8Block(width: number, height: number, data: Uint8Array): Parameters<Gvsp['packetiseBlock']>[0] {
-  const { GvspPayloadType, PixelFormat } = gvsp;
-  return {
-    leader: {
-      fieldInfo: 0,
-      genericFlags: 0,
-      chunksAppended: false,
-      payloadType: GvspPayloadType.IMAGE,
-      timestamp: 0n,
-      pixelFormat: PixelFormat.Mono8!,
-      sizeX: width,
-      sizeY: height,
-      offsetX: 0,
-      offsetY: 0,
-      paddingX: 0,
-      paddingY: 0,
-    },
-    trailer: { reserved: 0, payloadType: GvspPayloadType.IMAGE, chunksAppended: false, sizeY: height },
-    data,
-  };
+  return gvsp.imageBlock({ pixelFormat: gvsp.PixelFormat.Mono8!, width, height, data, timestamp: 0n });
 }
 
 /** Busy CPU time of the whole machine in seconds (all cores), from /proc/stat; 0 where it does not exist. */

@@ -13,6 +13,7 @@ export {
   type DataPacketKind,
   dataBytesPerPacket,
   type GvspBlock,
+  imageBlock,
   type PacketisedBlock,
   packetiseBlock,
 } from './device/packetizer.js';

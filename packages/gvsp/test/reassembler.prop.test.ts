@@ -5,6 +5,7 @@ import {
   type GvspBlock,
   GvspPayloadType,
   GvspReassembler,
+  imageBlock,
   imagePartSpecific,
   type PacketisedBlock,
   PixelFormat,
@@ -55,27 +56,10 @@ function harness(
   return h;
 }
 
-function imageBlock(width: number, height: number, seed: number): GvspBlock {
+function mono8Block(width: number, height: number, seed: number): GvspBlock {
   const data = new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = (i * 31 + seed) & 0xff;
-  return {
-    leader: {
-      fieldInfo: 0,
-      genericFlags: 0,
-      chunksAppended: false,
-      payloadType: GvspPayloadType.IMAGE,
-      timestamp: 1n,
-      pixelFormat: PixelFormat.Mono8!,
-      sizeX: width,
-      sizeY: height,
-      offsetX: 0,
-      offsetY: 0,
-      paddingX: 0,
-      paddingY: 0,
-    },
-    trailer: { reserved: 0, payloadType: GvspPayloadType.IMAGE, chunksAppended: false, sizeY: height },
-    data,
-  };
+  return imageBlock({ pixelFormat: PixelFormat.Mono8!, width, height, data, timestamp: 1n });
 }
 
 describe('reassembly properties', () => {
@@ -93,7 +77,7 @@ describe('reassembly properties', () => {
   )(
     'any order, loss within budget and duplication reassemble the sent frames',
     (w, hgt, ext, packetSize, shuffle, lossShare, dupShare) => {
-      const frames = [imageBlock(w, hgt, 1), imageBlock(w, hgt, 2), imageBlock(w, hgt, 3)];
+      const frames = [mono8Block(w, hgt, 1), mono8Block(w, hgt, 2), mono8Block(w, hgt, 3)];
       const blocks = new Map<number, PacketisedBlock>();
       const pk = frames.map((f, i) => {
         const p = packetiseBlock(f, BigInt(i + 1), packetSize, ext);
@@ -153,7 +137,7 @@ describe('reassembly properties', () => {
 
 describe('reassembly details', () => {
   it('asks for a contiguous gap as one range, after the initial packet timeout', () => {
-    const f = imageBlock(100, 100, 1);
+    const f = mono8Block(100, 100, 1);
     const p = packetiseBlock(f, 1n, 600, false);
     const h = harness(10000, 600, new Map());
     h.engine.tick(0);
@@ -176,7 +160,7 @@ describe('reassembly details', () => {
   });
 
   it('stops asking when the device says the packet is gone, then ends the frame as missing-packets', () => {
-    const f = imageBlock(100, 100, 1);
+    const f = mono8Block(100, 100, 1);
     const p = packetiseBlock(f, 7n, 600, false);
     const h = harness(10000, 600, new Map());
     h.engine.tick(0);
@@ -197,7 +181,7 @@ describe('reassembly details', () => {
   });
 
   it('stops asking beyond the packet request ratio', () => {
-    const f = imageBlock(200, 100, 1);
+    const f = mono8Block(200, 100, 1);
     const p = packetiseBlock(f, 1n, 600, false);
     const h = harness(20000, 600, new Map());
     h.engine.tick(0);
@@ -269,7 +253,7 @@ describe('lent buffers (worker hand-over by transfer)', () => {
       },
     );
     const send = (id: number): void => {
-      const p = packetiseBlock(imageBlock(100, 100, id), BigInt(id), 600, false);
+      const p = packetiseBlock(mono8Block(100, 100, id), BigInt(id), 600, false);
       for (let k = 0; k < p.packetCount; k++) {
         const b = p.bytes.subarray(p.offsets[k]!, p.offsets[k + 1]!);
         engine.handlePacket(b, b.byteLength);
@@ -279,7 +263,7 @@ describe('lent buffers (worker hand-over by transfer)', () => {
     send(2);
     expect(lent.map((l) => l.blockId)).toEqual([1, 2]);
     expect(engine.buffers[lent[0]!.slot]!.byteLength).toBe(0); // detached in the engine
-    expect(new Uint8Array(lent[0]!.buffer)).toEqual(imageBlock(100, 100, 1).data);
+    expect(new Uint8Array(lent[0]!.buffer)).toEqual(mono8Block(100, 100, 1).data);
     // release without the memory does not free the slot: a third frame finds no slot (underrun), nothing throws
     engine.release(lent[0]!.slot);
     engine.release(lent[1]!.slot);
@@ -290,7 +274,7 @@ describe('lent buffers (worker hand-over by transfer)', () => {
     for (const l of lent.splice(0)) engine.restoreBuffer(l.slot, l.buffer);
     send(4);
     expect(lent.map((l) => l.blockId)).toEqual([4]);
-    expect(new Uint8Array(lent[0]!.buffer)).toEqual(imageBlock(100, 100, 4).data);
+    expect(new Uint8Array(lent[0]!.buffer)).toEqual(mono8Block(100, 100, 4).data);
     expect(engine.get('completedFrames')).toBe(3);
   });
 
@@ -301,7 +285,7 @@ describe('lent buffers (worker hand-over by transfer)', () => {
       { requestResend() {}, frameReady() {} },
     );
     expect(() => engine.lendBuffer(0)).toThrow(RangeError);
-    const p = packetiseBlock(imageBlock(10, 10, 1), 1n, 600, false);
+    const p = packetiseBlock(mono8Block(10, 10, 1), 1n, 600, false);
     for (let k = 0; k < p.packetCount; k++) {
       const b = p.bytes.subarray(p.offsets[k]!, p.offsets[k + 1]!);
       engine.handlePacket(b, b.byteLength);

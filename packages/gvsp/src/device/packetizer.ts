@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { ValueOutOfRangeError } from '@cam/net-utils';
 import {
   GVSP_EXTENDED_HEADER_SIZE,
@@ -15,7 +16,9 @@ import {
   type GvspLeader,
   type GvspPacket,
   type GvspTrailer,
+  type ImageLeader,
 } from '../codec/packet.js';
+import { imageByteSize } from '../codec/pixel-format.js';
 
 /** Which data-packet format carries the payload. */
 export type DataPacketKind = 'payload' | 'h264' | 'multizone' | 'multipart' | 'gendc';
@@ -186,4 +189,70 @@ export function statusPacket(
   const out = new Uint8Array(encodedLengthGvspPacket(p));
   encodeGvspPacketInto(p, out);
   return out;
+}
+
+/** An image to send: what {@link imageBlock} needs (pixel format, size, data, optional AOI, padding, chunks). */
+export interface SenderImage {
+  pixelFormat: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+  offsetX?: number;
+  offsetY?: number;
+  paddingX?: number;
+  paddingY?: number;
+  /** Leader timestamp (default: now, in ns of `performance.now()`). */
+  timestamp?: bigint;
+  chunkData?: Uint8Array;
+  chunkLayoutId?: number;
+}
+
+/**
+ * The image block (leader, trailer, data) of an image: image payload type, its AOI and padding, `data` cut to the
+ * image's size, and chunk data appended (with the chunk bit and the trailer's chunk info) when given.
+ */
+export function imageBlock(image: SenderImage): GvspBlock {
+  const expected = imageByteSize(
+    image.pixelFormat,
+    image.width,
+    image.height,
+    image.paddingX ?? 0,
+    image.paddingY ?? 0,
+  );
+  if (image.data.byteLength < expected) {
+    throw new ValueOutOfRangeError('data', `${image.data.byteLength} bytes for an image of ${expected}`);
+  }
+  const chunks = image.chunkData !== undefined;
+  const leader: ImageLeader = {
+    fieldInfo: 0,
+    genericFlags: 0,
+    chunksAppended: chunks,
+    payloadType: GvspPayloadType.IMAGE,
+    timestamp: image.timestamp ?? BigInt(Math.round(performance.now() * 1e6)),
+    pixelFormat: image.pixelFormat,
+    sizeX: image.width,
+    sizeY: image.height,
+    offsetX: image.offsetX ?? 0,
+    offsetY: image.offsetY ?? 0,
+    paddingX: image.paddingX ?? 0,
+    paddingY: image.paddingY ?? 0,
+  };
+  const trailer: GvspTrailer = {
+    reserved: 0,
+    payloadType: GvspPayloadType.IMAGE,
+    chunksAppended: chunks,
+    sizeY: image.height,
+  };
+  let data = image.data.subarray(0, expected);
+  if (image.chunkData) {
+    trailer.chunkInfo = {
+      chunkDataPayloadLength: image.chunkData.byteLength,
+      chunkLayoutId: image.chunkLayoutId ?? 0,
+    };
+    const all = new Uint8Array(expected + image.chunkData.byteLength);
+    all.set(data);
+    all.set(image.chunkData, expected);
+    data = all;
+  }
+  return { leader, trailer, data };
 }

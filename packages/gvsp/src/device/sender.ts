@@ -1,11 +1,20 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { type CallOptions, sleep, throwIfAborted, ValueOutOfRangeError } from '@cam/net-utils';
-import { GvspHeaderFlag, GvspPayloadType, GvspStatus, IP_UDP_OVERHEAD } from '../codec/constants.js';
-import type { GvspLeader, GvspTrailer, ImageLeader } from '../codec/packet.js';
+import { GvspHeaderFlag, GvspStatus, IP_UDP_OVERHEAD } from '../codec/constants.js';
+import type { GvspLeader, GvspTrailer } from '../codec/packet.js';
 import { decodePacketResend, type PacketResendCommand } from '../codec/packet-resend.js';
-import { imageByteSize } from '../codec/pixel-format.js';
-import { type GvspBlock, markResent, type PacketisedBlock, packetiseBlock, statusPacket } from './packetizer.js';
+import {
+  type GvspBlock,
+  imageBlock,
+  markResent,
+  type PacketisedBlock,
+  packetiseBlock,
+  type SenderImage,
+  statusPacket,
+} from './packetizer.js';
+
+export type { SenderImage } from './packetizer.js';
 
 /** Simulated network trouble, for tests and the CLI. Shares are 0..1. */
 export interface LossOptions {
@@ -60,19 +69,6 @@ export interface GvspSenderStats {
 }
 
 /** An image to send (payload type image, chunk data optional). */
-export interface SenderImage {
-  pixelFormat: number;
-  width: number;
-  height: number;
-  data: Uint8Array;
-  offsetX?: number;
-  offsetY?: number;
-  paddingX?: number;
-  paddingY?: number;
-  timestamp?: bigint;
-  chunkData?: Uint8Array;
-  chunkLayoutId?: number;
-}
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -191,51 +187,9 @@ export class GvspSender implements AsyncDisposable {
     return id;
   }
 
-  /** Sends an image block; resolves with its block id once every packet left. */
+  /** Sends an image block ({@link imageBlock}); resolves with its block id once every packet left. */
   sendImage(image: SenderImage, options: CallOptions = {}): Promise<bigint> {
-    const expected = imageByteSize(
-      image.pixelFormat,
-      image.width,
-      image.height,
-      image.paddingX ?? 0,
-      image.paddingY ?? 0,
-    );
-    if (image.data.byteLength < expected) {
-      throw new ValueOutOfRangeError('data', `${image.data.byteLength} bytes for an image of ${expected}`);
-    }
-    const chunks = image.chunkData !== undefined;
-    const leader: ImageLeader = {
-      fieldInfo: 0,
-      genericFlags: 0,
-      chunksAppended: chunks,
-      payloadType: GvspPayloadType.IMAGE,
-      timestamp: image.timestamp ?? BigInt(Math.round(performance.now() * 1e6)),
-      pixelFormat: image.pixelFormat,
-      sizeX: image.width,
-      sizeY: image.height,
-      offsetX: image.offsetX ?? 0,
-      offsetY: image.offsetY ?? 0,
-      paddingX: image.paddingX ?? 0,
-      paddingY: image.paddingY ?? 0,
-    };
-    const trailer: GvspTrailer = {
-      reserved: 0,
-      payloadType: GvspPayloadType.IMAGE,
-      chunksAppended: chunks,
-      sizeY: image.height,
-    };
-    let data = image.data.subarray(0, expected);
-    if (image.chunkData) {
-      trailer.chunkInfo = {
-        chunkDataPayloadLength: image.chunkData.byteLength,
-        chunkLayoutId: image.chunkLayoutId ?? 0,
-      };
-      const all = new Uint8Array(expected + image.chunkData.byteLength);
-      all.set(data);
-      all.set(image.chunkData, expected);
-      data = all;
-    }
-    return this.sendBlock({ leader, trailer, data }, options);
+    return this.sendBlock(imageBlock(image), options);
   }
 
   /** Sends any block (leader, data, trailer); resolves with its block id. */

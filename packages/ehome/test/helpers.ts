@@ -130,3 +130,28 @@ export class RawPeer {
 }
 
 export const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** REGISTER params of a raw test device on 127.0.0.1 (EHome 4.0 `Password` when given). */
+export const registerParams = (deviceId: string, password?: string) => ({
+  netUnitType: 'PU',
+  deviceId,
+  firmwareVersion: 'raw',
+  localIp: '127.0.0.1',
+  localPort: 1,
+  devType: 1,
+  manufacture: 0,
+  ...(password === undefined ? {} : { password }),
+});
+
+/** `bytes` cut at the given offsets (taken modulo its length + 1, deduplicated): every piece in order. */
+export function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  out.push(bytes.subarray(prev));
+  return out;
+}

@@ -1,21 +1,11 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeMessage, type EhomeServer, encodeMessage, request, response } from '../src/index.js';
-import { Cleanup, RawPeer, startServer } from './helpers.js';
+import { Cleanup, RawPeer, registerParams, startServer } from './helpers.js';
 
 const c = new Cleanup();
 afterEach(async () => {
   await c.run();
-});
-
-const registerParams = (deviceId: string) => ({
-  netUnitType: 'PU',
-  deviceId,
-  firmwareVersion: 'raw',
-  localIp: '127.0.0.1',
-  localPort: 1,
-  devType: 1,
-  manufacture: 0,
 });
 
 /** A UDP peer that keeps the raw bytes of what it receives. */

@@ -13,6 +13,7 @@ import {
   PsDemuxer,
   PsStreamType,
 } from '../src/media/index.js';
+import { splitAt } from './helpers.js';
 
 // ---- PS units built by hand (every kind the demuxer meets, not only what muxPs writes) ----
 
@@ -198,18 +199,6 @@ function referenceDemux(ps: Uint8Array): AccessUnit[] {
     s = end;
   }
   finish();
-  return out;
-}
-
-function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  out.push(bytes.subarray(prev));
   return out;
 }
 

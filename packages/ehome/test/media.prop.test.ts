@@ -10,6 +10,7 @@ import {
   muxPs,
   PsDemuxer,
 } from '../src/media/index.js';
+import { splitAt } from './helpers.js';
 
 const rtpArb = fc.record({
   marker: fc.boolean(),
@@ -33,18 +34,6 @@ const auArb = fc.record({
   keyframe: fc.boolean(),
   withDts: fc.boolean(),
 });
-
-function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  out.push(bytes.subarray(prev));
-  return out;
-}
 
 describe('RTP', () => {
   test.prop([rtpArb])('encode/decode round trip', (p) => {

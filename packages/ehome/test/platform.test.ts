@@ -15,7 +15,7 @@ import {
   request,
   response,
 } from '../src/index.js';
-import { Cleanup, nextEvent, RawPeer, sleepMs, startServer, track } from './helpers.js';
+import { Cleanup, nextEvent, RawPeer, registerParams, sleepMs, startServer, track } from './helpers.js';
 
 const c = new Cleanup();
 afterEach(async () => {
@@ -39,17 +39,6 @@ function device(
     }),
   );
 }
-
-const registerParams = (deviceId: string, password?: string) => ({
-  netUnitType: 'PU',
-  deviceId,
-  firmwareVersion: 'raw',
-  localIp: '127.0.0.1',
-  localPort: 1,
-  devType: 1,
-  manufacture: 0,
-  ...(password === undefined ? {} : { password }),
-});
 
 describe('registration and heartbeat', () => {
   it('registers a device, creates its session and tells it the servers', async () => {

@@ -3,6 +3,7 @@
 set -euo pipefail
 name=$1; desc=$2; dir=packages/$name
 mkdir -p "$dir/src" "$dir/test" "$dir/bench"
+cp "$(dirname "$0")/../LICENSE" "$dir/LICENSE"
 cat > "$dir/package.json" <<JSON
 {
   "name": "@cam/$name",
@@ -21,7 +22,7 @@ cat > "$dir/package.json" <<JSON
   },
   "main": "./dist/index.js",
   "types": "./dist/index.d.ts",
-  "files": ["dist", "src", "README.md", "CHANGELOG.md"],
+  "files": ["dist", "src", "README.md", "CHANGELOG.md", "LICENSE"],
   "engines": { "node": ">=20.11" },
   "scripts": {
     "build": "tsup",

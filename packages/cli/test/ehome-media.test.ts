@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { EhomeDevice, EhomeDeviceMedia, PsDemuxer } from '@cam/ehome';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
-import { hasCommand } from '../../../test-support/interop.js';
+import { requireTool } from '../../../test-support/interop.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cam-ehome-media-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,7 +80,7 @@ describe('cam ehome preview / download', () => {
     expect(doc.frames).toBeGreaterThan(5);
     expect(doc.keyframes).toBeGreaterThanOrEqual(1);
     expect(readFileSync(out).length).toBe(doc.bytes);
-    if (hasCommand('ffprobe')) {
+    if (requireTool('ffprobe', 'ffprobe reads the preview')) {
       const probe = execFileSync(
         'ffprobe',
         ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', out],

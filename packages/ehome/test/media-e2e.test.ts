@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortPool, PortPoolExhaustedError, TimeoutError } from '@cam/net-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hasCommand } from '../../../test-support/interop.js';
+import { itInterop } from '../../../test-support/interop.js';
 import {
   type AccessUnit,
   EhomeDevice,
@@ -196,7 +196,7 @@ describe('EHome media end to end on loopback', () => {
     expect(mediaPorts.inUse).toBe(0);
   });
 
-  it.skipIf(!hasCommand('ffprobe'))('the preview written as .h264 is a valid stream for ffprobe', async () => {
+  itInterop('the preview written as .h264 is a valid stream for ffprobe', ['ffprobe'], async () => {
     const { handle, server } = await rig({ media: { width: 64, height: 48 } });
     const stream = await handle.preview({ channel: 1 });
     c.add(() => stream.stop(), undefined);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameTooLargeError, MalformedError, TruncatedError } from '@cam/net-utils';
 import { describe, expect, it } from 'vitest';
-import { hasCommand } from '../../../test-support/interop.js';
+import { itInterop } from '../../../test-support/interop.js';
 import {
   decodeRtp,
   escapeRbsp,
@@ -151,42 +151,39 @@ describe('H.264 test pattern generator', () => {
     expect(second.pts).toBe(3600);
   });
 
-  it.skipIf(!hasCommand('ffprobe'))(
-    'writes an elementary stream ffprobe decodes with the right size and frame count',
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), 'cam-h264-'));
-      try {
-        const gen = new H264TestPatternGenerator({ width: 64, height: 48, fps: 25, gop: 10 });
-        const file = join(dir, 'clip.h264');
-        writeFileSync(file, Buffer.concat(Array.from({ length: 25 }, () => gen.next().data)));
-        const out = execFileSync(
-          'ffprobe',
-          [
-            '-v',
-            'error',
-            '-count_frames',
-            '-select_streams',
-            'v:0',
-            '-show_entries',
-            'stream=codec_name,width,height,nb_read_frames',
-            '-of',
-            'json',
-            file,
-          ],
-          { encoding: 'utf8', timeout: 20_000 },
-        );
-        const stream = (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!;
-        expect(stream).toMatchObject({ codec_name: 'h264', width: 64, height: 48, nb_read_frames: '25' });
-        // And no decoder complaints.
-        const errors = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], {
-          encoding: 'utf8',
-          timeout: 20_000,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        expect(errors).toBe('');
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
+  itInterop('writes an elementary stream ffprobe decodes with the right size and frame count', ['ffprobe'], () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cam-h264-'));
+    try {
+      const gen = new H264TestPatternGenerator({ width: 64, height: 48, fps: 25, gop: 10 });
+      const file = join(dir, 'clip.h264');
+      writeFileSync(file, Buffer.concat(Array.from({ length: 25 }, () => gen.next().data)));
+      const out = execFileSync(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-count_frames',
+          '-select_streams',
+          'v:0',
+          '-show_entries',
+          'stream=codec_name,width,height,nb_read_frames',
+          '-of',
+          'json',
+          file,
+        ],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      const stream = (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!;
+      expect(stream).toMatchObject({ codec_name: 'h264', width: 64, height: 48, nb_read_frames: '25' });
+      // And no decoder complaints.
+      const errors = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      expect(errors).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -20,11 +20,17 @@ interface CapturePacket {
   payload_hex: string;
 }
 
-const captureDir = new URL('../../../../shared/captures/', import.meta.url);
-const files = ['aravis-arv-tool-control.json', 'aravis-fake-gv-64x48.json'];
+// Real Aravis traffic, made by tools/capture-fixtures (the stream capture is gvsp's fixture; its GVCP part is ours).
+const captures: Record<string, URL> = {
+  'aravis-arv-tool-control.json': new URL('./fixtures/captures/aravis-arv-tool-control.json', import.meta.url),
+  'aravis-fake-gv-64x48.json': new URL('../../gvsp/test/fixtures/captures/aravis-fake-gv-64x48.json', import.meta.url),
+};
+const files = Object.keys(captures);
 
 function load(name: string): CapturePacket[] {
-  return (JSON.parse(readFileSync(new URL(name, captureDir), 'utf8')) as { packets: CapturePacket[] }).packets;
+  const url = captures[name];
+  if (!url) throw new Error(`no capture ${name}`);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { packets: CapturePacket[] }).packets;
 }
 
 describe.each(files)('capture %s', (file) => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { canUseNetns, describeInterop, hasCommand } from '../../../test-support/interop.js';
+import { describeInterop, requireTool } from '../../../test-support/interop.js';
 import { JsonLineChild, nodeArgs, run, serveDeviceScript, uniqueNetnsName } from './fixtures/device/child.js';
 
 const hostScript = fileURLToPath(new URL('./fixtures/device/netns-host.ts', import.meta.url));
@@ -13,7 +13,7 @@ const hostScript = fileURLToPath(new URL('./fixtures/device/netns-host.ts', impo
  * by a veth pair with private addresses. Our GvcpDevice runs in the camera namespace, the host side (discover,
  * forceIp) in the host namespace, each as a child process. Nothing leaves the namespaces; both are always deleted.
  */
-describeInterop('GVCP discovery and FORCEIP across network namespaces', { 'canUseNetns()': canUseNetns() }, () => {
+describeInterop('GVCP discovery and FORCEIP across network namespaces', ['netns'], () => {
   const hostNs = uniqueNetnsName('h');
   const camNs = uniqueNetnsName('c');
   const net = 1 + Math.floor(Math.random() * 250);
@@ -99,7 +99,7 @@ describeInterop('GVCP discovery and FORCEIP across network namespaces', { 'canUs
   it('discover() finds the camera by broadcast, with the host interface it answered on', async () => {
     let pcap: string | undefined;
     let capture: JsonLineChild | undefined;
-    if (hasCommand('tshark')) {
+    if (requireTool('tshark', 'tshark checks the discovery broadcast')) {
       pcap = join(dir, 'discovery.pcapng');
       capture = new JsonLineChild('ip', [
         'netns',

@@ -5,7 +5,7 @@ import { NodeMap, type Port } from '@cam/genicam';
 import { discover, fetchGenicamXml, GvcpClient, GvcpDevice } from '@cam/gvcp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FAKE_CAMERA as CAMERA, FakeCamera } from '../../../test-support/aravis.js';
-import { describeInterop, hasCommand, hasPythonAravis } from '../../../test-support/interop.js';
+import { describeInterop } from '../../../test-support/interop.js';
 import {
   acquireExclusive,
   GVCP_PORT_LOCK,
@@ -16,7 +16,6 @@ import { attachGvspStreaming, openStream, PixelFormat } from '../src/index.js';
 
 const run = promisify(execFile);
 const grabScript = fileURLToPath(new URL('./fixtures/aravis_grab.py', import.meta.url));
-const python = hasPythonAravis();
 
 async function answers(): Promise<boolean> {
   return (await discover({ address: '127.0.0.1', timeoutMs: 300 })).length > 0;
@@ -57,80 +56,75 @@ async function retry<T>(fn: () => Promise<T>, ms: number): Promise<T> {
   }
 }
 
-describeInterop(
-  `our GvspReceiver streams from ${CAMERA}`,
-  { [CAMERA]: hasCommand(CAMERA), 'python3 Aravis': python },
-  () => {
-    // Every suite using 127.0.0.1:3956 takes turns (FakeCamera holds the port lock).
-    const camera = new FakeCamera(answers);
-    beforeAll(() => camera.start(), LOCKED_HOOK_TIMEOUT_MS);
-    afterAll(() => camera.stop());
+describeInterop(`our GvspReceiver streams from ${CAMERA}`, ['arv-fake-gv-camera-0.8', 'python3 Aravis'], () => {
+  // Every suite using 127.0.0.1:3956 takes turns (FakeCamera holds the port lock).
+  const camera = new FakeCamera(answers);
+  beforeAll(() => camera.start(), LOCKED_HOOK_TIMEOUT_MS);
+  afterAll(() => camera.stop());
 
-    it('receives complete frames of the configured size and format, with the content Aravis receives', async () => {
-      const width = 256;
-      const height = 128;
-      const ours: { status: string; blockId: bigint; w: number; h: number; pf: number; rampC: number | undefined }[] =
-        [];
-      const client = await GvcpClient.connect('127.0.0.1');
+  it('receives complete frames of the configured size and format, with the content Aravis receives', async () => {
+    const width = 256;
+    const height = 128;
+    const ours: { status: string; blockId: bigint; w: number; h: number; pf: number; rampC: number | undefined }[] = [];
+    const client = await GvcpClient.connect('127.0.0.1');
+    try {
+      await retry(() => client.takeControl(), 10_000);
+      const map = await NodeMap.load((await fetchGenicamXml(client)).xml, port(client));
+      await map.set('Width', width);
+      await map.set('Height', height);
+      await map.set('PixelFormat', 'Mono8');
+      const stream = await openStream(client, { nodeMap: map, hostAddress: '127.0.0.1', packetSize: 1400 });
       try {
-        await retry(() => client.takeControl(), 10_000);
-        const map = await NodeMap.load((await fetchGenicamXml(client)).xml, port(client));
-        await map.set('Width', width);
-        await map.set('Height', height);
-        await map.set('PixelFormat', 'Mono8');
-        const stream = await openStream(client, { nodeMap: map, hostAddress: '127.0.0.1', packetSize: 1400 });
-        try {
-          for (let i = 0; i < 8; i++) {
-            const f = await stream.nextFrame({ timeoutMs: 5000 });
-            expect(f).toBeDefined();
-            const d = f!.data;
-            let ramp = d.byteLength === width * height;
-            for (let y = 0; ramp && y < height; y++)
-              for (let x = 0; x < width; x++) if (d[y * width + x] !== (x + y + d[0]!) % 255) ramp = false;
-            ours.push({
-              status: f!.status,
-              blockId: f!.blockId,
-              w: f!.width,
-              h: f!.height,
-              pf: f!.pixelFormat,
-              rampC: ramp ? d[0] : undefined,
-            });
-            f!.release();
-          }
-          expect(stream.stats().completedFrames).toBeGreaterThanOrEqual(8);
-        } finally {
-          await stream.close();
+        for (let i = 0; i < 8; i++) {
+          const f = await stream.nextFrame({ timeoutMs: 5000 });
+          expect(f).toBeDefined();
+          const d = f!.data;
+          let ramp = d.byteLength === width * height;
+          for (let y = 0; ramp && y < height; y++)
+            for (let x = 0; x < width; x++) if (d[y * width + x] !== (x + y + d[0]!) % 255) ramp = false;
+          ours.push({
+            status: f!.status,
+            blockId: f!.blockId,
+            w: f!.width,
+            h: f!.height,
+            pf: f!.pixelFormat,
+            rampC: ramp ? d[0] : undefined,
+          });
+          f!.release();
         }
+        expect(stream.stats().completedFrames).toBeGreaterThanOrEqual(8);
       } finally {
-        await client.releaseControl().catch(() => {});
-        await client.close();
+        await stream.close();
       }
-      expect(ours.map((o) => o.status)).toEqual(Array(8).fill('complete'));
-      for (const o of ours) {
-        expect([o.w, o.h, o.pf]).toEqual([width, height, PixelFormat.Mono8]);
-        // the fake camera draws (x + y + block id) % 255
-        expect(o.rampC).toBe(Number(o.blockId % 255n));
-      }
-      // Aravis's own receiver, same settings: same ramp, same relation to the frame id
-      const { stdout } = await run(
-        '/usr/bin/python3',
-        [grabScript, '127.0.0.1', '5', String(width), String(height), 'Mono8'],
-        { timeout: 30_000, env: { ...process.env, ARV_GRAB_FRAME_RETENTION_US: '1000000' } },
-      );
-      const aravis = JSON.parse(stdout) as {
-        ok: number;
-        frames: { frame_id: number; c: number; ramp: boolean; width: number; height: number }[];
-      };
-      expect(aravis.ok, JSON.stringify(aravis.frames)).toBe(5);
-      for (const f of aravis.frames) {
-        expect([f.width, f.height, f.ramp]).toEqual([width, height, true]);
-        expect(f.c).toBe(f.frame_id % 255);
-      }
-    }, 60_000);
-  },
-);
+    } finally {
+      await client.releaseControl().catch(() => {});
+      await client.close();
+    }
+    expect(ours.map((o) => o.status)).toEqual(Array(8).fill('complete'));
+    for (const o of ours) {
+      expect([o.w, o.h, o.pf]).toEqual([width, height, PixelFormat.Mono8]);
+      // the fake camera draws (x + y + block id) % 255
+      expect(o.rampC).toBe(Number(o.blockId % 255n));
+    }
+    // Aravis's own receiver, same settings: same ramp, same relation to the frame id
+    const { stdout } = await run(
+      '/usr/bin/python3',
+      [grabScript, '127.0.0.1', '5', String(width), String(height), 'Mono8'],
+      { timeout: 30_000, env: { ...process.env, ARV_GRAB_FRAME_RETENTION_US: '1000000' } },
+    );
+    const aravis = JSON.parse(stdout) as {
+      ok: number;
+      frames: { frame_id: number; c: number; ramp: boolean; width: number; height: number }[];
+    };
+    expect(aravis.ok, JSON.stringify(aravis.frames)).toBe(5);
+    for (const f of aravis.frames) {
+      expect([f.width, f.height, f.ramp]).toEqual([width, height, true]);
+      expect(f.c).toBe(f.frame_id % 255);
+    }
+  }, 60_000);
+});
 
-describeInterop('python Aravis streams from our simulated camera', { 'python3 Aravis': python }, () => {
+describeInterop('python Aravis streams from our simulated camera', ['python3 Aravis'], () => {
   let device: GvcpDevice | undefined;
   let streaming: Awaited<ReturnType<typeof attachGvspStreaming>> | undefined;
   let release: Release | undefined;

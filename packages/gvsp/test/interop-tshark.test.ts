@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
-import { describeInterop, hasCommand } from '../../../test-support/interop.js';
+import { describeInterop } from '../../../test-support/interop.js';
 import {
   GvspPayloadType,
   GvspReceiver,
@@ -16,7 +16,7 @@ import {
 
 const run = promisify(execFile);
 
-describeInterop('tshark decodes our GVSP', { tshark: hasCommand('tshark') }, () => {
+describeInterop('tshark decodes our GVSP', ['tshark'], () => {
   const dir = mkdtempSync(join(tmpdir(), 'cam-gvsp-tshark-'));
   let capture: ChildProcess | undefined;
   afterAll(() => {

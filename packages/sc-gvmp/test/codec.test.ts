@@ -10,7 +10,7 @@ import {
   ValueOutOfRangeError,
 } from '@cam/net-utils';
 import { describe, expect, it } from 'vitest';
-import { hasCommand } from '../../../test-support/interop.js';
+import { itInterop } from '../../../test-support/interop.js';
 import {
   BadMagicError,
   DEFAULT_REGISTER_MAP,
@@ -249,7 +249,7 @@ describe('test pattern', () => {
     expect(() => testPatternRaw(0, { width: 12 })).toThrow(ValueOutOfRangeError);
   });
 
-  it.skipIf(!hasCommand('djpeg'))('decodes with libjpeg (djpeg) to exactly the RAW pattern', () => {
+  itInterop('decodes with libjpeg (djpeg) to exactly the RAW pattern', ['djpeg'], () => {
     const dir = mkdtempSync(join(tmpdir(), 'scgvmp-'));
     try {
       for (const index of [0, 7, 31]) {

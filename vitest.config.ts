@@ -14,13 +14,18 @@ export default defineConfig({
     reporters: ['default', './test-support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    projects: packages.map((name) => ({
-      extends: true,
-      test: {
-        name,
-        root: `packages/${name}`,
-        include: ['test/**/*.test.ts'],
-      },
-    })),
+    projects: [
+      ...packages.map((name) => ({
+        extends: true as const,
+        test: {
+          name,
+          root: `packages/${name}`,
+          include: ['test/**/*.test.ts'],
+        },
+      })),
+      // Repository-level checks: the packed tarballs install, the test summary counts everything, nothing outside
+      // the repository is read.
+      { extends: true as const, test: { name: 'repo', root: '.', include: ['test/**/*.test.ts'] } },
+    ],
   },
 });

@@ -69,10 +69,24 @@ export interface StartedCam {
  * exits before. Killed after `timeoutMs` (default 25 s) whatever happens, so a test can never hang.
  */
 export function startCam(args: string[], options: { timeoutMs?: number } = {}): Promise<StartedCam> {
+  return startProcess(
+    process.execPath,
+    ['--conditions=@cam/source', '--import', tsxLoader, camSource, ...args],
+    options,
+  );
+}
+
+/**
+ * Starts any long-running command (an installed `cam`, say) and resolves once it printed its first stdout line, as
+ * {@link startCam} does.
+ */
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { timeoutMs?: number; cwd?: string } = {},
+): Promise<StartedCam> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', tsxLoader, camSource, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd ?? process.cwd() });
     let stdout = '';
     let stderr = '';
     let resolved = false;
@@ -96,7 +110,7 @@ export function startCam(args: string[], options: { timeoutMs?: number } = {}): 
     });
     child.on('error', reject);
     void exit.then((code) => {
-      if (!resolved) reject(new Error(`cam exited with ${code} before printing: ${stderr}`));
+      if (!resolved) reject(new Error(`${command} exited with ${code} before printing: ${stderr}`));
     });
   });
 }

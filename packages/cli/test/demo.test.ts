@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ describe('cam demo', () => {
       ok: boolean;
       out: string;
       checks: { part: string; check: string; ok: boolean; detail: string; files?: string[] }[];
+      written: string[];
     };
     expect(summary.ok).toBe(true);
     expect(new Set(summary.checks.map((c) => c.part))).toEqual(new Set(['gige', 'scgvmp', 'ehome', 'sdk']));
@@ -23,8 +24,30 @@ describe('cam demo', () => {
     const files = summary.checks.flatMap((c) => c.files ?? []);
     expect(files.length).toBeGreaterThanOrEqual(10);
     for (const f of files) expect(existsSync(f)).toBe(true);
+    // `written` is every file on disk below the output directory, named by a check or not.
+    const onDisk = readdirSync(out, { recursive: true, encoding: 'utf8' })
+      .map((name) => join(out, name))
+      .filter((path) => statSync(path).isFile())
+      .sort();
+    expect(summary.written).toEqual(onDisk);
+    for (const f of files) expect(summary.written).toContain(f);
     const png = files.find((f) => f.endsWith('.png'))!;
     expect([...readFileSync(png).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  });
+
+  it('the human summary counts every file written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cam-demo-human-'));
+    try {
+      const r = await runCam(['demo', '--only', 'sdk', '--out', dir], { timeoutMs: 60_000, cwd: tmpdir() });
+      expect(r.code, r.stderr).toBe(0);
+      const onDisk = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) =>
+        statSync(join(dir, name)).isFile(),
+      ).length;
+      expect(onDisk).toBeGreaterThan(0);
+      expect(r.stdout).toContain(`(${onDisk} files)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a part that cannot run is reported, and the exit code says so', async () => {

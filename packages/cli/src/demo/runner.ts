@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { TimeoutError } from '@cam/net-utils';
 
 /** One thing the demo checked. */
@@ -41,6 +41,19 @@ export interface DemoSummary {
   out: string;
   durationMs: number;
   checks: DemoCheck[];
+  /** Every file the demo wrote below `out` (absolute paths, sorted), whether or not a check names it. */
+  written: string[];
+}
+
+/** Every file below `dir`, recursively (absolute paths, sorted); none when it does not exist. */
+async function filesBelow(dir: string): Promise<string[]> {
+  const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  const files: string[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    if ((await stat(path).catch(() => undefined))?.isFile()) files.push(path);
+  }
+  return files.sort();
 }
 
 /** Runs every part in order, each with its own deadline and cleanup; never throws. */
@@ -104,6 +117,7 @@ export async function runDemo(
     out,
     durationMs: Math.round(performance.now() - started),
     checks,
+    written: await filesBelow(out),
   };
 }
 
@@ -116,7 +130,7 @@ export function formatSummary(summary: DemoSummary): string {
   );
   const line = (cells: string[]): string =>
     cells.map((c, i) => (c.length > widths[i]! ? `${c.slice(0, widths[i]! - 1)}…` : c.padEnd(widths[i]!))).join('  ');
-  const files = summary.checks.flatMap((c) => c.files ?? []);
+  const files = summary.written;
   const failed = summary.checks.filter((c) => !c.ok).length;
   return [
     line(header),

@@ -16,7 +16,7 @@ export function genicamFetchOptions(cmd: Command): Command {
       "follow a device's File: GenICam URL only into this directory (repeatable; default: File: URLs refused)",
       (dir: string, dirs: string[] | undefined) => [...(dirs ?? []), dir],
     )
-    .option('--max-xml-bytes <n>', 'largest GenICam file read on the device\'s say-so (default 33554432)');
+    .option('--max-xml-bytes <n>', "largest GenICam file read on the device's say-so (default 33554432)");
 }
 
 /** The library options for {@link genicamFetchOptions}' flags. */

@@ -196,3 +196,44 @@ describe('endless PENDING_ACK', () => {
     expect(e.message).toMatch(/pending for more than 300 ms/);
   });
 });
+
+describe('PACKETRESEND to the simulated device (issue #22, item 5)', () => {
+  it('is honoured only from the stream host or the control holder', async () => {
+    const { GvcpDevice, encodeCommand, streamChannelRegister, StreamChannelRegister } = await import('../src/index.js');
+    const { createSocket } = await import('node:dgram');
+    const device = await GvcpDevice.start({ address: '127.0.0.1', port: 0 });
+    cleanups.push(() => device.close());
+    const seen: string[] = [];
+    device.on('packetResend', (_cmd, from) => seen.push(from.address));
+    const port = device.address().port;
+    const resend = encodeCommand({
+      type: 'packetresend',
+      reqId: 1,
+      ackRequired: false,
+      extendedId: false,
+      streamChannel: 0,
+      blockId: 1n,
+      firstPacketId: 0,
+      lastPacketId: 0xffffff,
+    });
+    const sendFrom = async (address: string, count: number): Promise<void> => {
+      const s = createSocket('udp4');
+      await new Promise<void>((r) => s.bind(0, address, () => r()));
+      for (let i = 0; i < count; i++) await new Promise<void>((r) => s.send(resend, port, '127.0.0.1', () => r()));
+      await new Promise<void>((r) => s.close(() => r()));
+    };
+    // no stream host yet, nobody in control: refused from anyone
+    await sendFrom('127.0.0.2', 50);
+    // the stream host is 127.0.0.1 (SCDA), the control holder is 127.0.0.1: 127.0.0.2 stays refused
+    const client = await GvcpClient.connect('127.0.0.1', { port, localAddress: '127.0.0.1' });
+    cleanups.push(() => client.close());
+    await client.takeControl();
+    await client.writeRegister(streamChannelRegister(0, StreamChannelRegister.SCDA), 0x7f000001);
+    await sendFrom('127.0.0.2', 50);
+    await sendFrom('127.0.0.1', 3);
+    for (let i = 0; i < 100 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(device.stats.packetResendRefused).toBe(100);
+    expect(device.stats.packetResendRequests).toBe(3);
+    expect(seen).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+  });
+});

@@ -1,4 +1,4 @@
-import { WireError } from '@cam/net-utils';
+import { clipText, WireError } from '@cam/net-utils';
 
 /** Options every network command takes. */
 export interface OutputOptions {
@@ -38,10 +38,33 @@ export function reportError(error: unknown, json: boolean): void {
   const e = error instanceof Error ? error : new Error(String(error));
   process.exitCode = e instanceof UsageError ? 2 : 1;
   if (json) {
-    printJson({ ok: false, error: { name: e.name, message: e.message } });
+    printJson({ ok: false, error: { name: e.name, message: clipText(e.message) } });
     return;
   }
   const label = WireError.isInstance(e) || e instanceof UsageError ? e.name : 'Error';
-  process.stderr.write(`cam: ${label}: ${e.message}\n`);
+  // messages can quote a peer's bytes: bounded and made safe for the terminal
+  process.stderr.write(`cam: ${label}: ${terminalSafe(clipText(e.message), true)}\n`);
   if (process.env.CAM_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
+}
+
+// C0 controls but tab and newline, DEL, C1 controls (U+0080-U+009F: 8-bit CSI and friends), and the invisible
+// direction marks and overrides that reorder what a terminal shows. Matching control characters is the point here.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape
+const UNSAFE_MULTILINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape
+const UNSAFE_LINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A string a device (or any peer) supplied, made safe to print to a terminal: escape sequences, carriage returns
+ * (which let a peer overwrite what was printed before), other control characters and bidirectional overrides are
+ * shown as visible `\xNN` / `\uNNNN` escapes. `multiline` keeps newlines and tabs (a whole document such as the
+ * GenICam XML); otherwise they are escaped too, so a device name cannot forge an extra line of output.
+ */
+export function terminalSafe(text: string, multiline = false): string {
+  return text.replace(multiline ? UNSAFE_MULTILINE : UNSAFE_LINE, escapeChar);
 }

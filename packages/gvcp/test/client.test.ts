@@ -486,7 +486,7 @@ describe('discovery, FORCEIP, ACTION, message channel, GenICam', () => {
     const memory = new Map<number, number>();
     storeBytes(memory, BootstrapRegister.FIRST_URL, new TextEncoder().encode(`File://${path}?SchemaVersion=1.0.0`));
     const { client } = await setup(memoryHandler(memory));
-    expect(await fetchGenicamXml(client)).toMatchObject({
+    expect(await fetchGenicamXml(client, { allowFileUrlsIn: dir })).toMatchObject({
       xml,
       zipped: false,
       schemaVersion: '1.0.0',

@@ -13,14 +13,30 @@ export interface CamErrorOptions {
   cause?: unknown;
 }
 
+/** Longest message a {@link WireError} keeps, in characters; a longer one keeps its head and tail. */
+export const MAX_ERROR_MESSAGE_LENGTH = 1000;
+
+/**
+ * `text` cut to at most `max` characters: its head and its tail around a note of how much was cut. Messages built
+ * from wire content (a tag stack, a device's string) stay readable and small whatever a peer sends.
+ */
+export function clipText(text: string, max = MAX_ERROR_MESSAGE_LENGTH): string {
+  if (text.length <= max) return text;
+  const note = ` [... ${text.length - max} characters cut ...] `;
+  const keep = Math.max(0, max - note.length);
+  const head = Math.ceil(keep * 0.7);
+  return text.slice(0, head) + note + text.slice(text.length - (keep - head));
+}
+
 /** Base of every typed error in @cam. */
 export class WireError extends Error {
   /** The `.name` of instances of this class; subclasses override it. */
   static readonly errorName: string = 'WireError';
   declare readonly [KINDS]: readonly string[];
 
+  /** `message` is cut to {@link MAX_ERROR_MESSAGE_LENGTH} characters (see {@link clipText}). */
   constructor(message: string, options?: CamErrorOptions) {
-    super(message, options);
+    super(clipText(message), options);
     const kinds: string[] = [];
     for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
       const n = (c as { errorName?: unknown }).errorName;

@@ -6,9 +6,10 @@ import { fetchGenicamXml, GvcpClient, GvcpPort } from '@cam/gvcp';
 import { type GvspFrame, type GvspReceiverStats, type GvspStream, openStream, pixelFormatInfo } from '@cam/gvsp';
 import { copyBytes, isIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
+import { fetchOptionsFrom, type GenicamFetchCliOptions, genicamFetchOptions } from '../device-trust.js';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
 
-interface StreamOptions {
+interface StreamOptions extends GenicamFetchCliOptions {
   json?: boolean;
   port?: string;
   packetSize?: string;
@@ -38,7 +39,7 @@ async function startStream(
   const client = await GvcpClient.connect(address, { port: gvcpPort });
   try {
     await client.takeControl();
-    const map = await NodeMap.load((await fetchGenicamXml(client)).xml, new GvcpPort(client));
+    const map = await NodeMap.load((await fetchGenicamXml(client, fetchOptionsFrom(opts))).xml, new GvcpPort(client));
     const stream = await openStream(client, {
       nodeMap: map,
       gvcpPort,
@@ -177,7 +178,7 @@ function statsLines(s: GvspReceiverStats): string {
 }
 
 function common(cmd: Command): Command {
-  return cmd
+  return genicamFetchOptions(cmd)
     .option('--port <n>', 'camera GVCP port (default 3956)')
     .option('--packet-size <bytes>', 'largest stream packet size to negotiate (default 1500)')
     .option('--host-address <ip>', 'address the camera streams to (default: our interface on its subnet)')

@@ -17,11 +17,12 @@ import {
 } from '@cam/gvcp';
 import { isIpv4, macToBytes } from '@cam/net-utils';
 import type { Command } from 'commander';
-import { jsonReplacer, parseNumber, printJson, reportError, UsageError } from '../output.js';
+import { fetchOptionsFrom, type GenicamFetchCliOptions, genicamFetchOptions } from '../device-trust.js';
+import { jsonReplacer, parseNumber, printJson, reportError, terminalSafe, UsageError } from '../output.js';
 import { registerGigeSimulate } from './gige-simulate.js';
 import { registerGigeStream } from './gige-stream.js';
 
-interface NetOptions {
+interface NetOptions extends GenicamFetchCliOptions {
   json?: boolean;
   port?: string;
   timeout?: string;
@@ -87,6 +88,7 @@ async function withNodeMap<T>(
     port: port(opts),
     control: control ? {} : false,
     ...(tryTimeoutMs === undefined ? {} : { tryTimeoutMs }),
+    ...fetchOptionsFrom(opts),
   });
   try {
     return await fn(camera.nodeMap, camera.client);
@@ -111,7 +113,7 @@ function showValue(v: FeatureValue | undefined): string {
 }
 
 function net(cmd: Command): Command {
-  return cmd
+  return genicamFetchOptions(cmd)
     .option('--port <n>', `device GVCP port (default ${GVCP_PORT})`)
     .option('--timeout <ms>', 'per-try acknowledge timeout in ms (default 500)')
     .option('--json', 'print one JSON document');
@@ -182,7 +184,7 @@ export function registerGige(program: Command): void {
           return;
         }
         if (devices.length === 0) process.stdout.write('no GigE Vision device answered\n');
-        for (const d of devices) process.stdout.write(`${deviceLine(d)}\n`);
+        for (const d of devices) process.stdout.write(`${terminalSafe(deviceLine(d))}\n`);
       }),
     );
 
@@ -234,7 +236,7 @@ export function registerGige(program: Command): void {
         ['CCP', hex32(info.ccp)],
         ['GenICam URL', info.genicamUrl],
       ];
-      for (const [k, v] of rows) process.stdout.write(`${k.padEnd(18)} ${v}\n`);
+      for (const [k, v] of rows) process.stdout.write(`${k.padEnd(18)} ${terminalSafe(v)}\n`);
     }),
   );
 
@@ -268,7 +270,7 @@ export function registerGige(program: Command): void {
           if (r) process.stdout.write(`${hex32(r.address)} = ${hex32(r.value)} (${r.value})\n`);
         } else {
           const f = features.find((x) => x.name === t);
-          if (f) process.stdout.write(`${f.name} = ${showValue(f.value)}\n`);
+          if (f) process.stdout.write(`${terminalSafe(`${f.name} = ${showValue(f.value)}`)}\n`);
         }
       }
     }),
@@ -320,7 +322,10 @@ export function registerGige(program: Command): void {
       }
       for (const w of steps) {
         if (w.kind === 'register') process.stdout.write(`${hex32(w.address)} <- ${hex32(w.value)} (${w.value})\n`);
-        else process.stdout.write(`${w.feature} <- ${showValue(features.find((f) => f.name === w.feature)?.value)}\n`);
+        else
+          process.stdout.write(
+            `${terminalSafe(`${w.feature} <- ${showValue(features.find((f) => f.name === w.feature)?.value)}`)}\n`,
+          );
       }
     }),
   );
@@ -338,7 +343,7 @@ export function registerGige(program: Command): void {
         printJson({ ok: true, features: readings });
         return;
       }
-      for (const r of readings) process.stdout.write(`${featureLine(r)}\n`);
+      for (const r of readings) process.stdout.write(`${terminalSafe(featureLine(r))}\n`);
     }),
   );
 
@@ -359,7 +364,7 @@ export function registerGige(program: Command): void {
         printJson({ ok: true, features: descriptions });
         return;
       }
-      process.stdout.write(descriptions.map(describeText).join('\n'));
+      process.stdout.write(terminalSafe(descriptions.map(describeText).join('\n'), true));
     }),
   );
 
@@ -408,7 +413,7 @@ export function registerGige(program: Command): void {
       .option('-o, --output <file>', 'write the XML to a file'),
   ).action(
     action(async (address: string, opts: NetOptions & { output?: string }) => {
-      const file = await withClient(address, opts, (c) => fetchGenicamXml(c));
+      const file = await withClient(address, opts, (c) => fetchGenicamXml(c, fetchOptionsFrom(opts)));
       if (opts.output) await writeFile(opts.output, file.xml);
       if (opts.json) {
         printJson({
@@ -424,11 +429,12 @@ export function registerGige(program: Command): void {
       }
       if (opts.output) {
         process.stdout.write(
-          `${file.url} -> ${opts.output} (${file.xml.length} characters${file.zipped ? ', unzipped' : ''})\n`,
+          `${terminalSafe(file.url)} -> ${opts.output} (${file.xml.length} characters${file.zipped ? ', unzipped' : ''})\n`,
         );
         return;
       }
-      process.stdout.write(file.xml.endsWith('\n') ? file.xml : `${file.xml}\n`);
+      const xml = terminalSafe(file.xml, true);
+      process.stdout.write(xml.endsWith('\n') ? xml : `${xml}\n`);
     }),
   );
 

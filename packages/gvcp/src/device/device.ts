@@ -150,6 +150,8 @@ export interface GvcpDeviceStats {
   busyRejected: number;
   heartbeatTimeouts: number;
   packetResendRequests: number;
+  /** PACKETRESEND from an address that is neither the stream channel's host nor the control holder (dropped). */
+  packetResendRefused: number;
   actionsAcknowledged: number;
   actionsIgnored: number;
   eventsSent: number;
@@ -273,6 +275,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     busyRejected: 0,
     heartbeatTimeouts: 0,
     packetResendRequests: 0,
+    packetResendRefused: 0,
     actionsAcknowledged: 0,
     actionsIgnored: 0,
     eventsSent: 0,
@@ -473,6 +476,14 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       testPattern: this.registers.get(F.TestPattern),
       triggerMode: this.registers.get(F.TriggerMode),
     };
+  }
+
+  /** True when `address` may ask stream channel `n` for resends: its host (SCDA) or the control holder. */
+  #mayRequestResend(n: number, address: string): boolean {
+    if (this.control.primary?.address === address) return true;
+    if (!Number.isInteger(n) || n < 0 || n >= this.#streamChannels) return false;
+    const scda = this.registers.get(B.STREAM_CHANNEL_BASE + STREAM_CHANNEL_STRIDE * n + SC.SCDA);
+    return scda !== 0 && u32ToIpv4(scda) === address;
   }
 
   /** Stream channel `n`'s registers, decoded (for a stream sender). */
@@ -680,7 +691,12 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         });
         return;
       case 'packetresend':
-        // Never acknowledged: the answer is the resent stream packets (from whoever listens).
+        // Never acknowledged: the answer is the resent stream packets. Only the stream's host (SCDA) or the control
+        // holder may ask: anyone else could point a 20-byte request at a whole block sent to the stream host.
+        if (!this.#mayRequestResend(cmd.streamChannel, from.address)) {
+          this.stats.packetResendRefused++;
+          return;
+        }
         this.stats.packetResendRequests++;
         this.#emitSafe('packetResend', cmd, from);
         return;

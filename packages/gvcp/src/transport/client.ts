@@ -64,6 +64,11 @@ export interface GvcpClientOptions {
   /** Most PENDING_ACKs accepted for one command before giving up (default 64). */
   maxPendingAcks?: number;
   /**
+   * Longest time PENDING_ACKs may stretch one command, ms from its first send (default 10 000): a device that keeps
+   * answering "pending" (each may ask for up to 65 s) cannot hold a call for longer.
+   */
+  maxPendingMs?: number;
+  /**
    * The device's GVCP capability register, when known; otherwise it is read on first need (it decides whether
    * several registers go in one READREG / WRITEREG).
    */
@@ -120,6 +125,8 @@ class Try {
   armed = 0;
   timer: ReturnType<typeof setTimeout> | undefined;
   pendings = 0;
+  /** When the command was first sent (PENDING_ACKs stretch it up to `maxPendingMs` from here). */
+  startedAt = 0;
   onAbort: (() => void) | undefined;
   readonly promise: Promise<GvcpAck | undefined>;
 
@@ -167,8 +174,17 @@ class Try {
         );
         return;
       }
+      const left = this.startedAt + this.client.maxPendingMs - Date.now();
+      if (left <= 0) {
+        this.fail(
+          new ProtocolError(
+            `device kept req_id ${this.reqId} pending for more than ${this.client.maxPendingMs} ms (maxPendingMs)`,
+          ),
+        );
+        return;
+      }
       // The device needs this much longer; allow the per-try timeout on top for the final ack's trip.
-      this.client.arm(this, ack.timeToCompletion + this.tryTimeoutMs);
+      this.client.arm(this, Math.min(ack.timeToCompletion, left) + this.tryTimeoutMs);
       return;
     }
     this.settle();
@@ -184,6 +200,7 @@ function fireTry(t: Try, id: number): void {
 interface GvcpClientInternals {
   readonly stats: GvcpClientStats;
   readonly maxPendingAcks: number;
+  readonly maxPendingMs: number;
   arm(t: Try, ms: number): void;
   settled(t: Try): void;
 }
@@ -213,6 +230,7 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
   private readonly retries: number;
   private readonly tryTimeoutMs: number;
   readonly maxPendingAcks: number;
+  readonly maxPendingMs: number;
   private readonly events = new EventEmitter<GvcpClientEvents>();
   private reqId = 0;
   /** True while a command is in flight; later calls wait in `turns` (FIFO). */
@@ -241,6 +259,7 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
     this.retries = options.retries ?? DEFAULT_RETRIES;
     this.tryTimeoutMs = options.tryTimeoutMs ?? DEFAULT_TRY_TIMEOUT_MS;
     this.maxPendingAcks = options.maxPendingAcks ?? 64;
+    this.maxPendingMs = options.maxPendingMs ?? 10_000;
     this.capabilityValue = options.capabilities;
     this.reqId = (options.firstReqId ?? 1) - 1;
     socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
@@ -403,9 +422,10 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
         : undefined;
     try {
       const expected = ACK_CODE_FOR[command.type];
+      const startedAt = Date.now();
       for (let attempt = 0; attempt <= retries; attempt++) {
         if (attempt > 0) this.stats.retransmissions++;
-        const ack = await this.attempt(reqId, bytes, tryTimeoutMs, deadline?.signal);
+        const ack = await this.attempt(reqId, bytes, tryTimeoutMs, deadline?.signal, startedAt);
         if (ack === undefined) continue;
         if (ack.status !== GvcpStatus.SUCCESS) {
           const index = ack.type === 'writereg' || ack.type === 'writemem' ? ack.index : undefined;
@@ -446,9 +466,11 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
     bytes: Uint8Array,
     tryTimeoutMs: number,
     signal: AbortSignal | undefined,
+    startedAt: number,
   ): Promise<GvcpAck | undefined> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const t = new Try(this, reqId, tryTimeoutMs, signal);
+    t.startedAt = startedAt;
     if (signal) {
       t.onAbort = () => t.fail(abortReason(signal));
       signal.addEventListener('abort', t.onAbort, { once: true });

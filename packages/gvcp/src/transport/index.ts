@@ -19,7 +19,13 @@ export {
   forceIp,
 } from './discovery.js';
 export { ClientClosedError, ControlLostError, GvcpStatusError } from './errors.js';
-export { type FetchGenicamOptions, fetchGenicamXml, type GenicamFile, unzipOne } from './genicam.js';
+export {
+  type FetchGenicamOptions,
+  fetchGenicamXml,
+  type GenicamFile,
+  GenicamUrlRefusedError,
+  unzipOne,
+} from './genicam.js';
 export {
   MessageChannel,
   type MessageChannelEvent,

@@ -47,8 +47,21 @@ export interface GvspSenderOptions {
   bandwidth?: number;
   /** Blocks kept for PACKETRESEND (default 32). */
   retainBlocks?: number;
-  /** Bind a socket on this port that answers PACKETRESEND commands (0 = any free port). */
+  /**
+   * Bind a socket on this port that answers PACKETRESEND commands (0 = any free port). Only requests from the
+   * stream destination's address are answered: anyone else could aim a 20-byte request at a whole block.
+   */
   resendPort?: number;
+  /**
+   * Share of the stream's own traffic that resends may add (default 0.5): every byte sent in a block earns this
+   * many bytes of resend credit, and resends beyond the credit are dropped (the host asks again). Bounds what any
+   * requester, even a privileged one, can make the device send.
+   */
+  resendShare?: number;
+  /** Most resend credit saved up, in bytes (default 8 MiB). */
+  maxResendCreditBytes?: number;
+  /** Most resend ranges waiting to be sent (default 64); more are dropped. */
+  maxQueuedResends?: number;
   streamChannel?: number;
   loss?: LossOptions;
 }
@@ -66,6 +79,10 @@ export interface GvspSenderStats {
   testPackets: number;
   /** Datagrams on the resend socket that were not a PACKETRESEND command (dropped). */
   badCommands: number;
+  /** PACKETRESEND on the resend socket from an address other than the stream destination (dropped). */
+  refusedRequests: number;
+  /** Packets a resend asked for but the resend credit did not cover, or whose range did not fit the queue. */
+  throttledPackets: number;
 }
 
 /** An image to send (payload type image, chunk data optional). */
@@ -114,7 +131,17 @@ export class GvspSender implements AsyncDisposable {
     unavailable: 0,
     testPackets: 0,
     badCommands: 0,
+    refusedRequests: 0,
+    throttledPackets: 0,
   };
+  private readonly resendShare: number;
+  private readonly maxCredit: number;
+  private readonly maxQueued: number;
+  /** Bytes of resend the stream has earned (see `resendShare`). */
+  private resendCredit = 0;
+  /** Resend ranges waiting for the pump: never a whole block in one synchronous go. */
+  private readonly resendQueue: { block: PacketisedBlock; next: number; last: number }[] = [];
+  private pumping = false;
   private readonly streamChannel: number;
 
   private constructor(socket: dgram.Socket, owns: boolean, options: GvspSenderOptions) {
@@ -129,6 +156,9 @@ export class GvspSender implements AsyncDisposable {
     this.retain = Math.max(1, options.retainBlocks ?? 32);
     this.rand = mulberry32(options.loss?.seed ?? 1);
     this.streamChannel = options.streamChannel ?? 0;
+    this.resendShare = Math.max(0, options.resendShare ?? 0.5);
+    this.maxCredit = Math.max(0, options.maxResendCreditBytes ?? 8 * 1024 * 1024);
+    this.maxQueued = Math.max(1, options.maxQueuedResends ?? 64);
     socket.on('error', () => {
       // ICMP port unreachable while nobody listens must not crash a device
     });
@@ -150,7 +180,11 @@ export class GvspSender implements AsyncDisposable {
     if (options.resendPort !== undefined) {
       const r = dgram.createSocket('udp4');
       await bind(r, options.resendPort, options.bindAddress ?? '0.0.0.0');
-      r.on('message', (msg) => {
+      r.on('message', (msg, rinfo) => {
+        if (s.destination === undefined || rinfo.address !== s.destination.address) {
+          s.counters.refusedRequests++;
+          return;
+        }
         let cmd: PacketResendCommand;
         try {
           cmd = decodePacketResend(msg);
@@ -211,7 +245,9 @@ export class GvspSender implements AsyncDisposable {
     const start = performance.now();
     for (let id = 0; id < p.packetCount; id++) {
       if (this.closed) return;
-      this.emit(p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!), dest, false);
+      const packet = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
+      this.resendCredit = Math.min(this.maxCredit, this.resendCredit + packet.byteLength * this.resendShare);
+      this.emit(packet, dest, false);
       if (perPacketUs > 0) {
         // pace: sleep when ahead of schedule by a millisecond or more, yield otherwise every 64 packets
         const due = start + ((id + 1) * perPacketUs) / 1000;
@@ -283,13 +319,44 @@ export class GvspSender implements AsyncDisposable {
       );
       return;
     }
-    for (let id = cmd.firstPacketId; id <= last; id++) {
-      markResent(block, id);
-      this.counters.resentPackets++;
-      this.emit(block.bytes.subarray(block.offsets[id]!, block.offsets[id + 1]!), dest, true);
+    if (this.resendQueue.length >= this.maxQueued) {
+      this.counters.throttledPackets += last - cmd.firstPacketId + 1;
+      return;
     }
-    this.flushHeld(dest);
+    this.resendQueue.push({ block, next: cmd.firstPacketId, last });
+    if (!this.pumping) {
+      this.pumping = true;
+      setImmediate(this.pumpResends);
+    }
   }
+
+  /** Sends queued resends a batch per event-loop turn, as far as the resend credit goes. */
+  private readonly pumpResends = (): void => {
+    const dest = this.destination;
+    let budget = 64;
+    while (budget > 0 && this.resendQueue.length > 0 && dest && !this.closed) {
+      const r = this.resendQueue[0]!;
+      const bytes = r.block.bytes.subarray(r.block.offsets[r.next]!, r.block.offsets[r.next + 1]!);
+      if (bytes.byteLength > this.resendCredit) {
+        // out of credit: the rest of this range is dropped; the host asks again if it still wants it
+        this.counters.throttledPackets += r.last - r.next + 1;
+        this.resendQueue.shift();
+        continue;
+      }
+      this.resendCredit -= bytes.byteLength;
+      markResent(r.block, r.next);
+      this.counters.resentPackets++;
+      this.emit(bytes, dest, true);
+      budget--;
+      if (++r.next > r.last) this.resendQueue.shift();
+    }
+    if (dest) this.flushHeld(dest);
+    if (this.resendQueue.length > 0 && dest && !this.closed) setImmediate(this.pumpResends);
+    else {
+      if (!dest || this.closed) this.resendQueue.length = 0;
+      this.pumping = false;
+    }
+  };
 
   /**
    * Sends a test packet of the current SCPS size (GVSP header, block id 0, then a byte pattern), as a device

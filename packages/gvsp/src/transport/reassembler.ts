@@ -111,6 +111,9 @@ const SLOT_HELD = 3;
 const SLOT_DONE = 4;
 
 const TWO32 = 0x1_0000_0000;
+/** SCPS packet sizes (IP + UDP + GVSP header + data) the engine accepts, configured or learnt. */
+const MIN_PACKET_SIZE = 64;
+const MAX_PACKET_SIZE = 65535;
 
 export class GvspReassembler {
   readonly payloadSize: number;
@@ -238,10 +241,10 @@ export class GvspReassembler {
 
   /** Sets the SCPS packet size (IP + UDP + GVSP header + data). */
   setPacketSize(packetSize: number, fixed = true): void {
-    if (fixed) this.packetSizeKnown = true;
-    if (!Number.isInteger(packetSize) || packetSize < 64 || packetSize > 65535) {
-      throw new RangeError(`packet size ${packetSize} must be an integer in 64..65535`);
+    if (!Number.isInteger(packetSize) || packetSize < MIN_PACKET_SIZE || packetSize > MAX_PACKET_SIZE) {
+      throw new RangeError(`packet size ${packetSize} must be an integer in ${MIN_PACKET_SIZE}..${MAX_PACKET_SIZE}`);
     }
+    if (fixed) this.packetSizeKnown = true;
     this.dataSize = packetSize - IP_UDP_OVERHEAD - GVSP_STANDARD_HEADER_SIZE;
     this.dataSizeExtended = packetSize - IP_UDP_OVERHEAD - GVSP_EXTENDED_HEADER_SIZE;
   }
@@ -348,10 +351,15 @@ export class GvspReassembler {
           return;
         }
         if (!this.packetSizeKnown) {
-          // packet size not configured: learn it from packet 1, full size unless it is the frame's only data packet
-          if (packetId === 1 && len + IP_UDP_OVERHEAD > this.learnedPacketSize) {
-            this.learnedPacketSize = len + IP_UDP_OVERHEAD;
-            this.setPacketSize(this.learnedPacketSize, false);
+          // packet size not configured: learn it from packet 1, full size unless it is the frame's only data packet.
+          // Packet 1's data sits at offset 0 whatever the size, so a packet 1 too short or too long to be a packet
+          // size (a lone short data packet, or a hostile one) is placed without teaching anything.
+          const wire = len + IP_UDP_OVERHEAD;
+          if (packetId === 1) {
+            if (wire > this.learnedPacketSize && wire >= MIN_PACKET_SIZE && wire <= MAX_PACKET_SIZE) {
+              this.learnedPacketSize = wire;
+              this.setPacketSize(wire, false);
+            }
           } else if (this.learnedPacketSize === 0) {
             c[Counter.ignoredPackets]!++;
             c[Counter.ignoredBytes]! += len;

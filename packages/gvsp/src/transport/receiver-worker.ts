@@ -7,7 +7,7 @@
  * small, stay in a SharedArrayBuffer both threads map.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { GvspReassembler } from './reassembler.js';
+import { Counter, GvspReassembler } from './reassembler.js';
 import { bindStreamSocket, ResendRequester } from './receiver.js';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-protocol.js';
 import { carve } from './worker-protocol.js';
@@ -61,7 +61,12 @@ async function main(): Promise<void> {
     resend.learn(rinfo.address);
     if (probing) port.postMessage({ type: 'probed', length: msg.length } satisfies WorkerToMain);
     if (Date.now() - lastTick >= tickMs) tick();
-    engine.handlePacket(msg, msg.length);
+    try {
+      engine.handlePacket(msg, msg.length);
+    } catch {
+      // the engine counts and drops bad datagrams itself; this only keeps a missed case from ending the process
+      engine.counters[Counter.malformedPackets]!++;
+    }
   });
   socket.on('error', () => {});
   const timer = setInterval(

@@ -374,7 +374,12 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
     if (prober?.(msg.length)) prober = undefined;
     // while packets flow, the timers run from here (one clock read per packet) instead of 1000 wakeups a second
     if (Date.now() - lastTick >= tickMs) tick();
-    engine.handlePacket(msg, msg.length);
+    try {
+      engine.handlePacket(msg, msg.length);
+    } catch {
+      // the engine counts and drops bad datagrams itself; this only keeps a missed case from ending the process
+      engine.counters[Counter.malformedPackets]!++;
+    }
   });
   socket.on('error', () => {
     // ICMP errors (e.g. port unreachable after a resend) must not end the stream

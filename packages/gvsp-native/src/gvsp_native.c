@@ -501,8 +501,8 @@ static napi_value process_datagrams(napi_env env, napi_callback_info info) {
     free(ends);
     return throw_type(env, "out of memory");
   }
-  memcpy(bytes, bdata, used);
-  memcpy(ends, jends, elen * sizeof(int32_t));
+  if (used) memcpy(bytes, bdata, used);
+  if (elen) memcpy(ends, jends, elen * sizeof(int32_t));
   start = 0;
   double native = 0;
   for (size_t i = 0; i < elen; i++) {

@@ -106,10 +106,13 @@ export const SLOW_BUFFER_SIZE = 65536;
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const load = require('node-gyp-build') as (dir: string) => unknown;
+const gypBuild = require('node-gyp-build') as { path(dir: string): string };
+
+/**
+ * Where the addon is loaded from: `CAM_GVSP_NATIVE_BINARY` when set (e.g. the AddressSanitizer build of
+ * scripts/fuzz-asan.sh), else a prebuilt binary for this platform, else the local build (`build/Release`).
+ */
+export const bindingPath: string = process.env.CAM_GVSP_NATIVE_BINARY || gypBuild.path(root);
 
 /** The loaded addon. */
-export const binding = load(root) as NativeBinding;
-
-/** Where the addon was loaded from (a prebuilt binary or a local build). */
-export const bindingPath: string = (require('node-gyp-build') as { path(dir: string): string }).path(root);
+export const binding = require(bindingPath) as NativeBinding;

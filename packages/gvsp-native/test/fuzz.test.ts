@@ -79,7 +79,12 @@ describe('native parser fuzz', () => {
     (datagrams) => {
       const s = state();
       let slow = 0;
-      const engine = binding.createEngine(s, () => slow++, () => {}, new Uint8Array(SLOW_BUFFER_SIZE));
+      const engine = binding.createEngine(
+        s,
+        () => slow++,
+        () => {},
+        new Uint8Array(SLOW_BUFFER_SIZE),
+      );
       const { bytes, ends } = pack(datagrams);
       const placed = binding.processDatagrams(engine, bytes, ends);
       expect(placed + slow).toBe(datagrams.length);
@@ -105,7 +110,12 @@ describe('native parser fuzz', () => {
   )('mutated data packets: every copy stays inside its slot buffer, counters add up', (specs) => {
     const s = state();
     let slow = 0;
-    const engine = binding.createEngine(s, () => slow++, () => {}, new Uint8Array(SLOW_BUFFER_SIZE));
+    const engine = binding.createEngine(
+      s,
+      () => slow++,
+      () => {},
+      new Uint8Array(SLOW_BUFFER_SIZE),
+    );
     const datagrams = specs.map((x) => {
       const p = dataPacket(x.format, x.ext, x.block, x.packet, x.size);
       for (const [at, v] of x.flips) if (p.byteLength > 0) p[at % p.byteLength] ^= v;
@@ -126,11 +136,28 @@ describe('native parser fuzz', () => {
 
   test('arguments are checked: wrong arrays, ends outside the bytes, oversized datagrams', () => {
     const s = state();
-    expect(() => binding.createEngine({ ...s, received: new Uint8Array(3) }, () => {}, () => {}, new Uint8Array(SLOW_BUFFER_SIZE))).toThrow(
-      /typed array/,
+    expect(() =>
+      binding.createEngine(
+        { ...s, received: new Uint8Array(3) },
+        () => {},
+        () => {},
+        new Uint8Array(SLOW_BUFFER_SIZE),
+      ),
+    ).toThrow(/typed array/);
+    expect(() =>
+      binding.createEngine(
+        s,
+        () => {},
+        () => {},
+        new Uint8Array(100),
+      ),
+    ).toThrow(/slowBuffer/);
+    const engine = binding.createEngine(
+      s,
+      () => {},
+      () => {},
+      new Uint8Array(SLOW_BUFFER_SIZE),
     );
-    expect(() => binding.createEngine(s, () => {}, () => {}, new Uint8Array(100))).toThrow(/slowBuffer/);
-    const engine = binding.createEngine(s, () => {}, () => {}, new Uint8Array(SLOW_BUFFER_SIZE));
     expect(() => binding.processDatagrams(engine, new Uint8Array(10), Int32Array.of(11))).toThrow(RangeError);
     expect(() => binding.processDatagrams(engine, new Uint8Array(10), Int32Array.of(5, 3))).toThrow(RangeError);
     expect(() => binding.processDatagrams(engine, new Uint8Array(70000), Int32Array.of(70000))).toThrow(RangeError);

@@ -40,7 +40,10 @@ function block(kind: Kind, seed: number): GvspBlock {
         chunkData: pattern(64, seed + 1),
       } as Parameters<typeof imageBlock>[0]);
     case 'allIn':
-      return { ...imageBlock({ pixelFormat: PixelFormat.Mono8!, width: 8, height: 8, data: pattern(64, seed) }), allIn: true };
+      return {
+        ...imageBlock({ pixelFormat: PixelFormat.Mono8!, width: 8, height: 8, data: pattern(64, seed) }),
+        allIn: true,
+      };
     case 'multipart': {
       const part = (len: number, w: number, h: number) => ({
         dataType: 1,
@@ -146,7 +149,10 @@ describeInterop('the js and native engines agree', { '@cam/gvsp-native (built)':
       fc.boolean(),
       fc.integer({ min: 576, max: 1600 }),
       fc.boolean(),
-      fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(), fc.nat()), { minLength: 8, maxLength: 300 }),
+      fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(), fc.nat()), {
+        minLength: 8,
+        maxLength: 300,
+      }),
       fc.double({ min: 0, max: 0.4, noNaN: true }),
       fc.double({ min: 0, max: 0.2, noNaN: true }),
       fc.double({ min: 0, max: 0.1, noNaN: true }),

@@ -123,7 +123,13 @@ export async function openNativeHost(
   );
   const capture = options.capture ?? 'auto';
   if (!(capture in CAPTURE)) throw new RangeError(`capture ${String(capture)}: 'auto', 'recvmmsg' or 'packet-ring'`);
-  const info = binding.openReceiver(native, options.address ?? '0.0.0.0', options.port ?? 0, requested, CAPTURE[capture]);
+  const info = binding.openReceiver(
+    native,
+    options.address ?? '0.0.0.0',
+    options.port ?? 0,
+    requested,
+    CAPTURE[capture],
+  );
   // PACKETRESEND goes out of a socket of its own (the camera answers to SCDA:SCP whatever the source port)
   const sender = dgram.createSocket({ type: 'udp4' });
   sender.on('error', () => {});

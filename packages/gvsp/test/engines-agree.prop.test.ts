@@ -1,5 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { expect } from 'vitest';
+import { describeInterop } from '../../../test-support/interop.js';
 import {
   type GvspBlock,
   GvspPayloadType,
@@ -9,7 +10,6 @@ import {
   PixelFormat,
   packetiseBlock,
 } from '../src/index.js';
-import { describeInterop } from '../../../test-support/interop.js';
 import { type Harness, makeHarness, nativeBinding } from './engines.js';
 
 /**
@@ -190,10 +190,16 @@ describeInterop('the js and native engines agree', { '@cam/gvsp-native (built)':
           }
           actions.push({ push: bytes });
           if (v < lossShare + dupShare) actions.push({ push: bytes });
-          if (b % 11 === 0) actions.push({ tick: (t += (a % 4) * 0.5) });
+          if (b % 11 === 0) {
+            t += (a % 4) * 0.5;
+            actions.push({ tick: t });
+          }
         }
       });
-      for (let i = 0; i < 60; i++) actions.push({ tick: (t += 5) });
+      for (let i = 0; i < 60; i++) {
+        t += 5;
+        actions.push({ tick: t });
+      }
       const run = (name: 'js' | 'native') => {
         const h = makeHarness(name, 4096, sizeKnown ? packetSize : undefined, blocks, { resend, batch, slots: 3 });
         // should the engine throw, both must throw the same at the same datagram (native: it ends the batch)

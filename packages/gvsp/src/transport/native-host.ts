@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
-import { u32ToIpv4 } from '@cam/net-utils';
 import type { NativeBinding, NativeCaptureCode, NativeEngine, NativeEngineStats } from '@cam/gvsp-native';
+import { u32ToIpv4 } from '@cam/net-utils';
 import { GvspReassembler, type ReassemblerHooks, type ReassemblerOptions } from './reassembler.js';
 import {
   type EngineHost,

@@ -186,7 +186,10 @@ describeInterop('the js and native engines agree', { '@cam/gvsp-native (built)':
           if (v > 1 - mutateShare) {
             // hostile: a flipped byte anywhere (header included) or a truncation
             if (a % 3 === 0) bytes = bytes.subarray(0, b % (bytes.byteLength + 1));
-            else bytes[a % bytes.byteLength] ^= 1 + (b % 255);
+            else {
+              const k = a % bytes.byteLength;
+              bytes[k] = bytes[k]! ^ (1 + (b % 255));
+            }
           }
           actions.push({ push: bytes });
           if (v < lossShare + dupShare) actions.push({ push: bytes });

@@ -12,7 +12,10 @@ const { openStream } = gvsp;
 
 const [address = '127.0.0.1', secondsText = '3'] = process.argv.slice(2);
 const seconds = Number(secondsText);
-const worker = process.env.BENCH_OURS_WORKER !== '0';
+// BENCH_OURS_ENGINE: worker (JS engine in a worker, the default), main (JS engine), native (recvmmsg), ring
+const variant = process.env.BENCH_OURS_ENGINE ?? (process.env.BENCH_OURS_WORKER === '0' ? 'main' : 'worker');
+const worker = variant === 'worker';
+const native = variant === 'native' || variant === 'ring';
 const client = await GvcpClient.connect(address);
 await client.takeControl();
 const nodeMap = await NodeMap.load((await fetchGenicamXml(client)).xml, new GvcpPort(client));
@@ -29,6 +32,8 @@ const stream = await openStream(client, {
   negotiatePacketSize: false,
   slots: 16,
   worker,
+  engine: native ? 'native' : 'js',
+  ...(native ? { capture: variant === 'ring' ? ('packet-ring' as const) : ('recvmmsg' as const) } : {}),
   startAcquisition: async () => {
     cpu0 = process.cpuUsage();
     t0 = performance.now();
@@ -68,5 +73,6 @@ process.stdout.write(
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     seconds: elapsed,
     worker,
+    engine: `${stream.engine.name}/${stream.engine.capture}`,
   })}\n`,
 );

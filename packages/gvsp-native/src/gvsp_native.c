@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -45,10 +46,10 @@
 #define BATCH 64           // datagrams per recvmmsg
 #define MAX_ROUNDS 16      // recvmmsg calls per wake-up before the loop gets a turn (1024 datagrams)
 #define MAX_SLOTS 256
-#define RING_BLOCK_SIZE (1u << 20)
-#define RING_BLOCK_COUNT 32
+#define RING_BLOCK_SIZE (1u << 18)
+#define RING_BLOCK_COUNT 128
 #define RING_FRAME_SIZE 2048
-#define RING_RETIRE_MS 2
+#define RING_RETIRE_MS 1
 
 enum { L_RECEIVED, L_BYTES, L_RESENT, L_DUPLICATED, L_NOW, L_DATA_SIZE, L_DATA_SIZE_EXT, L_SIZE_KNOWN, L_LEARNED,
        L_FILLING, L_PART_OFFSETS, L_COUNT };
@@ -92,7 +93,7 @@ typedef struct {
   unsigned ring_block;
   uint32_t last_source;
   // figures for stats()
-  double batches, syscalls, datagrams, native_packets, slow_packets, ring_drops, ring_skipped;
+  double batches, syscalls, datagrams, native_packets, slow_packets, ring_drops, ring_skipped, ring_max_delay_us;
   int failed; // a JS callback threw during a synchronous processDatagrams call
 } engine_t;
 
@@ -581,10 +582,14 @@ static void receive_ring(engine_t *e) {
     struct tpacket_block_desc *bd = (struct tpacket_block_desc *)base;
     if ((__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
     const uint32_t num = bd->hdr.bh1.num_pkts;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     size_t off = bd->hdr.bh1.offset_to_first_pkt;
     for (uint32_t i = 0; i < num && !e->closing; i++) {
       if (off < sizeof(struct tpacket_block_desc) || off + sizeof(struct tpacket3_hdr) > RING_BLOCK_SIZE) break;
       struct tpacket3_hdr *ph = (struct tpacket3_hdr *)(base + off);
+      const double delay = (double)(now.tv_sec - (time_t)ph->tp_sec) * 1e6 + ((double)now.tv_nsec - ph->tp_nsec) / 1e3;
+      if (delay > e->ring_max_delay_us) e->ring_max_delay_us = delay;
       if ((size_t)ph->tp_net + ph->tp_snaplen <= RING_BLOCK_SIZE - off) {
         if (ph->tp_snaplen == ph->tp_len) ring_packet(e, base + off + ph->tp_net, ph->tp_snaplen, port);
         else e->ring_skipped += 1; // truncated by the ring: cannot be placed
@@ -861,6 +866,7 @@ static napi_value stats(napi_env env, napi_callback_info info) {
   set_num(env, out, "slowPackets", e->slow_packets);
   set_num(env, out, "ringDrops", e->ring_drops);
   set_num(env, out, "ringSkipped", e->ring_skipped);
+  set_num(env, out, "ringMaxDelayUs", e->ring_max_delay_us);
   return out;
 }
 

@@ -69,6 +69,8 @@ export interface NativeEngineStats {
   ringDrops: number;
   /** Ring packets that were not a whole IPv4/UDP datagram to our port. */
   ringSkipped: number;
+  /** Longest time from a packet's kernel timestamp to its handling, microseconds (ring only). */
+  ringMaxDelayUs: number;
 }
 
 export interface NativeBinding {

@@ -54,10 +54,17 @@ for await (const f of stream.frames({ signal: ac.signal })) {
   if (f.status === 'complete') {
     completed++;
     bytes += f.data.byteLength;
-  } else failed++;
+  } else {
+    failed++;
+    if (process.env.BENCH_DEBUG) process.stderr.write(`${f.blockId} ${f.status} ${JSON.stringify(f.packets)}\n`);
+  }
 }
 clearTimeout(timer);
 const st = stream.receiver.stats();
+if (process.env.BENCH_DEBUG)
+  process.stderr.write(
+    `${JSON.stringify((stream.receiver as unknown as { host: { nativeStats?(): unknown } }).host.nativeStats?.())}\n`,
+  );
 await stream.close();
 const cpu = cpu1 ?? process.cpuUsage(cpu0);
 const elapsed = ((t1 || performance.now()) - t0) / 1000;

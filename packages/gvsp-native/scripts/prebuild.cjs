@@ -12,9 +12,9 @@ const prefix = path.resolve(path.dirname(process.execPath), '..');
 if (!env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
   env.npm_config_nodedir = prefix;
 }
-// the node-gyp npm or pnpm runs scripts with, when it says which
+// the node-gyp npm or pnpm runs scripts with, when it says which (an executable script)
 if (!env.PREBUILD_NODE_GYP && env.npm_config_node_gyp && existsSync(env.npm_config_node_gyp)) {
-  env.PREBUILD_NODE_GYP = `"${process.execPath}" "${env.npm_config_node_gyp}"`;
+  env.PREBUILD_NODE_GYP = env.npm_config_node_gyp;
 }
 const bin = require.resolve('prebuildify/bin.js');
 const args = [bin, '--napi', '--strip', '--target', `node@${process.versions.node}`];

@@ -9,4 +9,6 @@ export default defineConfig({
   dts: { entry: { index: 'src/index.ts' } },
   sourcemap: true,
   clean: true,
+  // optional: loaded when installed (openStream's engine: 'auto' | 'native'), never bundled
+  external: ['@cam/gvsp-native'],
 });

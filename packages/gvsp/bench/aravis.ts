@@ -36,10 +36,17 @@ interface Run {
   seconds: number;
   packetSocket?: boolean;
   worker?: boolean;
+  engine?: string;
 }
 
+/** Our receivers in the comparison: BENCH_OURS (comma list of worker, main, native, ring), default all but main. */
+const OURS = (process.env.BENCH_OURS ?? `worker,native${process.getuid?.() === 0 ? ',ring' : ''}`)
+  .split(',')
+  .filter((v) => ['worker', 'main', 'native', 'ring'].includes(v));
+type Who = 'aravis' | `ours-${string}`;
+
 interface Result extends Run {
-  who: 'aravis' | 'ours';
+  who: Who;
   fps: number;
   round: number;
   /** Frame rate the device actually sent during the run. */
@@ -106,14 +113,15 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
   });
   const results: Result[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const order: ('aravis' | 'ours')[] = round % 2 === 1 ? ['aravis', 'ours'] : ['ours', 'aravis'];
-    const failedRun = { aravis: 0, ours: 0 };
+    const everyone: Who[] = ['aravis', ...OURS.map((v) => `ours-${v}` as const)];
+    const order = round % 2 === 1 ? everyone : [...everyone].reverse();
+    const failedRun: Record<string, number> = Object.fromEntries(everyone.map((w) => [w, 0]));
     for (const fps of ladder) {
-      if (failedRun.aravis >= 2 && failedRun.ours >= 2) break;
+      if (everyone.every((w) => failedRun[w]! >= 2)) break;
       const streaming = await attachGvspStreaming(device, { bindAddress: '127.0.0.1', forceFps: fps });
       current = streaming;
       for (const who of order) {
-        if (failedRun[who] >= 2) continue;
+        if (failedRun[who]! >= 2) continue;
         acq = empty();
         const t0 = performance.now();
         let r: Run;
@@ -124,7 +132,7 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
               : await run(
                   process.execPath,
                   ['--conditions=@cam/source', '--import', 'tsx', ours, '127.0.0.1', String(SECONDS)],
-                  { timeout: 60_000 },
+                  { timeout: 60_000, env: { ...process.env, BENCH_OURS_ENGINE: who.slice('ours-'.length) } },
                 );
           r = JSON.parse(p.stdout.trim().split('\n').pop() ?? '{}') as Run;
         } catch (e) {
@@ -147,16 +155,16 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
           r.failed === 0 && r.missed === 0 && r.completed > 0 && r.completed >= 0.8 * deviceFps * SECONDS - 2;
         const res: Result = { ...r, who, fps, round, deviceFps, lossFree };
         results.push(res);
-        failedRun[who] = lossFree ? 0 : failedRun[who] + 1;
+        failedRun[who] = lossFree ? 0 : failedRun[who]! + 1;
         const gb = r.bytes / 1e9;
         out(
           `r${round} ${String(fps).padStart(3)} fps target: device sent ${sentFrames} frames ` +
-            `(${deviceFps.toFixed(0)} fps over ${acq.seconds.toFixed(2)}s, run ${wall.toFixed(1)}s)  ${who.padEnd(6)} ` +
+            `(${deviceFps.toFixed(0)} fps over ${acq.seconds.toFixed(2)}s, run ${wall.toFixed(1)}s)  ${who.padEnd(12)} ` +
             `${r.completed} complete, ${r.failed} failed, ${r.missed} missed (underruns ${r.underruns ?? 0})  ` +
             `${lossFree ? 'loss-free' : 'LOSSY'}  ` +
             `${(r.bytes / 1e6 / SECONDS).toFixed(0)} MB/s  ` +
             `${gb > 0 ? (r.cpuSeconds / gb).toFixed(2) : '-'} cpu-s/GB` +
-            (who === 'aravis' ? ` (packet socket: ${r.packetSocket ? 'yes' : 'no'})` : ` (worker: ${r.worker})`) +
+            (who === 'aravis' ? ` (packet socket: ${r.packetSocket ? 'yes' : 'no'})` : ` (engine: ${r.engine})`) +
             `  device cpu ${(deviceCpu * 100).toFixed(0)}%, others ${others.toFixed(2)} cores` +
             '\n',
         );
@@ -167,7 +175,7 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
   await device.close();
   out(`\n### Side by side summary (median over ${ROUNDS} rounds [min-max])\n`);
   const summary: Record<string, { best: number; cpu: number }> = {};
-  for (const who of ['aravis', 'ours'] as const) {
+  for (const who of ['aravis', ...OURS.map((v) => `ours-${v}` as const)] as Who[]) {
     const bests = Array.from({ length: ROUNDS }, (_, i) =>
       results
         .filter((r) => r.who === who && r.round === i + 1 && r.lossFree)
@@ -176,16 +184,18 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
     const cpu = median(results.filter((r) => r.who === who && r.bytes > 0).map((r) => r.cpuSeconds / (r.bytes / 1e9)));
     summary[who] = { best: median(bests), cpu };
     out(
-      `${who.padEnd(6)} loss-free max ${median(bests).toFixed(0)} fps = ${((median(bests) * FRAME) / 1e6).toFixed(0)} MB/s ` +
+      `${who.padEnd(12)} loss-free max ${median(bests).toFixed(0)} fps = ${((median(bests) * FRAME) / 1e6).toFixed(0)} MB/s ` +
         `[${Math.min(...bests).toFixed(0)}-${Math.max(...bests).toFixed(0)}], ${cpu.toFixed(2)} cpu-s/GB (median of all runs)\n`,
     );
   }
   const a = summary.aravis!;
-  const o = summary.ours!;
-  out(
-    `ratio ours / Aravis: loss-free rate x${a.best > 0 ? (o.best / a.best).toFixed(2) : '-'}, ` +
-      `CPU per GB x${a.cpu > 0 ? (o.cpu / a.cpu).toFixed(2) : '-'}\n`,
-  );
+  for (const v of OURS) {
+    const o = summary[`ours-${v}`]!;
+    out(
+      `ratio ours-${v} / Aravis: loss-free rate x${a.best > 0 ? (o.best / a.best).toFixed(2) : '-'}, ` +
+        `CPU per GB x${a.cpu > 0 ? (o.cpu / a.cpu).toFixed(2) : '-'}\n`,
+    );
+  }
   const top = ladder[ladder.length - 1]!;
   const topRuns = results.filter((r) => r.fps === top);
   if (topRuns.length > 0) {

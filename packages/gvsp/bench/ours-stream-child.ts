@@ -12,7 +12,10 @@ const { openStream } = gvsp;
 
 const [address = '127.0.0.1', secondsText = '3'] = process.argv.slice(2);
 const seconds = Number(secondsText);
-const worker = process.env.BENCH_OURS_WORKER !== '0';
+// BENCH_OURS_ENGINE: worker (JS engine in a worker, the default), main (JS engine), native (recvmmsg), ring
+const variant = process.env.BENCH_OURS_ENGINE ?? (process.env.BENCH_OURS_WORKER === '0' ? 'main' : 'worker');
+const worker = variant === 'worker';
+const native = variant === 'native' || variant === 'ring';
 const client = await GvcpClient.connect(address);
 await client.takeControl();
 const nodeMap = await NodeMap.load((await fetchGenicamXml(client)).xml, new GvcpPort(client));
@@ -29,6 +32,8 @@ const stream = await openStream(client, {
   negotiatePacketSize: false,
   slots: 16,
   worker,
+  engine: native ? 'native' : 'js',
+  ...(native ? { capture: variant === 'ring' ? ('packet-ring' as const) : ('recvmmsg' as const) } : {}),
   startAcquisition: async () => {
     cpu0 = process.cpuUsage();
     t0 = performance.now();
@@ -49,10 +54,17 @@ for await (const f of stream.frames({ signal: ac.signal })) {
   if (f.status === 'complete') {
     completed++;
     bytes += f.data.byteLength;
-  } else failed++;
+  } else {
+    failed++;
+    if (process.env.BENCH_DEBUG) process.stderr.write(`${f.blockId} ${f.status} ${JSON.stringify(f.packets)}\n`);
+  }
 }
 clearTimeout(timer);
 const st = stream.receiver.stats();
+if (process.env.BENCH_DEBUG)
+  process.stderr.write(
+    `${JSON.stringify((stream.receiver as unknown as { host: { nativeStats?(): unknown } }).host.nativeStats?.())}\n`,
+  );
 await stream.close();
 const cpu = cpu1 ?? process.cpuUsage(cpu0);
 const elapsed = ((t1 || performance.now()) - t0) / 1000;
@@ -68,5 +80,6 @@ process.stdout.write(
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     seconds: elapsed,
     worker,
+    engine: `${stream.engine.name}/${stream.engine.capture}`,
   })}\n`,
 );

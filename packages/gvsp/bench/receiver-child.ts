@@ -9,7 +9,8 @@ import { gvsp } from './lib.js';
 
 const { GvspReceiver } = gvsp;
 
-export type ReceiverKind = 'floor' | 'main' | 'worker';
+/** floor: bare dgram; main / worker: the JS engine; native / ring: @cam/gvsp-native with recvmmsg / the packet ring. */
+export type ReceiverKind = 'floor' | 'main' | 'worker' | 'native' | 'ring';
 
 export interface Snapshot {
   packets: number;
@@ -53,14 +54,17 @@ async function openFloor(o: Open): Promise<{ port: number; granted: number }> {
   return { port: s.address().port, granted: s.getRecvBufferSize() };
 }
 
-async function openOurs(o: Open, worker: boolean): Promise<{ port: number; granted: number }> {
+async function openOurs(o: Open, kind: ReceiverKind): Promise<{ port: number; granted: number; engine: string }> {
+  const native = kind === 'native' || kind === 'ring';
   const rx = await GvspReceiver.open({
     address: '127.0.0.1',
     payloadSize: o.payloadSize,
     packetSize: o.packetSize,
     receiveBufferSize: o.receiveBufferSize,
     resend: false,
-    worker,
+    worker: kind === 'worker',
+    engine: native ? 'native' : 'js',
+    ...(native ? { capture: kind === 'ring' ? ('packet-ring' as const) : ('recvmmsg' as const) } : {}),
     slots: 8,
   });
   let frames = 0;
@@ -75,7 +79,7 @@ async function openOurs(o: Open, worker: boolean): Promise<{ port: number; grant
     const s = rx.stats();
     return { packets: s.receivedPackets + s.duplicatedPackets, bytes: s.transferredBytes, frames };
   };
-  return { port: rx.port, granted: rx.receiveBuffer.granted };
+  return { port: rx.port, granted: rx.receiveBuffer.granted, engine: `${rx.engine.name}/${rx.engine.capture}` };
 }
 
 process.on('disconnect', () => process.exit(0));
@@ -86,7 +90,7 @@ process.on('message', (m: Open | { snap: true } | { exit: true }) => {
     process.send?.({ ...stats(), cpuUs: c.user + c.system, ...(process.env.BENCH_DEBUG ? { extra: debug() } : {}) });
     return;
   }
-  const opened = m.open === 'floor' ? openFloor(m) : openOurs(m, m.open === 'worker');
+  const opened = m.open === 'floor' ? openFloor(m) : openOurs(m, m.open);
   void opened.then((r) => process.send?.(r));
 });
 process.send?.({ ready: true });

@@ -42,7 +42,20 @@ const NAMES: Record<ReceiverKind, string> = {
   floor: 'dgram floor',
   main: 'GvspReceiver',
   worker: 'GvspReceiver (worker)',
+  native: 'native (recvmmsg)',
+  ring: 'native (packet ring)',
 };
+
+/** Receivers in the ladder: BENCH_RECEIVERS (comma list of floor, main, worker, native, ring), default all. */
+function receiverKinds(): ReceiverKind[] {
+  const all: ReceiverKind[] = ['floor', 'main', 'worker', 'native', 'ring'];
+  const asked = (process.env.BENCH_RECEIVERS ?? '')
+    .split(',')
+    .filter((k): k is ReceiverKind => all.includes(k as ReceiverKind));
+  const kinds = asked.length > 0 ? asked : all;
+  // the packet ring needs CAP_NET_RAW
+  return kinds.filter((k) => k !== 'ring' || process.getuid?.() === 0);
+}
 
 /** Children still alive, killed when this process exits (one exit listener for all of them). */
 const children = new Set<ChildProcess>();
@@ -74,7 +87,7 @@ export async function throughput(
 ): Promise<Step[]> {
   const out = (s: string): boolean => process.stdout.write(s);
   const sender = await child(senderFile);
-  const kinds: ReceiverKind[] = ['floor', 'main', 'worker'];
+  const kinds = receiverKinds();
   const rx = new Map<ReceiverKind, { proc: ChildProcess; port: number; granted: number }>();
   for (const kind of kinds) {
     const proc = await child(receiverFile);
@@ -89,7 +102,7 @@ export async function throughput(
   out(
     `\n## ${packetSize} B packets: ${options.rounds} rounds, ${options.seconds}s steps, sender pacing ` +
       `${process.env.BENCH_PACING === 'spin' ? 'spin (per packet)' : '1 ms bursts'}; SO_RCVBUF ${RCVBUF} asked, ` +
-      `${[...rx.values()].map((r) => r.granted).join('/')} granted (floor/main/worker)\n`,
+      `${[...rx.values()].map((r) => r.granted).join('/')} granted (${kinds.join('/')})\n`,
   );
   const steps: Step[] = [];
   // every part stays well under 2 minutes: a round that would end past the budget is skipped and said so

@@ -53,4 +53,5 @@ export {
   type GvspReceiverOptions,
   type GvspReceiverStats,
   type ReceiveBufferReport,
+  type ReceiveEngineReport,
 } from './transport/receiver.js';

@@ -1,6 +1,7 @@
 import { FeatureRegister as F, GvcpClient, GvcpDevice } from '@cam/gvcp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachGvspStreaming, openStream, PixelFormat, TestPattern } from '../src/index.js';
+import { nativeBinding } from './engines.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -37,6 +38,12 @@ describe('openStream against our simulated camera', () => {
       stopAcquisition: () => client.writeRegister(F.AcquisitionStop, 1),
     });
     cleanup.push(() => stream.close());
+    // engine 'auto' (the default): native when @cam/gvsp-native loads, with the packet ring when root
+    expect(stream.engine.name).toBe(nativeBinding ? 'native' : 'js');
+    if (nativeBinding) {
+      expect(stream.engine.capture).toBe(process.getuid?.() === 0 ? 'packet-ring' : 'recvmmsg');
+      expect(stream.engine.reason).toMatch(/@cam\/gvsp-native loaded/);
+    }
     expect(stream.packetSizeVerified).toBe(true);
     expect(stream.packetSize).toBe(1400);
     const pattern = new TestPattern({ width: 320, height: 240, pixelFormat: PixelFormat.Mono8! });
@@ -71,6 +78,8 @@ describe('openStream against our simulated camera', () => {
       stopAcquisition: () => client.writeRegister(F.AcquisitionStop, 1),
     });
     cleanup.push(() => stream.close());
+    expect(stream.engine).toMatchObject({ name: 'js', capture: 'dgram-worker' });
+    expect(stream.engine.reason).toMatch(/worker/);
     expect(stream.packetSizeVerified).toBe(true);
     const statuses: string[] = [];
     for (let i = 0; i < 6; i++) {
@@ -92,6 +101,8 @@ describe('openStream against our simulated camera', () => {
       packetSize: 1500,
       negotiatePacketSize: false,
       payloadSize: 320 * 240,
+      engine: 'native',
+      capture: 'recvmmsg',
       startAcquisition: () => client.writeRegister(F.AcquisitionStart, 1),
       stopAcquisition: () => client.writeRegister(F.AcquisitionStop, 1),
     });

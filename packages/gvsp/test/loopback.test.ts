@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeInterop } from '../../../test-support/interop.js';
 import {
   type GvspFrame,
   GvspPayloadType,
@@ -8,6 +9,21 @@ import {
   PixelFormat,
   TestPattern,
 } from '../src/index.js';
+import { nativeBinding } from './engines.js';
+
+interface Variant {
+  engine: 'js' | 'native';
+  capture?: 'recvmmsg' | 'packet-ring';
+}
+/** Every receive path: Node's dgram, native recvmmsg batches, the native packet ring (root: CAP_NET_RAW). */
+const VARIANTS: { variant: Variant; needs: Record<string, boolean> }[] = [
+  { variant: { engine: 'js' }, needs: {} },
+  { variant: { engine: 'native', capture: 'recvmmsg' }, needs: { '@cam/gvsp-native (built)': !!nativeBinding } },
+  {
+    variant: { engine: 'native', capture: 'packet-ring' },
+    needs: { '@cam/gvsp-native (built)': !!nativeBinding, 'root (CAP_NET_RAW)': process.getuid?.() === 0 },
+  },
+];
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -24,6 +40,8 @@ async function pair(opts: {
   resend?: boolean;
   worker?: boolean;
   copyFrames?: boolean;
+  engine?: Variant['engine'];
+  capture?: Variant['capture'];
 }) {
   const pattern = new TestPattern(opts);
   const packetSize = opts.packetSize ?? 1500;
@@ -45,6 +63,8 @@ async function pair(opts: {
     worker: opts.worker ?? false,
     copyFrames: opts.copyFrames ?? false,
     slots: 8,
+    ...(opts.engine ? { engine: opts.engine } : {}),
+    ...(opts.capture ? { capture: opts.capture } : {}),
   });
   cleanups.push(() => rx.close());
   sender.setDestination('127.0.0.1', rx.port);
@@ -79,79 +99,95 @@ async function run(p: Awaited<ReturnType<typeof pair>>, n: number) {
   return { sent, got };
 }
 
-describe('GvspSender -> GvspReceiver on 127.0.0.1', () => {
-  it('delivers every frame complete, with metadata, on a clean link', async () => {
-    const p = await pair({ width: 320, height: 240, pixelFormat: PixelFormat.Mono8! });
-    const { sent, got } = await run(p, 10);
-    expect(got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
-    for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
-    const f = got[0]!.frame;
-    expect([f.width, f.height, f.pixelFormatName, f.payloadTypeName]).toEqual([320, 240, 'Mono8', 'IMAGE']);
-    expect(got.map((g) => g.blockId)).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n]);
-    const s = p.rx.stats();
-    expect(s.completedFrames).toBe(10);
-    expect(s.failures).toBe(0);
-    expect(s.receiveBuffer.granted).toBeGreaterThan(0);
-  });
+for (const { variant, needs } of VARIANTS) {
+  const label = variant.capture ? `${variant.engine} engine, ${variant.capture}` : `${variant.engine} engine`;
+  describeInterop(`GvspSender -> GvspReceiver on 127.0.0.1 [${label}]`, needs, () => {
+    it('runs the engine asked for and says so', async () => {
+      const p = await pair({ width: 64, height: 48, pixelFormat: PixelFormat.Mono8!, ...variant });
+      expect(p.rx.engine.name).toBe(variant.engine);
+      expect(p.rx.engine.capture).toBe(variant.capture ?? 'dgram');
+      expect(p.rx.engine.reason).toMatch(/asked for/);
+    });
 
-  for (const drop of [0.01, 0.05]) {
-    it(`completes every frame through resends at ${drop * 100}% loss with reordering and duplication`, async () => {
+    it('delivers every frame complete, with metadata, on a clean link', async () => {
+      const p = await pair({ width: 320, height: 240, pixelFormat: PixelFormat.Mono8!, ...variant });
+      const { sent, got } = await run(p, 10);
+      expect(got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
+      for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
+      const f = got[0]!.frame;
+      expect([f.width, f.height, f.pixelFormatName, f.payloadTypeName]).toEqual([320, 240, 'Mono8', 'IMAGE']);
+      expect(got.map((g) => g.blockId)).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n]);
+      const s = p.rx.stats();
+      expect(s.completedFrames).toBe(10);
+      expect(s.failures).toBe(0);
+      expect(s.receiveBuffer.granted).toBeGreaterThan(0);
+    });
+
+    for (const drop of [0.01, 0.05]) {
+      it(`completes every frame through resends at ${drop * 100}% loss with reordering and duplication`, async () => {
+        const p = await pair({
+          ...variant,
+          ...variant,
+          width: 640,
+          height: 480,
+          pixelFormat: PixelFormat.Mono8!,
+          loss: { drop, duplicate: 0.01, reorder: 0.02, seed: drop * 1000 },
+        });
+        const { sent, got } = await run(p, 20);
+        if (got.some((g) => g.status !== 'complete'))
+          console.log(
+            'DBG',
+            JSON.stringify(p.rx.stats()),
+            JSON.stringify(p.sender.stats()),
+            got.map((g) => g.frame.packets),
+          );
+        expect(got.map((g) => g.status)).toEqual(Array(20).fill('complete'));
+        for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
+        const s = p.rx.stats();
+        expect(s.resendRequests).toBeGreaterThan(0);
+        expect(s.resentPackets).toBeGreaterThan(0);
+        expect(s.duplicatedPackets).toBeGreaterThan(0);
+        expect(p.sender.stats().dropped).toBeGreaterThan(0);
+      });
+    }
+
+    it('completes frames under loss with extended ids and RGB8', async () => {
       const p = await pair({
+        ...variant,
+        width: 200,
+        height: 100,
+        pixelFormat: PixelFormat.RGB8!,
+        extendedId: true,
+        packetSize: 1400,
+        loss: { drop: 0.03, reorder: 0.02, seed: 9 },
+      });
+      const { sent, got } = await run(p, 10);
+      expect(got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
+      for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
+      expect(got[0]!.frame.pixelFormatName).toBe('RGB8');
+    });
+
+    it('ends frames as missing-packets when resends are off, and never hangs', async () => {
+      const p = await pair({
+        ...variant,
         width: 640,
         height: 480,
         pixelFormat: PixelFormat.Mono8!,
-        loss: { drop, duplicate: 0.01, reorder: 0.02, seed: drop * 1000 },
+        resend: false,
+        loss: { drop: 0.05, seed: 3 },
       });
-      const { sent, got } = await run(p, 20);
-      if (got.some((g) => g.status !== 'complete'))
-        console.log(
-          'DBG',
-          JSON.stringify(p.rx.stats()),
-          JSON.stringify(p.sender.stats()),
-          got.map((g) => g.frame.packets),
-        );
-      expect(got.map((g) => g.status)).toEqual(Array(20).fill('complete'));
-      for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
+      const { got } = await run(p, 10);
+      expect(got).toHaveLength(10);
+      expect(got.every((g) => g.status === 'missing-packets' || g.status === 'complete')).toBe(true);
+      expect(got.filter((g) => g.status === 'missing-packets').length).toBeGreaterThan(5);
       const s = p.rx.stats();
-      expect(s.resendRequests).toBeGreaterThan(0);
-      expect(s.resentPackets).toBeGreaterThan(0);
-      expect(s.duplicatedPackets).toBeGreaterThan(0);
-      expect(p.sender.stats().dropped).toBeGreaterThan(0);
+      expect(s.resendRequests).toBe(0);
+      expect(s.missingPackets).toBeGreaterThan(0);
     });
-  }
-
-  it('completes frames under loss with extended ids and RGB8', async () => {
-    const p = await pair({
-      width: 200,
-      height: 100,
-      pixelFormat: PixelFormat.RGB8!,
-      extendedId: true,
-      packetSize: 1400,
-      loss: { drop: 0.03, reorder: 0.02, seed: 9 },
-    });
-    const { sent, got } = await run(p, 10);
-    expect(got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
-    for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
-    expect(got[0]!.frame.pixelFormatName).toBe('RGB8');
   });
+}
 
-  it('ends frames as missing-packets when resends are off, and never hangs', async () => {
-    const p = await pair({
-      width: 640,
-      height: 480,
-      pixelFormat: PixelFormat.Mono8!,
-      resend: false,
-      loss: { drop: 0.05, seed: 3 },
-    });
-    const { got } = await run(p, 10);
-    expect(got).toHaveLength(10);
-    expect(got.every((g) => g.status === 'missing-packets' || g.status === 'complete')).toBe(true);
-    expect(got.filter((g) => g.status === 'missing-packets').length).toBeGreaterThan(5);
-    const s = p.rx.stats();
-    expect(s.resendRequests).toBe(0);
-    expect(s.missingPackets).toBeGreaterThan(0);
-  });
-
+describe('GvspReceiver in a worker thread', () => {
   it('runs the receive loop in a worker thread and hands frame buffers over by transfer', async () => {
     const p = await pair({
       width: 320,

@@ -12,49 +12,7 @@ import {
   packetiseBlock,
 } from '../src/index.js';
 
-interface Harness {
-  engine: GvspReassembler;
-  ended: { slot: number; status: number; data: Uint8Array; blockId: number }[];
-  requests: [number, number, number][];
-}
-
-function harness(
-  payloadSize: number,
-  packetSize: number,
-  blocks: Map<number, PacketisedBlock>,
-  resend = true,
-): Harness {
-  const h: Harness = { engine: undefined as unknown as GvspReassembler, ended: [], requests: [] };
-  h.engine = new GvspReassembler(
-    { payloadSize, packetSize, slots: 4, resend },
-    {
-      requestResend(blockId, first, last) {
-        h.requests.push([blockId, first, last]);
-        // a device that answers every request at once
-        const b = blocks.get(blockId);
-        if (!b) return;
-        for (let id = first; id <= Math.min(last, b.packetCount - 1); id++) {
-          const p = b.bytes.subarray(b.offsets[id]!, b.offsets[id + 1]!);
-          h.engine.handlePacket(p, p.byteLength);
-        }
-      },
-      frameReady() {
-        for (;;) {
-          const slot = h.engine.take();
-          if (slot < 0) break;
-          h.ended.push({
-            slot,
-            status: h.engine.status[slot]!,
-            data: h.engine.buffers[slot]!.slice(0, h.engine.dataEnd[slot]!),
-            blockId: h.engine.blockIds[slot]!,
-          });
-          h.engine.release(slot);
-        }
-      },
-    },
-  );
-  return h;
-}
+import { engineTests, makeHarness } from './engines.js';
 
 function mono8Block(width: number, height: number, seed: number): GvspBlock {
   const data = new Uint8Array(width * height);
@@ -62,7 +20,7 @@ function mono8Block(width: number, height: number, seed: number): GvspBlock {
   return imageBlock({ pixelFormat: PixelFormat.Mono8!, width, height, data, timestamp: 1n });
 }
 
-describe('reassembly properties', () => {
+engineTests('reassembly properties', (engine) => {
   test.prop(
     [
       fc.integer({ min: 1, max: 64 }),
@@ -84,9 +42,9 @@ describe('reassembly properties', () => {
         blocks.set(i + 1, p);
         return p;
       });
-      const h = harness(w * hgt, packetSize, blocks);
+      const h = makeHarness(engine, w * hgt, packetSize, blocks);
       let t = 0;
-      h.engine.tick(t);
+      h.tick(t);
       let r = 0;
       const rand = (): number => {
         const v = shuffle[r++ % Math.max(1, shuffle.length)];
@@ -107,14 +65,14 @@ describe('reassembly properties', () => {
             continue;
           }
           const bytes = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
-          h.engine.handlePacket(bytes, bytes.byteLength);
-          if (rand() < dupShare) h.engine.handlePacket(bytes, bytes.byteLength);
+          h.push(bytes);
+          if (rand() < dupShare) h.push(bytes);
         }
       }
       // time passes: the engine asks for what is missing, the harness device answers
       for (let i = 0; i < 300 && h.ended.length < 3; i++) {
         t += 1;
-        h.engine.tick(t);
+        h.tick(t);
       }
       expect(h.ended.map((e) => e.blockId)).toEqual([1, 2, 3]);
       h.ended.forEach((e, i) => {
@@ -127,32 +85,32 @@ describe('reassembly properties', () => {
   test.prop([fc.array(fc.uint8Array({ maxLength: 120 }), { maxLength: 200 })], { numRuns: 300 })(
     'random datagrams are counted and dropped, never thrown',
     (dgrams) => {
-      const h = harness(4096, 1500, new Map());
-      for (const d of dgrams) h.engine.handlePacket(d, d.byteLength);
-      for (let t = 0; t < 400; t += 10) h.engine.tick(t);
-      expect(h.engine.fillingCount).toBe(0);
+      const h = makeHarness(engine, 4096, 1500, new Map());
+      for (const d of dgrams) h.push(d);
+      for (let t = 0; t < 400; t += 10) h.tick(t);
+      expect(h.fillingCount).toBe(0);
     },
   );
 });
 
-describe('reassembly details', () => {
+engineTests('reassembly details', (engine) => {
   it('asks for a contiguous gap as one range, after the initial packet timeout', () => {
     const f = mono8Block(100, 100, 1);
     const p = packetiseBlock(f, 1n, 600, false);
-    const h = harness(10000, 600, new Map());
-    h.engine.tick(0);
+    const h = makeHarness(engine, 10000, 600, new Map());
+    h.tick(0);
     for (let id = 0; id < p.packetCount; id++) {
       if (id >= 3 && id <= 6) continue;
       const b = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
-      h.engine.handlePacket(b, b.byteLength);
+      h.push(b);
     }
-    h.engine.tick(0.5);
+    h.tick(0.5);
     expect(h.requests).toEqual([]);
-    h.engine.tick(1.5);
+    h.tick(1.5);
     expect(h.requests).toEqual([[1, 3, 6]]);
-    h.engine.tick(10);
+    h.tick(10);
     expect(h.requests).toHaveLength(1);
-    h.engine.tick(22);
+    h.tick(22);
     expect(h.requests).toEqual([
       [1, 3, 6],
       [1, 3, 6],
@@ -162,36 +120,36 @@ describe('reassembly details', () => {
   it('stops asking when the device says the packet is gone, then ends the frame as missing-packets', () => {
     const f = mono8Block(100, 100, 1);
     const p = packetiseBlock(f, 7n, 600, false);
-    const h = harness(10000, 600, new Map());
-    h.engine.tick(0);
+    const h = makeHarness(engine, 10000, 600, new Map());
+    h.tick(0);
     for (let id = 0; id < p.packetCount; id++) {
       if (id === 4) continue;
       const b = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
-      h.engine.handlePacket(b, b.byteLength);
+      h.push(b);
     }
-    h.engine.tick(2);
+    h.tick(2);
     expect(h.requests).toEqual([[7, 4, 4]]);
     // PACKET_UNAVAILABLE (0x800c) for block 7, packet 4
-    h.engine.handlePacket(Uint8Array.of(0x80, 0x0c, 0, 7, 3, 0, 0, 4), 8);
-    h.engine.tick(30);
+    h.push(Uint8Array.of(0x80, 0x0c, 0, 7, 3, 0, 0, 4));
+    h.tick(30);
     expect(h.requests).toHaveLength(1);
-    h.engine.tick(200);
+    h.tick(200);
     expect(h.ended.map((e) => e.status)).toEqual([FrameStatus.MISSING_PACKETS]);
-    expect(h.engine.get('resendDisabled')).toBe(1);
+    expect(h.get('resendDisabled')).toBe(1);
   });
 
   it('stops asking beyond the packet request ratio', () => {
     const f = mono8Block(200, 100, 1);
     const p = packetiseBlock(f, 1n, 600, false);
-    const h = harness(20000, 600, new Map());
-    h.engine.tick(0);
+    const h = makeHarness(engine, 20000, 600, new Map());
+    h.tick(0);
     for (let id = 0; id < p.packetCount; id++) {
       if (id % 2 === 1) continue;
       const b = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
-      h.engine.handlePacket(b, b.byteLength);
+      h.push(b);
     }
-    h.engine.tick(2);
-    expect(h.engine.get('resendRatioReached')).toBe(1);
+    h.tick(2);
+    expect(h.get('resendRatioReached')).toBe(1);
     const asked = h.requests.reduce((n, [, a, b]) => n + b - a + 1, 0);
     expect(asked).toBeLessThanOrEqual(Math.floor(p.packetCount * 0.25));
   });
@@ -223,10 +181,10 @@ describe('reassembly details', () => {
       data: new Uint8Array([...a, ...b]),
     };
     const p = packetiseBlock(block, 1n, 700, true);
-    const h = harness(4000, 700, new Map());
+    const h = makeHarness(engine, 4000, 700, new Map());
     for (let id = 0; id < p.packetCount; id++) {
       const x = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
-      h.engine.handlePacket(x, x.byteLength);
+      h.push(x);
     }
     expect(h.ended).toHaveLength(1);
     expect(h.ended[0]!.status).toBe(FrameStatus.COMPLETE);
@@ -296,7 +254,7 @@ describe('lent buffers (worker hand-over by transfer)', () => {
   });
 });
 
-describe('other data packet formats', () => {
+engineTests('other data packet formats', (engine) => {
   for (const [dataKind, payloadType] of [
     ['h264', GvspPayloadType.H264],
     ['multizone', GvspPayloadType.MULTIZONE_IMAGE],
@@ -351,10 +309,10 @@ describe('other data packet formats', () => {
         dataKind,
       };
       const p = packetiseBlock(block, 3n, 700, dataKind === 'gendc');
-      const h = harness(6000, 700, new Map());
+      const h = makeHarness(engine, 6000, 700, new Map());
       for (let id = p.packetCount - 1; id >= 0; id--) {
         const x = p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!);
-        h.engine.handlePacket(x, x.byteLength);
+        h.push(x);
       }
       expect(h.ended.map((e) => e.status)).toEqual([FrameStatus.COMPLETE]);
       expect(Buffer.compare(h.ended[0]!.data, data)).toBe(0);
@@ -362,37 +320,46 @@ describe('other data packet formats', () => {
   }
 });
 
-describe('hostile datagrams', () => {
+engineTests('hostile datagrams', (engine) => {
   it('counts a data packet claiming id 0, or a 48-bit offset past the buffer, and never throws', () => {
-    const h = harness(4096, 1500, new Map());
+    const h = makeHarness(engine, 4096, 1500, new Map());
     // generic payload, block 5, packet id 0
     const p0 = Uint8Array.of(0, 0, 0, 5, 3, 0, 0, 0, 1, 2, 3, 4);
-    expect(() => h.engine.handlePacket(p0, p0.byteLength)).not.toThrow();
-    expect(h.engine.get('malformedPackets')).toBe(1);
+    expect(() => {
+      h.push(p0);
+      h.sync();
+    }).not.toThrow();
+    expect(h.get('malformedPackets')).toBe(1);
     // multizone data packet with address offset 0xffff_ffff_ffff
     const mz = Uint8Array.of(0, 0, 0, 6, 6, 0, 0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 9, 9);
-    expect(() => h.engine.handlePacket(mz, mz.byteLength)).not.toThrow();
+    expect(() => {
+      h.push(mz);
+      h.sync();
+    }).not.toThrow();
     // GenDC data packet (extended header) with a huge destination offset
     const g = new Uint8Array(20 + 16 + 4);
     g[4] = 0x88;
     g[15] = 7;
     g[19] = 1;
     g.fill(0xff, 24, 32);
-    expect(() => h.engine.handlePacket(g, g.byteLength)).not.toThrow();
-    for (let t = 0; t < 300; t += 10) h.engine.tick(t);
-    expect(h.engine.fillingCount).toBe(0);
+    expect(() => {
+      h.push(g);
+      h.sync();
+    }).not.toThrow();
+    for (let t = 0; t < 300; t += 10) h.tick(t);
+    expect(h.fillingCount).toBe(0);
   });
 
   test.prop(
     [fc.integer({ min: 1, max: 8 }), fc.array(fc.uint8Array({ minLength: 8, maxLength: 64 }), { maxLength: 100 })],
     { numRuns: 300 },
   )('datagrams with a valid format byte and random fields never throw', (format, dgrams) => {
-    const h = harness(4096, 1500, new Map());
+    const h = makeHarness(engine, 4096, 1500, new Map());
     for (const d of dgrams) {
       d[4] = (d[4]! & 0x80) | format;
-      h.engine.handlePacket(d, d.byteLength);
+      h.push(d);
     }
-    for (let t = 0; t < 400; t += 10) h.engine.tick(t);
-    expect(h.engine.fillingCount).toBe(0);
+    for (let t = 0; t < 400; t += 10) h.tick(t);
+    expect(h.fillingCount).toBe(0);
   });
 });

@@ -2,7 +2,12 @@ import type { Port } from '@cam/genicam';
 import { GvcpPort } from '@cam/gvcp';
 import { type CallOptions, interfaceFor, ipv4ToU32, ProtocolError, ValueOutOfRangeError } from '@cam/net-utils';
 import type { GvspFrame } from './frame.js';
-import { GvspReceiver, type GvspReceiverOptions, type GvspReceiverStats } from './receiver.js';
+import {
+  GvspReceiver,
+  type GvspReceiverOptions,
+  type GvspReceiverStats,
+  type ReceiveEngineReport,
+} from './receiver.js';
 
 /** Register access to the camera (a GvcpClient satisfies it). */
 export interface StreamRegisterAccess {
@@ -65,6 +70,8 @@ export interface OpenStreamOptions
 /** An open stream: a receiver bound to the camera's stream channel, acquisition running. */
 export interface GvspStream extends AsyncDisposable {
   readonly receiver: GvspReceiver;
+  /** Which receive engine runs (`native` when @cam/gvsp-native loads, unless `engine: 'js'`), and why. */
+  readonly engine: ReceiveEngineReport;
   readonly packetSize: number;
   /** False when the camera sent no test packet (the packet size was then used as asked, unverified). */
   readonly packetSizeVerified: boolean;
@@ -170,6 +177,7 @@ export async function openStream(camera: StreamRegisterAccess, options: OpenStre
     };
     return {
       receiver,
+      engine: receiver.engine,
       packetSize,
       packetSizeVerified: verified,
       hostAddress,

@@ -103,6 +103,52 @@ export interface ReassemblerHooks {
   frameReady(slot: number): void;
 }
 
+/** Indices of {@link GvspReassembler.scalars}. */
+export const Scalar = {
+  /** Engine time, ms. */
+  now: 0,
+  dataSize: 1,
+  dataSizeExtended: 2,
+  /** 1 once the packet size was set (not learned). */
+  packetSizeKnown: 3,
+  /** Packet size learned from packet 1 when none was set (0 until then). */
+  learnedPacketSize: 4,
+} as const;
+const SCALAR_COUNT = 5;
+/** Part offsets kept per slot (multipart, up to 256 parts). */
+const PART_OFFSETS = 257;
+
+/**
+ * Typed arrays of a reassembler that a native engine reads and writes in place ({@link GvspReassembler.sharedState}).
+ * `layout` lists, in order: the counter indices of receivedPackets, transferredBytes, resentPackets,
+ * duplicatedPackets; the scalar indices of now, dataSize, dataSizeExtended, packetSizeKnown, learnedPacketSize;
+ * the slot state "filling"; the part offsets kept per slot.
+ * @internal
+ */
+export interface ReassemblerSharedState {
+  slots: number;
+  maxPackets: number;
+  state: Uint8Array;
+  blockIds: Float64Array;
+  received: Uint8Array;
+  detectTime: Float64Array;
+  partOffsets: Float64Array;
+  partCount: Int32Array;
+  leaderLength: Int32Array;
+  receivedCount: Int32Array;
+  resentCount: Int32Array;
+  highestId: Int32Array;
+  firstMissing: Int32Array;
+  lastId: Int32Array;
+  lastPacketTime: Float64Array;
+  dataEnd: Float64Array;
+  sizeMismatch: Uint8Array;
+  counters: Float64Array;
+  scalars: Float64Array;
+  buffers: readonly Uint8Array[];
+  layout: Int32Array;
+}
+
 const SLOT_FREE = 0;
 const SLOT_FILLING = 1;
 const SLOT_READY = 2;
@@ -140,15 +186,15 @@ export class GvspReassembler {
   frameRetentionMs: number;
   packetRequestRatio: number;
   resend: boolean;
-  /** Data bytes in each full payload packet (from the packet size); 0 until known. */
-  dataSize = 0;
-  dataSizeExtended = 0;
-  private packetSizeKnown = false;
+  /**
+   * Engine time, packet geometry and the source of the last datagram, in one typed array so a native receive
+   * engine (`@cam/gvsp-native`) reads and writes them in place: see {@link Scalar}.
+   */
+  readonly scalars = new Float64Array(SCALAR_COUNT);
   private lastReal: number | undefined;
   private readonly maxTickStep: number;
   /** Bytes a header overwrites in front of a packet's data during the copy, saved and restored. */
   private readonly scratch = new Uint8Array(64);
-  private learnedPacketSize = 0;
 
   private readonly state: Uint8Array;
   private readonly received: Uint8Array[];
@@ -172,8 +218,10 @@ export class GvspReassembler {
   private readonly readyQueue: Int32Array;
   private readyHead = 0;
   private readyLen = 0;
-  /** Current time in ms, refreshed by {@link tick}; packet handling reads it instead of calling a clock. */
-  now = 0;
+  /** Every slot's `received` flags (slot-major, `maxPackets` each); `received[slot]` is a view of it. */
+  private readonly receivedAll: Uint8Array;
+  private readonly detectAll: Float64Array;
+  private readonly partOffsetsAll: Float64Array;
   private readonly hooks: ReassemblerHooks;
   private readonly maxLeader: number;
 
@@ -206,14 +254,18 @@ export class GvspReassembler {
     this.detectTime = [];
     this.requestTime = [];
     this.partOffsets = [];
+    const mp = this.maxPackets;
+    this.receivedAll = new Uint8Array(n * mp);
+    this.detectAll = new Float64Array(n * mp);
+    this.partOffsetsAll = new Float64Array(n * PART_OFFSETS);
     for (let i = 0; i < n; i++) {
       this.buffers.push(alloc(this.payloadSize));
       this.leaders.push(allocLeader(this.maxLeader));
       this.trailers.push(allocLeader(this.maxLeader));
-      this.received.push(new Uint8Array(this.maxPackets));
-      this.detectTime.push(new Float64Array(this.maxPackets));
-      this.requestTime.push(new Float64Array(this.maxPackets));
-      this.partOffsets.push(new Float64Array(257));
+      this.received.push(this.receivedAll.subarray(i * mp, (i + 1) * mp));
+      this.detectTime.push(this.detectAll.subarray(i * mp, (i + 1) * mp));
+      this.requestTime.push(new Float64Array(mp));
+      this.partOffsets.push(this.partOffsetsAll.subarray(i * PART_OFFSETS, (i + 1) * PART_OFFSETS));
     }
     this.leaderLength = new Int32Array(n);
     this.trailerLength = new Int32Array(n);
@@ -244,9 +296,78 @@ export class GvspReassembler {
     if (!Number.isInteger(packetSize) || packetSize < MIN_PACKET_SIZE || packetSize > MAX_PACKET_SIZE) {
       throw new RangeError(`packet size ${packetSize} must be an integer in ${MIN_PACKET_SIZE}..${MAX_PACKET_SIZE}`);
     }
-    if (fixed) this.packetSizeKnown = true;
-    this.dataSize = packetSize - IP_UDP_OVERHEAD - GVSP_STANDARD_HEADER_SIZE;
-    this.dataSizeExtended = packetSize - IP_UDP_OVERHEAD - GVSP_EXTENDED_HEADER_SIZE;
+    if (fixed) this.scalars[Scalar.packetSizeKnown] = 1;
+    this.scalars[Scalar.dataSize] = packetSize - IP_UDP_OVERHEAD - GVSP_STANDARD_HEADER_SIZE;
+    this.scalars[Scalar.dataSizeExtended] = packetSize - IP_UDP_OVERHEAD - GVSP_EXTENDED_HEADER_SIZE;
+  }
+
+  /** Current time in ms, refreshed by {@link tick}; packet handling reads it instead of calling a clock. */
+  get now(): number {
+    return this.scalars[Scalar.now]!;
+  }
+  set now(value: number) {
+    this.scalars[Scalar.now] = value;
+  }
+
+  /** Data bytes in each full payload packet (from the packet size); 0 until known. */
+  get dataSize(): number {
+    return this.scalars[Scalar.dataSize]!;
+  }
+  get dataSizeExtended(): number {
+    return this.scalars[Scalar.dataSizeExtended]!;
+  }
+  private get packetSizeKnown(): boolean {
+    return this.scalars[Scalar.packetSizeKnown] === 1;
+  }
+  private get learnedPacketSize(): number {
+    return this.scalars[Scalar.learnedPacketSize]!;
+  }
+  private set learnedPacketSize(value: number) {
+    this.scalars[Scalar.learnedPacketSize] = value;
+  }
+
+  /**
+   * The engine's state arrays, for a native receive engine that handles the common data packet in place (it
+   * copies the payload and does this engine's per-packet bookkeeping) and hands every other datagram to
+   * {@link handlePacket}, in arrival order. Resend scheduling ({@link tick}) stays here. Internal.
+   * @internal
+   */
+  sharedState(): ReassemblerSharedState {
+    return {
+      slots: this.slotCount,
+      maxPackets: this.maxPackets,
+      state: this.state,
+      blockIds: this.blockIds,
+      received: this.receivedAll,
+      detectTime: this.detectAll,
+      partOffsets: this.partOffsetsAll,
+      partCount: this.partCount,
+      leaderLength: this.leaderLength,
+      receivedCount: this.receivedCount,
+      resentCount: this.resentCount,
+      highestId: this.highestId,
+      firstMissing: this.firstMissing,
+      lastId: this.lastId,
+      lastPacketTime: this.lastPacketTime,
+      dataEnd: this.dataEnd,
+      sizeMismatch: this.sizeMismatch,
+      counters: this.counters,
+      scalars: this.scalars,
+      buffers: this.buffers,
+      layout: Int32Array.of(
+        Counter.receivedPackets,
+        Counter.transferredBytes,
+        Counter.resentPackets,
+        Counter.duplicatedPackets,
+        Scalar.now,
+        Scalar.dataSize,
+        Scalar.dataSizeExtended,
+        Scalar.packetSizeKnown,
+        Scalar.learnedPacketSize,
+        SLOT_FILLING,
+        PART_OFFSETS,
+      ),
+    };
   }
 
   get(name: CounterName): number {

@@ -1,6 +1,13 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { AbortError, abortReason, type CallOptions, deadlineSignal } from '@cam/net-utils';
+import {
+  AbortError,
+  abortReason,
+  type CallOptions,
+  deadlineSignal,
+  ProtocolError,
+  ValueOutOfRangeError,
+} from '@cam/net-utils';
 import { encodePacketResend } from '../codec/packet-resend.js';
 import { buildFrame, type GvspFrame } from './frame.js';
 import { Counter, type CounterName, GvspReassembler, type ReassemblerOptions } from './reassembler.js';
@@ -37,10 +44,29 @@ export interface GvspReceiverOptions extends Omit<ReassemblerOptions, 'allocate'
   tickMs?: number;
   /** Run the receive loop in a worker thread; frames come back through a SharedArrayBuffer pool, no copy. */
   worker?: boolean;
+  /**
+   * Receive engine: `'native'` (@cam/gvsp-native: datagrams in batches, payloads placed by native code, resend
+   * scheduling here), `'js'` (Node's dgram), or `'auto'` (default): native when @cam/gvsp-native loads and
+   * `worker` is not set, else js. {@link GvspReceiver.engine} says which runs and why.
+   */
+  engine?: 'auto' | 'js' | 'native';
+  /**
+   * How the native engine captures (default `'auto'`): `'packet-ring'` (an AF_PACKET TPACKET_V3 ring with a BPF
+   * filter for the port; needs CAP_NET_RAW), `'recvmmsg'`, or `'auto'`: the ring when permitted, else recvmmsg.
+   */
+  capture?: 'auto' | 'recvmmsg' | 'packet-ring';
   signal?: AbortSignal;
 }
 
 export type GvspReceiverCounters = Record<CounterName, number>;
+
+/** Which receive engine runs, and why. */
+export interface ReceiveEngineReport {
+  name: 'js' | 'native';
+  /** How datagrams are read: Node's dgram (main thread or worker), recvmmsg batches or the packet ring. */
+  capture: 'dgram' | 'dgram-worker' | 'recvmmsg' | 'packet-ring';
+  reason: string;
+}
 
 export interface GvspReceiverStats extends GvspReceiverCounters {
   /** Frames completed per second over the last few seconds. */
@@ -53,6 +79,7 @@ export interface GvspReceiverStats extends GvspReceiverCounters {
   held: number;
 }
 
+/** @internal */
 export function countersFrom(arr: Float64Array): GvspReceiverCounters {
   const out = {} as GvspReceiverCounters;
   for (const [k, i] of Object.entries(Counter)) out[k as CounterName] = arr[i] ?? 0;
@@ -64,6 +91,7 @@ const DEFAULT_RCVBUF = 32 * 1024 * 1024;
 /** Frame source behind a receiver: the engine in this thread or in a worker. */
 export interface EngineHost {
   readonly port: number;
+  readonly engine: ReceiveEngineReport;
   readonly receiveBuffer: ReceiveBufferReport;
   counters(): Float64Array;
   /** Takes the next ended frame, or undefined. */
@@ -102,9 +130,7 @@ export class GvspReceiver implements AsyncDisposable {
 
   /** Binds the socket and starts receiving. */
   static async open(options: GvspReceiverOptions): Promise<GvspReceiver> {
-    const host = options.worker
-      ? await (await import('./worker-host.js')).openWorkerHost(options)
-      : await openLocalHost(options);
+    const host = await openHost(options);
     const rx = new GvspReceiver(host);
     if (options.signal) {
       const onAbort = (): void => void rx.close();
@@ -113,6 +139,11 @@ export class GvspReceiver implements AsyncDisposable {
       rx.closeListeners.push(() => options.signal?.removeEventListener('abort', onAbort));
     }
     return rx;
+  }
+
+  /** Which receive engine runs (`js` or `native`), how it reads datagrams, and why it was chosen. */
+  get engine(): ReceiveEngineReport {
+    return this.host.engine;
   }
 
   /** The bound UDP port (tell the device: SCP). */
@@ -342,7 +373,64 @@ export class ResendRequester {
   }
 }
 
-async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> {
+async function openHost(options: GvspReceiverOptions): Promise<EngineHost> {
+  const want = options.engine ?? 'auto';
+  if (want !== 'auto' && want !== 'js' && want !== 'native') {
+    throw new ValueOutOfRangeError('engine', `${String(want)} is not 'auto', 'js' or 'native'`);
+  }
+  if (want === 'native' && options.worker) {
+    throw new ValueOutOfRangeError('worker', "engine 'native' receives on the event loop itself; worker is for 'js'");
+  }
+  const openJs = async (reason: string): Promise<EngineHost> =>
+    options.worker
+      ? (await import('./worker-host.js')).openWorkerHost(options, reason)
+      : openLocalHost(options, reason);
+  if (want === 'js') return openJs("asked for (engine: 'js')");
+  if (options.worker) return openJs("worker: true runs the JavaScript engine in a worker thread (engine: 'auto')");
+  const native = await import('./native-host.js');
+  const loaded = await native.loadNativeBinding();
+  if ('error' in loaded) {
+    if (want === 'native') throw new ProtocolError(`engine 'native' is unavailable: ${loaded.error}`);
+    return openJs(`@cam/gvsp-native is unavailable (${loaded.error})`);
+  }
+  return native.openNativeHost(options, loaded.binding, want === 'native' ? "asked for (engine: 'native')" : undefined);
+}
+
+/** The frame hand-over of an engine in this thread: takes ended slots and builds frames (views or copies). */
+export function frameTaker(
+  engine: GvspReassembler,
+  options: Pick<GvspReceiverOptions, 'copyFrames' | 'deliverIncomplete' | 'pixelByteOrder'>,
+): () => GvspFrame | undefined {
+  const copy = options.copyFrames ?? false;
+  const deliverIncomplete = options.deliverIncomplete ?? true;
+  const swap16 = options.pixelByteOrder === 'big';
+  return () => {
+    for (;;) {
+      const slot = engine.take();
+      if (slot < 0) return undefined;
+      if (!deliverIncomplete && engine.status[slot] !== 0) {
+        engine.release(slot);
+        continue;
+      }
+      return buildFrame(
+        {
+          status: engine.status[slot]!,
+          blockId: engine.blockIds[slot]!,
+          dataEnd: engine.dataEnd[slot]!,
+          expected: engine.expectedCount[slot]!,
+          received: engine.receivedCount[slot]!,
+          resent: engine.resentCount[slot]!,
+          leader: engine.leaders[slot]!.subarray(0, engine.leaderLength[slot]!),
+          trailer: engine.trailers[slot]!.subarray(0, engine.trailerLength[slot]!),
+        },
+        engine.buffers[slot]!,
+        { copy, swap16, release: () => engine.release(slot) },
+      );
+    }
+  };
+}
+
+async function openLocalHost(options: GvspReceiverOptions, reason: string): Promise<EngineHost> {
   const { socket, receiveBuffer } = await bindStreamSocket(options);
   const resend = new ResendRequester(socket, options.device, options.streamChannel ?? 0);
   let onReady: () => void = () => {};
@@ -358,9 +446,6 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
     },
   );
   engine.tick(Date.now());
-  const copy = options.copyFrames ?? false;
-  const deliverIncomplete = options.deliverIncomplete ?? true;
-  const swap16 = options.pixelByteOrder === 'big';
   let prober: ((length: number) => boolean) | undefined;
   const tickMs = Math.max(1, options.tickMs ?? 1);
   // Date.now() (a small integer) rather than performance.now(): the check runs per packet and must not allocate
@@ -392,34 +477,12 @@ async function openLocalHost(options: GvspReceiverOptions): Promise<EngineHost> 
     Math.max(tickMs, 4),
   );
   timer.unref?.();
-  const take = (): GvspFrame | undefined => {
-    for (;;) {
-      const slot = engine.take();
-      if (slot < 0) return undefined;
-      if (!deliverIncomplete && engine.status[slot] !== 0) {
-        engine.release(slot);
-        continue;
-      }
-      return buildFrame(
-        {
-          status: engine.status[slot]!,
-          blockId: engine.blockIds[slot]!,
-          dataEnd: engine.dataEnd[slot]!,
-          expected: engine.expectedCount[slot]!,
-          received: engine.receivedCount[slot]!,
-          resent: engine.resentCount[slot]!,
-          leader: engine.leaders[slot]!.subarray(0, engine.leaderLength[slot]!),
-          trailer: engine.trailers[slot]!.subarray(0, engine.trailerLength[slot]!),
-        },
-        engine.buffers[slot]!,
-        { copy, swap16, release: () => engine.release(slot) },
-      );
-    }
-  };
+  const take = frameTaker(engine, options);
   const port = socket.address().port;
   let closed = false;
   return {
     port,
+    engine: { name: 'js', capture: 'dgram', reason },
     receiveBuffer,
     counters: () => engine.counters,
     take,

@@ -54,7 +54,7 @@ function workerOptions(o: GvspReceiverOptions, slots: number, maxLeaderSize: num
  * Runs the engine in a worker thread. A frame's buffer is transferred here with the frame and transferred back
  * when it is released (after release, `frame.data` is detached: empty, never silently reused memory).
  */
-export async function openWorkerHost(options: GvspReceiverOptions): Promise<EngineHost> {
+export async function openWorkerHost(options: GvspReceiverOptions, reason: string): Promise<EngineHost> {
   const slots = Math.max(2, Math.min(256, options.slots ?? 8));
   const maxLeader = options.maxLeaderSize ?? 1024;
   const pool = new SharedArrayBuffer(poolBytes(slots, maxLeader));
@@ -116,6 +116,7 @@ export async function openWorkerHost(options: GvspReceiverOptions): Promise<Engi
   let closed = false;
   return {
     port: ready.port,
+    engine: { name: 'js', capture: 'dgram-worker', reason },
     receiveBuffer: ready.receiveBuffer,
     counters() {
       viewCounters.set(counters);

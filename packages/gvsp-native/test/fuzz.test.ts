@@ -1,0 +1,185 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { binding, SLOW_BUFFER_SIZE } from '../src/index.js';
+
+/**
+ * The native parser against random and mutated datagrams, over a minimal reassembler state (every array the
+ * engine touches, the state the TypeScript reassembler would hold mid-frame). Nothing may be written outside the
+ * slot buffers, nothing may throw; run under AddressSanitizer by scripts/fuzz-asan.sh.
+ */
+const SLOTS = 3;
+const MAX_PACKETS = 64;
+const PAYLOAD = 4096;
+
+function state() {
+  const n = SLOTS;
+  const buffers = Array.from({ length: n }, () => new Uint8Array(PAYLOAD));
+  const s = {
+    slots: n,
+    maxPackets: MAX_PACKETS,
+    state: new Uint8Array(n).fill(1), // every slot filling: data packets of blocks 1..3 are placed natively
+    blockIds: Float64Array.of(1, 2, 3),
+    received: new Uint8Array(n * MAX_PACKETS),
+    detectTime: new Float64Array(n * MAX_PACKETS),
+    partOffsets: new Float64Array(n * 257),
+    partCount: Int32Array.of(2, 2, 2),
+    leaderLength: Int32Array.of(100, 100, 100),
+    receivedCount: new Int32Array(n),
+    resentCount: new Int32Array(n),
+    highestId: new Int32Array(n).fill(-1),
+    firstMissing: new Int32Array(n),
+    lastId: new Int32Array(n).fill(-1),
+    lastPacketTime: new Float64Array(n),
+    dataEnd: new Float64Array(n),
+    sizeMismatch: new Uint8Array(n),
+    counters: new Float64Array(23),
+    scalars: Float64Array.of(1, 564, 552, 1, 0),
+    buffers,
+    // counters receivedPackets, transferredBytes, resentPackets, duplicatedPackets; scalars now, dataSize,
+    // dataSizeExtended, packetSizeKnown, learnedPacketSize; slot "filling"; part offsets per slot
+    layout: Int32Array.of(9, 19, 14, 18, 0, 1, 2, 3, 4, 1, 257),
+  };
+  s.partOffsets[1] = 3000;
+  s.partOffsets[257 + 1] = 4000;
+  return s;
+}
+
+function pack(datagrams: Uint8Array[]): { bytes: Uint8Array; ends: Int32Array } {
+  const total = datagrams.reduce((n, d) => n + d.byteLength, 0);
+  const bytes = new Uint8Array(total);
+  const ends = new Int32Array(datagrams.length);
+  let at = 0;
+  datagrams.forEach((d, i) => {
+    bytes.set(d, at);
+    at += d.byteLength;
+    ends[i] = at;
+  });
+  return { bytes, ends };
+}
+
+/** A valid-looking data packet of block 1..3 (standard or extended header) to mutate. */
+function dataPacket(format: number, ext: boolean, block: number, packet: number, size: number): Uint8Array {
+  const hdr = ext ? 20 : 8;
+  const p = new Uint8Array(hdr + size);
+  p[4] = (ext ? 0x80 : 0) | format;
+  if (ext) {
+    p[15] = block;
+    p[18] = packet >> 8;
+    p[19] = packet & 0xff;
+  } else {
+    p[3] = block;
+    p[7] = packet;
+  }
+  return p;
+}
+
+describe('native parser fuzz', () => {
+  test.prop([fc.array(fc.uint8Array({ minLength: 0, maxLength: 1600 }), { maxLength: 200 })], { numRuns: 200 })(
+    'random datagrams: placed within bounds or handed to JS, never thrown',
+    (datagrams) => {
+      const s = state();
+      let slow = 0;
+      const engine = binding.createEngine(
+        s,
+        () => slow++,
+        () => {},
+        new Uint8Array(SLOW_BUFFER_SIZE),
+      );
+      const { bytes, ends } = pack(datagrams);
+      const placed = binding.processDatagrams(engine, bytes, ends);
+      expect(placed + slow).toBe(datagrams.length);
+      for (let i = 0; i < SLOTS; i++) expect(s.dataEnd[i]).toBeLessThanOrEqual(PAYLOAD);
+    },
+  );
+
+  test.prop(
+    [
+      fc.array(
+        fc.record({
+          format: fc.constantFrom(3, 5, 6, 7, 8),
+          ext: fc.boolean(),
+          block: fc.integer({ min: 1, max: 3 }),
+          packet: fc.integer({ min: 0, max: 80 }),
+          size: fc.integer({ min: 0, max: 1500 }),
+          flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 4 }),
+        }),
+        { maxLength: 300 },
+      ),
+    ],
+    { numRuns: 300 },
+  )('mutated data packets: every copy stays inside its slot buffer, counters add up', (specs) => {
+    const s = state();
+    let slow = 0;
+    const engine = binding.createEngine(
+      s,
+      () => slow++,
+      () => {},
+      new Uint8Array(SLOW_BUFFER_SIZE),
+    );
+    const datagrams = specs.map((x) => {
+      const p = dataPacket(x.format, x.ext, x.block, x.packet, x.size);
+      for (const [at, v] of x.flips) {
+        const k = at % Math.max(1, p.byteLength);
+        if (k < p.byteLength) p[k] = p[k]! ^ v;
+      }
+      return p;
+    });
+    const { bytes, ends } = pack(datagrams);
+    const placed = binding.processDatagrams(engine, bytes, ends);
+    expect(placed + slow).toBe(datagrams.length);
+    const st = binding.stats(engine);
+    expect(st.nativePackets).toBe(placed);
+    // placed = received (counted) + duplicates
+    expect(s.counters[9]! + s.counters[18]!).toBe(placed);
+    for (let i = 0; i < SLOTS; i++) {
+      expect(s.dataEnd[i]).toBeLessThanOrEqual(PAYLOAD);
+      expect(s.highestId[i]).toBeLessThan(MAX_PACKETS);
+    }
+  });
+
+  test('arguments are checked: wrong arrays, ends outside the bytes, oversized datagrams', () => {
+    const s = state();
+    expect(() =>
+      binding.createEngine(
+        { ...s, received: new Uint8Array(3) },
+        () => {},
+        () => {},
+        new Uint8Array(SLOW_BUFFER_SIZE),
+      ),
+    ).toThrow(/typed array/);
+    expect(() =>
+      binding.createEngine(
+        s,
+        () => {},
+        () => {},
+        new Uint8Array(100),
+      ),
+    ).toThrow(/slowBuffer/);
+    const engine = binding.createEngine(
+      s,
+      () => {},
+      () => {},
+      new Uint8Array(SLOW_BUFFER_SIZE),
+    );
+    expect(() => binding.processDatagrams(engine, new Uint8Array(10), Int32Array.of(11))).toThrow(RangeError);
+    expect(() => binding.processDatagrams(engine, new Uint8Array(10), Int32Array.of(5, 3))).toThrow(RangeError);
+    expect(() => binding.processDatagrams(engine, new Uint8Array(70000), Int32Array.of(70000))).toThrow(RangeError);
+  });
+
+  test('a callback that throws stops the batch and the exception reaches the caller', () => {
+    const s = state();
+    let calls = 0;
+    const engine = binding.createEngine(
+      s,
+      () => {
+        calls++;
+        throw new Error('boom');
+      },
+      () => {},
+      new Uint8Array(SLOW_BUFFER_SIZE),
+    );
+    const { bytes, ends } = pack([new Uint8Array(3), new Uint8Array(3)]);
+    expect(() => binding.processDatagrams(engine, bytes, ends)).toThrow('boom');
+    expect(calls).toBe(1);
+  });
+});

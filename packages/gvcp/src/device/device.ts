@@ -46,9 +46,15 @@ import {
   WRITEMEM_MAX_COUNT,
   WRITEREG_MAX_COUNT,
 } from '../codec/index.js';
+import {
+  AcquisitionControl,
+  type AcquisitionStopReason,
+  type FrameTrigger,
+  type TriggerActivationName,
+  type TriggerSourceName,
+} from './acquisition.js';
 import { DeviceStatusError, statusOf } from './errors.js';
 import {
-  AcquisitionMode,
   bitsPerPixel,
   buildGenicamXml,
   FeatureRegister as F,
@@ -208,8 +214,10 @@ export interface GvcpDeviceEvents {
   listening: [{ address: string; port: number }];
   packetResend: [command: PacketResendCommand, from: AccessContext];
   acquisitionStart: [{ mode: number; from: AccessContext | undefined }];
-  acquisitionStop: [{ reason: 'command' | 'control-lost'; from: AccessContext | undefined }];
+  acquisitionStop: [{ reason: AcquisitionStopReason; from: AccessContext | undefined }];
   triggerSoftware: [from: AccessContext];
+  /** A FrameStart trigger was accepted (trigger mode on, its source fired, acquiring): one frame is due. */
+  frameTrigger: [trigger: FrameTrigger];
   fireTestPacket: [{ streamChannel: number; from: AccessContext }];
   controlChange: [{ primary: PrimaryApplication | undefined; reason: ControlChangeReason }];
   forceIp: [config: IpConfig & { from: AccessContext }];
@@ -304,7 +312,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   #queued = 0;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
-  #acquiring = false;
+  /** Acquisition and trigger state (defined in the constructor, after the bootstrap registers). */
+  readonly #acquisition: AcquisitionControl;
   #timestampBase = process.hrtime.bigint();
   #eventReqId = 0;
   #eventQueue: Promise<unknown> = Promise.resolve();
@@ -359,6 +368,16 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         sensorHeight,
       });
     this.#defineBootstrap();
+    this.#acquisition = new AcquisitionControl(this.registers, F, {
+      started: (mode, from) => this.#emitSafe('acquisitionStart', { mode, from }),
+      stopped: (reason, from) => this.#emitSafe('acquisitionStop', { reason, from }),
+      triggered: (trigger) => this.#emitSafe('frameTrigger', trigger),
+      timestamp: () => this.timestamp(),
+      checkUnlocked: () => {
+        if (this.registers.get(F.TLParamsLocked) !== 0)
+          throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
+      },
+    });
     this.#defineFeatures(sensorWidth, sensorHeight);
     if (options.signal) {
       if (options.signal.aborted) this.#closed = true;
@@ -431,7 +450,26 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
 
   /** True between AcquisitionStart and AcquisitionStop (or loss of control). */
   get acquiring(): boolean {
-    return this.#acquiring;
+    return this.#acquisition.acquiring;
+  }
+
+  /**
+   * The sensor side (a stream sender) finished a frame: SingleFrame acquisitions end after one, MultiFrame after
+   * AcquisitionFrameCount (AcquisitionStatus goes to 0 and 'acquisitionStop' says 'complete'). Returns true while the
+   * acquisition goes on.
+   */
+  frameDone(): boolean {
+    return this.#acquisition.frameDone();
+  }
+
+  /** Drives input line `line` (Line0): an edge that matches TriggerActivation is a Line0 trigger. */
+  setLine(line: number, high: boolean): void {
+    this.#acquisition.setLine(line, high);
+  }
+
+  /** Trigger counters. */
+  get triggerStats(): { triggersAccepted: number; triggersIgnored: number; framesAcquired: number } {
+    return { ...this.#acquisition.stats };
   }
 
   /** The image the current feature values describe (for a stream sender). */
@@ -456,22 +494,27 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     };
   }
 
-  /** The acquisition features (for a stream sender): mode, frame rate (Hz), exposure (us), gain (dB), test pattern. */
+  /**
+   * The acquisition features (for a stream sender): mode, frames of a MultiFrame acquisition, frame rate (Hz),
+   * exposure (us), gain (dB), test pattern, and the FrameStart trigger (on: frames start only on 'frameTrigger').
+   */
   acquisitionSettings(): {
     mode: number;
+    frameCount: number;
     frameRate: number;
     exposureTime: number;
     gain: number;
     testPattern: number;
-    triggerMode: number;
+    triggerMode: boolean;
+    triggerSource: TriggerSourceName;
+    triggerActivation: TriggerActivationName;
   } {
     return {
-      mode: this.registers.get(F.AcquisitionMode),
+      ...this.#acquisition.settings(),
       frameRate: bitsFloat(this.registers.get(F.AcquisitionFrameRate)),
       exposureTime: bitsFloat(this.registers.get(F.ExposureTime)),
       gain: bitsFloat(this.registers.get(F.Gain)),
       testPattern: this.registers.get(F.TestPattern),
-      triggerMode: this.registers.get(F.TriggerMode),
     };
   }
 
@@ -549,7 +592,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.control.release()) this.#emitSafe('controlChange', { primary: undefined, reason: 'close' });
-    this.#acquiring = false;
+    this.#acquisition.stop('control-lost');
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
     for (const t of this.#timers) clearTimeout(t);
@@ -1083,11 +1126,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       this.registers.set(base + SC.SCDA, 0);
     }
     this.registers.set(F.TLParamsLocked, 0);
-    if (this.#acquiring) {
-      this.#acquiring = false;
-      this.registers.set(F.AcquisitionStatus, 0);
-      this.#emitSafe('acquisitionStop', { reason: 'control-lost', from: undefined });
-    }
+    this.#acquisition.stop('control-lost');
     this.#emitSafe('controlChange', { primary: undefined, reason });
   }
 
@@ -1302,12 +1341,10 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       B.HEARTBEAT_TIMEOUT,
       Math.max(minHb, intOption(o.heartbeatTimeoutMs, 3000, 1, 3_600_000, 'heartbeatTimeoutMs')),
       'Heartbeat Timeout',
-      (v) => {
-        const value = Math.min(Math.max(v, minHb), 3_600_000);
-        queueMicrotask(() => this.#armHeartbeat());
-        return value;
-      },
+      (v) => Math.min(Math.max(v, minHb), 3_600_000),
     );
+    // Re-arm once the new value is stored (a write listener runs after the store), so a lowered timeout counts now.
+    r.onWrite(B.HEARTBEAT_TIMEOUT, () => this.#armHeartbeat());
     ro(B.TIMESTAMP_TICK_FREQUENCY_HIGH, 0, 'Timestamp Tick Frequency High');
     ro(B.TIMESTAMP_TICK_FREQUENCY_LOW, 1_000_000_000, 'Timestamp Tick Frequency Low');
     r.define({
@@ -1331,10 +1368,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       GvcpConfigurationBits.HEARTBEAT_DISABLE |
       GvcpConfigurationBits.PENDING_ACK_ENABLE |
       GvcpConfigurationBits.EXTENDED_STATUS_CODES;
-    rw(B.GVCP_CONFIGURATION, 0, 'GVCP Configuration', (v) => {
-      queueMicrotask(() => this.#armHeartbeat());
-      return (v & gvcpConfigMask) >>> 0;
-    });
+    rw(B.GVCP_CONFIGURATION, 0, 'GVCP Configuration', (v) => (v & gvcpConfigMask) >>> 0);
+    r.onWrite(B.GVCP_CONFIGURATION, () => this.#armHeartbeat());
     ro(B.PENDING_TIMEOUT, intOption(o.pendingTimeoutMs, 100, 1, 0xffff_ffff, 'pendingTimeoutMs'), 'Pending Timeout');
     r.define({
       address: B.CONTROL_SWITCHOVER_KEY,
@@ -1424,6 +1459,9 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   #defineFeatures(sensorWidth: number, sensorHeight: number): void {
     const o = this.#options;
     const r = this.registers;
+    r.onWrite(F.TriggerSoftware, (v, ctx) => {
+      if (v !== 0) this.#emitSafe('triggerSoftware', ctx);
+    });
     const locked = (): void => {
       if (r.get(F.TLParamsLocked) !== 0)
         throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
@@ -1485,36 +1523,6 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       },
     });
     r.define({ address: F.PayloadSize, name: 'PayloadSize', access: 'RO', read: () => this.imageFormat().payloadSize });
-    r.define({
-      address: F.AcquisitionMode,
-      name: 'AcquisitionMode',
-      initial: AcquisitionMode.Continuous,
-      write: range(0, Object.keys(AcquisitionMode).length - 1, 'AcquisitionMode'),
-    });
-    r.define({
-      address: F.AcquisitionStart,
-      name: 'AcquisitionStart',
-      write: (v, ctx) => {
-        if (v !== 0 && !this.#acquiring) {
-          this.#acquiring = true;
-          r.set(F.AcquisitionStatus, 1);
-          this.#emitSafe('acquisitionStart', { mode: r.get(F.AcquisitionMode), from: ctx });
-        }
-        return 0; // A command register reads 0: done.
-      },
-    });
-    r.define({
-      address: F.AcquisitionStop,
-      name: 'AcquisitionStop',
-      write: (v, ctx) => {
-        if (v !== 0 && this.#acquiring) {
-          this.#acquiring = false;
-          r.set(F.AcquisitionStatus, 0);
-          this.#emitSafe('acquisitionStop', { reason: 'command', from: ctx });
-        }
-        return 0;
-      },
-    });
     floatFeature(F.ExposureTime, 10_000, 10, 10_000_000, 'ExposureTime');
     floatFeature(F.Gain, 0, 0, 48, 'Gain');
     floatFeature(F.AcquisitionFrameRate, 10, 0.1, 1000, 'AcquisitionFrameRate');
@@ -1532,16 +1540,6 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         return undefined;
       },
     });
-    r.define({ address: F.TriggerMode, name: 'TriggerMode', write: range(0, 1, 'TriggerMode', false) });
-    r.define({
-      address: F.TriggerSoftware,
-      name: 'TriggerSoftware',
-      write: (v, ctx) => {
-        if (v !== 0) this.#emitSafe('triggerSoftware', ctx);
-        return 0;
-      },
-    });
-    r.define({ address: F.AcquisitionStatus, name: 'AcquisitionStatus', access: 'RO' });
     r.define({
       address: F.TestEventGenerate,
       name: 'TestEventGenerate',

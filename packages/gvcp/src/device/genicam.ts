@@ -1,4 +1,5 @@
 import { BootstrapRegister } from '../codec/registers.js';
+import { AcquisitionMode, TriggerActivation, TriggerSelector, TriggerSource } from './acquisition.js';
 
 /**
  * Addresses of the simulated camera's own (manufacturer-specific) feature registers, from 0xA000 as the spec
@@ -26,6 +27,10 @@ export const FeatureRegister = {
   TriggerSoftware: 0xa044,
   AcquisitionStatus: 0xa048,
   TestEventGenerate: 0xa04c,
+  AcquisitionFrameCount: 0xa050,
+  TriggerSelector: 0xa054,
+  TriggerSource: 0xa058,
+  TriggerActivation: 0xa05c,
 } as const;
 export type FeatureRegister = (typeof FeatureRegister)[keyof typeof FeatureRegister];
 
@@ -60,10 +65,6 @@ export const TestPattern = {
   GreyDiagonalRamp: 5,
 } as const;
 export type TestPatternName = keyof typeof TestPattern;
-
-/** AcquisitionMode enumeration values. */
-export const AcquisitionMode = { Continuous: 0, SingleFrame: 1, MultiFrame: 2 } as const;
-export type AcquisitionModeName = keyof typeof AcquisitionMode;
 
 /** Event id the `TestEventGenerate` command sends (the device-specific range starts at 0x9000). */
 export const TEST_EVENT_ID = 0x9000;
@@ -152,7 +153,12 @@ function integer(name: string, pValue: string, o: IntOpts = {}): string {
   return `  <Integer Name="${name}">\n${lines.map((l) => `    ${l}`).join('\n')}\n  </Integer>\n`;
 }
 
-function enumeration(name: string, pValue: string, entries: Record<string, number>, o: IntOpts = {}): string {
+function enumeration(
+  name: string,
+  pValue: string,
+  entries: Record<string, number>,
+  o: IntOpts & { selected?: string[] } = {},
+): string {
   const head = [
     o.description ? `<Description>${esc(o.description)}</Description>` : '',
     o.visibility ? `<Visibility>${o.visibility}</Visibility>` : '',
@@ -161,7 +167,8 @@ function enumeration(name: string, pValue: string, entries: Record<string, numbe
   const body = Object.entries(entries)
     .map(([n, v]) => `    <EnumEntry Name="${n}">\n      <Value>${v}</Value>\n    </EnumEntry>`)
     .join('\n');
-  return `  <Enumeration Name="${name}">\n${head.map((l) => `    ${l}\n`).join('')}${body}\n    <pValue>${pValue}</pValue>\n  </Enumeration>\n`;
+  const selected = (o.selected ?? []).map((f) => `\n    <pSelected>${f}</pSelected>`).join('');
+  return `  <Enumeration Name="${name}">\n${head.map((l) => `    ${l}\n`).join('')}${body}\n    <pValue>${pValue}</pValue>${selected}\n  </Enumeration>\n`;
 }
 
 function command(name: string, pValue: string, value: number, description: string): string {
@@ -347,8 +354,12 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
       'AcquisitionStop',
       'AcquisitionFrameRate',
       'AcquisitionStatus',
+      'AcquisitionFrameCount',
       'ExposureTime',
+      'TriggerSelector',
       'TriggerMode',
+      'TriggerSource',
+      'TriggerActivation',
       'TriggerSoftware',
     ]),
   );
@@ -376,9 +387,36 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
   parts.push(intReg('AcquisitionStatusReg', F.AcquisitionStatus, 'RO', { cachable: 'NoCache' }));
   parts.push(float('ExposureTime', 'ExposureTimeReg', 10, 10_000_000, 'us', 'Exposure time in microseconds.'));
   parts.push(
+    integer('AcquisitionFrameCount', 'AcquisitionFrameCountReg', {
+      description: 'Frames one MultiFrame acquisition takes.',
+      min: 1,
+      max: 65535,
+      locked: true,
+    }),
+  );
+  parts.push(intReg('AcquisitionFrameCountReg', F.AcquisitionFrameCount, 'RW'));
+  // The trigger features are selected by TriggerSelector (one trigger, FrameStart, on this camera).
+  parts.push(
+    enumeration('TriggerSelector', 'TriggerSelectorReg', TriggerSelector, {
+      description: 'Which trigger TriggerMode, TriggerSource, TriggerActivation and TriggerSoftware configure.',
+      selected: ['TriggerMode', 'TriggerSource', 'TriggerActivation', 'TriggerSoftware'],
+    }),
+  );
+  parts.push(intReg('TriggerSelectorReg', F.TriggerSelector, 'RW'));
+  parts.push(
     enumeration('TriggerMode', 'TriggerModeReg', { Off: 0, On: 1 }, { description: 'Frames start on a trigger.' }),
   );
   parts.push(intReg('TriggerModeReg', F.TriggerMode, 'RW'));
+  parts.push(
+    enumeration('TriggerSource', 'TriggerSourceReg', TriggerSource, { description: 'Signal that is the trigger.' }),
+  );
+  parts.push(intReg('TriggerSourceReg', F.TriggerSource, 'RW'));
+  parts.push(
+    enumeration('TriggerActivation', 'TriggerActivationReg', TriggerActivation, {
+      description: 'Edge of a line input that triggers.',
+    }),
+  );
+  parts.push(intReg('TriggerActivationReg', F.TriggerActivation, 'RW'));
   parts.push(command('TriggerSoftware', 'TriggerSoftwareReg', 1, 'Generates a software trigger.'));
   parts.push(intReg('TriggerSoftwareReg', F.TriggerSoftware, 'RW'));
 

@@ -1,4 +1,20 @@
 export {
+  AcquisitionControl,
+  type AcquisitionHooks,
+  AcquisitionMode,
+  type AcquisitionModeName,
+  type AcquisitionRegisters,
+  type AcquisitionStats,
+  type AcquisitionStopReason,
+  type FrameTrigger,
+  TriggerActivation,
+  type TriggerActivationName,
+  TriggerSelector,
+  type TriggerSelectorName,
+  TriggerSource,
+  type TriggerSourceName,
+} from './acquisition.js';
+export {
   type ActionSignal,
   type ControlChangeReason,
   type DeviceEvent,
@@ -12,8 +28,6 @@ export {
 } from './device.js';
 export { DeviceStatusError, statusOf } from './errors.js';
 export {
-  AcquisitionMode,
-  type AcquisitionModeName,
   bitsPerPixel,
   buildGenicamXml,
   FeatureRegister,

@@ -1,3 +1,4 @@
+import { FrameClock } from './frame-clock.js';
 import { GvspSender, type GvspSenderStats, type LossOptions } from './sender.js';
 import { TestPattern } from './test-pattern.js';
 
@@ -19,14 +20,24 @@ export interface StreamingDevice {
   on(event: 'acquisitionStop', listener: () => void): unknown;
   on(event: 'packetResend', listener: (cmd: DeviceResendRequest) => void): unknown;
   on(event: 'fireTestPacket', listener: (e: { streamChannel: number }) => void): unknown;
+  /** A FrameStart trigger was accepted: one frame is due (while `triggerMode` is on). */
+  on(event: 'frameTrigger', listener: (e: { timestamp: bigint }) => void): unknown;
   off(
-    event: 'acquisitionStart' | 'acquisitionStop' | 'packetResend' | 'fireTestPacket',
+    event: 'acquisitionStart' | 'acquisitionStop' | 'packetResend' | 'fireTestPacket' | 'frameTrigger',
     listener: (...args: never[]) => void,
   ): unknown;
   readonly acquiring: boolean;
   imageFormat(): { width: number; height: number; offsetX: number; offsetY: number; pixelFormat: number };
-  /** Acquisition mode (0 continuous, 1 single frame) and frame rate; continuous at `fps` when absent. */
-  acquisitionSettings?(): { mode: number; frameRate: number };
+  /**
+   * Acquisition mode (0 continuous, 1 single frame) and frame rate; continuous at `fps` when absent. With
+   * `triggerMode` on, frames start only on 'frameTrigger'; `exposureTime` (us) bounds the free-running rate.
+   */
+  acquisitionSettings?(): { mode: number; frameRate: number; triggerMode?: boolean; exposureTime?: number };
+  /**
+   * Called after each frame; the device counts it against its acquisition mode and ends a SingleFrame or
+   * MultiFrame acquisition itself (returns false then). Without it, a SingleFrame acquisition sends one frame.
+   */
+  frameDone?(): boolean;
   streamChannel(n?: number): {
     hostPort: number;
     hostAddress: string;
@@ -59,7 +70,7 @@ export interface GvspStreaming extends AsyncDisposable {
   /** Frames sent since the attachment. */
   readonly framesSent: number;
   readonly streaming: boolean;
-  stats(): GvspSenderStats & { frames: number };
+  stats(): GvspSenderStats & { frames: number; triggersDropped: number };
   close(): Promise<void>;
 }
 
@@ -96,11 +107,21 @@ export async function attachGvspStreaming(
     return true;
   };
 
+  const clock = new FrameClock();
+  const timing = () => {
+    const settings = device.acquisitionSettings?.() ?? { mode: 0, frameRate: 0 };
+    const fps = options.forceFps ?? (settings.frameRate > 0 ? settings.frameRate : (options.fps ?? 10));
+    // a frame cannot be shorter than its exposure (unless the caller forces the rate)
+    const exposureMs = options.forceFps === undefined ? (settings.exposureTime ?? 0) / 1000 : 0;
+    return { triggerMode: settings.triggerMode === true, periodMs: Math.max(1000 / fps, exposureMs) };
+  };
+
   const run = async (gen: number, mode: number): Promise<void> => {
     let pattern: TestPattern | undefined;
     let buf: Uint8Array | undefined;
-    const start = performance.now();
     for (let n = 0; running && gen === generation; n++) {
+      const frameStart = await clock.next(timing);
+      if (!frameStart || !running || gen !== generation) break;
       if (!configure()) break;
       const fmt = device.imageFormat();
       if (
@@ -121,29 +142,33 @@ export async function attachGvspStreaming(
           offsetX: fmt.offsetX,
           offsetY: fmt.offsetY,
           data,
-          timestamp: device.timestamp(),
+          timestamp: frameStart.timestamp ?? device.timestamp(),
         });
         frames++;
       } catch {
         break;
       }
-      if (mode === 1) break; // SingleFrame
-      const settings = device.acquisitionSettings?.() ?? { mode: 0, frameRate: 0 };
-      const fps = options.forceFps ?? (settings.frameRate > 0 ? settings.frameRate : (options.fps ?? 10));
-      const due = start + ((n + 1) * 1000) / fps;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (device.frameDone) {
+        if (!device.frameDone()) break;
+      } else if (mode === 1) {
+        break; // SingleFrame
+      }
     }
   };
 
   const onStart = ({ mode }: { mode: number }): void => {
     running = true;
+    clock.reset();
     const gen = ++generation;
     loop = loop.then(() => run(gen, mode)).catch(() => {});
   };
   const onStop = (): void => {
     running = false;
     generation++;
+    clock.reset();
+  };
+  const onTrigger = ({ timestamp }: { timestamp: bigint }): void => {
+    if (running) clock.trigger(timestamp);
   };
   const onResend = (cmd: DeviceResendRequest): void => {
     if (cmd.streamChannel !== channel) return;
@@ -162,6 +187,7 @@ export async function attachGvspStreaming(
   device.on('acquisitionStop', onStop);
   device.on('packetResend', onResend);
   device.on('fireTestPacket', onTest);
+  device.on('frameTrigger', onTrigger);
   if (device.acquiring) onStart({ mode: device.acquisitionSettings?.().mode ?? 0 });
 
   const close = async (): Promise<void> => {
@@ -171,6 +197,7 @@ export async function attachGvspStreaming(
     device.off('acquisitionStop', onStop);
     device.off('packetResend', onResend);
     device.off('fireTestPacket', onTest);
+    device.off('frameTrigger', onTrigger);
     onStop();
     await loop;
     await sender.close();
@@ -183,7 +210,7 @@ export async function attachGvspStreaming(
     get streaming() {
       return running;
     },
-    stats: () => ({ ...sender.stats(), frames }),
+    stats: () => ({ ...sender.stats(), frames, triggersDropped: clock.dropped }),
     close,
     [Symbol.asyncDispose]: close,
   };

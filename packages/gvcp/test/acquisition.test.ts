@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   AcquisitionMode,
   BootstrapRegister as B,
+  derivedMac,
+  derivedSerialNumber,
   FeatureRegister as F,
   type FrameTrigger,
   GvcpDevice,
@@ -157,5 +159,23 @@ describe('GvcpDevice heartbeat timeout', () => {
     expect(dev.control.primary).toBeDefined();
     vi.advanceTimersByTime(600);
     expect(dev.control.primary).toBeUndefined();
+  });
+});
+
+describe('GvcpDevice identity', () => {
+  it('derives its serial number from its address and port, and its MAC from the serial number', async () => {
+    expect(derivedSerialNumber('127.0.0.2', 3956)).toBe('CAM7F0000020F74');
+    const a = await GvcpDevice.start({ address: '127.0.0.1', port: 0 });
+    opened.push(a);
+    const b = await GvcpDevice.start({ address: '127.0.0.1', port: 0 });
+    opened.push(b);
+    expect(a.serialNumber).toBe(derivedSerialNumber('127.0.0.1', a.address().port));
+    expect(b.serialNumber).not.toBe(a.serialNumber);
+    expect(a.mac).toBe(derivedMac(a.serialNumber));
+    expect(b.mac).not.toBe(a.mac);
+    // what is given is kept
+    const c = await GvcpDevice.start({ address: '127.0.0.1', port: 0, serialNumber: 'MINE', mac: '02:11:22:33:44:55' });
+    opened.push(c);
+    expect([c.serialNumber, c.mac]).toEqual(['MINE', '02:11:22:33:44:55']);
   });
 });

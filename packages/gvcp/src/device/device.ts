@@ -62,6 +62,7 @@ import {
   TEST_EVENT_ID,
   TestPattern,
 } from './genicam.js';
+import { derivedMac, derivedSerialNumber } from './identity.js';
 import { type Application, ControlChannel, type PrimaryApplication } from './privilege.js';
 import { type AccessContext, PartialWriteError, RegisterSpace, type WriteListener } from './registers.js';
 import { RetransmitCache } from './retransmit-cache.js';
@@ -226,19 +227,10 @@ export interface GvcpDeviceEvents {
   badDatagram: [{ from: AccessContext; error: unknown }];
 }
 
-const DEFAULT_SERIAL = 'CAM00000001';
 const SCHEDULED_ACTION_QUEUE = 16;
 const MAX_ACTION_DELAY_MS = 600_000;
 const MAX_PENDING_ACKS = 100;
 const MAX_QUEUED_EVENTS = 64;
-
-function defaultMac(serial: string): string {
-  // Locally administered, unicast (0x02 first octet), stable for a serial number.
-  let h = 0x811c9dc5;
-  for (const c of serial) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
-  const b = [0x02, 0xca, (h >>> 24) & 0xff, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff];
-  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
 
 function floatBits(v: number): number {
   const dv = new DataView(new ArrayBuffer(4));
@@ -415,9 +407,22 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     });
     socket.on('message', (msg, rinfo) => this.#onDatagram(socket, msg, rinfo));
     this.#socket = socket;
+    if (this.#port === 0) this.#deriveIdentity(socket.address().port);
     const where = this.address();
     this.#emitSafe('listening', where);
     return where;
+  }
+
+  /** Bound to any free port: the default serial number and MAC follow the port it got (see derivedSerialNumber). */
+  #deriveIdentity(port: number): void {
+    const o = this.#options;
+    if (o.serialNumber !== undefined) return;
+    const serial = derivedSerialNumber(this.#initialIp.ip, port);
+    this.registers.setString(B.SERIAL_NUMBER, 16, serial);
+    if (o.mac !== undefined) return;
+    const mac = macToHighLow(derivedMac(serial));
+    this.registers.set(B.DEVICE_MAC_ADDRESS_HIGH, mac.high);
+    this.registers.set(B.DEVICE_MAC_ADDRESS_LOW, mac.low);
   }
 
   /** Where the device listens. */
@@ -1260,8 +1265,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     ro(B.VERSION, (2 << 16) | 0, 'Version');
     // Big-endian registers, transmitter class, UTF-8 strings.
     ro(B.DEVICE_MODE, (DeviceModeBits.BIG_ENDIAN | 1) >>> 0, 'Device Mode');
-    const serial = o.serialNumber ?? DEFAULT_SERIAL;
-    const mac = macToHighLow(o.mac ?? defaultMac(serial));
+    const serial = o.serialNumber ?? derivedSerialNumber(this.#initialIp.ip, this.#port);
+    const mac = macToHighLow(o.mac ?? derivedMac(serial));
     ro(B.DEVICE_MAC_ADDRESS_HIGH, mac.high, 'Device MAC Address High');
     ro(B.DEVICE_MAC_ADDRESS_LOW, mac.low, 'Device MAC Address Low');
     const supported = IpConfigBits.PERSISTENT | IpConfigBits.DHCP | IpConfigBits.LLA;

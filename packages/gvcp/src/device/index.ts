@@ -38,6 +38,7 @@ export {
   TestPattern,
   type TestPatternName,
 } from './genicam.js';
+export { derivedMac, derivedSerialNumber } from './identity.js';
 export {
   type Application,
   type CcpWriteResult,

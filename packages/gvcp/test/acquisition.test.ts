@@ -179,3 +179,17 @@ describe('GvcpDevice identity', () => {
     expect([c.serialNumber, c.mac]).toEqual(['MINE', '02:11:22:33:44:55']);
   });
 });
+
+describe('GvcpDevice image region', () => {
+  it('keeps Width + OffsetX and Height + OffsetY inside the sensor', async () => {
+    const { port, h } = await device({ sensorWidth: 1024, sensorHeight: 768, width: 640, height: 480 });
+    expect(await write(h, port, F.OffsetX, 385)).toBe(GvcpStatus.INVALID_PARAMETER);
+    expect(await write(h, port, F.OffsetX, 384)).toBe(GvcpStatus.SUCCESS);
+    expect(await write(h, port, F.Width, 641)).toBe(GvcpStatus.INVALID_PARAMETER);
+    expect(await write(h, port, F.Width, 64)).toBe(GvcpStatus.SUCCESS);
+    expect(await write(h, port, F.OffsetY, 288)).toBe(GvcpStatus.SUCCESS);
+    expect(await write(h, port, F.Height, 481)).toBe(GvcpStatus.INVALID_PARAMETER);
+    expect(await write(h, port, F.ReverseX, 2)).toBe(GvcpStatus.INVALID_PARAMETER);
+    expect(await write(h, port, F.ReverseY, 1)).toBe(GvcpStatus.SUCCESS);
+  });
+});

@@ -116,4 +116,44 @@ describe('simulated camera: trigger and acquisition modes on the stream', () => 
     expect(await frameWithin(stream, 300)).toBeUndefined();
     expect(dev.triggerStats).toMatchObject({ triggersAccepted: 2, triggersIgnored: 1, framesAcquired: 2 });
   });
+
+  it('the picture follows ExposureTime, Gain, ReverseX and the region of the sensor set through the node map', async () => {
+    const { map, open } = await camera();
+    await map.set('TriggerMode', 'On');
+    // a window on the grey ramp of the scene (below the colour bars, right of the text)
+    await map.set('OffsetX', 300);
+    await map.set('OffsetY', 500);
+    const stream = await open();
+    const grab = async (): Promise<Uint8Array> => {
+      await map.execute('TriggerSoftware');
+      const f = await frameWithin(stream, 3000);
+      expect(f?.status).toBe('complete');
+      const data = f!.data.slice();
+      f!.release();
+      return data;
+    };
+    const mean = (b: Uint8Array): number => b.reduce((a, v) => a + v, 0) / b.length;
+    const normal = mean(await grab());
+    await map.set('ExposureTime', 2500);
+    const short = mean(await grab());
+    await map.set('ExposureTime', 10_000);
+    await map.set('Gain', 12);
+    const gained = mean(await grab());
+    expect(short).toBeLessThan(normal * 0.5);
+    expect(gained).toBeGreaterThan(normal * 1.5);
+    await map.set('Gain', 0);
+    await map.set('BlackLevel', 10);
+    const lifted = await grab();
+    expect(Math.min(...lifted)).toBeGreaterThanOrEqual(25);
+    await map.set('BlackLevel', 0);
+    // the region: bounded by the sensor through the node map's pMax (SwissKnife) and by the device itself
+    expect(await map.get('SensorWidth')).toBe(1024);
+    await stream.close();
+    await expect(map.set('OffsetX', 961)).rejects.toThrow(/allowed \[0, 960\]/);
+    await map.set('OffsetX', 960);
+    expect(await map.describe('Width')).toMatchObject({ max: 64 });
+    await expect(map.set('Width', 65)).rejects.toThrow(/allowed \[1, 64\]/);
+    await map.set('ReverseX', true);
+    expect(await map.get('ReverseX')).toBe(true);
+  });
 });

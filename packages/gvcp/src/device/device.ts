@@ -485,6 +485,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     offsetY: number;
     pixelFormat: number;
     payloadSize: number;
+    sensorWidth: number;
+    sensorHeight: number;
   } {
     const width = this.registers.get(F.Width);
     const height = this.registers.get(F.Height);
@@ -492,6 +494,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     return {
       width,
       height,
+      sensorWidth: this.registers.get(F.SensorWidth),
+      sensorHeight: this.registers.get(F.SensorHeight),
       offsetX: this.registers.get(F.OffsetX),
       offsetY: this.registers.get(F.OffsetY),
       pixelFormat,
@@ -509,6 +513,9 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     frameRate: number;
     exposureTime: number;
     gain: number;
+    blackLevel: number;
+    reverseX: boolean;
+    reverseY: boolean;
     testPattern: number;
     triggerMode: boolean;
     triggerSource: TriggerSourceName;
@@ -519,6 +526,9 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       frameRate: bitsFloat(this.registers.get(F.AcquisitionFrameRate)),
       exposureTime: bitsFloat(this.registers.get(F.ExposureTime)),
       gain: bitsFloat(this.registers.get(F.Gain)),
+      blackLevel: bitsFloat(this.registers.get(F.BlackLevel)),
+      reverseX: this.registers.get(F.ReverseX) === 1,
+      reverseY: this.registers.get(F.ReverseY) === 1,
       testPattern: this.registers.get(F.TestPattern),
     };
   }
@@ -1492,6 +1502,16 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         },
       });
     };
+    // The image is a region of the sensor: size + offset never exceed it (the other one bounds each write).
+    const region =
+      (other: number, sensor: number, min: number, name: string) =>
+      (v: number): undefined => {
+        locked();
+        const max = sensor - r.get(other);
+        if (v < min || v > max)
+          throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in ${min}..${max}`);
+        return undefined;
+      };
     const pf = PixelFormat[o.pixelFormat ?? 'Mono8'];
     if (pf === undefined)
       throw new ValueOutOfRangeError('pixelFormat', `unknown pixel format ${String(o.pixelFormat)}`);
@@ -1503,16 +1523,19 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       address: F.Width,
       name: 'Width',
       initial: intOption(o.width, Math.min(640, sensorWidth), 1, sensorWidth, 'width'),
-      write: range(1, sensorWidth, 'Width'),
+      write: region(F.OffsetX, sensorWidth, 1, 'Width'),
     });
     r.define({
       address: F.Height,
       name: 'Height',
       initial: intOption(o.height, Math.min(480, sensorHeight), 1, sensorHeight, 'height'),
-      write: range(1, sensorHeight, 'Height'),
+      write: region(F.OffsetY, sensorHeight, 1, 'Height'),
     });
-    r.define({ address: F.OffsetX, name: 'OffsetX', write: range(0, sensorWidth - 1, 'OffsetX') });
-    r.define({ address: F.OffsetY, name: 'OffsetY', write: range(0, sensorHeight - 1, 'OffsetY') });
+    r.define({ address: F.OffsetX, name: 'OffsetX', write: region(F.Width, sensorWidth, 0, 'OffsetX') });
+    r.define({ address: F.OffsetY, name: 'OffsetY', write: region(F.Height, sensorHeight, 0, 'OffsetY') });
+    floatFeature(F.BlackLevel, 0, 0, 10, 'BlackLevel');
+    r.define({ address: F.ReverseX, name: 'ReverseX', write: range(0, 1, 'ReverseX') });
+    r.define({ address: F.ReverseY, name: 'ReverseY', write: range(0, 1, 'ReverseY') });
     r.define({
       address: F.PixelFormat,
       name: 'PixelFormat',
@@ -1534,7 +1557,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     r.define({
       address: F.TestPattern,
       name: 'TestPattern',
-      initial: TestPattern.GreyDiagonalRamp,
+      initial: TestPattern.Off, // the picture of the simulated scene, as a camera sends by default
       write: range(0, Object.keys(TestPattern).length - 1, 'TestPattern', false),
     });
     r.define({

@@ -31,6 +31,9 @@ export const FeatureRegister = {
   TriggerSelector: 0xa054,
   TriggerSource: 0xa058,
   TriggerActivation: 0xa05c,
+  BlackLevel: 0xa060,
+  ReverseX: 0xa064,
+  ReverseY: 0xa068,
 } as const;
 export type FeatureRegister = (typeof FeatureRegister)[keyof typeof FeatureRegister];
 
@@ -40,6 +43,8 @@ export const PixelFormat = {
   Mono10: 0x01100003,
   Mono12: 0x01100005,
   Mono16: 0x01100007,
+  Mono10p: 0x010a0046,
+  Mono12p: 0x010c0047,
   BayerGR8: 0x01080008,
   BayerRG8: 0x01080009,
   BayerGB8: 0x0108000a,
@@ -47,8 +52,19 @@ export const PixelFormat = {
   RGB8Packed: 0x02180014,
   BGR8Packed: 0x02180015,
   YUV422Packed: 0x0210001f,
+  YUV422_8: 0x02100032,
 } as const;
 export type PixelFormatName = keyof typeof PixelFormat;
+
+/**
+ * SFNC/PFNC names of the {@link PixelFormat} entries that carry GigE Vision 1.x names (same codes): RGB8Packed is
+ * PFNC RGB8, BGR8Packed BGR8, YUV422Packed YUV422_8_UYVY.
+ */
+export const PixelFormatPfncName: Readonly<Record<string, string>> = {
+  RGB8Packed: 'RGB8',
+  BGR8Packed: 'BGR8',
+  YUV422Packed: 'YUV422_8_UYVY',
+};
 
 /** Bits per pixel of a PFNC code. */
 export function bitsPerPixel(pixelFormat: number): number {
@@ -290,6 +306,8 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
       'OffsetX',
       'OffsetY',
       'PixelFormat',
+      'ReverseX',
+      'ReverseY',
       'TestPattern',
     ]),
   );
@@ -301,7 +319,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     integer('Width', 'WidthReg', {
       description: 'Width of the image in pixels.',
       min: 1,
-      pMax: 'SensorWidth',
+      pMax: 'WidthMax',
       inc: 1,
       locked: true,
     }),
@@ -311,7 +329,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     integer('Height', 'HeightReg', {
       description: 'Height of the image in pixels.',
       min: 1,
-      pMax: 'SensorHeight',
+      pMax: 'HeightMax',
       inc: 1,
       locked: true,
     }),
@@ -321,7 +339,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     integer('OffsetX', 'OffsetXReg', {
       description: 'Horizontal offset of the image.',
       min: 0,
-      pMax: 'SensorWidth',
+      pMax: 'OffsetXMax',
       inc: 1,
       locked: true,
     }),
@@ -331,12 +349,40 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     integer('OffsetY', 'OffsetYReg', {
       description: 'Vertical offset of the image.',
       min: 0,
-      pMax: 'SensorHeight',
+      pMax: 'OffsetYMax',
       inc: 1,
       locked: true,
     }),
   );
   parts.push(intReg('OffsetYReg', F.OffsetY, 'RW'));
+  // The image is a region of the sensor: each of size and offset is bounded by the other.
+  for (const [name, formula, a, b] of [
+    ['WidthMax', 'SW - OX', 'SensorWidth', 'OffsetXReg'],
+    ['HeightMax', 'SH - OY', 'SensorHeight', 'OffsetYReg'],
+    ['OffsetXMax', 'SW - W', 'SensorWidth', 'WidthReg'],
+    ['OffsetYMax', 'SH - H', 'SensorHeight', 'HeightReg'],
+  ] as const) {
+    const [va, vb] = formula.split(' - ') as [string, string];
+    parts.push(`  <IntSwissKnife Name="${name}">
+    <Visibility>Invisible</Visibility>
+    <pVariable Name="${va}">${a}</pVariable>
+    <pVariable Name="${vb}">${b}</pVariable>
+    <Formula>${formula}</Formula>
+  </IntSwissKnife>
+`);
+  }
+  parts.push(
+    float('BlackLevel', 'BlackLevelReg', 0, 10, '%', 'Black level, in percent of full scale, added to every pixel.'),
+  );
+  for (const axis of ['X', 'Y'] as const) {
+    parts.push(`  <Boolean Name="Reverse${axis}">
+    <Description>Mirrors the sensor ${axis === 'X' ? 'horizontally' : 'vertically'} (the region applies after).</Description>
+    <pIsLocked>TLParamsLocked</pIsLocked>
+    <pValue>Reverse${axis}Reg</pValue>
+  </Boolean>
+`);
+    parts.push(intReg(`Reverse${axis}Reg`, F[`Reverse${axis}`], 'RW'));
+  }
   parts.push(
     enumeration('PixelFormat', 'PixelFormatReg', PixelFormat, { description: 'Format of the pixels.', locked: true }),
   );
@@ -421,7 +467,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
   parts.push(intReg('TriggerSoftwareReg', F.TriggerSoftware, 'RW'));
 
   // Analog control.
-  parts.push(category('AnalogControl', ['Gain']));
+  parts.push(category('AnalogControl', ['Gain', 'BlackLevel']));
   parts.push(float('Gain', 'GainReg', 0, 48, 'dB', 'Gain in dB.'));
 
   // Transport layer: payload, stream channel 0, message channel, control channel, timestamp, network.

@@ -34,6 +34,7 @@ export {
   type GenicamXmlOptions,
   PixelFormat,
   type PixelFormatName,
+  PixelFormatPfncName,
   TEST_EVENT_ID,
   TestPattern,
   type TestPatternName,

@@ -1,6 +1,17 @@
+import { pixelFormatInfo } from '../codec/pixel-format.js';
 import { FrameClock } from './frame-clock.js';
+import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from './scene.js';
 import { GvspSender, type GvspSenderStats, type LossOptions } from './sender.js';
 import { TestPattern } from './test-pattern.js';
+
+/** SFNC TestPattern values: GreyDiagonalRamp is {@link TestPattern}'s moving ramp; the still ones the scene draws. */
+const TEST_PATTERN_DIAGONAL = 5;
+const STILL_PATTERNS: Record<number, SensorSettings['testPattern']> = {
+  1: 'Black',
+  2: 'White',
+  3: 'GreyHorizontalRamp',
+  4: 'GreyVerticalRamp',
+};
 
 /** A PACKETRESEND as the device hands it over. */
 export interface DeviceResendRequest {
@@ -27,12 +38,32 @@ export interface StreamingDevice {
     listener: (...args: never[]) => void,
   ): unknown;
   readonly acquiring: boolean;
-  imageFormat(): { width: number; height: number; offsetX: number; offsetY: number; pixelFormat: number };
+  imageFormat(): {
+    width: number;
+    height: number;
+    offsetX: number;
+    offsetY: number;
+    pixelFormat: number;
+    /** The sensor the image is a region of (default: the image itself). */
+    sensorWidth?: number;
+    sensorHeight?: number;
+  };
   /**
    * Acquisition mode (0 continuous, 1 single frame) and frame rate; continuous at `fps` when absent. With
    * `triggerMode` on, frames start only on 'frameTrigger'; `exposureTime` (us) bounds the free-running rate.
    */
-  acquisitionSettings?(): { mode: number; frameRate: number; triggerMode?: boolean; exposureTime?: number };
+  acquisitionSettings?(): {
+    mode: number;
+    frameRate: number;
+    triggerMode?: boolean;
+    exposureTime?: number;
+    gain?: number;
+    blackLevel?: number;
+    reverseX?: boolean;
+    reverseY?: boolean;
+    /** SFNC TestPattern: 0 Off (the scene), 1 Black, 2 White, 3 GreyHorizontalRamp, 4 GreyVerticalRamp, 5 GreyDiagonalRamp (moving). */
+    testPattern?: number;
+  };
   /**
    * Called after each frame; the device counts it against its acquisition mode and ends a SingleFrame or
    * MultiFrame acquisition itself (returns false then). Without it, a SingleFrame acquisition sends one frame.
@@ -116,6 +147,39 @@ export async function attachGvspStreaming(
     return { triggerMode: settings.triggerMode === true, periodMs: Math.max(1000 / fps, exposureMs) };
   };
 
+  const scene = new SceneRenderer();
+  let sceneBuf = new Uint8Array(0);
+  /** The picture of frame `n`: the scene through the sensor settings, or a test pattern. */
+  const picture = (n: number, fmt: ReturnType<StreamingDevice['imageFormat']>): Uint8Array | undefined => {
+    const a = device.acquisitionSettings?.();
+    const testPattern = a?.testPattern ?? TEST_PATTERN_DIAGONAL;
+    const name = pixelFormatInfo(fmt.pixelFormat)?.name;
+    if (
+      testPattern === TEST_PATTERN_DIAGONAL ||
+      !(SCENE_PIXEL_FORMATS as readonly (string | undefined)[]).includes(name)
+    )
+      return undefined;
+    const s: SensorSettings = {
+      sensorWidth: fmt.sensorWidth ?? fmt.offsetX + fmt.width,
+      sensorHeight: fmt.sensorHeight ?? fmt.offsetY + fmt.height,
+      width: fmt.width,
+      height: fmt.height,
+      offsetX: fmt.offsetX,
+      offsetY: fmt.offsetY,
+      pixelFormat: fmt.pixelFormat,
+      exposureTime: a?.exposureTime ?? 10_000,
+      gain: a?.gain ?? 0,
+      blackLevel: a?.blackLevel ?? 0,
+      reverseX: a?.reverseX ?? false,
+      reverseY: a?.reverseY ?? false,
+    };
+    const still = STILL_PATTERNS[testPattern];
+    if (still) s.testPattern = still;
+    const size = SceneRenderer.byteSize(s);
+    if (sceneBuf.byteLength < size) sceneBuf = new Uint8Array(size);
+    return scene.render(s, n, Date.now(), sceneBuf);
+  };
+
   const run = async (gen: number, mode: number): Promise<void> => {
     let pattern: TestPattern | undefined;
     let buf: Uint8Array | undefined;
@@ -124,16 +188,19 @@ export async function attachGvspStreaming(
       if (!frameStart || !running || gen !== generation) break;
       if (!configure()) break;
       const fmt = device.imageFormat();
-      if (
-        !pattern ||
-        pattern.width !== fmt.width ||
-        pattern.height !== fmt.height ||
-        pattern.pixelFormat !== fmt.pixelFormat
-      ) {
-        pattern = new TestPattern({ width: fmt.width, height: fmt.height, pixelFormat: fmt.pixelFormat });
-        buf = new Uint8Array(pattern.byteSize);
+      let data = picture(n, fmt);
+      if (!data) {
+        if (
+          !pattern ||
+          pattern.width !== fmt.width ||
+          pattern.height !== fmt.height ||
+          pattern.pixelFormat !== fmt.pixelFormat
+        ) {
+          pattern = new TestPattern({ width: fmt.width, height: fmt.height, pixelFormat: fmt.pixelFormat });
+          buf = new Uint8Array(pattern.byteSize);
+        }
+        data = pattern.render(n, buf);
       }
-      const data = pattern.render(n, buf);
       try {
         await sender.sendImage({
           pixelFormat: fmt.pixelFormat,

@@ -14,6 +14,7 @@ import { attachGvspStreaming, type GvspStreaming } from '../src/index.js';
 
 const run = promisify(execFile);
 const triggerScript = fileURLToPath(new URL('./fixtures/aravis_trigger.py', import.meta.url));
+const chunkScript = fileURLToPath(new URL('./fixtures/aravis_chunks.py', import.meta.url));
 
 async function retry<T>(fn: () => Promise<T>, ms: number): Promise<T> {
   const deadline = Date.now() + ms;
@@ -71,5 +72,32 @@ describeInterop('python Aravis software-triggers our simulated camera', { 'pytho
     expect(new Set(r.per_trigger.map((f) => f[0]!.frame_id)).size).toBe(triggers);
     expect(streaming!.framesSent).toBe(triggers);
     expect(device!.triggerStats.triggersAccepted).toBe(triggers);
+  }, 90_000);
+
+  it('Aravis reads the chunk data (ChunkTimestamp, ChunkFrameID, ChunkExposureTime) our camera appends', async () => {
+    const { stdout } = await run('/usr/bin/python3', [chunkScript, '127.0.0.1', '3', '2500'], {
+      timeout: 60_000,
+      env: { ...process.env, ARV_GRAB_FRAME_RETENTION_US: '1000000' },
+    });
+    const r = JSON.parse(stdout) as {
+      payload: number;
+      frames: {
+        status: string;
+        has_chunks: boolean;
+        frame_id: number;
+        timestamp: number;
+        chunk_timestamp: number;
+        chunk_frame_id: number;
+        chunk_exposure_time: number;
+      }[];
+    };
+    expect(r.payload).toBe(64 * 48 + 8 + 3 * 16);
+    expect(r.frames).toHaveLength(3);
+    for (const f of r.frames) {
+      expect(f).toMatchObject({ status: 'success', has_chunks: true, chunk_exposure_time: 2500 });
+      // the same values our chunk adapter reads: the frame's block id and its timestamp (1 GHz ticks)
+      expect(f.chunk_frame_id).toBe(f.frame_id);
+      expect(f.chunk_timestamp).toBe(f.timestamp);
+    }
   }, 90_000);
 });

@@ -54,6 +54,7 @@ function linkLimited(device: GvcpDevice, maxPacketSize: number): StreamingDevice
     imageFormat: () => device.imageFormat(),
     acquisitionSettings: () => device.acquisitionSettings(),
     frameDone: () => device.frameDone(),
+    chunkSettings: () => device.chunkSettings(),
     timestamp: () => device.timestamp(),
     streamChannel: (n?: number) => {
       const ch = device.streamChannel(n);

@@ -57,6 +57,9 @@ import { DeviceStatusError, statusOf } from './errors.js';
 import {
   bitsPerPixel,
   buildGenicamXml,
+  CHUNK_DATA_LENGTH,
+  type ChunkName,
+  ChunkSelector,
   FeatureRegister as F,
   PixelFormat,
   TEST_EVENT_ID,
@@ -499,7 +502,19 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       offsetX: this.registers.get(F.OffsetX),
       offsetY: this.registers.get(F.OffsetY),
       pixelFormat,
-      payloadSize: Math.ceil((width * height * bitsPerPixel(pixelFormat)) / 8),
+      // with chunk data: the image chunk's tag, then each enabled chunk and its tag
+      payloadSize:
+        Math.ceil((width * height * bitsPerPixel(pixelFormat)) / 8) +
+        (this.chunkSettings().active ? 8 + this.chunkSettings().enabled.length * (CHUNK_DATA_LENGTH + 8) : 0),
+    };
+  }
+
+  /** ChunkModeActive and the chunks ChunkEnable switched on (for a stream sender). */
+  chunkSettings(): { active: boolean; enabled: ChunkName[] } {
+    const names = Object.keys(ChunkSelector) as ChunkName[];
+    return {
+      active: this.registers.get(F.ChunkModeActive) === 1,
+      enabled: names.filter((n) => this.registers.get(F.ChunkEnable + 4 * ChunkSelector[n]) === 1),
     };
   }
 
@@ -1536,6 +1551,11 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     floatFeature(F.BlackLevel, 0, 0, 10, 'BlackLevel');
     r.define({ address: F.ReverseX, name: 'ReverseX', write: range(0, 1, 'ReverseX') });
     r.define({ address: F.ReverseY, name: 'ReverseY', write: range(0, 1, 'ReverseY') });
+    r.define({ address: F.ChunkModeActive, name: 'ChunkModeActive', write: range(0, 1, 'ChunkModeActive') });
+    const chunks = Object.keys(ChunkSelector).length;
+    r.define({ address: F.ChunkSelector, name: 'ChunkSelector', write: range(0, chunks - 1, 'ChunkSelector', false) });
+    for (let i = 0; i < chunks; i++)
+      r.define({ address: F.ChunkEnable + 4 * i, name: `ChunkEnable${i}`, write: range(0, 1, 'ChunkEnable') });
     r.define({
       address: F.PixelFormat,
       name: 'PixelFormat',

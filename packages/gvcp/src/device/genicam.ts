@@ -34,6 +34,10 @@ export const FeatureRegister = {
   BlackLevel: 0xa060,
   ReverseX: 0xa064,
   ReverseY: 0xa068,
+  ChunkModeActive: 0xa06c,
+  ChunkSelector: 0xa070,
+  /** ChunkEnable of each {@link ChunkSelector} entry, 4 bytes apart. */
+  ChunkEnable: 0xa080,
 } as const;
 export type FeatureRegister = (typeof FeatureRegister)[keyof typeof FeatureRegister];
 
@@ -81,6 +85,25 @@ export const TestPattern = {
   GreyDiagonalRamp: 5,
 } as const;
 export type TestPatternName = keyof typeof TestPattern;
+
+/** ChunkSelector values: the chunks a frame can carry. */
+export const ChunkSelector = { Timestamp: 0, FrameID: 1, ExposureTime: 2, Gain: 3 } as const;
+export type ChunkName = keyof typeof ChunkSelector;
+
+/**
+ * ChunkIDs of the simulated camera's chunks (the tag after each chunk's data; the XML's chunk Port nodes name them).
+ * The image is a chunk too, first, so the chunk walk from the payload's end stops at its start.
+ */
+export const ChunkId = {
+  Image: 0x0000_0001,
+  Timestamp: 0x0000_0101,
+  FrameID: 0x0000_0102,
+  ExposureTime: 0x0000_0103,
+  Gain: 0x0000_0104,
+} as const;
+
+/** Data bytes of each chunk: Timestamp and FrameID 64-bit unsigned, ExposureTime and Gain IEEE-754 doubles, big-endian. */
+export const CHUNK_DATA_LENGTH = 8;
 
 /** Event id the `TestEventGenerate` command sends (the device-specific range starts at 0x9000). */
 export const TEST_EVENT_ID = 0x9000;
@@ -266,6 +289,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
 `);
   parts.push(
     category('Root', [
+      'ChunkDataControl',
       'DeviceControl',
       'ImageFormatControl',
       'AcquisitionControl',
@@ -717,6 +741,59 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
   parts.push(
     intReg('ActionGroupMaskReg', B.ACTION_GROUP_MASK_BASE, 'RW', { index: { node: 'ActionSelector', offset: 0x10 } }),
   );
+
+  // Chunk data: ChunkModeActive and one ChunkEnable per ChunkSelector entry; each chunk read through its own port.
+  parts.push(
+    category('ChunkDataControl', [
+      'ChunkModeActive',
+      'ChunkSelector',
+      'ChunkEnable',
+      'ChunkTimestamp',
+      'ChunkFrameID',
+      'ChunkExposureTime',
+      'ChunkGain',
+    ]),
+  );
+  parts.push(`  <Boolean Name="ChunkModeActive">
+    <Description>Frames carry the enabled chunks after the image.</Description>
+    <pIsLocked>TLParamsLocked</pIsLocked>
+    <pValue>ChunkModeActiveReg</pValue>
+  </Boolean>
+`);
+  parts.push(intReg('ChunkModeActiveReg', F.ChunkModeActive, 'RW'));
+  parts.push(
+    enumeration('ChunkSelector', 'ChunkSelectorReg', ChunkSelector, {
+      description: 'Which chunk ChunkEnable switches.',
+      selected: ['ChunkEnable'],
+    }),
+  );
+  parts.push(intReg('ChunkSelectorReg', F.ChunkSelector, 'RW'));
+  parts.push(`  <Boolean Name="ChunkEnable">
+    <Description>The selected chunk is in every frame while ChunkModeActive.</Description>
+    <pIsLocked>TLParamsLocked</pIsLocked>
+    <pValue>ChunkEnableReg</pValue>
+  </Boolean>
+`);
+  parts.push(intReg('ChunkEnableReg', F.ChunkEnable, 'RW', { index: { node: 'ChunkSelector', offset: 4 } }));
+  for (const name of Object.keys(ChunkSelector) as ChunkName[]) {
+    const isFloat = name === 'ExposureTime' || name === 'Gain';
+    parts.push(`  <Port Name="Chunk${name}Port">
+    <ChunkID>${ChunkId[name].toString(16).toUpperCase()}</ChunkID>
+  </Port>
+  <${isFloat ? 'FloatReg' : 'IntReg'} Name="Chunk${name}Reg">
+    <Address>0x0</Address>
+    <Length>${CHUNK_DATA_LENGTH}</Length>
+    <AccessMode>RO</AccessMode>
+    <pPort>Chunk${name}Port</pPort>
+    <Cachable>NoCache</Cachable>${isFloat ? '' : '\n    <Sign>Unsigned</Sign>'}
+    <Endianess>BigEndian</Endianess>
+  </${isFloat ? 'FloatReg' : 'IntReg'}>
+  <${isFloat ? 'Float' : 'Integer'} Name="Chunk${name}">
+    <Description>${name} of the frame the chunk data came with.</Description>
+    <pValue>Chunk${name}Reg</pValue>${name === 'ExposureTime' ? '\n    <Unit>us</Unit>' : name === 'Gain' ? '\n    <Unit>dB</Unit>' : ''}
+  </${isFloat ? 'Float' : 'Integer'}>
+`);
+  }
 
   // Events.
   parts.push(category('EventControl', ['TestEventGenerate']));

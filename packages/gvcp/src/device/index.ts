@@ -30,6 +30,10 @@ export { DeviceStatusError, statusOf } from './errors.js';
 export {
   bitsPerPixel,
   buildGenicamXml,
+  CHUNK_DATA_LENGTH,
+  ChunkId,
+  type ChunkName,
+  ChunkSelector,
   FeatureRegister,
   type GenicamXmlOptions,
   PixelFormat,

@@ -1,4 +1,6 @@
+import type { ChunkName } from '@cam/gvcp';
 import { pixelFormatInfo } from '../codec/pixel-format.js';
+import { frameChunkData } from './chunks.js';
 import { FrameClock } from './frame-clock.js';
 import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from './scene.js';
 import { GvspSender, type GvspSenderStats, type LossOptions } from './sender.js';
@@ -69,6 +71,8 @@ export interface StreamingDevice {
    * MultiFrame acquisition itself (returns false then). Without it, a SingleFrame acquisition sends one frame.
    */
   frameDone?(): boolean;
+  /** ChunkModeActive and the enabled chunks: frames then carry them after the image (GigE Vision chunk layout). */
+  chunkSettings?(): { active: boolean; enabled: ChunkName[] };
   streamChannel(n?: number): {
     hostPort: number;
     hostAddress: string;
@@ -201,6 +205,9 @@ export async function attachGvspStreaming(
         }
         data = pattern.render(n, buf);
       }
+      const timestamp = frameStart.timestamp ?? device.timestamp();
+      const chunks = device.chunkSettings?.();
+      const a = device.acquisitionSettings?.();
       try {
         await sender.sendImage({
           pixelFormat: fmt.pixelFormat,
@@ -209,7 +216,17 @@ export async function attachGvspStreaming(
           offsetX: fmt.offsetX,
           offsetY: fmt.offsetY,
           data,
-          timestamp: frameStart.timestamp ?? device.timestamp(),
+          timestamp,
+          ...(chunks?.active
+            ? {
+                chunkData: frameChunkData(data.byteLength, chunks.enabled, {
+                  timestamp,
+                  frameId: sender.nextBlockId,
+                  exposureTime: a?.exposureTime ?? 0,
+                  gain: a?.gain ?? 0,
+                }),
+              }
+            : {}),
         });
         frames++;
       } catch {

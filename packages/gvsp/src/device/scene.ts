@@ -212,7 +212,7 @@ export class SceneRenderer {
     const { width, height } = s;
     const sensed = (v: number): number => {
       const x = black + v * gain;
-      return x < 0 ? 0 : x > 1 ? 1 : x;
+      return Math.min(1, Math.max(0, x));
     };
     // Column by column, what does not depend on the row: the sensor column, its bar colour and its ramp value.
     const sxs = new Int32Array(width);

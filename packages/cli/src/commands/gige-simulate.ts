@@ -55,6 +55,7 @@ function linkLimited(device: GvcpDevice, maxPacketSize: number): StreamingDevice
     acquisitionSettings: () => device.acquisitionSettings(),
     frameDone: () => device.frameDone(),
     chunkSettings: () => device.chunkSettings(),
+    frameEvent: (name, e) => device.frameEvent(name, e),
     timestamp: () => device.timestamp(),
     streamChannel: (n?: number) => {
       const ch = device.streamChannel(n);

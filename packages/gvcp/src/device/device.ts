@@ -54,6 +54,7 @@ import {
   type TriggerSourceName,
 } from './acquisition.js';
 import { DeviceStatusError, statusOf } from './errors.js';
+import { EventControl, type FrameEventName } from './event-control.js';
 import {
   bitsPerPixel,
   buildGenicamXml,
@@ -309,6 +310,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   readonly #timers = new Set<NodeJS.Timeout>();
   /** Acquisition and trigger state (defined in the constructor, after the bootstrap registers). */
   readonly #acquisition: AcquisitionControl;
+  readonly #events: EventControl;
   #timestampBase = process.hrtime.bigint();
   #eventReqId = 0;
   #eventQueue: Promise<unknown> = Promise.resolve();
@@ -372,6 +374,15 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         if (this.registers.get(F.TLParamsLocked) !== 0)
           throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
       },
+    });
+    this.#events = new EventControl(this.registers, F, (e) => {
+      void this.sendEvent({
+        eventId: e.eventId,
+        streamChannel: 0,
+        blockId: e.blockId,
+        timestamp: e.timestamp,
+        data: e.data,
+      });
     });
     this.#defineFeatures(sensorWidth, sensorHeight);
     if (options.signal) {
@@ -468,6 +479,15 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
    */
   frameDone(): boolean {
     return this.#acquisition.frameDone();
+  }
+
+  /**
+   * The sensor side reports a frame event (FrameStart when a frame begins, ExposureEnd when its exposure ends): sent as
+   * EVENTDATA on the message channel (event id, block id, timestamp; data: block id and timestamp) when
+   * EventNotification is On for it. Returns whether it was sent.
+   */
+  frameEvent(name: FrameEventName, e: { frameId: bigint; timestamp: bigint }): boolean {
+    return this.#events.notify(name, e.frameId, e.timestamp);
   }
 
   /** Drives input line `line` (Line0): an edge that matches TriggerActivation is a Line0 trigger. */

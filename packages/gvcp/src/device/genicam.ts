@@ -1,5 +1,6 @@
 import { BootstrapRegister } from '../codec/registers.js';
 import { AcquisitionMode, TriggerActivation, TriggerSelector, TriggerSource } from './acquisition.js';
+import { EventSelector, FrameEventId, type FrameEventName } from './event-control.js';
 
 /**
  * Addresses of the simulated camera's own (manufacturer-specific) feature registers, from 0xA000 as the spec
@@ -38,6 +39,9 @@ export const FeatureRegister = {
   ChunkSelector: 0xa070,
   /** ChunkEnable of each {@link ChunkSelector} entry, 4 bytes apart. */
   ChunkEnable: 0xa080,
+  EventSelector: 0xa074,
+  /** EventNotification of each EventSelector entry, 4 bytes apart. */
+  EventNotification: 0xa090,
 } as const;
 export type FeatureRegister = (typeof FeatureRegister)[keyof typeof FeatureRegister];
 
@@ -796,7 +800,66 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
   }
 
   // Events.
-  parts.push(category('EventControl', ['TestEventGenerate']));
+  const frameEvents = Object.keys(EventSelector) as FrameEventName[];
+  parts.push(
+    category('EventControl', [
+      'EventSelector',
+      'EventNotification',
+      ...frameEvents.flatMap((e) => [`Event${e}`, `Event${e}FrameID`, `Event${e}Timestamp`]),
+      'TestEventGenerate',
+    ]),
+  );
+  parts.push(
+    enumeration('EventSelector', 'EventSelectorReg', EventSelector, {
+      description: 'Which event EventNotification switches.',
+      selected: ['EventNotification'],
+    }),
+  );
+  parts.push(intReg('EventSelectorReg', F.EventSelector, 'RW'));
+  parts.push(
+    enumeration(
+      'EventNotification',
+      'EventNotificationReg',
+      { Off: 0, On: 1 },
+      { description: 'The selected event is sent on the message channel.' },
+    ),
+  );
+  parts.push(
+    intReg('EventNotificationReg', F.EventNotification, 'RW', { index: { node: 'EventSelector', offset: 4 } }),
+  );
+  // Each frame event: its id, and its data (block id, timestamp) read through a Port with its EventID.
+  for (const e of frameEvents) {
+    const id = FrameEventId[e];
+    parts.push(`  <Integer Name="Event${e}">
+    <Description>Event id of ${e} on the message channel.</Description>
+    <ImposedAccessMode>RO</ImposedAccessMode>
+    <Value>${id}</Value>
+    <Representation>HexNumber</Representation>
+  </Integer>
+  <Port Name="Event${e}Port">
+    <EventID>${id.toString(16).toUpperCase()}</EventID>
+  </Port>
+`);
+    for (const [field, address] of [
+      ['FrameID', 0],
+      ['Timestamp', 8],
+    ] as const) {
+      parts.push(`  <IntReg Name="Event${e}${field}Reg">
+    <Address>${hex(address)}</Address>
+    <Length>8</Length>
+    <AccessMode>RO</AccessMode>
+    <pPort>Event${e}Port</pPort>
+    <Cachable>NoCache</Cachable>
+    <Sign>Unsigned</Sign>
+    <Endianess>BigEndian</Endianess>
+  </IntReg>
+  <Integer Name="Event${e}${field}">
+    <Description>${field} of the last ${e} event.</Description>
+    <pValue>Event${e}${field}Reg</pValue>
+  </Integer>
+`);
+    }
+  }
   parts.push(
     command(
       'TestEventGenerate',

@@ -28,6 +28,16 @@ export {
 } from './device.js';
 export { DeviceStatusError, statusOf } from './errors.js';
 export {
+  EventControl,
+  type EventRegisters,
+  EventSelector,
+  FRAME_EVENT_DATA_LENGTH,
+  type FrameEvent,
+  FrameEventId,
+  type FrameEventName,
+  frameEventData,
+} from './event-control.js';
+export {
   bitsPerPixel,
   buildGenicamXml,
   CHUNK_DATA_LENGTH,

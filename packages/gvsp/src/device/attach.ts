@@ -73,6 +73,8 @@ export interface StreamingDevice {
   frameDone?(): boolean;
   /** ChunkModeActive and the enabled chunks: frames then carry them after the image (GigE Vision chunk layout). */
   chunkSettings?(): { active: boolean; enabled: ChunkName[] };
+  /** A frame began (FrameStart) or its exposure ended (ExposureEnd): the device sends the event when enabled. */
+  frameEvent?(name: 'FrameStart' | 'ExposureEnd', e: { frameId: bigint; timestamp: bigint }): unknown;
   streamChannel(n?: number): {
     hostPort: number;
     hostAddress: string;
@@ -208,6 +210,13 @@ export async function attachGvspStreaming(
       const timestamp = frameStart.timestamp ?? device.timestamp();
       const chunks = device.chunkSettings?.();
       const a = device.acquisitionSettings?.();
+      // the frame's events: it starts now, its exposure ends ExposureTime later (1 GHz ticks)
+      const frameId = sender.nextBlockId;
+      device.frameEvent?.('FrameStart', { frameId, timestamp });
+      device.frameEvent?.('ExposureEnd', {
+        frameId,
+        timestamp: timestamp + BigInt(Math.round((a?.exposureTime ?? 0) * 1000)),
+      });
       try {
         await sender.sendImage({
           pixelFormat: fmt.pixelFormat,
@@ -221,7 +230,7 @@ export async function attachGvspStreaming(
             ? {
                 chunkData: frameChunkData(data.byteLength, chunks.enabled, {
                   timestamp,
-                  frameId: sender.nextBlockId,
+                  frameId,
                   exposureTime: a?.exposureTime ?? 0,
                   gain: a?.gain ?? 0,
                 }),

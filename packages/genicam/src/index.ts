@@ -1,3 +1,4 @@
+export { CHUNK_TAG_SIZE, type Chunk, decodeChunks, encodeChunks, encodedLengthChunks, MAX_CHUNKS } from './chunk.js';
 export * from './errors.js';
 export {
   type CompiledFormula,

@@ -1,4 +1,5 @@
-import { AbortError, type CallOptions, copyBytes, TruncatedError } from '@cam/net-utils';
+import { AbortError, type CallOptions, copyBytes, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { decodeChunks } from './chunk.js';
 import {
   type AccessMode,
   FeatureTypeError,
@@ -195,6 +196,8 @@ export class NodeMap {
   private readonly engine: Engine;
   private readonly defaultPort: Port;
   private readonly ports: Readonly<Record<string, Port>>;
+  /** Ports of chunk and event data, as the last attachChunkData / attachEventData set them. */
+  private readonly dataPorts = new Map<string, Port>();
 
   private constructor(root: XmlElement, port: Port, options: NodeMapOptions) {
     if (root.tag !== 'RegisterDescription')
@@ -584,6 +587,45 @@ export class NodeMap {
     if (!on) this.cache.clear();
   }
 
+  /**
+   * Chunk adapter: makes the chunk data of one frame (GigE Vision layout, walked back from the end: see
+   * `decodeChunks`) what the XML's chunk Port nodes read, by ChunkID, so `ChunkTimestamp` and the like read from this
+   * frame until the next call. Chunks the frame lacks make their features NotAvailable. Returns the ChunkIDs found.
+   */
+  attachChunkData(chunkData: Uint8Array): number[] {
+    const chunks = decodeChunks(chunkData);
+    const byId = new Map(chunks.map((c) => [c.id, c.data]));
+    this.attachData((port) => port.chunkId, byId);
+    return chunks.map((c) => c.id);
+  }
+
+  /** Event adapter: the data of an EVENTDATA with `eventId` becomes what the Port node with that EventID reads. */
+  attachEventData(eventId: number, data: Uint8Array): void {
+    this.attachData((port) => port.eventId, new Map([[eventId, data]]), true);
+  }
+
+  private attachData(
+    idOf: (port: PortNode) => string | undefined,
+    byId: ReadonlyMap<number, Uint8Array>,
+    keepOthers = false,
+  ): void {
+    for (const node of this.nodes.values()) {
+      if (!(node instanceof PortNode)) continue;
+      const text = idOf(node);
+      if (text === undefined) continue;
+      const id = Number.parseInt(text.replace(/^0x/i, ''), 16);
+      const data = byId.get(id);
+      if (data === undefined) {
+        if (!keepOthers) this.dataPorts.delete(node.name);
+        if (keepOthers) continue;
+      } else {
+        this.dataPorts.set(node.name, bytesPort(node.name, copyBytes(data)));
+      }
+      // values read from the previous frame or event must not be served again
+      for (const reg of this.cache.keys()) if (reg.portName === node.name) this.cache.delete(reg);
+    }
+  }
+
   /** Forgets every cached register value (for example after the device was reset behind our back). */
   invalidateCache(): void {
     this.cache.clear();
@@ -597,7 +639,7 @@ export class NodeMap {
 
   private portFor(reg: RegisterNode): Port {
     if (reg.portName === '') throw new GenicamXmlError('register without pPort', { node: reg.name });
-    const explicit = this.ports[reg.portName];
+    const explicit = this.ports[reg.portName] ?? this.dataPorts.get(reg.portName);
     if (explicit !== undefined) return explicit;
     const node = this.nodes.get(reg.portName);
     if (!(node instanceof PortNode))
@@ -735,4 +777,19 @@ function toBool(name: string, v: FeatureInput): boolean {
   if (v === 1 || v === 1n || v === 'true' || v === '1') return true;
   if (v === 0 || v === 0n || v === 'false' || v === '0') return false;
   throw new InvalidValueError(name, `expected a boolean, got ${describeInput(v)}`);
+}
+
+/** A read-only Port over chunk or event bytes (addresses are offsets into them). */
+function bytesPort(name: string, bytes: Uint8Array): Port {
+  return {
+    async read(address: bigint, length: number): Promise<Uint8Array> {
+      const start = Number(address);
+      if (address < 0n || start + length > bytes.byteLength)
+        throw new TruncatedError(start, length, bytes.byteLength - start, `data of port ${name}`);
+      return bytes.slice(start, start + length);
+    },
+    async write(): Promise<void> {
+      throw new ValueOutOfRangeError(name, 'chunk and event data are read-only');
+    },
+  };
 }

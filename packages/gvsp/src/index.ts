@@ -18,6 +18,16 @@ export {
   packetiseBlock,
 } from './device/packetizer.js';
 export {
+  glyphPixel,
+  REFERENCE_EXPOSURE_US,
+  SCENE_PIXEL_FORMATS,
+  SceneRenderer,
+  type SensorSettings,
+  sceneText,
+  type TextLayout,
+  textLayout,
+} from './device/scene.js';
+export {
   GvspSender,
   type GvspSenderOptions,
   type GvspSenderStats,

@@ -12,6 +12,8 @@ afterEach(async () => {
 async function camera(loss?: { drop?: number; reorder?: number; duplicate?: number; seed?: number }) {
   const dev = await GvcpDevice.start({ address: '127.0.0.1', port: 0, width: 320, height: 240, pixelFormat: 'Mono8' });
   cleanup.push(() => dev.close());
+  // the moving diagonal ramp (TestPattern GreyDiagonalRamp), so frames can be compared with TestPattern.render
+  dev.registers.set(F.TestPattern, 5);
   const streaming = await attachGvspStreaming(dev, {
     bindAddress: '127.0.0.1',
     forceFps: 50,

@@ -1,6 +1,6 @@
 import { FeatureRegister, GVCP_PORT, GvcpDevice, type GvcpDeviceOptions, PixelFormat } from '@cam/gvcp';
 import { type AttachStreamingOptions, attachGvspStreaming, type GvspStreaming, type StreamingDevice } from '@cam/gvsp';
-import { isIpv4, macToBytes } from '@cam/net-utils';
+import { ipv4ToU32, isIpv4, isLoopback, macToBytes, u32ToIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { parseNumber, reportError, UsageError } from '../output.js';
 
@@ -16,6 +16,7 @@ interface SimulateOptions {
   fps?: string;
   packetSize?: string;
   lossRatio?: string;
+  count?: string;
   json?: boolean;
 }
 
@@ -52,6 +53,9 @@ function linkLimited(device: GvcpDevice, maxPacketSize: number): StreamingDevice
     },
     imageFormat: () => device.imageFormat(),
     acquisitionSettings: () => device.acquisitionSettings(),
+    frameDone: () => device.frameDone(),
+    chunkSettings: () => device.chunkSettings(),
+    frameEvent: (name, e) => device.frameEvent(name, e),
     timestamp: () => device.timestamp(),
     streamChannel: (n?: number) => {
       const ch = device.streamChannel(n);
@@ -149,6 +153,34 @@ function deviceOptions(opts: SimulateOptions): GvcpDeviceOptions {
   return options;
 }
 
+/** Most cameras one `--count` starts. */
+const MAX_COUNT = 64;
+
+/**
+ * Options of camera `i` of `count`: on a loopback address each camera takes the next address (127.0.0.1,
+ * 127.0.0.2, ...) on the same port, so Aravis finds them all on 3956; elsewhere the next port (port 0: any free
+ * one). A given serial number gets the camera's number appended; without one each derives its own.
+ */
+function nthCamera(base: GvcpDeviceOptions, i: number, count: number): GvcpDeviceOptions {
+  if (count === 1) return base;
+  const o: GvcpDeviceOptions = { ...base };
+  const address = base.address ?? '0.0.0.0';
+  if (isLoopback(address)) {
+    const a = ipv4ToU32(address) + i;
+    if (a >>> 24 !== 127 || (a & 0xff) === 0xff) throw new UsageError(`${count} cameras from ${address} leave 127/8`);
+    o.address = u32ToIpv4(a);
+  } else if (base.port !== 0) {
+    o.port = (base.port ?? GVCP_PORT) + i;
+    if (o.port > 0xffff) throw new UsageError(`${count} cameras from port ${base.port} run past 65535`);
+  }
+  if (base.serialNumber !== undefined) {
+    o.serialNumber = `${base.serialNumber}-${i + 1}`;
+    if (new TextEncoder().encode(o.serialNumber).byteLength > 15)
+      throw new UsageError(`serial number "${o.serialNumber}" is longer than 15 bytes`);
+  }
+  return o;
+}
+
 /** Registers `cam gige simulate`: a simulated GigE Vision camera (GVCP) that runs until SIGINT / SIGTERM. */
 export function registerGigeSimulate(gige: Command): void {
   gige
@@ -168,58 +200,85 @@ export function registerGigeSimulate(gige: Command): void {
       '--loss-ratio <r>',
       'share of stream packets dropped at random, first sends only: resends get through (default 0)',
     )
-    .option('--json', 'print one JSON line with address, port, serial and MAC once listening')
+    .option(
+      '--count <n>',
+      `cameras in this process (1..${MAX_COUNT}): on 127.0.0.x consecutive addresses, else consecutive ports`,
+    )
+    .option('--json', 'print one JSON line per camera with address, port, serial and MAC once listening')
     .action(async (opts: SimulateOptions) => {
       const json = opts.json === true;
-      let device: GvcpDevice | undefined;
-      let streaming: GvspStreaming | undefined;
+      const cameras: { device: GvcpDevice; streaming: GvspStreaming | undefined }[] = [];
+      const closeAll = async (): Promise<void> => {
+        for (const c of cameras) {
+          await c.streaming?.close();
+          await c.device.close();
+        }
+      };
       try {
         const settings = streamSettings(opts);
-        device = new GvcpDevice(deviceOptions(opts));
+        const count = opts.count === undefined ? 1 : parseNumber(opts.count, 'count');
+        if (count < 1 || count > MAX_COUNT) throw new UsageError(`count ${count} is not in 1..${MAX_COUNT}`);
+        const base = deviceOptions(opts);
+        if (count > 1 && base.mac !== undefined)
+          throw new UsageError('--mac names one camera: leave it out with --count (each derives its own)');
         const stopped = untilStopped();
-        const where = await device.listen();
-        streaming = await startStreaming(device, settings, where.address);
-        const format = device.imageFormat();
-        const info = {
-          address: where.address,
-          port: where.port,
-          serial: device.serialNumber,
-          mac: device.mac,
-          width: format.width,
-          height: format.height,
-          pixelFormat:
-            Object.entries(PixelFormat).find(([, v]) => v === format.pixelFormat)?.[0] ??
-            `0x${format.pixelFormat.toString(16)}`,
-        };
-        if (json) {
-          // One JSON document, on one line, so a caller can read it as soon as it appears.
-          process.stdout.write(`${JSON.stringify({ ok: true, ...info })}\n`);
-        } else {
-          process.stdout.write(
-            `GigE Vision camera simulator listening on ${info.address}:${info.port} (serial ${info.serial}, MAC ${info.mac}), streams ${info.width}x${info.height} ${info.pixelFormat} on AcquisitionStart; Ctrl-C to stop\n`,
-          );
-          device.on('controlChange', (c) => {
-            const who = c.primary ? ` ${c.primary.address}:${c.primary.port} (${c.primary.privilege})` : '';
-            process.stdout.write(`control ${c.reason}${who}\n`);
-          });
-          device.on('forceIp', (c) =>
-            process.stdout.write(`FORCEIP: now ${c.ip}/${c.subnetMask} gateway ${c.gateway}\n`),
-          );
+        for (let i = 0; i < count; i++) {
+          const device = new GvcpDevice(nthCamera(base, i, count));
+          const camera: (typeof cameras)[number] = { device, streaming: undefined };
+          cameras.push(camera);
+          const where = await device.listen();
+          camera.streaming = await startStreaming(device, settings, where.address);
+          announce(device, where, json);
         }
         const signal = await stopped;
-        const stats = device.stats;
-        const frames = streaming.framesSent;
-        await streaming.close();
-        await device.close();
+        let commands = 0;
+        let acks = 0;
+        let bad = 0;
+        let frames = 0;
+        for (const c of cameras) {
+          commands += c.device.stats.commandsExecuted;
+          acks += c.device.stats.acksSent;
+          bad += c.device.stats.badDatagrams;
+          frames += c.streaming?.framesSent ?? 0;
+        }
+        await closeAll();
         if (!json) {
           process.stdout.write(
-            `stopped (${signal}): ${stats.commandsExecuted} commands, ${stats.acksSent} acks, ${stats.badDatagrams} bad datagrams, ${frames} frames streamed\n`,
+            `stopped (${signal}): ${commands} commands, ${acks} acks, ${bad} bad datagrams, ${frames} frames streamed\n`,
           );
         }
       } catch (error) {
-        await streaming?.close();
-        await device?.close();
+        await closeAll();
         reportError(error, json);
       }
     });
+}
+
+/** Tells where one camera listens: a JSON line, or a sentence and then its control changes. */
+function announce(device: GvcpDevice, where: { address: string; port: number }, json: boolean): void {
+  const format = device.imageFormat();
+  const info = {
+    address: where.address,
+    port: where.port,
+    serial: device.serialNumber,
+    mac: device.mac,
+    width: format.width,
+    height: format.height,
+    pixelFormat:
+      Object.entries(PixelFormat).find(([, v]) => v === format.pixelFormat)?.[0] ??
+      `0x${format.pixelFormat.toString(16)}`,
+  };
+  if (json) {
+    // One JSON document, on one line, so a caller can read it as soon as it appears.
+    process.stdout.write(`${JSON.stringify({ ok: true, ...info })}\n`);
+  } else {
+    process.stdout.write(
+      `GigE Vision camera simulator listening on ${info.address}:${info.port} (serial ${info.serial}, MAC ${info.mac}), streams ${info.width}x${info.height} ${info.pixelFormat} on AcquisitionStart; Ctrl-C to stop\n`,
+    );
+    device.on('controlChange', (c) => {
+      const who = c.primary ? ` ${c.primary.address}:${c.primary.port} (${c.primary.privilege})` : '';
+      process.stdout.write(`control ${c.reason}${who}\n`);
+    });
+    device.on('forceIp', (c) => process.stdout.write(`FORCEIP: now ${c.ip}/${c.subnetMask} gateway ${c.gateway}\n`));
+  }
 }

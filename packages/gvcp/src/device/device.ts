@@ -46,16 +46,27 @@ import {
   WRITEMEM_MAX_COUNT,
   WRITEREG_MAX_COUNT,
 } from '../codec/index.js';
-import { DeviceStatusError, statusOf } from './errors.js';
 import {
-  AcquisitionMode,
+  AcquisitionControl,
+  type AcquisitionStopReason,
+  type FrameTrigger,
+  type TriggerActivationName,
+  type TriggerSourceName,
+} from './acquisition.js';
+import { DeviceStatusError, statusOf } from './errors.js';
+import { EventControl, type FrameEventName } from './event-control.js';
+import {
   bitsPerPixel,
   buildGenicamXml,
+  CHUNK_DATA_LENGTH,
+  type ChunkName,
+  ChunkSelector,
   FeatureRegister as F,
   PixelFormat,
   TEST_EVENT_ID,
   TestPattern,
 } from './genicam.js';
+import { derivedMac, derivedSerialNumber } from './identity.js';
 import { type Application, ControlChannel, type PrimaryApplication } from './privilege.js';
 import { type AccessContext, PartialWriteError, RegisterSpace, type WriteListener } from './registers.js';
 import { RetransmitCache } from './retransmit-cache.js';
@@ -210,8 +221,10 @@ export interface GvcpDeviceEvents {
   listening: [{ address: string; port: number }];
   packetResend: [command: PacketResendCommand, from: AccessContext];
   acquisitionStart: [{ mode: number; from: AccessContext | undefined }];
-  acquisitionStop: [{ reason: 'command' | 'control-lost'; from: AccessContext | undefined }];
+  acquisitionStop: [{ reason: AcquisitionStopReason; from: AccessContext | undefined }];
   triggerSoftware: [from: AccessContext];
+  /** A FrameStart trigger was accepted (trigger mode on, its source fired, acquiring): one frame is due. */
+  frameTrigger: [trigger: FrameTrigger];
   fireTestPacket: [{ streamChannel: number; from: AccessContext }];
   controlChange: [{ primary: PrimaryApplication | undefined; reason: ControlChangeReason }];
   forceIp: [config: IpConfig & { from: AccessContext }];
@@ -220,19 +233,10 @@ export interface GvcpDeviceEvents {
   badDatagram: [{ from: AccessContext; error: unknown }];
 }
 
-const DEFAULT_SERIAL = 'CAM00000001';
 const SCHEDULED_ACTION_QUEUE = 16;
 const MAX_ACTION_DELAY_MS = 600_000;
 const MAX_PENDING_ACKS = 100;
 const MAX_QUEUED_EVENTS = 64;
-
-function defaultMac(serial: string): string {
-  // Locally administered, unicast (0x02 first octet), stable for a serial number.
-  let h = 0x811c9dc5;
-  for (const c of serial) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
-  const b = [0x02, 0xca, (h >>> 24) & 0xff, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff];
-  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
 
 function floatBits(v: number): number {
   const dv = new DataView(new ArrayBuffer(4));
@@ -307,7 +311,9 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   #queued = 0;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
-  #acquiring = false;
+  /** Acquisition and trigger state (defined in the constructor, after the bootstrap registers). */
+  readonly #acquisition: AcquisitionControl;
+  readonly #events: EventControl;
   #timestampBase = process.hrtime.bigint();
   #eventReqId = 0;
   #eventQueue: Promise<unknown> = Promise.resolve();
@@ -362,6 +368,25 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         sensorHeight,
       });
     this.#defineBootstrap();
+    this.#acquisition = new AcquisitionControl(this.registers, F, {
+      started: (mode, from) => this.#emitSafe('acquisitionStart', { mode, from }),
+      stopped: (reason, from) => this.#emitSafe('acquisitionStop', { reason, from }),
+      triggered: (trigger) => this.#emitSafe('frameTrigger', trigger),
+      timestamp: () => this.timestamp(),
+      checkUnlocked: () => {
+        if (this.registers.get(F.TLParamsLocked) !== 0)
+          throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
+      },
+    });
+    this.#events = new EventControl(this.registers, F, (e) => {
+      void this.sendEvent({
+        eventId: e.eventId,
+        streamChannel: 0,
+        blockId: e.blockId,
+        timestamp: e.timestamp,
+        data: e.data,
+      });
+    });
     this.#defineFeatures(sensorWidth, sensorHeight);
     if (options.signal) {
       if (options.signal.aborted) this.#closed = true;
@@ -399,9 +424,22 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     });
     socket.on('message', (msg, rinfo) => this.#onDatagram(socket, msg, rinfo));
     this.#socket = socket;
+    if (this.#port === 0) this.#deriveIdentity(socket.address().port);
     const where = this.address();
     this.#emitSafe('listening', where);
     return where;
+  }
+
+  /** Bound to any free port: the default serial number and MAC follow the port it got (see derivedSerialNumber). */
+  #deriveIdentity(port: number): void {
+    const o = this.#options;
+    if (o.serialNumber !== undefined) return;
+    const serial = derivedSerialNumber(this.#initialIp.ip, port);
+    this.registers.setString(B.SERIAL_NUMBER, 16, serial);
+    if (o.mac !== undefined) return;
+    const mac = macToHighLow(derivedMac(serial));
+    this.registers.set(B.DEVICE_MAC_ADDRESS_HIGH, mac.high);
+    this.registers.set(B.DEVICE_MAC_ADDRESS_LOW, mac.low);
   }
 
   /** Where the device listens. */
@@ -434,7 +472,35 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
 
   /** True between AcquisitionStart and AcquisitionStop (or loss of control). */
   get acquiring(): boolean {
-    return this.#acquiring;
+    return this.#acquisition.acquiring;
+  }
+
+  /**
+   * The sensor side (a stream sender) finished a frame: SingleFrame acquisitions end after one, MultiFrame after
+   * AcquisitionFrameCount (AcquisitionStatus goes to 0 and 'acquisitionStop' says 'complete'). Returns true while the
+   * acquisition goes on.
+   */
+  frameDone(): boolean {
+    return this.#acquisition.frameDone();
+  }
+
+  /**
+   * The sensor side reports a frame event (FrameStart when a frame begins, ExposureEnd when its exposure ends): sent as
+   * EVENTDATA on the message channel (event id, block id, timestamp; data: block id and timestamp) when
+   * EventNotification is On for it. Returns whether it was sent.
+   */
+  frameEvent(name: FrameEventName, e: { frameId: bigint; timestamp: bigint }): boolean {
+    return this.#events.notify(name, e.frameId, e.timestamp);
+  }
+
+  /** Drives input line `line` (Line0): an edge that matches TriggerActivation is a Line0 trigger. */
+  setLine(line: number, high: boolean): void {
+    this.#acquisition.setLine(line, high);
+  }
+
+  /** Trigger counters. */
+  get triggerStats(): { triggersAccepted: number; triggersIgnored: number; framesAcquired: number } {
+    return { ...this.#acquisition.stats };
   }
 
   /** The image the current feature values describe (for a stream sender). */
@@ -445,6 +511,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     offsetY: number;
     pixelFormat: number;
     payloadSize: number;
+    sensorWidth: number;
+    sensorHeight: number;
   } {
     const width = this.registers.get(F.Width);
     const height = this.registers.get(F.Height);
@@ -452,29 +520,54 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     return {
       width,
       height,
+      sensorWidth: this.registers.get(F.SensorWidth),
+      sensorHeight: this.registers.get(F.SensorHeight),
       offsetX: this.registers.get(F.OffsetX),
       offsetY: this.registers.get(F.OffsetY),
       pixelFormat,
-      payloadSize: Math.ceil((width * height * bitsPerPixel(pixelFormat)) / 8),
+      // with chunk data: the image chunk's tag, then each enabled chunk and its tag
+      payloadSize:
+        Math.ceil((width * height * bitsPerPixel(pixelFormat)) / 8) +
+        (this.chunkSettings().active ? 8 + this.chunkSettings().enabled.length * (CHUNK_DATA_LENGTH + 8) : 0),
     };
   }
 
-  /** The acquisition features (for a stream sender): mode, frame rate (Hz), exposure (us), gain (dB), test pattern. */
+  /** ChunkModeActive and the chunks ChunkEnable switched on (for a stream sender). */
+  chunkSettings(): { active: boolean; enabled: ChunkName[] } {
+    const names = Object.keys(ChunkSelector) as ChunkName[];
+    return {
+      active: this.registers.get(F.ChunkModeActive) === 1,
+      enabled: names.filter((n) => this.registers.get(F.ChunkEnable + 4 * ChunkSelector[n]) === 1),
+    };
+  }
+
+  /**
+   * The acquisition features (for a stream sender): mode, frames of a MultiFrame acquisition, frame rate (Hz),
+   * exposure (us), gain (dB), test pattern, and the FrameStart trigger (on: frames start only on 'frameTrigger').
+   */
   acquisitionSettings(): {
     mode: number;
+    frameCount: number;
     frameRate: number;
     exposureTime: number;
     gain: number;
+    blackLevel: number;
+    reverseX: boolean;
+    reverseY: boolean;
     testPattern: number;
-    triggerMode: number;
+    triggerMode: boolean;
+    triggerSource: TriggerSourceName;
+    triggerActivation: TriggerActivationName;
   } {
     return {
-      mode: this.registers.get(F.AcquisitionMode),
+      ...this.#acquisition.settings(),
       frameRate: bitsFloat(this.registers.get(F.AcquisitionFrameRate)),
       exposureTime: bitsFloat(this.registers.get(F.ExposureTime)),
       gain: bitsFloat(this.registers.get(F.Gain)),
+      blackLevel: bitsFloat(this.registers.get(F.BlackLevel)),
+      reverseX: this.registers.get(F.ReverseX) === 1,
+      reverseY: this.registers.get(F.ReverseY) === 1,
       testPattern: this.registers.get(F.TestPattern),
-      triggerMode: this.registers.get(F.TriggerMode),
     };
   }
 
@@ -560,7 +653,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.control.release()) this.#emitSafe('controlChange', { primary: undefined, reason: 'close' });
-    this.#acquiring = false;
+    this.#acquisition.stop('control-lost');
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
     for (const t of this.#timers) clearTimeout(t);
@@ -1099,11 +1192,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       this.registers.set(base + SC.SCDA, 0);
     }
     this.registers.set(F.TLParamsLocked, 0);
-    if (this.#acquiring) {
-      this.#acquiring = false;
-      this.registers.set(F.AcquisitionStatus, 0);
-      this.#emitSafe('acquisitionStop', { reason: 'control-lost', from: undefined });
-    }
+    this.#acquisition.stop('control-lost');
     this.#emitSafe('controlChange', { primary: undefined, reason });
   }
 
@@ -1237,8 +1326,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     ro(B.VERSION, (2 << 16) | 0, 'Version');
     // Big-endian registers, transmitter class, UTF-8 strings.
     ro(B.DEVICE_MODE, (DeviceModeBits.BIG_ENDIAN | 1) >>> 0, 'Device Mode');
-    const serial = o.serialNumber ?? DEFAULT_SERIAL;
-    const mac = macToHighLow(o.mac ?? defaultMac(serial));
+    const serial = o.serialNumber ?? derivedSerialNumber(this.#initialIp.ip, this.#port);
+    const mac = macToHighLow(o.mac ?? derivedMac(serial));
     ro(B.DEVICE_MAC_ADDRESS_HIGH, mac.high, 'Device MAC Address High');
     ro(B.DEVICE_MAC_ADDRESS_LOW, mac.low, 'Device MAC Address Low');
     const supported = IpConfigBits.PERSISTENT | IpConfigBits.DHCP | IpConfigBits.LLA;
@@ -1318,12 +1407,10 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       B.HEARTBEAT_TIMEOUT,
       Math.max(minHb, intOption(o.heartbeatTimeoutMs, 3000, 1, 3_600_000, 'heartbeatTimeoutMs')),
       'Heartbeat Timeout',
-      (v) => {
-        const value = Math.min(Math.max(v, minHb), 3_600_000);
-        queueMicrotask(() => this.#armHeartbeat());
-        return value;
-      },
+      (v) => Math.min(Math.max(v, minHb), 3_600_000),
     );
+    // Re-arm once the new value is stored (a write listener runs after the store), so a lowered timeout counts now.
+    r.onWrite(B.HEARTBEAT_TIMEOUT, () => this.#armHeartbeat());
     ro(B.TIMESTAMP_TICK_FREQUENCY_HIGH, 0, 'Timestamp Tick Frequency High');
     ro(B.TIMESTAMP_TICK_FREQUENCY_LOW, 1_000_000_000, 'Timestamp Tick Frequency Low');
     r.define({
@@ -1347,10 +1434,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       GvcpConfigurationBits.HEARTBEAT_DISABLE |
       GvcpConfigurationBits.PENDING_ACK_ENABLE |
       GvcpConfigurationBits.EXTENDED_STATUS_CODES;
-    rw(B.GVCP_CONFIGURATION, 0, 'GVCP Configuration', (v) => {
-      queueMicrotask(() => this.#armHeartbeat());
-      return (v & gvcpConfigMask) >>> 0;
-    });
+    rw(B.GVCP_CONFIGURATION, 0, 'GVCP Configuration', (v) => (v & gvcpConfigMask) >>> 0);
+    r.onWrite(B.GVCP_CONFIGURATION, () => this.#armHeartbeat());
     ro(B.PENDING_TIMEOUT, intOption(o.pendingTimeoutMs, 100, 1, 0xffff_ffff, 'pendingTimeoutMs'), 'Pending Timeout');
     r.define({
       address: B.CONTROL_SWITCHOVER_KEY,
@@ -1440,6 +1525,9 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   #defineFeatures(sensorWidth: number, sensorHeight: number): void {
     const o = this.#options;
     const r = this.registers;
+    r.onWrite(F.TriggerSoftware, (v, ctx) => {
+      if (v !== 0) this.#emitSafe('triggerSoftware', ctx);
+    });
     const locked = (): void => {
       if (r.get(F.TLParamsLocked) !== 0)
         throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
@@ -1465,6 +1553,16 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         },
       });
     };
+    // The image is a region of the sensor: size + offset never exceed it (the other one bounds each write).
+    const region =
+      (other: number, sensor: number, min: number, name: string) =>
+      (v: number): undefined => {
+        locked();
+        const max = sensor - r.get(other);
+        if (v < min || v > max)
+          throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in ${min}..${max}`);
+        return undefined;
+      };
     const pf = PixelFormat[o.pixelFormat ?? 'Mono8'];
     if (pf === undefined)
       throw new ValueOutOfRangeError('pixelFormat', `unknown pixel format ${String(o.pixelFormat)}`);
@@ -1476,16 +1574,24 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       address: F.Width,
       name: 'Width',
       initial: intOption(o.width, Math.min(640, sensorWidth), 1, sensorWidth, 'width'),
-      write: range(1, sensorWidth, 'Width'),
+      write: region(F.OffsetX, sensorWidth, 1, 'Width'),
     });
     r.define({
       address: F.Height,
       name: 'Height',
       initial: intOption(o.height, Math.min(480, sensorHeight), 1, sensorHeight, 'height'),
-      write: range(1, sensorHeight, 'Height'),
+      write: region(F.OffsetY, sensorHeight, 1, 'Height'),
     });
-    r.define({ address: F.OffsetX, name: 'OffsetX', write: range(0, sensorWidth - 1, 'OffsetX') });
-    r.define({ address: F.OffsetY, name: 'OffsetY', write: range(0, sensorHeight - 1, 'OffsetY') });
+    r.define({ address: F.OffsetX, name: 'OffsetX', write: region(F.Width, sensorWidth, 0, 'OffsetX') });
+    r.define({ address: F.OffsetY, name: 'OffsetY', write: region(F.Height, sensorHeight, 0, 'OffsetY') });
+    floatFeature(F.BlackLevel, 0, 0, 10, 'BlackLevel');
+    r.define({ address: F.ReverseX, name: 'ReverseX', write: range(0, 1, 'ReverseX') });
+    r.define({ address: F.ReverseY, name: 'ReverseY', write: range(0, 1, 'ReverseY') });
+    r.define({ address: F.ChunkModeActive, name: 'ChunkModeActive', write: range(0, 1, 'ChunkModeActive') });
+    const chunks = Object.keys(ChunkSelector).length;
+    r.define({ address: F.ChunkSelector, name: 'ChunkSelector', write: range(0, chunks - 1, 'ChunkSelector', false) });
+    for (let i = 0; i < chunks; i++)
+      r.define({ address: F.ChunkEnable + 4 * i, name: `ChunkEnable${i}`, write: range(0, 1, 'ChunkEnable') });
     r.define({
       address: F.PixelFormat,
       name: 'PixelFormat',
@@ -1501,43 +1607,13 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       },
     });
     r.define({ address: F.PayloadSize, name: 'PayloadSize', access: 'RO', read: () => this.imageFormat().payloadSize });
-    r.define({
-      address: F.AcquisitionMode,
-      name: 'AcquisitionMode',
-      initial: AcquisitionMode.Continuous,
-      write: range(0, Object.keys(AcquisitionMode).length - 1, 'AcquisitionMode'),
-    });
-    r.define({
-      address: F.AcquisitionStart,
-      name: 'AcquisitionStart',
-      write: (v, ctx) => {
-        if (v !== 0 && !this.#acquiring) {
-          this.#acquiring = true;
-          r.set(F.AcquisitionStatus, 1);
-          this.#emitSafe('acquisitionStart', { mode: r.get(F.AcquisitionMode), from: ctx });
-        }
-        return 0; // A command register reads 0: done.
-      },
-    });
-    r.define({
-      address: F.AcquisitionStop,
-      name: 'AcquisitionStop',
-      write: (v, ctx) => {
-        if (v !== 0 && this.#acquiring) {
-          this.#acquiring = false;
-          r.set(F.AcquisitionStatus, 0);
-          this.#emitSafe('acquisitionStop', { reason: 'command', from: ctx });
-        }
-        return 0;
-      },
-    });
     floatFeature(F.ExposureTime, 10_000, 10, 10_000_000, 'ExposureTime');
     floatFeature(F.Gain, 0, 0, 48, 'Gain');
     floatFeature(F.AcquisitionFrameRate, 10, 0.1, 1000, 'AcquisitionFrameRate');
     r.define({
       address: F.TestPattern,
       name: 'TestPattern',
-      initial: TestPattern.GreyDiagonalRamp,
+      initial: TestPattern.Off, // the picture of the simulated scene, as a camera sends by default
       write: range(0, Object.keys(TestPattern).length - 1, 'TestPattern', false),
     });
     r.define({
@@ -1548,16 +1624,6 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         return undefined;
       },
     });
-    r.define({ address: F.TriggerMode, name: 'TriggerMode', write: range(0, 1, 'TriggerMode', false) });
-    r.define({
-      address: F.TriggerSoftware,
-      name: 'TriggerSoftware',
-      write: (v, ctx) => {
-        if (v !== 0) this.#emitSafe('triggerSoftware', ctx);
-        return 0;
-      },
-    });
-    r.define({ address: F.AcquisitionStatus, name: 'AcquisitionStatus', access: 'RO' });
     r.define({
       address: F.TestEventGenerate,
       name: 'TestEventGenerate',

@@ -1,4 +1,6 @@
 import { BootstrapRegister } from '../codec/registers.js';
+import { AcquisitionMode, TriggerActivation, TriggerSelector, TriggerSource } from './acquisition.js';
+import { EventSelector, FrameEventId, type FrameEventName } from './event-control.js';
 
 /**
  * Addresses of the simulated camera's own (manufacturer-specific) feature registers, from 0xA000 as the spec
@@ -26,6 +28,20 @@ export const FeatureRegister = {
   TriggerSoftware: 0xa044,
   AcquisitionStatus: 0xa048,
   TestEventGenerate: 0xa04c,
+  AcquisitionFrameCount: 0xa050,
+  TriggerSelector: 0xa054,
+  TriggerSource: 0xa058,
+  TriggerActivation: 0xa05c,
+  BlackLevel: 0xa060,
+  ReverseX: 0xa064,
+  ReverseY: 0xa068,
+  ChunkModeActive: 0xa06c,
+  ChunkSelector: 0xa070,
+  /** ChunkEnable of each {@link ChunkSelector} entry, 4 bytes apart. */
+  ChunkEnable: 0xa080,
+  EventSelector: 0xa074,
+  /** EventNotification of each EventSelector entry, 4 bytes apart. */
+  EventNotification: 0xa090,
 } as const;
 export type FeatureRegister = (typeof FeatureRegister)[keyof typeof FeatureRegister];
 
@@ -35,6 +51,8 @@ export const PixelFormat = {
   Mono10: 0x01100003,
   Mono12: 0x01100005,
   Mono16: 0x01100007,
+  Mono10p: 0x010a0046,
+  Mono12p: 0x010c0047,
   BayerGR8: 0x01080008,
   BayerRG8: 0x01080009,
   BayerGB8: 0x0108000a,
@@ -42,8 +60,19 @@ export const PixelFormat = {
   RGB8Packed: 0x02180014,
   BGR8Packed: 0x02180015,
   YUV422Packed: 0x0210001f,
+  YUV422_8: 0x02100032,
 } as const;
 export type PixelFormatName = keyof typeof PixelFormat;
+
+/**
+ * SFNC/PFNC names of the {@link PixelFormat} entries that carry GigE Vision 1.x names (same codes): RGB8Packed is
+ * PFNC RGB8, BGR8Packed BGR8, YUV422Packed YUV422_8_UYVY.
+ */
+export const PixelFormatPfncName: Readonly<Record<string, string>> = {
+  RGB8Packed: 'RGB8',
+  BGR8Packed: 'BGR8',
+  YUV422Packed: 'YUV422_8_UYVY',
+};
 
 /** Bits per pixel of a PFNC code. */
 export function bitsPerPixel(pixelFormat: number): number {
@@ -61,9 +90,24 @@ export const TestPattern = {
 } as const;
 export type TestPatternName = keyof typeof TestPattern;
 
-/** AcquisitionMode enumeration values. */
-export const AcquisitionMode = { Continuous: 0, SingleFrame: 1, MultiFrame: 2 } as const;
-export type AcquisitionModeName = keyof typeof AcquisitionMode;
+/** ChunkSelector values: the chunks a frame can carry. */
+export const ChunkSelector = { Timestamp: 0, FrameID: 1, ExposureTime: 2, Gain: 3 } as const;
+export type ChunkName = keyof typeof ChunkSelector;
+
+/**
+ * ChunkIDs of the simulated camera's chunks (the tag after each chunk's data; the XML's chunk Port nodes name them).
+ * The image is a chunk too, first, so the chunk walk from the payload's end stops at its start.
+ */
+export const ChunkId = {
+  Image: 0x0000_0001,
+  Timestamp: 0x0000_0101,
+  FrameID: 0x0000_0102,
+  ExposureTime: 0x0000_0103,
+  Gain: 0x0000_0104,
+} as const;
+
+/** Data bytes of each chunk: Timestamp and FrameID 64-bit unsigned, ExposureTime and Gain IEEE-754 doubles, big-endian. */
+export const CHUNK_DATA_LENGTH = 8;
 
 /** Event id the `TestEventGenerate` command sends (the device-specific range starts at 0x9000). */
 export const TEST_EVENT_ID = 0x9000;
@@ -152,7 +196,12 @@ function integer(name: string, pValue: string, o: IntOpts = {}): string {
   return `  <Integer Name="${name}">\n${lines.map((l) => `    ${l}`).join('\n')}\n  </Integer>\n`;
 }
 
-function enumeration(name: string, pValue: string, entries: Record<string, number>, o: IntOpts = {}): string {
+function enumeration(
+  name: string,
+  pValue: string,
+  entries: Record<string, number>,
+  o: IntOpts & { selected?: string[] } = {},
+): string {
   const head = [
     o.description ? `<Description>${esc(o.description)}</Description>` : '',
     o.visibility ? `<Visibility>${o.visibility}</Visibility>` : '',
@@ -161,7 +210,8 @@ function enumeration(name: string, pValue: string, entries: Record<string, numbe
   const body = Object.entries(entries)
     .map(([n, v]) => `    <EnumEntry Name="${n}">\n      <Value>${v}</Value>\n    </EnumEntry>`)
     .join('\n');
-  return `  <Enumeration Name="${name}">\n${head.map((l) => `    ${l}\n`).join('')}${body}\n    <pValue>${pValue}</pValue>\n  </Enumeration>\n`;
+  const selected = (o.selected ?? []).map((f) => `\n    <pSelected>${f}</pSelected>`).join('');
+  return `  <Enumeration Name="${name}">\n${head.map((l) => `    ${l}\n`).join('')}${body}\n    <pValue>${pValue}</pValue>${selected}\n  </Enumeration>\n`;
 }
 
 function command(name: string, pValue: string, value: number, description: string): string {
@@ -243,6 +293,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
 `);
   parts.push(
     category('Root', [
+      'ChunkDataControl',
       'DeviceControl',
       'ImageFormatControl',
       'AcquisitionControl',
@@ -283,6 +334,8 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
       'OffsetX',
       'OffsetY',
       'PixelFormat',
+      'ReverseX',
+      'ReverseY',
       'TestPattern',
     ]),
   );
@@ -294,7 +347,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     integer('Width', 'WidthReg', {
       description: 'Width of the image in pixels.',
       min: 1,
-      pMax: 'SensorWidth',
+      pMax: 'WidthMax',
       inc: 1,
       locked: true,
     }),
@@ -304,7 +357,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     integer('Height', 'HeightReg', {
       description: 'Height of the image in pixels.',
       min: 1,
-      pMax: 'SensorHeight',
+      pMax: 'HeightMax',
       inc: 1,
       locked: true,
     }),
@@ -314,7 +367,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     integer('OffsetX', 'OffsetXReg', {
       description: 'Horizontal offset of the image.',
       min: 0,
-      pMax: 'SensorWidth',
+      pMax: 'OffsetXMax',
       inc: 1,
       locked: true,
     }),
@@ -324,12 +377,40 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     integer('OffsetY', 'OffsetYReg', {
       description: 'Vertical offset of the image.',
       min: 0,
-      pMax: 'SensorHeight',
+      pMax: 'OffsetYMax',
       inc: 1,
       locked: true,
     }),
   );
   parts.push(intReg('OffsetYReg', F.OffsetY, 'RW'));
+  // The image is a region of the sensor: each of size and offset is bounded by the other.
+  for (const [name, formula, a, b] of [
+    ['WidthMax', 'SW - OX', 'SensorWidth', 'OffsetXReg'],
+    ['HeightMax', 'SH - OY', 'SensorHeight', 'OffsetYReg'],
+    ['OffsetXMax', 'SW - W', 'SensorWidth', 'WidthReg'],
+    ['OffsetYMax', 'SH - H', 'SensorHeight', 'HeightReg'],
+  ] as const) {
+    const [va, vb] = formula.split(' - ') as [string, string];
+    parts.push(`  <IntSwissKnife Name="${name}">
+    <Visibility>Invisible</Visibility>
+    <pVariable Name="${va}">${a}</pVariable>
+    <pVariable Name="${vb}">${b}</pVariable>
+    <Formula>${formula}</Formula>
+  </IntSwissKnife>
+`);
+  }
+  parts.push(
+    float('BlackLevel', 'BlackLevelReg', 0, 10, '%', 'Black level, in percent of full scale, added to every pixel.'),
+  );
+  for (const axis of ['X', 'Y'] as const) {
+    parts.push(`  <Boolean Name="Reverse${axis}">
+    <Description>Mirrors the sensor ${axis === 'X' ? 'horizontally' : 'vertically'} (the region applies after).</Description>
+    <pIsLocked>TLParamsLocked</pIsLocked>
+    <pValue>Reverse${axis}Reg</pValue>
+  </Boolean>
+`);
+    parts.push(intReg(`Reverse${axis}Reg`, F[`Reverse${axis}`], 'RW'));
+  }
   parts.push(
     enumeration('PixelFormat', 'PixelFormatReg', PixelFormat, { description: 'Format of the pixels.', locked: true }),
   );
@@ -347,8 +428,12 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
       'AcquisitionStop',
       'AcquisitionFrameRate',
       'AcquisitionStatus',
+      'AcquisitionFrameCount',
       'ExposureTime',
+      'TriggerSelector',
       'TriggerMode',
+      'TriggerSource',
+      'TriggerActivation',
       'TriggerSoftware',
     ]),
   );
@@ -376,14 +461,41 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
   parts.push(intReg('AcquisitionStatusReg', F.AcquisitionStatus, 'RO', { cachable: 'NoCache' }));
   parts.push(float('ExposureTime', 'ExposureTimeReg', 10, 10_000_000, 'us', 'Exposure time in microseconds.'));
   parts.push(
+    integer('AcquisitionFrameCount', 'AcquisitionFrameCountReg', {
+      description: 'Frames one MultiFrame acquisition takes.',
+      min: 1,
+      max: 65535,
+      locked: true,
+    }),
+  );
+  parts.push(intReg('AcquisitionFrameCountReg', F.AcquisitionFrameCount, 'RW'));
+  // The trigger features are selected by TriggerSelector (one trigger, FrameStart, on this camera).
+  parts.push(
+    enumeration('TriggerSelector', 'TriggerSelectorReg', TriggerSelector, {
+      description: 'Which trigger TriggerMode, TriggerSource, TriggerActivation and TriggerSoftware configure.',
+      selected: ['TriggerMode', 'TriggerSource', 'TriggerActivation', 'TriggerSoftware'],
+    }),
+  );
+  parts.push(intReg('TriggerSelectorReg', F.TriggerSelector, 'RW'));
+  parts.push(
     enumeration('TriggerMode', 'TriggerModeReg', { Off: 0, On: 1 }, { description: 'Frames start on a trigger.' }),
   );
   parts.push(intReg('TriggerModeReg', F.TriggerMode, 'RW'));
+  parts.push(
+    enumeration('TriggerSource', 'TriggerSourceReg', TriggerSource, { description: 'Signal that is the trigger.' }),
+  );
+  parts.push(intReg('TriggerSourceReg', F.TriggerSource, 'RW'));
+  parts.push(
+    enumeration('TriggerActivation', 'TriggerActivationReg', TriggerActivation, {
+      description: 'Edge of a line input that triggers.',
+    }),
+  );
+  parts.push(intReg('TriggerActivationReg', F.TriggerActivation, 'RW'));
   parts.push(command('TriggerSoftware', 'TriggerSoftwareReg', 1, 'Generates a software trigger.'));
   parts.push(intReg('TriggerSoftwareReg', F.TriggerSoftware, 'RW'));
 
   // Analog control.
-  parts.push(category('AnalogControl', ['Gain']));
+  parts.push(category('AnalogControl', ['Gain', 'BlackLevel']));
   parts.push(float('Gain', 'GainReg', 0, 48, 'dB', 'Gain in dB.'));
 
   // Transport layer: payload, stream channel 0, message channel, control channel, timestamp, network.
@@ -634,8 +746,120 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     intReg('ActionGroupMaskReg', B.ACTION_GROUP_MASK_BASE, 'RW', { index: { node: 'ActionSelector', offset: 0x10 } }),
   );
 
+  // Chunk data: ChunkModeActive and one ChunkEnable per ChunkSelector entry; each chunk read through its own port.
+  parts.push(
+    category('ChunkDataControl', [
+      'ChunkModeActive',
+      'ChunkSelector',
+      'ChunkEnable',
+      'ChunkTimestamp',
+      'ChunkFrameID',
+      'ChunkExposureTime',
+      'ChunkGain',
+    ]),
+  );
+  parts.push(`  <Boolean Name="ChunkModeActive">
+    <Description>Frames carry the enabled chunks after the image.</Description>
+    <pIsLocked>TLParamsLocked</pIsLocked>
+    <pValue>ChunkModeActiveReg</pValue>
+  </Boolean>
+`);
+  parts.push(intReg('ChunkModeActiveReg', F.ChunkModeActive, 'RW'));
+  parts.push(
+    enumeration('ChunkSelector', 'ChunkSelectorReg', ChunkSelector, {
+      description: 'Which chunk ChunkEnable switches.',
+      selected: ['ChunkEnable'],
+    }),
+  );
+  parts.push(intReg('ChunkSelectorReg', F.ChunkSelector, 'RW'));
+  parts.push(`  <Boolean Name="ChunkEnable">
+    <Description>The selected chunk is in every frame while ChunkModeActive.</Description>
+    <pIsLocked>TLParamsLocked</pIsLocked>
+    <pValue>ChunkEnableReg</pValue>
+  </Boolean>
+`);
+  parts.push(intReg('ChunkEnableReg', F.ChunkEnable, 'RW', { index: { node: 'ChunkSelector', offset: 4 } }));
+  for (const name of Object.keys(ChunkSelector) as ChunkName[]) {
+    const isFloat = name === 'ExposureTime' || name === 'Gain';
+    parts.push(`  <Port Name="Chunk${name}Port">
+    <ChunkID>${ChunkId[name].toString(16).toUpperCase()}</ChunkID>
+  </Port>
+  <${isFloat ? 'FloatReg' : 'IntReg'} Name="Chunk${name}Reg">
+    <Address>0x0</Address>
+    <Length>${CHUNK_DATA_LENGTH}</Length>
+    <AccessMode>RO</AccessMode>
+    <pPort>Chunk${name}Port</pPort>
+    <Cachable>NoCache</Cachable>${isFloat ? '' : '\n    <Sign>Unsigned</Sign>'}
+    <Endianess>BigEndian</Endianess>
+  </${isFloat ? 'FloatReg' : 'IntReg'}>
+  <${isFloat ? 'Float' : 'Integer'} Name="Chunk${name}">
+    <Description>${name} of the frame the chunk data came with.</Description>
+    <pValue>Chunk${name}Reg</pValue>${name === 'ExposureTime' ? '\n    <Unit>us</Unit>' : name === 'Gain' ? '\n    <Unit>dB</Unit>' : ''}
+  </${isFloat ? 'Float' : 'Integer'}>
+`);
+  }
+
   // Events.
-  parts.push(category('EventControl', ['TestEventGenerate']));
+  const frameEvents = Object.keys(EventSelector) as FrameEventName[];
+  parts.push(
+    category('EventControl', [
+      'EventSelector',
+      'EventNotification',
+      ...frameEvents.flatMap((e) => [`Event${e}`, `Event${e}FrameID`, `Event${e}Timestamp`]),
+      'TestEventGenerate',
+    ]),
+  );
+  parts.push(
+    enumeration('EventSelector', 'EventSelectorReg', EventSelector, {
+      description: 'Which event EventNotification switches.',
+      selected: ['EventNotification'],
+    }),
+  );
+  parts.push(intReg('EventSelectorReg', F.EventSelector, 'RW'));
+  parts.push(
+    enumeration(
+      'EventNotification',
+      'EventNotificationReg',
+      { Off: 0, On: 1 },
+      { description: 'The selected event is sent on the message channel.' },
+    ),
+  );
+  parts.push(
+    intReg('EventNotificationReg', F.EventNotification, 'RW', { index: { node: 'EventSelector', offset: 4 } }),
+  );
+  // Each frame event: its id, and its data (block id, timestamp) read through a Port with its EventID.
+  for (const e of frameEvents) {
+    const id = FrameEventId[e];
+    parts.push(`  <Integer Name="Event${e}">
+    <Description>Event id of ${e} on the message channel.</Description>
+    <ImposedAccessMode>RO</ImposedAccessMode>
+    <Value>${id}</Value>
+    <Representation>HexNumber</Representation>
+  </Integer>
+  <Port Name="Event${e}Port">
+    <EventID>${id.toString(16).toUpperCase()}</EventID>
+  </Port>
+`);
+    for (const [field, address] of [
+      ['FrameID', 0],
+      ['Timestamp', 8],
+    ] as const) {
+      parts.push(`  <IntReg Name="Event${e}${field}Reg">
+    <Address>${hex(address)}</Address>
+    <Length>8</Length>
+    <AccessMode>RO</AccessMode>
+    <pPort>Event${e}Port</pPort>
+    <Cachable>NoCache</Cachable>
+    <Sign>Unsigned</Sign>
+    <Endianess>BigEndian</Endianess>
+  </IntReg>
+  <Integer Name="Event${e}${field}">
+    <Description>${field} of the last ${e} event.</Description>
+    <pValue>Event${e}${field}Reg</pValue>
+  </Integer>
+`);
+    }
+  }
   parts.push(
     command(
       'TestEventGenerate',

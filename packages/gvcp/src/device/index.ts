@@ -1,4 +1,20 @@
 export {
+  AcquisitionControl,
+  type AcquisitionHooks,
+  AcquisitionMode,
+  type AcquisitionModeName,
+  type AcquisitionRegisters,
+  type AcquisitionStats,
+  type AcquisitionStopReason,
+  type FrameTrigger,
+  TriggerActivation,
+  type TriggerActivationName,
+  TriggerSelector,
+  type TriggerSelectorName,
+  TriggerSource,
+  type TriggerSourceName,
+} from './acquisition.js';
+export {
   type ActionSignal,
   type ControlChangeReason,
   type DeviceEvent,
@@ -12,18 +28,32 @@ export {
 } from './device.js';
 export { DeviceStatusError, statusOf } from './errors.js';
 export {
-  AcquisitionMode,
-  type AcquisitionModeName,
+  EventControl,
+  type EventRegisters,
+  EventSelector,
+  FRAME_EVENT_DATA_LENGTH,
+  type FrameEvent,
+  FrameEventId,
+  type FrameEventName,
+  frameEventData,
+} from './event-control.js';
+export {
   bitsPerPixel,
   buildGenicamXml,
+  CHUNK_DATA_LENGTH,
+  ChunkId,
+  type ChunkName,
+  ChunkSelector,
   FeatureRegister,
   type GenicamXmlOptions,
   PixelFormat,
   type PixelFormatName,
+  PixelFormatPfncName,
   TEST_EVENT_ID,
   TestPattern,
   type TestPatternName,
 } from './genicam.js';
+export { derivedMac, derivedSerialNumber } from './identity.js';
 export {
   type Application,
   type CcpWriteResult,

@@ -1,5 +1,19 @@
+import type { ChunkName } from '@cam/gvcp';
+import { pixelFormatInfo } from '../codec/pixel-format.js';
+import { frameChunkData } from './chunks.js';
+import { FrameClock } from './frame-clock.js';
+import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from './scene.js';
 import { GvspSender, type GvspSenderStats, type LossOptions } from './sender.js';
 import { TestPattern } from './test-pattern.js';
+
+/** SFNC TestPattern values: GreyDiagonalRamp is {@link TestPattern}'s moving ramp; the still ones the scene draws. */
+const TEST_PATTERN_DIAGONAL = 5;
+const STILL_PATTERNS: Record<number, SensorSettings['testPattern']> = {
+  1: 'Black',
+  2: 'White',
+  3: 'GreyHorizontalRamp',
+  4: 'GreyVerticalRamp',
+};
 
 /** A PACKETRESEND as the device hands it over. */
 export interface DeviceResendRequest {
@@ -19,14 +33,48 @@ export interface StreamingDevice {
   on(event: 'acquisitionStop', listener: () => void): unknown;
   on(event: 'packetResend', listener: (cmd: DeviceResendRequest) => void): unknown;
   on(event: 'fireTestPacket', listener: (e: { streamChannel: number }) => void): unknown;
+  /** A FrameStart trigger was accepted: one frame is due (while `triggerMode` is on). */
+  on(event: 'frameTrigger', listener: (e: { timestamp: bigint }) => void): unknown;
   off(
-    event: 'acquisitionStart' | 'acquisitionStop' | 'packetResend' | 'fireTestPacket',
+    event: 'acquisitionStart' | 'acquisitionStop' | 'packetResend' | 'fireTestPacket' | 'frameTrigger',
     listener: (...args: never[]) => void,
   ): unknown;
   readonly acquiring: boolean;
-  imageFormat(): { width: number; height: number; offsetX: number; offsetY: number; pixelFormat: number };
-  /** Acquisition mode (0 continuous, 1 single frame) and frame rate; continuous at `fps` when absent. */
-  acquisitionSettings?(): { mode: number; frameRate: number };
+  imageFormat(): {
+    width: number;
+    height: number;
+    offsetX: number;
+    offsetY: number;
+    pixelFormat: number;
+    /** The sensor the image is a region of (default: the image itself). */
+    sensorWidth?: number;
+    sensorHeight?: number;
+  };
+  /**
+   * Acquisition mode (0 continuous, 1 single frame) and frame rate; continuous at `fps` when absent. With
+   * `triggerMode` on, frames start only on 'frameTrigger'; `exposureTime` (us) bounds the free-running rate.
+   */
+  acquisitionSettings?(): {
+    mode: number;
+    frameRate: number;
+    triggerMode?: boolean;
+    exposureTime?: number;
+    gain?: number;
+    blackLevel?: number;
+    reverseX?: boolean;
+    reverseY?: boolean;
+    /** SFNC TestPattern: 0 Off (the scene), 1 Black, 2 White, 3 GreyHorizontalRamp, 4 GreyVerticalRamp, 5 GreyDiagonalRamp (moving). */
+    testPattern?: number;
+  };
+  /**
+   * Called after each frame; the device counts it against its acquisition mode and ends a SingleFrame or
+   * MultiFrame acquisition itself (returns false then). Without it, a SingleFrame acquisition sends one frame.
+   */
+  frameDone?(): boolean;
+  /** ChunkModeActive and the enabled chunks: frames then carry them after the image (GigE Vision chunk layout). */
+  chunkSettings?(): { active: boolean; enabled: ChunkName[] };
+  /** A frame began (FrameStart) or its exposure ended (ExposureEnd): the device sends the event when enabled. */
+  frameEvent?(name: 'FrameStart' | 'ExposureEnd', e: { frameId: bigint; timestamp: bigint }): unknown;
   streamChannel(n?: number): {
     hostPort: number;
     hostAddress: string;
@@ -59,7 +107,7 @@ export interface GvspStreaming extends AsyncDisposable {
   /** Frames sent since the attachment. */
   readonly framesSent: number;
   readonly streaming: boolean;
-  stats(): GvspSenderStats & { frames: number };
+  stats(): GvspSenderStats & { frames: number; triggersDropped: number };
   close(): Promise<void>;
 }
 
@@ -96,23 +144,79 @@ export async function attachGvspStreaming(
     return true;
   };
 
+  const clock = new FrameClock();
+  const timing = () => {
+    const settings = device.acquisitionSettings?.() ?? { mode: 0, frameRate: 0 };
+    const fps = options.forceFps ?? (settings.frameRate > 0 ? settings.frameRate : (options.fps ?? 10));
+    // a frame cannot be shorter than its exposure (unless the caller forces the rate)
+    const exposureMs = options.forceFps === undefined ? (settings.exposureTime ?? 0) / 1000 : 0;
+    return { triggerMode: settings.triggerMode === true, periodMs: Math.max(1000 / fps, exposureMs) };
+  };
+
+  const scene = new SceneRenderer();
+  let sceneBuf = new Uint8Array(0);
+  /** The picture of frame `n`: the scene through the sensor settings, or a test pattern. */
+  const picture = (n: number, fmt: ReturnType<StreamingDevice['imageFormat']>): Uint8Array | undefined => {
+    const a = device.acquisitionSettings?.();
+    const testPattern = a?.testPattern ?? TEST_PATTERN_DIAGONAL;
+    const name = pixelFormatInfo(fmt.pixelFormat)?.name;
+    if (
+      testPattern === TEST_PATTERN_DIAGONAL ||
+      !(SCENE_PIXEL_FORMATS as readonly (string | undefined)[]).includes(name)
+    )
+      return undefined;
+    const s: SensorSettings = {
+      sensorWidth: fmt.sensorWidth ?? fmt.offsetX + fmt.width,
+      sensorHeight: fmt.sensorHeight ?? fmt.offsetY + fmt.height,
+      width: fmt.width,
+      height: fmt.height,
+      offsetX: fmt.offsetX,
+      offsetY: fmt.offsetY,
+      pixelFormat: fmt.pixelFormat,
+      exposureTime: a?.exposureTime ?? 10_000,
+      gain: a?.gain ?? 0,
+      blackLevel: a?.blackLevel ?? 0,
+      reverseX: a?.reverseX ?? false,
+      reverseY: a?.reverseY ?? false,
+    };
+    const still = STILL_PATTERNS[testPattern];
+    if (still) s.testPattern = still;
+    const size = SceneRenderer.byteSize(s);
+    if (sceneBuf.byteLength < size) sceneBuf = new Uint8Array(size);
+    return scene.render(s, n, Date.now(), sceneBuf);
+  };
+
   const run = async (gen: number, mode: number): Promise<void> => {
     let pattern: TestPattern | undefined;
     let buf: Uint8Array | undefined;
-    const start = performance.now();
     for (let n = 0; running && gen === generation; n++) {
+      const frameStart = await clock.next(timing);
+      if (!frameStart || !running || gen !== generation) break;
       if (!configure()) break;
       const fmt = device.imageFormat();
-      if (
-        !pattern ||
-        pattern.width !== fmt.width ||
-        pattern.height !== fmt.height ||
-        pattern.pixelFormat !== fmt.pixelFormat
-      ) {
-        pattern = new TestPattern({ width: fmt.width, height: fmt.height, pixelFormat: fmt.pixelFormat });
-        buf = new Uint8Array(pattern.byteSize);
+      let data = picture(n, fmt);
+      if (!data) {
+        if (
+          !pattern ||
+          pattern.width !== fmt.width ||
+          pattern.height !== fmt.height ||
+          pattern.pixelFormat !== fmt.pixelFormat
+        ) {
+          pattern = new TestPattern({ width: fmt.width, height: fmt.height, pixelFormat: fmt.pixelFormat });
+          buf = new Uint8Array(pattern.byteSize);
+        }
+        data = pattern.render(n, buf);
       }
-      const data = pattern.render(n, buf);
+      const timestamp = frameStart.timestamp ?? device.timestamp();
+      const chunks = device.chunkSettings?.();
+      const a = device.acquisitionSettings?.();
+      // the frame's events: it starts now, its exposure ends ExposureTime later (1 GHz ticks)
+      const frameId = sender.nextBlockId;
+      device.frameEvent?.('FrameStart', { frameId, timestamp });
+      device.frameEvent?.('ExposureEnd', {
+        frameId,
+        timestamp: timestamp + BigInt(Math.round((a?.exposureTime ?? 0) * 1000)),
+      });
       try {
         await sender.sendImage({
           pixelFormat: fmt.pixelFormat,
@@ -121,29 +225,43 @@ export async function attachGvspStreaming(
           offsetX: fmt.offsetX,
           offsetY: fmt.offsetY,
           data,
-          timestamp: device.timestamp(),
+          timestamp,
+          ...(chunks?.active
+            ? {
+                chunkData: frameChunkData(data.byteLength, chunks.enabled, {
+                  timestamp,
+                  frameId,
+                  exposureTime: a?.exposureTime ?? 0,
+                  gain: a?.gain ?? 0,
+                }),
+              }
+            : {}),
         });
         frames++;
       } catch {
         break;
       }
-      if (mode === 1) break; // SingleFrame
-      const settings = device.acquisitionSettings?.() ?? { mode: 0, frameRate: 0 };
-      const fps = options.forceFps ?? (settings.frameRate > 0 ? settings.frameRate : (options.fps ?? 10));
-      const due = start + ((n + 1) * 1000) / fps;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (device.frameDone) {
+        if (!device.frameDone()) break;
+      } else if (mode === 1) {
+        break; // SingleFrame
+      }
     }
   };
 
   const onStart = ({ mode }: { mode: number }): void => {
     running = true;
+    clock.reset();
     const gen = ++generation;
     loop = loop.then(() => run(gen, mode)).catch(() => {});
   };
   const onStop = (): void => {
     running = false;
     generation++;
+    clock.reset();
+  };
+  const onTrigger = ({ timestamp }: { timestamp: bigint }): void => {
+    if (running) clock.trigger(timestamp);
   };
   const onResend = (cmd: DeviceResendRequest): void => {
     if (cmd.streamChannel !== channel) return;
@@ -162,6 +280,7 @@ export async function attachGvspStreaming(
   device.on('acquisitionStop', onStop);
   device.on('packetResend', onResend);
   device.on('fireTestPacket', onTest);
+  device.on('frameTrigger', onTrigger);
   if (device.acquiring) onStart({ mode: device.acquisitionSettings?.().mode ?? 0 });
 
   const close = async (): Promise<void> => {
@@ -171,6 +290,7 @@ export async function attachGvspStreaming(
     device.off('acquisitionStop', onStop);
     device.off('packetResend', onResend);
     device.off('fireTestPacket', onTest);
+    device.off('frameTrigger', onTrigger);
     onStop();
     await loop;
     await sender.close();
@@ -183,7 +303,7 @@ export async function attachGvspStreaming(
     get streaming() {
       return running;
     },
-    stats: () => ({ ...sender.stats(), frames }),
+    stats: () => ({ ...sender.stats(), frames, triggersDropped: clock.dropped }),
     close,
     [Symbol.asyncDispose]: close,
   };

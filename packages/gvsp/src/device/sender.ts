@@ -214,6 +214,11 @@ export class GvspSender implements AsyncDisposable {
     return { ...this.counters };
   }
 
+  /** The block id the next block sent will get (a device writes it into the frame's FrameID chunk). */
+  get nextBlockId(): bigint {
+    return this.nextBlock;
+  }
+
   /** Next block id: 1..65535 wrapping to 1 with standard ids (0 is not used), 64-bit with extended ids. */
   private takeBlockId(): bigint {
     const id = this.nextBlock;

@@ -2,7 +2,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EhomeDevice, EhomeServer } from '@cam/ehome';
+import { decodeMessage, EhomeDevice, EhomeServer, encodeMessage, response } from '@cam/ehome';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
 
@@ -208,4 +208,52 @@ describe('cam ehome', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('0/1 device(s) registered');
   });
+  it('device: an ALARM and a GPS the platform never answers are warnings; the device stays and heartbeats', async () => {
+    // A platform like FreeEhome: answers REGISTER (1 s heartbeat) and KEEPALIVE, never ALARM or GPS.
+    const platform = createSocket('udp4');
+    cleanups.push(() => new Promise<void>((r) => platform.close(() => r())));
+    await new Promise<void>((r) => platform.bind(0, '127.0.0.1', () => r()));
+    const port = platform.address().port;
+    const seen: string[] = [];
+    platform.on('message', (buf, rinfo) => {
+      const m = decodeMessage(buf);
+      if (m.kind !== 'request') return;
+      seen.push(m.command);
+      let answer: Uint8Array | undefined;
+      if (m.command === 'REGISTER') {
+        answer = encodeMessage(
+          response(m, 200, 'OK', { keepAliveSeconds: 1, alarmServerIp: '127.0.0.1', alarmServerPort: port }),
+        );
+      } else if (m.command === 'KEEPALIVE') answer = encodeMessage(response(m, 200, 'OK', {}));
+      if (answer) platform.send(answer, rinfo.port, rinfo.address);
+    });
+    const r = await runCam(
+      [
+        'ehome',
+        'device',
+        '--server',
+        `127.0.0.1:${port}`,
+        '--id',
+        'fe',
+        '--local-address',
+        '127.0.0.1',
+        '--alarm',
+        '--gps',
+        '22.5,114',
+        '--seconds',
+        '10',
+        '--json',
+      ],
+      { timeoutMs: 25_000 },
+    );
+    expect(r.code).toBe(0);
+    const out = lines(r.stdout);
+    expect(out.filter((l) => l.type === 'warning').map((l) => l.what)).toEqual(['alarm', 'gps']);
+    expect(out.at(-1)).toMatchObject({ type: 'summary', devices: 1, registered: 1 });
+    // KEEPALIVEs went on after the unanswered alarm (its 4 attempts) and GPS.
+    const afterAlarm = seen.slice(seen.indexOf('ALARM'));
+    expect(afterAlarm.filter((c) => c === 'GPS').length).toBeGreaterThan(0);
+    expect(afterAlarm.filter((c) => c === 'KEEPALIVE').length).toBeGreaterThanOrEqual(4);
+    expect(seen.filter((c) => c === 'REGISTER')).toHaveLength(1);
+  }, 30_000);
 });

@@ -266,19 +266,34 @@ function registerDevice(ehome: Command): void {
         const all = Promise.all(
           devices.map(async (dev) => {
             await dev.start();
+            // A platform that never answers ALARM or GPS (FreeEhome answers neither) costs a warning, not the
+            // device: it stays registered and its KEEPALIVEs go on.
+            const warn = (what: string, e: unknown): void => {
+              const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+              if (json) jsonLine({ type: 'warning', deviceId: dev.deviceId, what, message });
+              else process.stderr.write(`warning: ${dev.deviceId} ${what} not acknowledged (${message})\n`);
+            };
             if (opts.alarm) {
-              const a = await dev.raiseAlarm({ pictures: 1 });
-              out(
-                { type: 'alarm', deviceId: dev.deviceId, ...a },
-                `alarm ${dev.deviceId}  pictures ${a.picIds.join(', ')}`,
-              );
+              try {
+                const a = await dev.raiseAlarm({ pictures: 1 });
+                out(
+                  { type: 'alarm', deviceId: dev.deviceId, ...a },
+                  `alarm ${dev.deviceId}  pictures ${a.picIds.join(', ')}`,
+                );
+              } catch (e) {
+                warn('alarm', e);
+              }
             }
             if (gps) {
-              await dev.sendGps(gps);
-              out(
-                { type: 'gps', deviceId: dev.deviceId, ...gps },
-                `gps ${dev.deviceId}  ${gps.latitude}, ${gps.longitude}`,
-              );
+              try {
+                await dev.sendGps(gps);
+                out(
+                  { type: 'gps', deviceId: dev.deviceId, ...gps },
+                  `gps ${dev.deviceId}  ${gps.latitude}, ${gps.longitude}`,
+                );
+              } catch (e) {
+                warn('gps', e);
+              }
             }
           }),
         );

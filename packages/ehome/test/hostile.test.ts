@@ -1,8 +1,11 @@
 /**
  * Issue 22, EHome items: each test reproduces the attack first (it failed before the fix), then checks the limit.
  */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { FrameTooLargeError } from '@cam/net-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeMessageText, EhomeDevice, type EhomeServer, request, SignalTooLargeError } from '../src/index.js';
@@ -135,4 +138,116 @@ describe('item 8: decodeMessageText has a size cap', () => {
   });
 });
 
-export { httpRequest };
+/** POSTs a body to the picture server from `localAddress`; resolves with the status. */
+function post(port: number, path: string, body: Uint8Array, localAddress = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path, localAddress }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const JPEG = (n: number): Uint8Array => {
+  const b = new Uint8Array(n).fill(0x11);
+  b.set([0xff, 0xd8, 0xff]);
+  return b;
+};
+
+describe('item 4: slow authorised uploads cannot hold the picture server', () => {
+  it('64 uploads at 2 B/s from one registered device: a device elsewhere uploads during, the slow ones are cut', async () => {
+    const server = await startServer(c, { pictureLimits: { uploadGraceMs: 1000, minUploadBytesPerSecond: 1024 } });
+    const port = server.addresses().port;
+    const picturePort = server.addresses().picturePort!;
+    // The attacker is a registered device (it may upload) at 127.0.0.2.
+    const attacker = await RawPeer.open(c, '127.0.0.2');
+    attacker.send(request('REGISTER', 1, registerParams('evil')), port);
+    expect(await attacker.next()).toMatchObject({ status: 200 });
+    const slow: Socket[] = [];
+    let closed = 0;
+    for (let i = 0; i < 64; i++) {
+      const s = connect({ host: '127.0.0.1', port: picturePort, localAddress: '127.0.0.2' });
+      s.on('error', () => {});
+      s.on('close', () => closed++);
+      c.add(() => s.destroy(), undefined);
+      s.write(`POST /ehome/pictures?DeviceID=evil&PicID=s${i} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n`);
+      s.write(Buffer.from([0xff, 0xd8, 0xff]));
+      slow.push(s);
+    }
+    const drip = setInterval(() => {
+      for (const s of slow) if (!s.destroyed) s.write(Buffer.from([0x00]));
+    }, 500);
+    c.add(() => clearInterval(drip), undefined);
+    await sleepMs(300);
+    // During the attack (before the fix all 64 slots were the attacker's: 503 here).
+    const dev = device(server);
+    await dev.start();
+    const alarm = nextEvent(server, 'alarm', 10_000, (e) => e.deviceId === 'dev1');
+    await dev.raiseAlarm({ pictures: 1 });
+    expect((await alarm).pictures).toHaveLength(1);
+    expect(await post(picturePort, '/ehome/pictures?DeviceID=dev1&PicID=direct', JPEG(2000))).toBe(200);
+    // The attacker got at most its per-source share of slots, and those are cut for being slower than 1 KiB/s.
+    await expect.poll(() => server.pictures!.slowUploadsCut, { timeout: 5000 }).toBeGreaterThanOrEqual(8);
+    await expect.poll(() => closed, { timeout: 5000 }).toBe(64);
+    // After: the legitimate device still uploads.
+    expect(await post(picturePort, '/ehome/pictures?DeviceID=dev1&PicID=after', JPEG(2000))).toBe(200);
+  });
+
+  it('limits connections per source address', async () => {
+    const server = await startServer(c, { pictureLimits: { maxConnectionsPerSource: 4 } });
+    const picturePort = server.addresses().picturePort!;
+    let closed = 0;
+    for (let i = 0; i < 10; i++) {
+      const s = connect({ host: '127.0.0.1', port: picturePort, localAddress: '127.0.0.2' });
+      s.on('error', () => {});
+      s.on('close', () => closed++);
+      c.add(() => s.destroy(), undefined);
+    }
+    await expect.poll(() => closed).toBe(6);
+    expect(server.pictures!.connectionsRefused).toBe(6);
+    const dev = device(server);
+    await dev.start();
+    await expect(dev.raiseAlarm({ pictures: 1 })).resolves.toMatchObject({ picIds: [expect.any(String)] });
+  });
+});
+
+describe('item 8: picture storage across restarts and DeviceIDs', () => {
+  it('the stored-bytes budget counts files of earlier runs and .part files of a crash are removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ehome-budget-'));
+    c.add(() => rmSync(dir, { recursive: true, force: true }), undefined);
+    mkdirSync(join(dir, 'dev1'));
+    writeFileSync(join(dir, 'dev1', 'dev1_p_1_1.jpg'), JPEG(5000));
+    writeFileSync(join(dir, 'dev1', 'dev1_q_1_2.jpg.part'), JPEG(3000));
+    const server = await startServer(c, { dataDirectory: dir, maxStoredBytes: 6000 });
+    expect(existsSync(join(dir, 'dev1', 'dev1_q_1_2.jpg.part'))).toBe(false);
+    expect(server.pictures!.partsRemoved).toBe(1);
+    // Before the fix the budget started from 0 and these uploads were all accepted.
+    expect(server.pictures!.storedBytes).toBe(5000);
+    const dev = device(server);
+    await dev.start();
+    const picturePort = server.addresses().picturePort!;
+    expect(await post(picturePort, '/ehome/pictures?DeviceID=dev1&PicID=a', JPEG(2000))).toBe(200);
+    expect(await post(picturePort, '/ehome/pictures?DeviceID=dev1&PicID=b', JPEG(2000))).toBe(507);
+  });
+
+  it('DeviceIDs "..", "%2e%2e", "a.b:c@d", "a_b_c_d" and "__" store into directories of their own', async () => {
+    const server = await startServer(c);
+    const picturePort = server.addresses().picturePort!;
+    const ids = ['..', 'a.b:c@d', 'a_b_c_d', '__'];
+    const dirs = new Map<string, string>();
+    for (const id of ids) {
+      const dev = device(server, { deviceId: id });
+      await dev.start();
+      const media = nextEvent(server, 'media', 5000, (e) => e.media.deviceId === id);
+      const q = id === '..' ? '%2e%2e' : encodeURIComponent(id);
+      expect(await post(picturePort, `/ehome/pictures?DeviceID=${q}&PicID=p`, JPEG(100))).toBe(200);
+      const m = (await media).media;
+      expect(m.path.startsWith(`${server.pictures!.directory}/`)).toBe(true);
+      dirs.set(id, dirname(m.path));
+    }
+    // Before the fix ".." and "__" shared "__", and "a.b:c@d" and "a_b_c_d" shared "a_b_c_d".
+    expect(new Set(dirs.values()).size).toBe(ids.length);
+    for (const d of dirs.values()) expect(dirname(d)).toBe(server.pictures!.directory);
+  });
+});

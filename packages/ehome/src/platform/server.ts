@@ -39,7 +39,7 @@ import { DeviceOfflineError } from './errors.js';
 import { type EhomeEvent, type EhomeServerEvents, EventQueue, type StoredMedia } from './events.js';
 import { KeepaliveAnswers, platformVersion } from './keepalive-answers.js';
 import { MediaLinker } from './linker.js';
-import { PictureServer } from './picture-server.js';
+import { PictureServer, type PictureServerOptions } from './picture-server.js';
 import { type DeviceRegistry, type DeviceSession, MemoryDeviceRegistry } from './registry.js';
 
 /** Default EHome register port (seed 002 (2)e). */
@@ -82,6 +82,16 @@ export interface EhomeServerOptions {
   maxPictureBytes?: number;
   maxVideoBytes?: number;
   maxStoredBytes?: number;
+  /** Connection and rate limits of the picture server (see the README's Limits table for the defaults). */
+  pictureLimits?: Pick<
+    PictureServerOptions,
+    | 'maxConcurrentUploads'
+    | 'maxUploadsPerSource'
+    | 'maxConnectionsPerSource'
+    | 'maxConnections'
+    | 'minUploadBytesPerSecond'
+    | 'uploadGraceMs'
+  >;
   /** NTP server told to devices. */
   ntp?: { ip: string; port?: number; intervalMinutes?: number };
   /** Access control: only these DeviceIDs may register. */
@@ -279,6 +289,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         ...(options.maxPictureBytes !== undefined ? { maxPictureBytes: options.maxPictureBytes } : {}),
         ...(options.maxVideoBytes !== undefined ? { maxVideoBytes: options.maxVideoBytes } : {}),
         ...(options.maxStoredBytes !== undefined ? { maxTotalBytes: options.maxStoredBytes } : {}),
+        ...options.pictureLimits,
         authorize: (deviceId, address) => this.registry.get(deviceId)?.address === address,
         onStored: (media) => this.onMediaStored(media),
         onRefused: (address, port, status, reason) =>

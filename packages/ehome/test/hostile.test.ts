@@ -83,6 +83,20 @@ describe('item 6: session takeover, session cap, REGISTER rate', () => {
     expect(await peer.next()).toMatchObject({ status: 200 });
   });
 
+  it('limits sessions per source: one address cannot fill the session cap and lock other devices out', async () => {
+    const server = await startServer(c, { maxSessions: 10, maxSessionsPerSource: 4 });
+    const peer = await RawPeer.open(c, '127.0.0.2');
+    const port = server.addresses().port;
+    for (let i = 0; i < 10; i++) {
+      peer.send(request('REGISTER', i + 1, registerParams(`fake${i}`)), port);
+      await peer.next();
+    }
+    expect(server.registry.size).toBe(4);
+    const dev = device(server, { deviceId: 'legit' });
+    await dev.start({ timeoutMs: 3000 });
+    expect(server.registry.get('legit')).toBeDefined();
+  });
+
   it('limits REGISTERs per source: a flood from one address is throttled, a device elsewhere still registers', async () => {
     const server = await startServer(c, { registerRate: { perSecond: 20, burst: 20 } });
     const flood = await RawPeer.open(c, '127.0.0.2');

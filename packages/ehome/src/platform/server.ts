@@ -120,6 +120,11 @@ export interface EhomeServerOptions {
    */
   maxSessions?: number;
   /**
+   * Sessions registered from one source address at most, so one address cannot fill `maxSessions` and lock every
+   * other device out. Default 4096 (a NAT gateway with a large site behind it).
+   */
+  maxSessionsPerSource?: number;
+  /**
    * REGISTERs accepted per source address: a token bucket of `perSecond` refilled up to `burst`. Beyond it a
    * REGISTER is dropped unanswered (counted in `stats.registersThrottled`); the device retries with its backoff.
    * Default 100 per second, burst 1000 (a NAT gateway with a thousand cameras behind it registers them at once).
@@ -247,6 +252,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private readonly recentAlarms = new Map<string, number>();
   private readonly claims = new Map<string, Claim>();
   private readonly registerBuckets = new Map<string, { tokens: number; at: number }>();
+  /** Online sessions per source address (for `maxSessionsPerSource`). */
+  private readonly sessionsBySource = new Map<string, number>();
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private sequence = 0;
   private closed = false;
@@ -658,6 +665,11 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
       refuse(503, 'platform full: too many devices online');
       return;
     }
+    if (!current && (this.sessionsBySource.get(rinfo.address) ?? 0) >= (this.options.maxSessionsPerSource ?? 4096)) {
+      this.stats.sessionsRefused++;
+      refuse(503, 'too many devices online from this address');
+      return;
+    }
     // Session safety: an online DeviceID moves to another address at once only when its password proves the
     // claim; otherwise the claim is held until the current address stops answering.
     if (
@@ -670,6 +682,12 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     }
     this.claims.delete(p.deviceId);
     this.acceptRegister(req, rinfo);
+  }
+
+  private countSource(address: string, delta: number): void {
+    const n = (this.sessionsBySource.get(address) ?? 0) + delta;
+    if (n <= 0) this.sessionsBySource.delete(address);
+    else this.sessionsBySource.set(address, n);
   }
 
   /** Spends one REGISTER token of the source address; false when its bucket is empty. */
@@ -820,8 +838,15 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         this.log('info', 'session moved (NAT rebinding)', { deviceId: p.deviceId, from, to });
         this.publish({ type: 'moved', deviceId: p.deviceId, from, to });
       }
+      if (existing.address !== rinfo.address) {
+        this.countSource(existing.address, -1);
+        this.countSource(rinfo.address, 1);
+      }
       Object.assign(existing, fields);
-    } else this.registry.set(session);
+    } else {
+      this.registry.set(session);
+      this.countSource(rinfo.address, 1);
+    }
     this.stats.registrations++;
     const params: ResponseParams<'REGISTER'> = { keepAliveSeconds: this.keepAliveSeconds };
     const ports = this.addresses();
@@ -949,6 +974,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private goOffline(s: DeviceSession, reason: 'timeout' | 'logout'): void {
     if (this.registry.get(s.deviceId) !== s) return;
     this.registry.delete(s.deviceId);
+    this.countSource(s.address, -1);
+    this.claims.delete(s.deviceId);
     const err = new DeviceOfflineError(s.deviceId, reason === 'logout' ? 'logged out' : 'went offline');
     for (const p of [...this.pending.values()]) if (p.deviceId === s.deviceId) p.reject(err);
     this.linker.dropDevice(s.deviceId, err);

@@ -22,7 +22,6 @@ import {
 
 const ATTACKER = '127.0.0.2';
 const LEGIT = '127.0.0.1';
-type Budget = 'short' | 'full';
 
 const rssMiB = (): number => Math.round((process.memoryUsage().rss / 1024 / 1024) * 10) / 10;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -399,7 +399,7 @@ const pictureConnectionFlood: AttackScenario = {
 };
 
 /** A port range per process for the media scenario (the pool binds to check ports). */
-let mediaBase = 47_000 + (process.pid % 200) * 10;
+let mediaBase = 49_500 + (process.pid % 100) * 10;
 
 const mediaGarbage: AttackScenario = {
   target: 'EHome media port (TCP)',

@@ -28,6 +28,8 @@ interface ServeOptions {
   ntp?: string;
   allow?: string[];
   password?: string[];
+  maxSessions?: string;
+  perSource?: string;
   seconds?: string;
   json?: boolean;
 }
@@ -115,6 +117,15 @@ function eventLine(e: EhomeEvent): string {
   }
 }
 
+/** `--per-source N`: N sessions from one address, REGISTERs at N/10 per second with a burst of N (at least 100/s). */
+function perSourceLimits(n: number): {
+  maxSessionsPerSource: number;
+  registerRate: { perSecond: number; burst: number };
+} {
+  if (!(n >= 1)) throw new UsageError('--per-source must be at least 1');
+  return { maxSessionsPerSource: n, registerRate: { perSecond: Math.max(100, n / 10), burst: Math.max(1000, n) } };
+}
+
 function registerServe(ehome: Command): void {
   ehome
     .command('serve')
@@ -130,6 +141,11 @@ function registerServe(ehome: Command): void {
     .option('--offline-after <n>', 'missed heartbeats before a device is offline (default 6)')
     .option('--allow <id>', 'only let this DeviceID register (repeatable)', collect)
     .option('--password <id=pw>', 'require this EHome 4.0 password of a device (repeatable)', collect)
+    .option('--max-sessions <n>', 'devices online at most (default 65536)')
+    .option(
+      '--per-source <n>',
+      'devices online from one address at most, and a REGISTER burst as large (default 4096; raise it to simulate many devices from one host)',
+    )
     .option('--seconds <s>', 'stop after this many seconds (default: until Ctrl-C)')
     .option('--json', 'print events as JSON lines')
     .action(async (opts: ServeOptions) => {
@@ -156,6 +172,8 @@ function registerServe(ehome: Command): void {
             : {}),
           ...(opts.allow?.length ? { allowlist: opts.allow } : {}),
           ...(passwords.size ? { passwords } : {}),
+          ...(opts.maxSessions !== undefined ? { maxSessions: parseNumber(opts.maxSessions, 'max-sessions') } : {}),
+          ...(opts.perSource !== undefined ? perSourceLimits(parseNumber(opts.perSource, 'per-source')) : {}),
           log: (level, message, fields) => {
             if (json) jsonLine({ type: 'log', level, message, ...fields });
             else process.stderr.write(`${level}: ${message} ${JSON.stringify(fields)}\n`);

@@ -57,10 +57,10 @@ async function platform(options: EhomeServerOptions = {}) {
     });
     devices.push(dev);
     try {
-      await dev.start({ timeoutMs: 4000 });
-      await server.device(deviceId).workStatus({ timeoutMs: 3000 });
+      await dev.start({ timeoutMs: 8000 });
+      await server.device(deviceId).workStatus({ timeoutMs: 5000 });
       const stored = new Promise<boolean>((resolve) => {
-        const t = setTimeout(() => resolve(false), 4000);
+        const t = setTimeout(() => resolve(false), 8000);
         const on = (e: { deviceId: string; pictures: unknown[] }): void => {
           if (e.deviceId !== deviceId) return;
           clearTimeout(t);
@@ -69,7 +69,7 @@ async function platform(options: EhomeServerOptions = {}) {
         };
         server.on('alarm', on);
       });
-      await dev.raiseAlarm({ pictures: 1, signal: AbortSignal.timeout(4000) });
+      await dev.raiseAlarm({ pictures: 1, signal: AbortSignal.timeout(8000) });
       return await stored;
     } catch {
       return false;
@@ -93,23 +93,28 @@ async function udpFrom(address: string): Promise<UdpSocket> {
   return s;
 }
 
-/** Sends `count` datagrams made by `make(i)` in paced batches; stops early on `signal`. Returns bytes sent. */
+/**
+ * Sends `count` datagrams made by `make(i)` in batches of `batch` a millisecond or two apart (so the flood lasts
+ * while the legitimate device is checked); stops early on `signal`. Returns bytes sent.
+ */
 async function flood(
   socket: UdpSocket,
   port: number,
   count: number,
   make: (i: number) => Uint8Array,
   signal: AbortSignal,
+  batch = 20,
 ): Promise<number> {
   let bytes = 0;
   for (let i = 0; i < count && !signal.aborted; i++) {
     const d = make(i);
     bytes += d.length;
     socket.send(d, port, LEGIT);
-    if (i % 100 === 99) await sleep(1);
+    if (i % batch === batch - 1) await sleep(1);
   }
   return bytes;
 }
+const batchOf = (budget: 'short' | 'full'): number => (budget === 'full' ? 200 : 20);
 
 /** Deterministic pseudo-random bytes (xorshift), so a failing run can be replayed. */
 function noise(seed: number, length: number): Uint8Array {
@@ -210,7 +215,14 @@ function udpFloodScenario(server: 'register' | 'alarm'): AttackScenario {
         const outcome = await during(
           p.legit,
           async () => {
-            sent = await flood(attacker, port, budget === 'full' ? 200_000 : 3000, hostileDatagram, signal);
+            sent = await flood(
+              attacker,
+              port,
+              budget === 'full' ? 200_000 : 3000,
+              hostileDatagram,
+              signal,
+              batchOf(budget),
+            );
             await sleep(200);
             return `${p.server.stats.badDatagrams} bad datagrams dropped, ${p.server.registry.size} sessions`;
           },
@@ -241,7 +253,14 @@ const registerFlood: AttackScenario = {
       return await during(
         p.legit,
         async () => {
-          await flood(attacker, p.server.addresses().port, count, (i) => REGISTER(`inv${i}`, i + 1), signal);
+          await flood(
+            attacker,
+            p.server.addresses().port,
+            count,
+            (i) => REGISTER(`inv${i}`, i + 1),
+            signal,
+            batchOf(budget),
+          );
           await sleep(200);
           const s = p.server.stats;
           return `${count} REGISTERs: ${s.registersThrottled} throttled, ${s.sessionsRefused} over the session cap, ${p.server.registry.size} sessions (cap ${maxSessions})`;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMessage, EhomeDevice, EhomeServer, encodeMessage, response } from '@cam/ehome';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCam } from '../../../test-support/cli.js';
+import { runCam, startCam } from '../../../test-support/cli.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -100,6 +100,8 @@ describe('cam ehome', () => {
         data,
         '--keepalive',
         '5',
+        '--api-port',
+        '0',
         '--seconds',
         '6',
         '--json',
@@ -145,11 +147,15 @@ describe('cam ehome', () => {
       '0',
       '--data',
       tempDir(),
+      '--api-port',
+      '0',
       '--seconds',
       '1',
     ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/EHome platform on 127\.0\.0\.1: register udp \d+, alarms udp \d+, pictures http \d+/);
+    expect(r.stdout).toMatch(
+      /EHome platform on 127\.0\.0\.1: register udp \d+, alarms udp \d+, pictures http \d+ -> .*, API http:\/\/127\.0\.0\.1:\d+/,
+    );
     expect(r.stdout).toContain('0 device(s) online at exit');
   });
 
@@ -256,4 +262,50 @@ describe('cam ehome', () => {
     expect(afterAlarm.filter((c) => c === 'KEEPALIVE').length).toBeGreaterThanOrEqual(4);
     expect(seen.filter((c) => c === 'REGISTER')).toHaveLength(1);
   }, 30_000);
+  it('serve: runs the HTTP API beside the servers; it lists the devices and their alarms', async () => {
+    const cam = await startCam(
+      [
+        'ehome',
+        'serve',
+        '--address',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--alarm-port',
+        '0',
+        '--picture-port',
+        '0',
+        '--api-port',
+        '0',
+        '--data',
+        tempDir(),
+        '--seconds',
+        '15',
+        '--json',
+      ],
+      { timeoutMs: 30_000 },
+    );
+    cleanups.push(() => cam.child.kill('SIGKILL'));
+    const listening = JSON.parse(cam.firstLine) as { port: number; api: string };
+    expect(listening.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const dev = new EhomeDevice({
+      server: { host: '127.0.0.1', port: listening.port },
+      deviceId: 'viaApi',
+      localAddress: '127.0.0.1',
+      backoff: { initialMs: 100, maxMs: 500 },
+    });
+    cleanups.push(() => dev.close());
+    await dev.start({ timeoutMs: 10_000 });
+    await dev.raiseAlarm({ pictures: 1 });
+    const devices = (await (await fetch(`${listening.api}/api/devices`)).json()) as { deviceId: string }[];
+    expect(devices).toMatchObject([{ deviceId: 'viaApi', online: true }]);
+    await expect
+      .poll(async () => {
+        const page = (await (await fetch(`${listening.api}/api/events?type=alarm`)).json()) as { events: unknown[] };
+        return page.events.length;
+      })
+      .toBe(1);
+    cam.child.kill('SIGINT');
+    expect(await cam.exit).toBe(0);
+  }, 40_000);
 });

@@ -1,11 +1,13 @@
 import { resolve } from 'node:path';
 import {
   DEFAULT_ALARM_PORT,
+  DEFAULT_API_PORT,
   DEFAULT_REGISTER_PORT,
   type DeviceSession,
   EhomeDevice,
   EhomeDeviceMedia,
   type EhomeEvent,
+  EhomeHttpApi,
   EhomeServer,
 } from '@cam/ehome';
 import { isIpv4 } from '@cam/net-utils';
@@ -30,6 +32,10 @@ interface ServeOptions {
   password?: string[];
   maxSessions?: string;
   perSource?: string;
+  api?: boolean;
+  apiAddress?: string;
+  apiPort?: string;
+  token?: string;
   seconds?: string;
   json?: boolean;
 }
@@ -146,6 +152,10 @@ function registerServe(ehome: Command): void {
       '--per-source <n>',
       'devices online from one address at most, and a REGISTER burst as large (default 4096; raise it to simulate many devices from one host)',
     )
+    .option('--api-address <ip>', 'address of the HTTP API (default 127.0.0.1; elsewhere a token is required)')
+    .option('--api-port <n>', `port of the HTTP API (default ${DEFAULT_API_PORT}; 0 = any)`)
+    .option('--token <token>', 'bearer token the HTTP API requires (default: $CAM_EHOME_TOKEN)')
+    .option('--no-api', 'run no HTTP API')
     .option('--seconds <s>', 'stop after this many seconds (default: until Ctrl-C)')
     .option('--json', 'print events as JSON lines')
     .action(async (opts: ServeOptions) => {
@@ -180,11 +190,24 @@ function registerServe(ehome: Command): void {
           },
         });
         const ports = await server.listen();
+        let api: EhomeHttpApi | undefined;
+        if (opts.api !== false) {
+          const token = opts.token ?? process.env.CAM_EHOME_TOKEN;
+          api = new EhomeHttpApi(server, {
+            address: ipv4(opts.apiAddress ?? '127.0.0.1', 'API address'),
+            port: portOf(opts.apiPort, DEFAULT_API_PORT, 'API port'),
+            ...(token ? { token } : {}),
+          });
+          await api.listen().catch(async (e: unknown) => {
+            await server.close();
+            throw e;
+          });
+        }
         const dataDirectory = server.pictures?.directory;
-        if (json) jsonLine({ type: 'listening', address, ...ports, dataDirectory });
+        if (json) jsonLine({ type: 'listening', address, ...ports, api: api?.url, dataDirectory });
         else {
           process.stdout.write(
-            `EHome platform on ${address}: register udp ${ports.port}, alarms udp ${ports.alarmPort}, pictures http ${ports.picturePort} -> ${dataDirectory}\n`,
+            `EHome platform on ${address}: register udp ${ports.port}, alarms udp ${ports.alarmPort}, pictures http ${ports.picturePort} -> ${dataDirectory}${api ? `, API ${api.url}` : ''}\n`,
           );
         }
         server.on('event', (e) => {
@@ -193,6 +216,7 @@ function registerServe(ehome: Command): void {
         });
         await runUntilStopped(opts.seconds === undefined ? undefined : parseNumber(opts.seconds, 'seconds'));
         const devices = server.devices();
+        await api?.close();
         await server.close();
         if (json) jsonLine({ type: 'summary', devices, stats: server.stats });
         else {

@@ -14,7 +14,7 @@ import { Cleanup, startServer } from './helpers.js';
 const c = new Cleanup();
 afterEach(() => c.run());
 
-let base = 44_500 + (process.pid % 100) * 20;
+let base = 51_000 + (process.pid % 100) * 20;
 
 async function rig(apiOptions: EhomeHttpApiOptions = {}, ids = ['cam1', 'cam2']) {
   const mediaPorts = new PortPool({ min: base, max: base + 9, host: '127.0.0.1' });

@@ -13,6 +13,7 @@ import {
 import { isIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { jsonReplacer, parseNumber, reportError, UsageError } from '../output.js';
+import { registerEhomeClient } from './ehome-client.js';
 import { registerEhomeMedia } from './ehome-media.js';
 
 /** Default HTTP port of `cam ehome serve`'s picture server. */
@@ -369,4 +370,5 @@ export function registerEhome(program: Command): void {
   registerServe(ehome);
   registerDevice(ehome);
   registerEhomeMedia(ehome);
+  registerEhomeClient(ehome);
 }

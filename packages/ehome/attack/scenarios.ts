@@ -14,6 +14,7 @@ import type { AttackOutcome, AttackScenario } from '../../../test-support/hostil
 import {
   EhomeDevice,
   EhomeDeviceMedia,
+  EhomeHttpApi,
   EhomeServer,
   type EhomeServerOptions,
   encodeMessage,
@@ -479,6 +480,59 @@ const mediaGarbage: AttackScenario = {
   },
 };
 
+const apiSlowloris: AttackScenario = {
+  target: 'EHome HTTP API (TCP)',
+  attack: 'slowloris and connection flood: unfinished headers, 1 B/s bodies, idle connections',
+  run: async ({ budget, signal }) => {
+    const p = await platform();
+    const api = new EhomeHttpApi(p.server, { port: 0, maxConnectionsPerSource: 32 });
+    const sockets: Socket[] = [];
+    let drip: ReturnType<typeof setInterval> | undefined;
+    try {
+      const { port } = await api.listen();
+      const rssBefore = rssMiB();
+      const n = budget === 'full' ? 2000 : 200;
+      // The legitimate client: a device works (legit) and the API answers for it.
+      const legit = async (): Promise<boolean> => {
+        if (!(await p.legit())) return false;
+        try {
+          const res = await fetch(`${api.url}/api/devices`, { signal: AbortSignal.timeout(5000) });
+          return res.ok && ((await res.json()) as unknown[]).length > 0;
+        } catch {
+          return false;
+        }
+      };
+      return await during(
+        legit,
+        async () => {
+          for (let i = 0; i < n && !signal.aborted; i++) {
+            const s = attackerConnection(port);
+            if (i % 3 === 0)
+              s.write('GET /api/devices HTTP/1.1\r\nHost: x\r\n'); // headers never end
+            else if (i % 3 === 1) {
+              s.write('PUT /api/devices/x/config/A HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n{');
+            }
+            sockets.push(s);
+            if (i % 50 === 49) await sleep(5);
+          }
+          drip = setInterval(() => {
+            for (const s of sockets) if (!s.destroyed) s.write(' ');
+          }, 500);
+          await sleep(budget === 'full' ? 5000 : 1500);
+          const open = sockets.filter((s) => !s.destroyed).length;
+          return `${n} attacker connections: ${api.connectionsRefused} closed over the per-source limit, ${open} open`;
+        },
+        rssBefore,
+      );
+    } finally {
+      if (drip) clearInterval(drip);
+      for (const s of sockets) s.destroy();
+      await api.close();
+      await p.dispose();
+    }
+  },
+};
+
 const scenarios: AttackScenario[] = [
   udpFloodScenario('register'),
   udpFloodScenario('alarm'),
@@ -487,6 +541,7 @@ const scenarios: AttackScenario[] = [
   pictureSlowloris,
   pictureConnectionFlood,
   mediaGarbage,
+  apiSlowloris,
 ];
 
 export default scenarios;

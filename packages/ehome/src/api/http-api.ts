@@ -36,6 +36,10 @@ export interface EhomeHttpApiOptions {
   maxEventStreams?: number;
   /** Largest JSON request body. Default 64 KiB. */
   maxBodyBytes?: number;
+  /** Open connections from one source address; more are closed at once. Default 64. */
+  maxConnectionsPerSource?: number;
+  /** Open connections in total. Default 1024. */
+  maxConnections?: number;
 }
 
 /** Default port of the HTTP API. */
@@ -164,6 +168,9 @@ export class EhomeHttpApi implements AsyncDisposable {
   private readonly mediaIdByPath = new Map<string, string>();
   private mediaCounter = 0;
   private eventStreams = 0;
+  private readonly connectionsBySource = new Map<string, number>();
+  /** Connections closed at once for exceeding the per-source limit. */
+  connectionsRefused = 0;
   private readonly closers = new Set<() => void>();
   private readonly onEvent = (e: EhomeEvent): void => this.record(e);
 
@@ -182,9 +189,27 @@ export class EhomeHttpApi implements AsyncDisposable {
     this.routes();
     this.http = createAdaptorServer({
       fetch: this.app.fetch,
-      serverOptions: { headersTimeout: 10_000, requestTimeout: 0, keepAliveTimeout: 5000 },
+      // requestTimeout bounds receiving a request (a slow body), not a long streamed answer.
+      serverOptions: { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5000 },
     }) as Server;
     this.http.maxHeadersCount = 64;
+    this.http.maxConnections = options.maxConnections ?? 1024;
+    const perSource = options.maxConnectionsPerSource ?? 64;
+    this.http.on('connection', (socket) => {
+      const source = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+      const n = (this.connectionsBySource.get(source) ?? 0) + 1;
+      if (n > perSource) {
+        this.connectionsRefused++;
+        socket.destroy();
+        return;
+      }
+      this.connectionsBySource.set(source, n);
+      socket.once('close', () => {
+        const left = (this.connectionsBySource.get(source) ?? 1) - 1;
+        if (left <= 0) this.connectionsBySource.delete(source);
+        else this.connectionsBySource.set(source, left);
+      });
+    });
   }
 
   /** Binds; resolves with the address and port. */

@@ -57,6 +57,7 @@ describe('cam ehome preview / download', () => {
         [
           'ehome',
           'preview',
+          '--embedded',
           '--server',
           `127.0.0.1:${port}`,
           '--id',
@@ -103,6 +104,7 @@ describe('cam ehome preview / download', () => {
         [
           'ehome',
           'playback',
+          '--embedded',
           '--server',
           `127.0.0.1:${port}`,
           '--id',
@@ -144,6 +146,7 @@ describe('cam ehome preview / download', () => {
         [
           'ehome',
           'download',
+          '--embedded',
           '--server',
           `127.0.0.1:${port}`,
           '--id',
@@ -173,6 +176,7 @@ describe('cam ehome preview / download', () => {
     const r = await runCam([
       'ehome',
       'preview',
+      '--embedded',
       '--server',
       `127.0.0.1:${port}`,
       '--id',

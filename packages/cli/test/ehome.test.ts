@@ -2,9 +2,9 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EhomeDevice, EhomeServer } from '@cam/ehome';
+import { decodeMessage, EhomeDevice, EhomeServer, encodeMessage, response } from '@cam/ehome';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCam } from '../../../test-support/cli.js';
+import { runCam, startCam } from '../../../test-support/cli.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -100,6 +100,8 @@ describe('cam ehome', () => {
         data,
         '--keepalive',
         '5',
+        '--api-port',
+        '0',
         '--seconds',
         '6',
         '--json',
@@ -145,11 +147,15 @@ describe('cam ehome', () => {
       '0',
       '--data',
       tempDir(),
+      '--api-port',
+      '0',
       '--seconds',
       '1',
     ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/EHome platform on 127\.0\.0\.1: register udp \d+, alarms udp \d+, pictures http \d+/);
+    expect(r.stdout).toMatch(
+      /EHome platform on 127\.0\.0\.1: register udp \d+, alarms udp \d+, pictures http \d+ -> .*, API http:\/\/127\.0\.0\.1:\d+/,
+    );
     expect(r.stdout).toContain('0 device(s) online at exit');
   });
 
@@ -208,4 +214,98 @@ describe('cam ehome', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('0/1 device(s) registered');
   });
+  it('device: an ALARM and a GPS the platform never answers are warnings; the device stays and heartbeats', async () => {
+    // A platform like FreeEhome: answers REGISTER (1 s heartbeat) and KEEPALIVE, never ALARM or GPS.
+    const platform = createSocket('udp4');
+    cleanups.push(() => new Promise<void>((r) => platform.close(() => r())));
+    await new Promise<void>((r) => platform.bind(0, '127.0.0.1', () => r()));
+    const port = platform.address().port;
+    const seen: string[] = [];
+    platform.on('message', (buf, rinfo) => {
+      const m = decodeMessage(buf);
+      if (m.kind !== 'request') return;
+      seen.push(m.command);
+      let answer: Uint8Array | undefined;
+      if (m.command === 'REGISTER') {
+        answer = encodeMessage(
+          response(m, 200, 'OK', { keepAliveSeconds: 1, alarmServerIp: '127.0.0.1', alarmServerPort: port }),
+        );
+      } else if (m.command === 'KEEPALIVE') answer = encodeMessage(response(m, 200, 'OK', {}));
+      if (answer) platform.send(answer, rinfo.port, rinfo.address);
+    });
+    const r = await runCam(
+      [
+        'ehome',
+        'device',
+        '--server',
+        `127.0.0.1:${port}`,
+        '--id',
+        'fe',
+        '--local-address',
+        '127.0.0.1',
+        '--alarm',
+        '--gps',
+        '22.5,114',
+        '--seconds',
+        '10',
+        '--json',
+      ],
+      { timeoutMs: 25_000 },
+    );
+    expect(r.code).toBe(0);
+    const out = lines(r.stdout);
+    expect(out.filter((l) => l.type === 'warning').map((l) => l.what)).toEqual(['alarm', 'gps']);
+    expect(out.at(-1)).toMatchObject({ type: 'summary', devices: 1, registered: 1 });
+    // KEEPALIVEs went on after the unanswered alarm (its 4 attempts) and GPS.
+    const afterAlarm = seen.slice(seen.indexOf('ALARM'));
+    expect(afterAlarm.filter((c) => c === 'GPS').length).toBeGreaterThan(0);
+    expect(afterAlarm.filter((c) => c === 'KEEPALIVE').length).toBeGreaterThanOrEqual(4);
+    expect(seen.filter((c) => c === 'REGISTER')).toHaveLength(1);
+  }, 30_000);
+  it('serve: runs the HTTP API beside the servers; it lists the devices and their alarms', async () => {
+    const cam = await startCam(
+      [
+        'ehome',
+        'serve',
+        '--address',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--alarm-port',
+        '0',
+        '--picture-port',
+        '0',
+        '--api-port',
+        '0',
+        '--data',
+        tempDir(),
+        '--seconds',
+        '15',
+        '--json',
+      ],
+      { timeoutMs: 30_000 },
+    );
+    cleanups.push(() => cam.child.kill('SIGKILL'));
+    const listening = JSON.parse(cam.firstLine) as { port: number; api: string };
+    expect(listening.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const dev = new EhomeDevice({
+      server: { host: '127.0.0.1', port: listening.port },
+      deviceId: 'viaApi',
+      localAddress: '127.0.0.1',
+      backoff: { initialMs: 100, maxMs: 500 },
+    });
+    cleanups.push(() => dev.close());
+    await dev.start({ timeoutMs: 10_000 });
+    await dev.raiseAlarm({ pictures: 1 });
+    const devices = (await (await fetch(`${listening.api}/api/devices`)).json()) as { deviceId: string }[];
+    expect(devices).toMatchObject([{ deviceId: 'viaApi', online: true }]);
+    await expect
+      .poll(async () => {
+        const page = (await (await fetch(`${listening.api}/api/events?type=alarm`)).json()) as { events: unknown[] };
+        return page.events.length;
+      })
+      .toBe(1);
+    cam.child.kill('SIGINT');
+    expect(await cam.exit).toBe(0);
+  }, 40_000);
 });

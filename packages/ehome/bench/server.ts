@@ -11,6 +11,9 @@ const server = new EhomeServer({
   keepAliveSeconds,
   offlineAfterMissed,
   recvBufferSize: 8 * 1024 * 1024,
+  // Every simulated device sends from 127.0.0.1: the per-source limits, meant for real networks, are lifted.
+  maxSessionsPerSource: Number.POSITIVE_INFINITY,
+  registerRate: { perSecond: Number.POSITIVE_INFINITY, burst: Number.POSITIVE_INFINITY },
 });
 const offline: { deviceId: string; at: number; lastSeen: number }[] = [];
 server.on('offline', (e) => offline.push({ deviceId: e.deviceId, at: Date.now(), lastSeen: e.lastSeen }));

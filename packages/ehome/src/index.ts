@@ -1,3 +1,4 @@
+export * from './api/index.js';
 export * from './codec/index.js';
 export * from './device/index.js';
 export * from './media/index.js';

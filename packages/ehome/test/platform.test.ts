@@ -673,7 +673,7 @@ describe('robustness', () => {
     const m = (await media).media;
     expect(m.path.startsWith(server.pictures!.directory)).toBe(true);
     expect(m.path).not.toContain('/../');
-    expect(m.path.split('/').pop()).toMatch(/^cam_01___[_0-9]+\.jpg$/);
+    expect(m.path.split('/').pop()).toMatch(/^cam~2e01_~2e~2e_[_0-9]+\.jpg$/);
     expect(readFileSync(m.path)).toEqual(Buffer.from(jpeg));
     expect(server.pictures!.refused).toBe(5);
   });

@@ -1,10 +1,13 @@
 import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { DEFAULT_REGISTER_PORT, type EhomeEvent, EhomeServer, type EhomeStreamSession } from '@cam/ehome';
 import { isIpv4, PortPool } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
+import { downloadFromPlatform, type PlatformClientOptions, streamFromPlatform } from './ehome-client.js';
 
-interface MediaCommandOptions {
+interface MediaCommandOptions extends PlatformClientOptions {
+  embedded?: boolean;
   server?: string;
   id: string;
   channel?: string;
@@ -96,9 +99,19 @@ async function withPlatform(
   }
 }
 
+/** A media command against a running platform (the default): errors reported, non-zero exit on any failure. */
+async function viaPlatform(opts: MediaCommandOptions, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    reportError(e, opts.json === true);
+  }
+}
+
 /** Prints what a preview or playback recorded. */
 function reportRecording(json: boolean, doc: Record<string, unknown>, r: Awaited<ReturnType<typeof record>>): void {
   if (json) printJson({ ok: true, ...doc, ...r });
+  else if (r.file === '-') return;
   else
     process.stdout.write(
       `${r.frames} frames (${r.keyframes} key frames), ${r.bytes} bytes${r.file ? ` -> ${r.file}` : ''}\n`,
@@ -112,7 +125,10 @@ async function record(
   seconds: number,
   progress: (l: string) => void,
 ) {
-  const out = file ? createWriteStream(file) : undefined;
+  // Written to FILE.part and renamed once frames arrived: a failed or empty recording leaves no file.
+  const toStdout = file === '-';
+  const part = file && !toStdout ? `${file}.part` : undefined;
+  const out = toStdout ? process.stdout : part ? createWriteStream(part) : undefined;
   const started = Date.now();
   let frames = 0;
   let keyframes = 0;
@@ -132,17 +148,28 @@ async function record(
         );
       }
     }
+  } catch (e) {
+    if (part) await rm(part, { force: true }).catch(() => {});
+    throw e;
   } finally {
     clearTimeout(timer);
     await stream.stop();
-    if (out) await new Promise<void>((r) => out.end(() => r()));
+    if (out && !toStdout) await new Promise<void>((r) => out.end(() => r()));
   }
+  if (frames === 0) {
+    if (part) await rm(part, { force: true });
+    throw new UsageError('the device sent no video frames');
+  }
+  if (part && file) await rename(part, file);
   return { frames, keyframes, bytes, seconds: (Date.now() - started) / 1000, codec: 'h264', file, rtp: stream.stats };
 }
 
 function common(cmd: Command): Command {
   return cmd
-    .option('--server <ip:port>', 'address the platform listens on for the device (register port)', '0.0.0.0:7660')
+    .option('--platform <url>', 'platform HTTP API (default $CAM_EHOME_PLATFORM or http://127.0.0.1:7680)')
+    .option('--token <token>', 'bearer token of the API (default $CAM_EHOME_TOKEN)')
+    .option('--embedded', 'run a platform in this process instead (it waits for the device on --server)')
+    .option('--server <ip:port>', 'with --embedded: where the platform listens for the device', '0.0.0.0:7660')
     .requiredOption('--id <deviceId>', 'DeviceID of the device')
     .option('--channel <n>', 'video channel', '1')
     .option('--media-ports <min-max>', 'TCP port range for media streams', '20000-20999')
@@ -158,20 +185,31 @@ export function registerEhomeMedia(ehome: Command): void {
     .option('--seconds <s>', 'how long to record', '10')
     .option('-o, --out <file>', 'write the elementary stream (.h264)')
     .action((opts: MediaCommandOptions & { stream: string; seconds: string; out?: string }) =>
-      withPlatform(
-        opts,
-        () => {
-          if (!['main', 'sub', 'third'].includes(opts.stream)) throw new UsageError('--stream is main, sub or third');
-        },
-        async (server, progress, json) => {
-          const stream = await server
-            .device(opts.id)
-            .preview({ channel: parseNumber(opts.channel ?? '1', '--channel'), stream: opts.stream as 'main' });
-          progress(`preview session ${stream.session} on port ${stream.port}`);
-          const r = await record(stream, opts.out, parseNumber(opts.seconds, '--seconds'), progress);
-          reportRecording(json, { deviceId: opts.id, session: stream.session }, r);
-        },
-      ),
+      opts.embedded !== true
+        ? viaPlatform(opts, async () => {
+            if (!['main', 'sub', 'third'].includes(opts.stream)) throw new UsageError('--stream is main, sub or third');
+            const q = new URLSearchParams({
+              seconds: String(parseNumber(opts.seconds, '--seconds')),
+              channel: opts.channel ?? '1',
+              stream: opts.stream,
+            });
+            await streamFromPlatform(opts, `/api/devices/${encodeURIComponent(opts.id)}/preview?${q}`, 'preview');
+          })
+        : withPlatform(
+            opts,
+            () => {
+              if (!['main', 'sub', 'third'].includes(opts.stream))
+                throw new UsageError('--stream is main, sub or third');
+            },
+            async (server, progress, json) => {
+              const stream = await server
+                .device(opts.id)
+                .preview({ channel: parseNumber(opts.channel ?? '1', '--channel'), stream: opts.stream as 'main' });
+              progress(`preview session ${stream.session} on port ${stream.port}`);
+              const r = await record(stream, opts.out, parseNumber(opts.seconds, '--seconds'), progress);
+              reportRecording(json, { deviceId: opts.id, session: stream.session }, r);
+            },
+          ),
     );
 
   type PlaybackCliOptions = MediaCommandOptions & {
@@ -192,6 +230,18 @@ export function registerEhomeMedia(ehome: Command): void {
     .option('-o, --out <file>', 'write the elementary stream (.h264)')
     .action((opts: PlaybackCliOptions) => {
       const speed = Number(opts.speed);
+      if (opts.embedded !== true) {
+        return viaPlatform(opts, async () => {
+          if (speed !== 1 || opts.reverse) throw new UsageError('--speed and --reverse need --embedded');
+          const q = new URLSearchParams({
+            from: opts.start,
+            to: opts.end,
+            seconds: String(parseNumber(opts.seconds, '--seconds')),
+            channel: opts.channel ?? '1',
+          });
+          await streamFromPlatform(opts, `/api/devices/${encodeURIComponent(opts.id)}/playback?${q}`, 'playback');
+        });
+      }
       return withPlatform(
         opts,
         () => {
@@ -220,33 +270,43 @@ export function registerEhomeMedia(ehome: Command): void {
     .option('--end <time>', 'range end for choosing the recording', '2100-01-01 00:00:00')
     .requiredOption('-o, --out <file>', 'where to write it')
     .action((opts: MediaCommandOptions & { file?: string; start: string; end: string; out: string }) =>
-      withPlatform(
-        opts,
-        () => undefined,
-        async (server, progress, json) => {
-          const handle = server.device(opts.id);
-          const channel = parseNumber(opts.channel ?? '1', '--channel');
-          let name = opts.file;
-          if (!name) {
-            const files = await handle.queryRecords({ channel, start: opts.start, stop: opts.end, maxFiles: 1 });
-            if (!files[0])
-              throw new UsageError(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
-            name = files[0].name;
-          }
-          let lastPct = -10;
-          const r = await handle.download(name, opts.out, {
-            channel,
-            onProgress: ({ bytes, total }) => {
-              const pct = total ? Math.floor((100 * bytes) / total) : 0;
-              if (pct >= lastPct + 10) {
-                lastPct = pct;
-                progress(`download ${name}: ${pct}% (${bytes}/${total ?? '?'} bytes)`);
+      opts.embedded !== true
+        ? viaPlatform(opts, async () => {
+            const q = new URLSearchParams({ channel: opts.channel ?? '1' });
+            if (opts.file) q.set('file', opts.file);
+            else {
+              q.set('from', opts.start);
+              q.set('to', opts.end);
+            }
+            await downloadFromPlatform(opts, `/api/devices/${encodeURIComponent(opts.id)}/download?${q}`);
+          })
+        : withPlatform(
+            opts,
+            () => undefined,
+            async (server, progress, json) => {
+              const handle = server.device(opts.id);
+              const channel = parseNumber(opts.channel ?? '1', '--channel');
+              let name = opts.file;
+              if (!name) {
+                const files = await handle.queryRecords({ channel, start: opts.start, stop: opts.end, maxFiles: 1 });
+                if (!files[0])
+                  throw new UsageError(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
+                name = files[0].name;
               }
+              let lastPct = -10;
+              const r = await handle.download(name, opts.out, {
+                channel,
+                onProgress: ({ bytes, total }) => {
+                  const pct = total ? Math.floor((100 * bytes) / total) : 0;
+                  if (pct >= lastPct + 10) {
+                    lastPct = pct;
+                    progress(`download ${name}: ${pct}% (${bytes}/${total ?? '?'} bytes)`);
+                  }
+                },
+              });
+              if (json) printJson({ ok: true, deviceId: opts.id, file: name, ...r });
+              else process.stdout.write(`${name}: ${r.bytes} bytes -> ${r.path}\n`);
             },
-          });
-          if (json) printJson({ ok: true, deviceId: opts.id, file: name, ...r });
-          else process.stdout.write(`${name}: ${r.bytes} bytes -> ${r.path}\n`);
-        },
-      ),
+          ),
     );
 }

@@ -1,16 +1,19 @@
 import { resolve } from 'node:path';
 import {
   DEFAULT_ALARM_PORT,
+  DEFAULT_API_PORT,
   DEFAULT_REGISTER_PORT,
   type DeviceSession,
   EhomeDevice,
   EhomeDeviceMedia,
   type EhomeEvent,
+  EhomeHttpApi,
   EhomeServer,
 } from '@cam/ehome';
 import { isIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { jsonReplacer, parseNumber, reportError, UsageError } from '../output.js';
+import { registerEhomeClient } from './ehome-client.js';
 import { registerEhomeMedia } from './ehome-media.js';
 
 /** Default HTTP port of `cam ehome serve`'s picture server. */
@@ -28,6 +31,12 @@ interface ServeOptions {
   ntp?: string;
   allow?: string[];
   password?: string[];
+  maxSessions?: string;
+  perSource?: string;
+  api?: boolean;
+  apiAddress?: string;
+  apiPort?: string;
+  token?: string;
   seconds?: string;
   json?: boolean;
 }
@@ -115,6 +124,15 @@ function eventLine(e: EhomeEvent): string {
   }
 }
 
+/** `--per-source N`: N sessions from one address, REGISTERs at N/10 per second with a burst of N (at least 100/s). */
+function perSourceLimits(n: number): {
+  maxSessionsPerSource: number;
+  registerRate: { perSecond: number; burst: number };
+} {
+  if (!(n >= 1)) throw new UsageError('--per-source must be at least 1');
+  return { maxSessionsPerSource: n, registerRate: { perSecond: Math.max(100, n / 10), burst: Math.max(1000, n) } };
+}
+
 function registerServe(ehome: Command): void {
   ehome
     .command('serve')
@@ -130,6 +148,15 @@ function registerServe(ehome: Command): void {
     .option('--offline-after <n>', 'missed heartbeats before a device is offline (default 6)')
     .option('--allow <id>', 'only let this DeviceID register (repeatable)', collect)
     .option('--password <id=pw>', 'require this EHome 4.0 password of a device (repeatable)', collect)
+    .option('--max-sessions <n>', 'devices online at most (default 65536)')
+    .option(
+      '--per-source <n>',
+      'devices online from one address at most, and a REGISTER burst as large (default 4096; raise it to simulate many devices from one host)',
+    )
+    .option('--api-address <ip>', 'address of the HTTP API (default 127.0.0.1; elsewhere a token is required)')
+    .option('--api-port <n>', `port of the HTTP API (default ${DEFAULT_API_PORT}; 0 = any)`)
+    .option('--token <token>', 'bearer token the HTTP API requires (default: $CAM_EHOME_TOKEN)')
+    .option('--no-api', 'run no HTTP API')
     .option('--seconds <s>', 'stop after this many seconds (default: until Ctrl-C)')
     .option('--json', 'print events as JSON lines')
     .action(async (opts: ServeOptions) => {
@@ -156,17 +183,32 @@ function registerServe(ehome: Command): void {
             : {}),
           ...(opts.allow?.length ? { allowlist: opts.allow } : {}),
           ...(passwords.size ? { passwords } : {}),
+          ...(opts.maxSessions !== undefined ? { maxSessions: parseNumber(opts.maxSessions, 'max-sessions') } : {}),
+          ...(opts.perSource !== undefined ? perSourceLimits(parseNumber(opts.perSource, 'per-source')) : {}),
           log: (level, message, fields) => {
             if (json) jsonLine({ type: 'log', level, message, ...fields });
             else process.stderr.write(`${level}: ${message} ${JSON.stringify(fields)}\n`);
           },
         });
         const ports = await server.listen();
+        let api: EhomeHttpApi | undefined;
+        if (opts.api !== false) {
+          const token = opts.token ?? process.env.CAM_EHOME_TOKEN;
+          api = new EhomeHttpApi(server, {
+            address: ipv4(opts.apiAddress ?? '127.0.0.1', 'API address'),
+            port: portOf(opts.apiPort, DEFAULT_API_PORT, 'API port'),
+            ...(token ? { token } : {}),
+          });
+          await api.listen().catch(async (e: unknown) => {
+            await server.close();
+            throw e;
+          });
+        }
         const dataDirectory = server.pictures?.directory;
-        if (json) jsonLine({ type: 'listening', address, ...ports, dataDirectory });
+        if (json) jsonLine({ type: 'listening', address, ...ports, api: api?.url, dataDirectory });
         else {
           process.stdout.write(
-            `EHome platform on ${address}: register udp ${ports.port}, alarms udp ${ports.alarmPort}, pictures http ${ports.picturePort} -> ${dataDirectory}\n`,
+            `EHome platform on ${address}: register udp ${ports.port}, alarms udp ${ports.alarmPort}, pictures http ${ports.picturePort} -> ${dataDirectory}${api ? `, API ${api.url}` : ''}\n`,
           );
         }
         server.on('event', (e) => {
@@ -175,6 +217,7 @@ function registerServe(ehome: Command): void {
         });
         await runUntilStopped(opts.seconds === undefined ? undefined : parseNumber(opts.seconds, 'seconds'));
         const devices = server.devices();
+        await api?.close();
         await server.close();
         if (json) jsonLine({ type: 'summary', devices, stats: server.stats });
         else {
@@ -266,19 +309,34 @@ function registerDevice(ehome: Command): void {
         const all = Promise.all(
           devices.map(async (dev) => {
             await dev.start();
+            // A platform that never answers ALARM or GPS (FreeEhome answers neither) costs a warning, not the
+            // device: it stays registered and its KEEPALIVEs go on.
+            const warn = (what: string, e: unknown): void => {
+              const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+              if (json) jsonLine({ type: 'warning', deviceId: dev.deviceId, what, message });
+              else process.stderr.write(`warning: ${dev.deviceId} ${what} not acknowledged (${message})\n`);
+            };
             if (opts.alarm) {
-              const a = await dev.raiseAlarm({ pictures: 1 });
-              out(
-                { type: 'alarm', deviceId: dev.deviceId, ...a },
-                `alarm ${dev.deviceId}  pictures ${a.picIds.join(', ')}`,
-              );
+              try {
+                const a = await dev.raiseAlarm({ pictures: 1 });
+                out(
+                  { type: 'alarm', deviceId: dev.deviceId, ...a },
+                  `alarm ${dev.deviceId}  pictures ${a.picIds.join(', ')}`,
+                );
+              } catch (e) {
+                warn('alarm', e);
+              }
             }
             if (gps) {
-              await dev.sendGps(gps);
-              out(
-                { type: 'gps', deviceId: dev.deviceId, ...gps },
-                `gps ${dev.deviceId}  ${gps.latitude}, ${gps.longitude}`,
-              );
+              try {
+                await dev.sendGps(gps);
+                out(
+                  { type: 'gps', deviceId: dev.deviceId, ...gps },
+                  `gps ${dev.deviceId}  ${gps.latitude}, ${gps.longitude}`,
+                );
+              } catch (e) {
+                warn('gps', e);
+              }
             }
           }),
         );
@@ -312,4 +370,5 @@ export function registerEhome(program: Command): void {
   registerServe(ehome);
   registerDevice(ehome);
   registerEhomeMedia(ehome);
+  registerEhomeClient(ehome);
 }

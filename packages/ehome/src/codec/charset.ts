@@ -9,12 +9,16 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const utf8Encoder = new TextEncoder();
 // Bytes as code points 0-255 (WHATWG latin1 is windows-1252, identical for the ASCII a declaration is made of).
 const latin1Decoder = new TextDecoder('latin1');
-// Only the start of a document may hold the declaration; 200 bytes is plenty and bounds the scan.
-const DECLARATION = /^(?:\uFEFF)?\s*<\?xml\s[^?>]*?\bencoding\s*=\s*(["'])([A-Za-z0-9._-]{1,40})\1/;
+// Only the start of a document may hold the declaration; 200 bytes is plenty and bounds the scan. Spaces inside
+// the label are allowed (a public EHome 4.0 demo client declares `encoding="UTF - 8"`) and removed before lookup.
+const DECLARATION = /^(?:\uFEFF)?\s*<\?xml\s[^?>]*?\bencoding\s*=\s*(["'])([A-Za-z0-9._ -]{1,40})\1/;
 
-/** Maps an XML `encoding=` label to the encoding we decode with; GBK and GB18030 are supersets of GB2312. */
+/**
+ * Maps an XML `encoding=` label to the encoding we decode with; GBK and GB18030 are supersets of GB2312. Spaces are
+ * ignored (`UTF - 8` is UTF-8), as devices and demo clients write them.
+ */
 export function encodingFromLabel(label: string): SignalEncoding | undefined {
-  switch (label.toLowerCase()) {
+  switch (label.replace(/ /g, '').toLowerCase()) {
     case 'utf-8':
     case 'utf8':
       return 'UTF-8';
@@ -40,7 +44,7 @@ export function sniffEncoding(bytes: Uint8Array): SignalEncoding {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) head = head.slice(3); // UTF-8 BOM
   const m = DECLARATION.exec(head);
   if (!m) return 'UTF-8';
-  const label = m[2]!;
+  const label = m[2]!.trim();
   const enc = encodingFromLabel(label);
   if (!enc) throw new SignalEncodingError(label, `unsupported XML encoding ${JSON.stringify(label)} (UTF-8 or GB2312)`);
   return enc;

@@ -107,8 +107,13 @@ export function decodeMessageGeneral(bytes: Uint8Array): EhomeMessage {
   return decodeMessageText(decodeSignalText(bytes, encoding), encoding);
 }
 
-/** Decodes a signal already turned into text (`encoding` is recorded in the result). */
+/**
+ * Decodes a signal already turned into text (`encoding` is recorded in the result). Text longer than
+ * {@link MAX_SIGNAL_BYTES} characters is refused before parsing ({@link SignalTooLargeError}): every character is at
+ * least one byte on the wire, so no signal can be longer.
+ */
 export function decodeMessageText(textValue: string, encoding: SignalEncoding = 'UTF-8'): EhomeMessage {
+  if (textValue.length > MAX_SIGNAL_BYTES) throw new SignalTooLargeError(textValue.length);
   const doc = parseXml(textValue);
   const keys = Object.keys(doc);
   if (keys.length !== 1 || keys[0] !== 'PPVSPMessage') {

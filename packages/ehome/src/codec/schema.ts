@@ -117,6 +117,33 @@ export function intCodec(min: number, max: number): TextCodec<number> {
   };
 }
 
+/**
+ * A 0/1 flag. Public clients write flags as words as often as digits (an EHome 4.0 demo client sends
+ * `<DetectPackage>TRUE</DetectPackage>`), so `TRUE|FALSE|true|false|1|0` are all read; `0`/`1` are written.
+ */
+export const flagCodec: TextCodec<number> = {
+  expected: 'a flag: 0, 1, TRUE, FALSE, true or false',
+  shape: { kind: 'int', min: 0, max: 1 },
+  parse: (text, path) => {
+    switch (text) {
+      case '1':
+      case 'TRUE':
+      case 'true':
+        return 1;
+      case '0':
+      case 'FALSE':
+      case 'false':
+        return 0;
+      default:
+        throw new FieldTypeError(path, flagCodec.expected, text);
+    }
+  },
+  format: (value, path) => {
+    if (value !== 0 && value !== 1) throw new ValueOutOfRangeError(path, `must be 0 or 1, got ${String(value)}`);
+    return String(value);
+  },
+};
+
 export function enumCodec<const V extends readonly string[]>(values: V): TextCodec<V[number]> {
   const expected = `one of ${values.join(', ')}`;
   const set = new Set<string>(values);
@@ -145,6 +172,10 @@ export function str(tag: string, options?: Parameters<typeof stringCodec>[0]): F
 /** An integer field with its inclusive range. */
 export function int(tag: string, min: number, max: number): Field<number> {
   return scalar(tag, intCodec(min, max));
+}
+/** A 0/1 flag field that also reads the words public clients send ({@link flagCodec}). */
+export function flag(tag: string): Field<number> {
+  return scalar(tag, flagCodec);
 }
 /** A field holding one of a fixed set of words. */
 export function oneOf<const V extends readonly string[]>(tag: string, values: V): Field<V[number]> {

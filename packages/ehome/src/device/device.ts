@@ -8,6 +8,7 @@ import {
   type BackoffOptions,
   type CallOptions,
   deadlineSignal,
+  FrameTooLargeError,
   ProtocolError,
   sleep,
   TimeoutError,
@@ -84,6 +85,8 @@ export interface EhomeDeviceOptions {
   keepAliveMissLimit?: number;
   /** Largest upgrade package downloaded. Default 64 MiB. */
   maxUpgradeBytes?: number;
+  /** Largest reply of the picture server read after an upload (more is a `FrameTooLargeError`). Default 64 KiB. */
+  maxReplyBytes?: number;
   /** Pause between REBOOT and registering again. Default 200 ms. */
   rebootDelayMs?: number;
   /** Makes the picture of a capture or alarm; default a small grey JPEG. */
@@ -125,6 +128,41 @@ interface Pending {
   command: CommandName;
   resolve: (r: EhomeResponse) => void;
   reject: (e: Error) => void;
+}
+
+const DEFAULT_MAX_REPLY_BYTES = 64 * 1024;
+
+/**
+ * Reads a fetch response body as text, refusing more than `limit` bytes (declared or received) with a
+ * {@link FrameTooLargeError}; the rest of the body is cancelled, never read.
+ */
+async function readCappedText(res: Response, limit: number, what: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await res.body?.cancel().catch(() => {});
+    throw new FrameTooLargeError(declared, limit, what);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new FrameTooLargeError(total, limit, what);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Control characters of a peer's text shown as `\xNN`, so a reply cannot drive the terminal it is printed on. */
+function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what is replaced
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, factor: 2, maxMs: 30_000, jitter: 0.2 };
@@ -252,6 +290,9 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
       try {
         const r = await this.send('cms', 'REGISTER', this.registerParams(), { attemptMs, resends: 0 });
         if (r.status === Status.OK && r.params) {
+          // A new platform session: its Sequences start again, so answers cached for the old one must never be
+          // replayed to it (a new platform's request #1 is not the old platform's #1).
+          this.answered.clear();
           this.registration = r.params;
           this._registered = true;
           this.missed = 0;
@@ -590,8 +631,18 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
         ? AbortSignal.any([signal, this.closer.signal, AbortSignal.timeout(30_000)])
         : AbortSignal.any([this.closer.signal, AbortSignal.timeout(30_000)]),
     });
-    const text = await res.text();
-    if (!res.ok) throw new ProtocolError(`picture server answered ${res.status} ${text.trim()}`, res.status);
+    // The reply is the picture server's say-so: read at most `maxReplyBytes` of it, never the whole of an endless one.
+    const text = await readCappedText(
+      res,
+      this.options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
+      'picture server reply',
+    );
+    if (!res.ok) {
+      throw new ProtocolError(
+        `picture server answered ${res.status} ${printable(text.trim()).slice(0, 200)}`,
+        res.status,
+      );
+    }
     return { size: body.length, url };
   }
 

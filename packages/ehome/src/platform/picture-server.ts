@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve, sep } from 'node:path';
@@ -25,6 +25,19 @@ export interface PictureServerOptions {
   maxTotalBytes?: number;
   /** Uploads in progress at once before refusing with 503. Default 64. */
   maxConcurrentUploads?: number;
+  /** Uploads in progress at once from one source address before refusing it with 503. Default 8. */
+  maxUploadsPerSource?: number;
+  /** Open connections from one source address; more are closed at once. Default 32. */
+  maxConnectionsPerSource?: number;
+  /** Open connections in total; more are closed at once. Default 1024. */
+  maxConnections?: number;
+  /**
+   * Slowest upload tolerated, in bytes per second averaged from the start of the body after `uploadGraceMs`: a
+   * slower one is cut (408) and its connection closed, so slow senders cannot hold the upload slots. Default 4096.
+   */
+  minUploadBytesPerSecond?: number;
+  /** Time an upload may take before the minimum rate applies. Default 5000 ms. */
+  uploadGraceMs?: number;
   /** Whether `deviceId` uploading from `address` may store a file (the platform checks its sessions). */
   authorize: (deviceId: string, address: string) => boolean;
   /** Called for every stored file. */
@@ -33,7 +46,14 @@ export interface PictureServerOptions {
   onRefused?: (address: string, port: number, status: number, reason: string) => void;
 }
 
-const SAFE = /[^A-Za-z0-9_-]/g;
+/**
+ * A file-name form of a DeviceID or PicID that is injective (two IDs never share a name: `..`, `%2e%2e` once
+ * URL-decoded, `a.b:c@d` and `a_b_c_d` all stay apart) and safe on any file system: `[A-Za-z0-9_-]` kept, every
+ * other character written `~` and two hex digits (`~` itself is never kept).
+ */
+export function fileNameOf(id: string): string {
+  return id.replace(/[^A-Za-z0-9_-]/g, (ch) => `~${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
 
 function plain(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:/, '');
@@ -53,8 +73,16 @@ export class PictureServer {
   private readonly maxVideo: number;
   private readonly maxTotal: number;
   private readonly maxConcurrent: number;
+  private readonly maxPerSource: number;
+  private readonly minRate: number;
+  private readonly graceMs: number;
   private active = 0;
   private counter = 0;
+  private readonly activeBySource = new Map<string, number>();
+  private readonly connectionsBySource = new Map<string, number>();
+  /** Uploads cut for sending slower than the minimum rate, and connections closed over a per-source limit. */
+  slowUploadsCut = 0;
+  connectionsRefused = 0;
   /** Bytes stored so far. */
   storedBytes = 0;
   /** Files stored and uploads refused so far. */
@@ -68,16 +96,64 @@ export class PictureServer {
     this.maxVideo = options.maxVideoBytes ?? 64 * 1024 * 1024;
     this.maxTotal = options.maxTotalBytes ?? 1024 * 1024 * 1024;
     this.maxConcurrent = options.maxConcurrentUploads ?? 64;
+    this.maxPerSource = options.maxUploadsPerSource ?? 8;
+    this.minRate = options.minUploadBytesPerSecond ?? 4096;
+    this.graceMs = options.uploadGraceMs ?? 5000;
     this.server = createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, (req, res) => {
       this.handle(req, res).catch(() => {
         if (!res.headersSent) this.refuse(req, res, 500, 'storage failed');
       });
     });
     this.server.maxHeadersCount = 32;
+    this.server.maxConnections = options.maxConnections ?? 1024;
+    const perSource = options.maxConnectionsPerSource ?? 32;
+    this.server.on('connection', (socket) => {
+      const source = plain(socket.remoteAddress);
+      const n = (this.connectionsBySource.get(source) ?? 0) + 1;
+      if (n > perSource) {
+        this.connectionsRefused++;
+        socket.destroy();
+        return;
+      }
+      this.connectionsBySource.set(source, n);
+      socket.once('close', () => {
+        const left = (this.connectionsBySource.get(source) ?? 1) - 1;
+        if (left <= 0) this.connectionsBySource.delete(source);
+        else this.connectionsBySource.set(source, left);
+      });
+    });
   }
+
+  /**
+   * Reads what earlier runs left in the directory: `.part` files of uploads a crash interrupted are deleted, and
+   * the stored files count against `maxTotalBytes`, so the budget does not restart from 0 with the process.
+   * Two levels deep (`<device>/<file>`), as this server writes them.
+   */
+  private async recover(): Promise<void> {
+    let total = 0;
+    for (const top of await readdir(this.directory, { withFileTypes: true })) {
+      if (!top.isDirectory()) continue;
+      const dir = join(this.directory, top.name);
+      for (const f of await readdir(dir, { withFileTypes: true })) {
+        if (!f.isFile()) continue;
+        const path = join(dir, f.name);
+        if (f.name.endsWith('.part')) {
+          await rm(path, { force: true });
+          this.partsRemoved++;
+          continue;
+        }
+        total += (await stat(path)).size;
+      }
+    }
+    this.storedBytes = total;
+  }
+
+  /** `.part` files of interrupted uploads deleted at start. */
+  partsRemoved = 0;
 
   async listen(): Promise<AddressInfo> {
     await mkdir(this.directory, { recursive: true });
+    await this.recover();
     await new Promise<void>((ok, fail) => {
       this.server.once('error', fail);
       this.server.listen(this.options.port ?? 0, this.options.address ?? '0.0.0.0', () => {
@@ -99,12 +175,27 @@ export class PictureServer {
     await new Promise<void>((ok) => this.server.close(() => ok()));
   }
 
-  private refuse(req: IncomingMessage, res: ServerResponse, status: number, reason: string): void {
+  /**
+   * Answers `status` and closes the connection. Before the body was read (`drain`) the rest of a small body is
+   * read and discarded so the client sees the answer; once the body was being read it is never read further: the
+   * socket is closed right after the answer (a slow or endless body must not keep the connection).
+   */
+  private refuse(req: IncomingMessage, res: ServerResponse, status: number, reason: string, drain = true): void {
     this.refused++;
     this.options.onRefused?.(plain(req.socket.remoteAddress), req.socket.remotePort ?? 0, status, reason);
     res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
-    res.end(`${reason}\n`);
-    req.resume();
+    if (drain) {
+      res.end(`${reason}\n`);
+      req.resume();
+      return;
+    }
+    const socket = req.socket;
+    const kill = setTimeout(() => socket.destroy(), 1000);
+    kill.unref?.();
+    res.end(`${reason}\n`, () => {
+      clearTimeout(kill);
+      socket.destroy();
+    });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -128,14 +219,14 @@ export class PictureServer {
     if (declared !== undefined && !(Number(declared) <= limit)) return this.refuse(req, res, 413, 'too large');
     if (this.storedBytes >= this.maxTotal) return this.refuse(req, res, 507, 'storage budget used up');
     if (this.active >= this.maxConcurrent) return this.refuse(req, res, 503, 'too many uploads');
-    this.active++;
-    const name = `${deviceId.replace(SAFE, '_')}_${id.replace(SAFE, '_')}_${Date.now()}_${++this.counter}${kind === 'picture' ? '.jpg' : '.bin'}`;
-    const dir = join(this.directory, deviceId.replace(SAFE, '_'));
+    const fromSource = this.activeBySource.get(address) ?? 0;
+    if (fromSource >= this.maxPerSource) return this.refuse(req, res, 503, 'too many uploads from this address');
+    const name = `${fileNameOf(deviceId)}_${fileNameOf(id)}_${Date.now()}_${++this.counter}${kind === 'picture' ? '.jpg' : '.bin'}`;
+    const dir = join(this.directory, fileNameOf(deviceId));
     const path = resolve(dir, name);
-    if (!path.startsWith(this.directory + sep)) {
-      this.active--;
-      return this.refuse(req, res, 400, 'bad name');
-    }
+    if (!path.startsWith(this.directory + sep)) return this.refuse(req, res, 400, 'bad name');
+    this.active++;
+    this.activeBySource.set(address, fromSource + 1);
     const part = `${path}.part`;
     let size = 0;
     try {
@@ -143,12 +234,15 @@ export class PictureServer {
       const result = await this.receive(req, part, limit, kind);
       if ('status' in result) {
         await rm(part, { force: true });
-        return this.refuse(req, res, result.status, result.reason);
+        return this.refuse(req, res, result.status, result.reason, false);
       }
       size = result.size;
       await rename(part, path);
     } finally {
       this.active--;
+      const left = (this.activeBySource.get(address) ?? 1) - 1;
+      if (left <= 0) this.activeBySource.delete(address);
+      else this.activeBySource.set(address, left);
     }
     this.storedBytes += size;
     this.stored++;
@@ -168,13 +262,26 @@ export class PictureServer {
       let size = 0;
       let first: Uint8Array | undefined;
       let failed: { status: number; reason: string } | undefined;
+      const started = Date.now();
+      // The minimum rate, checked every half second: bytes alone (1 B/s) cannot hold a slot for long.
+      const rateCheck = setInterval(() => {
+        const elapsed = Date.now() - started;
+        if (elapsed > this.graceMs && size < (this.minRate * (elapsed - this.graceMs)) / 1000) {
+          this.slowUploadsCut++;
+          fail(408, `upload slower than ${this.minRate} bytes/s`);
+        }
+      }, 500);
+      rateCheck.unref?.();
       const fail = (status: number, reason: string): void => {
         if (failed) return;
         failed = { status, reason };
+        clearInterval(rateCheck);
         req.unpipe(out);
+        req.pause();
         out.destroy();
         done(failed);
       };
+      req.once('close', () => clearInterval(rateCheck));
       req.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (!first) first = chunk.subarray(0, 3);
@@ -191,6 +298,7 @@ export class PictureServer {
       req.on('error', () => fail(400, 'upload failed'));
       out.on('error', () => fail(500, 'cannot write'));
       out.on('finish', () => {
+        clearInterval(rateCheck);
         if (failed) return;
         if (size === 0 || (kind === 'picture' && size < 3)) {
           done({ status: 400, reason: 'empty body' });

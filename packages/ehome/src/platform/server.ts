@@ -39,7 +39,7 @@ import { DeviceOfflineError } from './errors.js';
 import { type EhomeEvent, type EhomeServerEvents, EventQueue, type StoredMedia } from './events.js';
 import { KeepaliveAnswers, platformVersion } from './keepalive-answers.js';
 import { MediaLinker } from './linker.js';
-import { PictureServer } from './picture-server.js';
+import { PictureServer, type PictureServerOptions } from './picture-server.js';
 import { type DeviceRegistry, type DeviceSession, MemoryDeviceRegistry } from './registry.js';
 
 /** Default EHome register port (seed 002 (2)e). */
@@ -82,6 +82,16 @@ export interface EhomeServerOptions {
   maxPictureBytes?: number;
   maxVideoBytes?: number;
   maxStoredBytes?: number;
+  /** Connection and rate limits of the picture server (see the README's Limits table for the defaults). */
+  pictureLimits?: Pick<
+    PictureServerOptions,
+    | 'maxConcurrentUploads'
+    | 'maxUploadsPerSource'
+    | 'maxConnectionsPerSource'
+    | 'maxConnections'
+    | 'minUploadBytesPerSecond'
+    | 'uploadGraceMs'
+  >;
   /** NTP server told to devices. */
   ntp?: { ip: string; port?: number; intervalMinutes?: number };
   /** Access control: only these DeviceIDs may register. */
@@ -104,6 +114,27 @@ export interface EhomeServerOptions {
   recvBufferSize?: number;
   /** Outstanding platform requests at most. Default 4096. */
   maxPendingRequests?: number;
+  /**
+   * Sessions (online devices) at most; a REGISTER of a new DeviceID beyond it is refused (503). Default 65,536, so
+   * REGISTERs from invented IDs cannot grow memory without bound.
+   */
+  maxSessions?: number;
+  /**
+   * Sessions registered from one source address at most, so one address cannot fill `maxSessions` and lock every
+   * other device out. Default 4096 (a NAT gateway with a large site behind it).
+   */
+  maxSessionsPerSource?: number;
+  /**
+   * REGISTERs accepted per source address: a token bucket of `perSecond` refilled up to `burst`. Beyond it a
+   * REGISTER is dropped unanswered (counted in `stats.registersThrottled`); the device retries with its backoff.
+   * Default 100 per second, burst 1000 (a NAT gateway with a thousand cameras behind it registers them at once).
+   */
+  registerRate?: { perSecond: number; burst: number };
+  /**
+   * How long the platform probes a session's current address when another address REGISTERs its DeviceID without
+   * a password that proves it (a request to the old address, resent; see README "Session safety"). Default 3000 ms.
+   */
+  takeoverProbeMs?: number;
 }
 
 /** Counters of an {@link EhomeServer}. */
@@ -126,6 +157,26 @@ export interface EhomeServerStats {
   unmatchedResponses: number;
   alarms: number;
   eventsDropped: number;
+  /** REGISTERs for an online DeviceID from another address, held while its current address is probed. */
+  registersHeld: number;
+  /** REGISTERs dropped by the per-source rate. */
+  registersThrottled: number;
+  /** REGISTERs of new DeviceIDs refused because `maxSessions` devices are online. */
+  sessionsRefused: number;
+}
+
+/** A REGISTER for an online DeviceID from another address, held while the session's address is probed. */
+interface Claim {
+  address: string;
+  port: number;
+  /**
+   * `probing` while the old address is asked; `free` once it stayed silent (the claim wins until `until`);
+   * `refused` once it answered (further claims are refused without a new probe until `until`).
+   */
+  state: 'probing' | 'free' | 'refused';
+  until: number;
+  /** The latest held REGISTER, answered when the probe frees the DeviceID. */
+  held: { req: EhomeRequestOf<'REGISTER'>; rinfo: RemoteInfo } | undefined;
 }
 
 interface PendingRequest {
@@ -181,6 +232,9 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     unmatchedResponses: 0,
     alarms: 0,
     eventsDropped: 0,
+    registersHeld: 0,
+    registersThrottled: 0,
+    sessionsRefused: 0,
   };
   readonly keepAliveSeconds: number;
   readonly offlineAfterMissed: number;
@@ -196,6 +250,10 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private readonly passwords: Map<string, string> | undefined;
   private readonly upgradeWaiters = new Map<string, Set<(r: RequestParams<'UPGRADESTATUS'>) => void>>();
   private readonly recentAlarms = new Map<string, number>();
+  private readonly claims = new Map<string, Claim>();
+  private readonly registerBuckets = new Map<string, { tokens: number; at: number }>();
+  /** Online sessions per source address (for `maxSessionsPerSource`). */
+  private readonly sessionsBySource = new Map<string, number>();
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private sequence = 0;
   private closed = false;
@@ -238,6 +296,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         ...(options.maxPictureBytes !== undefined ? { maxPictureBytes: options.maxPictureBytes } : {}),
         ...(options.maxVideoBytes !== undefined ? { maxVideoBytes: options.maxVideoBytes } : {}),
         ...(options.maxStoredBytes !== undefined ? { maxTotalBytes: options.maxStoredBytes } : {}),
+        ...options.pictureLimits,
         authorize: (deviceId, address) => this.registry.get(deviceId)?.address === address,
         onStored: (media) => this.onMediaStored(media),
         onRefused: (address, port, status, reason) =>
@@ -581,6 +640,10 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private onRegister(req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): void {
     const p = req.params;
     const version = platformVersion(req.version);
+    if (!this.registerAllowed(rinfo.address)) {
+      this.stats.registersThrottled++;
+      return;
+    }
     const refuse = (status: number, reason: string): void => {
       this.stats.refused++;
       this.log('warn', 'register refused', { deviceId: p.deviceId, address: rinfo.address, port: rinfo.port, reason });
@@ -596,6 +659,159 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
       refuse(Status.UNAUTHORIZED, 'wrong password');
       return;
     }
+    const current = this.registry.get(p.deviceId);
+    if (!current && this.registry.size >= (this.options.maxSessions ?? 65_536)) {
+      this.stats.sessionsRefused++;
+      refuse(503, 'platform full: too many devices online');
+      return;
+    }
+    if (!current && (this.sessionsBySource.get(rinfo.address) ?? 0) >= (this.options.maxSessionsPerSource ?? 4096)) {
+      this.stats.sessionsRefused++;
+      refuse(503, 'too many devices online from this address');
+      return;
+    }
+    // Session safety: an online DeviceID moves to another address at once only when its password proves the
+    // claim; otherwise the claim is held until the current address stops answering.
+    if (
+      current &&
+      (current.address !== rinfo.address || current.port !== rinfo.port) &&
+      expected === undefined &&
+      !this.claimWins(current, req, rinfo)
+    ) {
+      return;
+    }
+    this.claims.delete(p.deviceId);
+    this.acceptRegister(req, rinfo);
+  }
+
+  private countSource(address: string, delta: number): void {
+    const n = (this.sessionsBySource.get(address) ?? 0) + delta;
+    if (n <= 0) this.sessionsBySource.delete(address);
+    else this.sessionsBySource.set(address, n);
+  }
+
+  /** Spends one REGISTER token of the source address; false when its bucket is empty. */
+  private registerAllowed(address: string): boolean {
+    const rate = this.options.registerRate ?? { perSecond: 100, burst: 1000 };
+    const now = Date.now();
+    let b = this.registerBuckets.get(address);
+    if (!b) {
+      // Bounded: the oldest source is forgotten first (a forgotten source starts with a full bucket again).
+      if (this.registerBuckets.size >= 10_000) {
+        const oldest = this.registerBuckets.keys().next().value;
+        if (oldest !== undefined) this.registerBuckets.delete(oldest);
+      }
+      b = { tokens: rate.burst, at: now };
+      this.registerBuckets.set(address, b);
+    }
+    b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * Whether a REGISTER for online `session` from another address may take the session now. The first such
+   * REGISTER starts a probe of the session's address (a GETDEVICEWORKSTATUS, resent); while it runs further
+   * REGISTERs are held unanswered. An answer from the old address means the device is there: the claim is refused
+   * (403). Silence means the device left that address (NAT rebinding, a restart on a new port): the held REGISTER
+   * is answered and the session moves.
+   */
+  private claimWins(session: DeviceSession, req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): boolean {
+    const deviceId = session.deviceId;
+    const now = Date.now();
+    const claim = this.claims.get(deviceId);
+    if (claim?.state === 'refused' && now <= claim.until) {
+      // The device answered a probe a moment ago: refuse at once, so claims cannot keep it probed.
+      this.stats.refused++;
+      this.reply(
+        this.cms,
+        rinfo,
+        response(req, Status.FORBIDDEN, 'DeviceID is online at another address', undefined, {
+          version: platformVersion(req.version),
+        }),
+      );
+      return false;
+    }
+    if (claim && claim.address === rinfo.address && claim.port === rinfo.port) {
+      if (claim.state === 'free' && now <= claim.until) return true;
+      if (claim.state === 'probing') {
+        claim.held = { req, rinfo };
+        this.stats.registersHeld++;
+        return false;
+      }
+    } else if (claim?.state === 'probing') {
+      // Another claimant while one is probed: not answered (it retries; the probe decides for the first).
+      this.stats.registersHeld++;
+      return false;
+    }
+    const probeMs = this.options.takeoverProbeMs ?? 3000;
+    const fresh: Claim = {
+      address: rinfo.address,
+      port: rinfo.port,
+      state: 'probing',
+      until: now + probeMs,
+      held: { req, rinfo },
+    };
+    this.claims.set(deviceId, fresh);
+    this.stats.registersHeld++;
+    this.log('warn', 'REGISTER from another address held: probing the registered one', {
+      deviceId,
+      registered: `${session.address}:${session.port}`,
+      from: `${rinfo.address}:${rinfo.port}`,
+    });
+    this.probeSession(session, probeMs).then(
+      (alive) => {
+        if (this.closed || this.claims.get(deviceId) !== fresh) return;
+        const held = fresh.held;
+        if (alive) {
+          fresh.state = 'refused';
+          fresh.until = Date.now() + probeMs;
+          fresh.held = undefined;
+          this.stats.refused++;
+          const reason = 'DeviceID is online at another address';
+          this.publish({
+            type: 'refused',
+            deviceId,
+            address: fresh.address,
+            port: fresh.port,
+            status: Status.FORBIDDEN,
+            reason,
+          });
+          if (held) {
+            this.reply(
+              this.cms,
+              held.rinfo,
+              response(held.req, Status.FORBIDDEN, reason, undefined, { version: platformVersion(held.req.version) }),
+            );
+          }
+          return;
+        }
+        fresh.state = 'free';
+        fresh.until = Date.now() + 30_000;
+        fresh.held = undefined;
+        if (held) this.onRegister(held.req, held.rinfo);
+      },
+      () => {},
+    );
+    return false;
+  }
+
+  /** True when the device at the session's address answers a GETDEVICEWORKSTATUS within `ms` (any status). */
+  private async probeSession(session: DeviceSession, ms: number): Promise<boolean> {
+    try {
+      await this.request(session.deviceId, 'GETDEVICEWORKSTATUS', {}, { timeoutMs: ms });
+      return true;
+    } catch (e) {
+      // Timed out: nobody answers there any more. Offline or closed: the session is gone, the claim may proceed.
+      return !(TimeoutError.isInstance(e) || DeviceOfflineError.isInstance(e) || AbortError.isInstance(e));
+    }
+  }
+
+  private acceptRegister(req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): void {
+    const p = req.params;
+    const version = platformVersion(req.version);
     const now = Date.now();
     const existing = this.registry.get(p.deviceId);
     // What a REGISTER (re)sets, for a new session and for one that moved or registered again alike.
@@ -622,8 +838,15 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         this.log('info', 'session moved (NAT rebinding)', { deviceId: p.deviceId, from, to });
         this.publish({ type: 'moved', deviceId: p.deviceId, from, to });
       }
+      if (existing.address !== rinfo.address) {
+        this.countSource(existing.address, -1);
+        this.countSource(rinfo.address, 1);
+      }
       Object.assign(existing, fields);
-    } else this.registry.set(session);
+    } else {
+      this.registry.set(session);
+      this.countSource(rinfo.address, 1);
+    }
     this.stats.registrations++;
     const params: ResponseParams<'REGISTER'> = { keepAliveSeconds: this.keepAliveSeconds };
     const ports = this.addresses();
@@ -751,6 +974,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private goOffline(s: DeviceSession, reason: 'timeout' | 'logout'): void {
     if (this.registry.get(s.deviceId) !== s) return;
     this.registry.delete(s.deviceId);
+    this.countSource(s.address, -1);
+    this.claims.delete(s.deviceId);
     const err = new DeviceOfflineError(s.deviceId, reason === 'logout' ? 'logged out' : 'went offline');
     for (const p of [...this.pending.values()]) if (p.deviceId === s.deviceId) p.reject(err);
     this.linker.dropDevice(s.deviceId, err);

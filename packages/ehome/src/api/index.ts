@@ -1,0 +1,11 @@
+export { EventLog, type EventQuery, type LoggedEvent } from './event-log.js';
+export {
+  type ApiDevice,
+  ApiError,
+  type ApiErrorCode,
+  ApiErrorCodes,
+  DEFAULT_API_PORT,
+  EhomeHttpApi,
+  type EhomeHttpApiOptions,
+} from './http-api.js';
+export { openApiDocument } from './openapi.js';

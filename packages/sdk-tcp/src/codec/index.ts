@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './packets.js';
 export * from './sdk-call.js';
 export * from './xml.js';
+export * from './xml-scan.js';

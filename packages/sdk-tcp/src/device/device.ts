@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { LengthFramer, readFrames, WireError } from '@cam/net-utils';
 import {
   GUID_PLACEHOLDER,
-  HEARTBEAT_IDLE_MS,
+  HANDSHAKE_TIMEOUT_MS,
   HOST_SILENCE_LIMIT_MS,
   MAX_FILE_CONTENT_CHUNK,
+  PACKET_TIMEOUT_MS,
   SDK_PORT,
   TcpVersion,
 } from '../codec/constants.js';
@@ -64,10 +65,17 @@ export interface SdkDeviceOptions {
   searchData?: Uint8Array;
   /** `<version value>` answered to GetIFVersion. */
   sdkVersion?: string;
-  /** Heartbeat after this long without sending (30 s). */
-  heartbeatIdleMs?: number;
-  /** Drop a host silent this long (60 s). */
+  /**
+   * Drop a host that sent no whole packet for this long (60 s). Bytes of a packet that never completes do not count,
+   * so a trickle cannot keep a connection forever.
+   */
   hostSilenceMs?: number;
+  /** A packet whose first byte arrived must be whole within this (10 s): a floor on a sender's rate. */
+  packetTimeoutMs?: number;
+  /** Transport negotiation and GetIFVersion must be done within this after connecting (10 s). */
+  handshakeTimeoutMs?: number;
+  /** At most one kTcpHeartbeatAnswer per connection in this interval (1 s); more asks are counted and ignored. */
+  heartbeatAnswerIntervalMs?: number;
   /** Largest file accepted, default 4 GiB. */
   maxFileSize?: number;
   /**
@@ -75,8 +83,17 @@ export interface SdkDeviceOptions {
    * one core (`os.availableParallelism()`), else each 1 MiB batch is hashed on the main thread (see BENCHMARKS.md).
    */
   hashOffThread?: boolean;
-  /** Most hosts connected at once (default 64); more are closed at once. */
+  /**
+   * Most hosts connected at once (default 64). When full, a new connection evicts the oldest one that has not
+   * finished its handshake; when every connection has, the new one is closed at once.
+   */
   maxConnections?: number;
+  /** Most connections from one source address (default 8); more are closed at once. */
+  maxConnectionsPerSource?: number;
+  /** Search answers per second to all sources together (default 20); see README, Limits. */
+  searchAnswersPerSecond?: number;
+  /** Search answers per second to one source address (default 2). */
+  searchAnswersPerSourcePerSecond?: number;
   /** Method handlers, in addition to (or replacing) the built-ins. */
   handlers?: Record<string, SdkMethodHandler>;
 }
@@ -100,9 +117,20 @@ export interface SdkDeviceStats {
   droppedSilentHosts: number;
   filesReceived: number;
   fileBytesReceived: number;
-  heartbeatsSent: number;
   heartbeatAsks: number;
+  /** Heartbeat asks beyond one per `heartbeatAnswerIntervalMs`: not answered. */
+  heartbeatAsksIgnored: number;
   refusedConnections: number;
+  /** Connections refused because their source already had `maxConnectionsPerSource`. */
+  refusedPerSource: number;
+  /** Connections that had not finished the handshake, closed to make room for a new one. */
+  evictedConnections: number;
+  /** Connections closed for not finishing the handshake in time. */
+  handshakeTimeouts: number;
+  /** Connections closed because a packet did not complete within `packetTimeoutMs`. */
+  slowPackets: number;
+  /** Search asks not answered because of the rate limits. */
+  searchAsksLimited: number;
   /** Well-formed packets a host should not send (answers, GPS): ignored. */
   unexpectedPackets: number;
   /** kSDKCmdAsk packets received (chunks, not calls). */
@@ -158,8 +186,13 @@ export class SdkDevice extends EventEmitter<{
     droppedSilentHosts: 0,
     filesReceived: 0,
     fileBytesReceived: 0,
-    heartbeatsSent: 0,
     heartbeatAsks: 0,
+    heartbeatAsksIgnored: 0,
+    refusedPerSource: 0,
+    evictedConnections: 0,
+    handshakeTimeouts: 0,
+    slowPackets: 0,
+    searchAsksLimited: 0,
     sdkCmdPackets: 0,
     refusedConnections: 0,
     unexpectedPackets: 0,
@@ -169,6 +202,8 @@ export class SdkDevice extends EventEmitter<{
   private readonly handlers = new Map<string, SdkMethodHandler>();
   private readonly sockets = new Set<Socket>();
   private readonly connections = new Set<DeviceConnection>();
+  private readonly perSource = new Map<string, number>();
+  private readonly searchLimiter: SearchLimiter;
   private timeInfo = '';
   private readonly pending = new Set<Promise<void>>();
   /** @internal Hashing thread shared by all connections. */
@@ -179,6 +214,10 @@ export class SdkDevice extends EventEmitter<{
     this.options = options;
     this.md5 = (options.hashOffThread ?? availableParallelism() > 1) ? new OffThreadMd5() : new InThreadMd5();
     this.server = createServer((s) => this.accept(s));
+    this.searchLimiter = new SearchLimiter(
+      options.searchAnswersPerSecond ?? 20,
+      options.searchAnswersPerSourcePerSecond ?? 2,
+    );
     this.installBuiltins();
     for (const [m, h] of Object.entries(options.handlers ?? {})) this.handlers.set(m, h);
   }
@@ -262,8 +301,11 @@ export class SdkDevice extends EventEmitter<{
 
   /** @internal */
   forget(c: DeviceConnection, socket: Socket): void {
-    this.connections.delete(c);
+    if (!this.connections.delete(c)) return;
     this.sockets.delete(socket);
+    const n = (this.perSource.get(c.source) ?? 1) - 1;
+    if (n <= 0) this.perSource.delete(c.source);
+    else this.perSource.set(c.source, n);
   }
 
   private async listen(): Promise<void> {
@@ -298,7 +340,13 @@ export class SdkDevice extends EventEmitter<{
       this.stats.badDatagrams++;
       return;
     }
+    // The answer (21+ bytes) is larger than the 6-byte ask, and UDP sources can be forged: rate-limited, so a flood
+    // of asks is answered with far fewer bytes than it sent (amplification below 1x; issue #22).
     const answer = this.searchAnswer(d.version);
+    if (!this.searchLimiter.allow(address, Date.now())) {
+      this.stats.searchAsksLimited++;
+      return;
+    }
     this.stats.searchAnswers++;
     this.udp?.send(answer, port, address);
   }
@@ -313,17 +361,40 @@ export class SdkDevice extends EventEmitter<{
   }
 
   private accept(socket: Socket): void {
-    if (this.connections.size >= (this.options.maxConnections ?? 64)) {
+    const source = socket.remoteAddress ?? '';
+    const fromSource = this.perSource.get(source) ?? 0;
+    if (fromSource >= (this.options.maxConnectionsPerSource ?? 8)) {
       this.stats.refusedConnections++;
+      this.stats.refusedPerSource++;
       socket.destroy();
       return;
     }
+    if (this.connections.size >= (this.options.maxConnections ?? 64)) {
+      // Full: make room by closing the oldest connection still in its handshake (a flood of idle connections
+      // cannot lock out a host that completes its handshake), else refuse.
+      let victim: DeviceConnection | undefined;
+      for (const c of this.connections) {
+        if (!c.handshakeDone) {
+          victim = c;
+          break;
+        }
+      }
+      if (!victim) {
+        this.stats.refusedConnections++;
+        socket.destroy();
+        return;
+      }
+      this.stats.evictedConnections++;
+      victim.close();
+    }
     this.stats.connections++;
     this.sockets.add(socket);
-    const c = new DeviceConnection(this, socket);
+    this.perSource.set(source, fromSource + 1);
+    const c = new DeviceConnection(this, socket, source);
     this.connections.add(c);
     this.emit('connection', `${socket.remoteAddress}:${socket.remotePort}`);
     void c.run();
+    c.watch();
   }
 
   private installBuiltins(): void {
@@ -365,6 +436,43 @@ export class SdkDevice extends EventEmitter<{
   }
 }
 
+/**
+ * Token buckets for search answers: one for all sources and one per source address (at most 1024 tracked; the
+ * oldest is forgotten first). A bucket holds one second of answers.
+ */
+class SearchLimiter {
+  private global: { tokens: number; at: number };
+  private readonly sources = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly perSourcePerSecond: number,
+  ) {
+    this.global = { tokens: perSecond, at: 0 };
+  }
+
+  allow(source: string, now: number): boolean {
+    let b = this.sources.get(source);
+    if (!b) {
+      if (this.sources.size >= 1024) this.sources.delete(this.sources.keys().next().value!);
+      b = { tokens: this.perSourcePerSecond, at: now };
+      this.sources.set(source, b);
+    }
+    refill(this.global, this.perSecond, now);
+    refill(b, this.perSourcePerSecond, now);
+    if (this.global.tokens < 1 || b.tokens < 1) return false;
+    this.global.tokens--;
+    b.tokens--;
+    return true;
+  }
+}
+
+function refill(b: { tokens: number; at: number }, perSecond: number, now: number): void {
+  const elapsed = Math.max(0, now - b.at);
+  b.tokens = Math.min(perSecond, b.tokens + (elapsed * perSecond) / 1000);
+  b.at = now;
+}
+
 function bindUdp(udp: UdpSocket, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
@@ -382,26 +490,49 @@ class DeviceConnection {
   private guid: string | null = null;
   private readonly assembler = new SdkCallAssembler();
   private receive: Receive | null = null;
+  /** When the last whole packet arrived (bytes of an unfinished packet do not count). */
   private lastHeard = Date.now();
-  private lastSent = Date.now();
+  /** When the packet in progress started arriving, or null between packets. */
+  private packetSince: number | null = null;
+  private packetStart = 0;
+  private readonly connectedAt = Date.now();
+  private lastHeartbeatAnswer = Number.NEGATIVE_INFINITY;
+  /** True once the host negotiated and called GetIFVersion. */
+  handshakeDone = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   private readonly abort = new AbortController();
   private readonly remote: string;
+  private readonly framer = new LengthFramer(sdkFraming());
 
   constructor(
     private readonly device: SdkDevice,
     private readonly socket: Socket,
+    readonly source: string,
   ) {
     this.remote = socket.remoteAddress ?? '';
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.on('close', () => this.close());
-    // Any bytes count as hearing from the host, even while a long operation holds up packet processing.
-    socket.on('data', () => {
-      this.lastHeard = Date.now();
-    });
     this.armTimer();
+  }
+
+  /**
+   * Watches packet boundaries as bytes arrive (registered after `run` started reading, so the framer has taken the
+   * chunk): a completed packet counts as hearing from the host, even while a long operation holds up processing;
+   * a packet in progress must finish within `packetTimeoutMs`.
+   */
+  watch(): void {
+    this.socket.on('data', () => {
+      const f = this.framer;
+      const start = f.position - f.bufferedBytes;
+      const now = Date.now();
+      if (start !== this.packetStart) {
+        this.lastHeard = now;
+        this.packetStart = start;
+        this.packetSince = f.idle ? null : now;
+      } else if (this.packetSince === null && !f.idle) this.packetSince = now;
+    });
   }
 
   private get opts(): SdkDeviceOptions {
@@ -409,9 +540,8 @@ class DeviceConnection {
   }
 
   async run(): Promise<void> {
-    const framer = new LengthFramer(sdkFraming());
     try {
-      for await (const frame of readFrames(this.socket, framer, { signal: this.abort.signal })) {
+      for await (const frame of readFrames(this.socket, this.framer, { signal: this.abort.signal })) {
         let p: SdkPacket;
         try {
           p = decodePacket(frame);
@@ -452,7 +582,6 @@ class DeviceConnection {
 
   private send(bytes: Uint8Array): boolean {
     if (this.closed) return true;
-    this.lastSent = Date.now();
     return this.socket.write(bytes);
   }
 
@@ -478,35 +607,61 @@ class DeviceConnection {
     this.assembler.reset();
   }
 
+  /**
+   * One timer for the three deadlines: host silence, the packet in progress, the handshake. The device sends
+   * nothing on its own (no unsolicited heartbeat: a host that answers every Answer with an Ask would make a loop,
+   * issue #19); it only answers the host's asks.
+   */
   private armTimer(): void {
-    const idle = this.opts.heartbeatIdleMs ?? HEARTBEAT_IDLE_MS;
     const silence = this.opts.hostSilenceMs ?? HOST_SILENCE_LIMIT_MS;
+    const packetLimit = this.opts.packetTimeoutMs ?? PACKET_TIMEOUT_MS;
+    const handshakeLimit = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     const now = Date.now();
-    const next = Math.max(0, Math.min(this.lastHeard + silence, this.lastSent + idle) - now);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.closed) return;
-      const t = Date.now();
-      if (t - this.lastHeard >= silence) {
-        this.device.stats.droppedSilentHosts++;
-        this.close();
-        return;
-      }
-      if (t - this.lastSent >= idle) {
-        this.device.stats.heartbeatsSent++;
-        this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
-      }
-      this.armTimer();
-    }, next);
+    let due = this.lastHeard + silence;
+    if (this.packetSince !== null) due = Math.min(due, this.packetSince + packetLimit);
+    if (!this.handshakeDone) due = Math.min(due, this.connectedAt + handshakeLimit);
+    // Re-checked at least once a second, so a deadline that starts later (a new packet) is seen in time.
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        if (this.closed) return;
+        const t = Date.now();
+        if (t - this.lastHeard >= silence) {
+          this.device.stats.droppedSilentHosts++;
+          this.close();
+          return;
+        }
+        if (this.packetSince !== null && t - this.packetSince >= packetLimit) {
+          this.device.stats.slowPackets++;
+          this.close();
+          return;
+        }
+        if (!this.handshakeDone && t - this.connectedAt >= handshakeLimit) {
+          this.device.stats.handshakeTimeouts++;
+          this.close();
+          return;
+        }
+        this.armTimer();
+      },
+      Math.max(0, Math.min(due - now, 1000)),
+    );
     this.timer.unref?.();
   }
 
   private async onPacket(p: SdkPacket): Promise<void> {
     switch (p.type) {
-      case 'kTcpHeartbeatAsk':
+      case 'kTcpHeartbeatAsk': {
+        // Answered, at most once per interval: a host that asks in a loop gets no loop partner.
         this.device.stats.heartbeatAsks++;
+        const t = Date.now();
+        if (t - this.lastHeartbeatAnswer < (this.opts.heartbeatAnswerIntervalMs ?? 1000)) {
+          this.device.stats.heartbeatAsksIgnored++;
+          return;
+        }
+        this.lastHeartbeatAnswer = t;
         this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
         return;
+      }
       case 'kTcpHeartbeatAnswer':
         return;
       case 'kSDKServiceAsk':
@@ -639,6 +794,7 @@ class DeviceConnection {
     if (method === 'GetIFVersion') {
       guid ??= randomBytes(16).toString('hex');
       this.guid = guid;
+      this.handshakeDone = true;
     } else if (guid === null || env.guid !== guid) {
       await this.answer(env.guid, method, 'kInvalidGUID', '');
       return;

@@ -1,12 +1,17 @@
 import { WireError } from '@cam/net-utils';
 import type { FuzzTarget } from '../../../test-support/hostile-types.js';
 import {
+  area,
   decodePacket,
   decodeSearchDatagram,
   encodePacket,
   encodeSdkCall,
   encodeSearchDatagram,
+  imageItem,
+  parseProgramXml,
   parseSdkXml,
+  program,
+  programToXml,
   readXmlDocument,
   readXmlFragment,
   SdkCallAssembler,
@@ -52,6 +57,17 @@ const docs = [
     body: '<files><file name="a.png" md5="0" size="1" existSize="1" type="image"/></files>',
   }),
   buildSdkRequest({ guid: 'g', method: 'AddProgram', body: '<![CDATA[x]]><!-- c --><a b="&lt;&#65;"/>' }),
+];
+
+const programs = [
+  programToXml(
+    screen([
+      program([
+        area({ x: 0, y: 0, width: 64, height: 16 }, [textItem('Hello <&>', { effect: 'leftScrollLoop' })]),
+        area({ x: 64, y: 0, width: 32, height: 32 }, [imageItem('logo.png', { md5: 'ab'.repeat(16) })]),
+      ]),
+    ]),
+  ),
 ];
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -142,11 +158,19 @@ const targets: FuzzTarget[] = [
   },
   {
     name: 'sdk-tcp readXmlFragment',
-    seeds: () => docs.map((d) => utf8.encode(d)),
+    seeds: () => [...docs, ...programs].map((d) => utf8.encode(d)),
     run: (input) => {
       const s = text.decode(input);
       readXmlFragment(s);
       readXmlDocument(s);
+    },
+    isExpectedError: isWire,
+  },
+  {
+    name: 'sdk-tcp parseProgramXml',
+    seeds: () => programs.map((d) => utf8.encode(d)),
+    run: (input) => {
+      parseProgramXml(text.decode(input));
     },
     isExpectedError: isWire,
   },

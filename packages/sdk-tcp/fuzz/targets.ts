@@ -17,6 +17,8 @@ import {
   SdkCallAssembler,
   type SdkPacket,
   SdkPacketDecoder,
+  screen,
+  textItem,
 } from '../src/codec/index.js';
 import { buildSdkRequest, buildSdkResponse } from '../src/codec/xml.js';
 

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { LengthFramer, readFrames, WireError } from '@cam/net-utils';
+import { LengthFramer, readFrames, ValueOutOfRangeError, WireError } from '@cam/net-utils';
 import {
   GUID_PLACEHOLDER,
   HANDSHAKE_TIMEOUT_MS,
@@ -25,8 +25,9 @@ import {
   type SdkPacket,
 } from '../codec/packets.js';
 import { encodeSdkCall, SdkCallAssembler, SdkChunkError, sdkFraming } from '../codec/sdk-call.js';
-import { bodyAttribute, buildSdkResponse, escapeXmlAttribute, parseSdkXml } from '../codec/xml.js';
+import { buildSdkResponse, escapeXmlAttribute, parseSdkXml } from '../codec/xml.js';
 import { md5File, packFileContent } from '../transport/files.js';
+import { ControllerModel } from './controller.js';
 import { InThreadMd5, OffThreadMd5 } from './md5-worker.js';
 
 /** What a method handler gets. */
@@ -38,6 +39,8 @@ export interface SdkMethodRequest {
   /** Remote address of the host. */
   remote: string;
 }
+const DEFAULT_DEVICE_ID = 'CAM-SDK-SIM-01';
+
 /** A handler's answer: the inner XML of `<out>` (result kSuccess), or a result name with an optional body. */
 export type SdkMethodResult = string | { result?: string; body?: string };
 export type SdkMethodHandler = (request: SdkMethodRequest) => SdkMethodResult | Promise<SdkMethodResult>;
@@ -96,6 +99,8 @@ export interface SdkDeviceOptions {
   searchAnswersPerSourcePerSecond?: number;
   /** Method handlers, in addition to (or replacing) the built-ins. */
   handlers?: Record<string, SdkMethodHandler>;
+  /** Size of the simulated LED screen in pixels (default 128 x 64): programs must fit, snapshots have this size. */
+  screen?: { width: number; height: number };
 }
 
 export interface ReceivedFile {
@@ -204,14 +209,17 @@ export class SdkDevice extends EventEmitter<{
   private readonly connections = new Set<DeviceConnection>();
   private readonly perSource = new Map<string, number>();
   private readonly searchLimiter: SearchLimiter;
-  private timeInfo = '';
   private readonly pending = new Set<Promise<void>>();
   /** @internal Hashing thread shared by all connections. */
   readonly md5: OffThreadMd5 | InThreadMd5;
 
-  private constructor(options: SdkDeviceOptions) {
+  /** The controller's state and vendor methods (name, time, luminance, screen, fonts, files, programs). */
+  readonly controller: ControllerModel;
+
+  private constructor(options: SdkDeviceOptions, controller: ControllerModel) {
     super();
     this.options = options;
+    this.controller = controller;
     this.md5 = (options.hashOffThread ?? availableParallelism() > 1) ? new OffThreadMd5() : new InThreadMd5();
     this.server = createServer((s) => this.accept(s));
     this.searchLimiter = new SearchLimiter(
@@ -224,7 +232,18 @@ export class SdkDevice extends EventEmitter<{
 
   /** Creates a device and starts listening (TCP, and UDP search on the same port number). */
   static async start(options: SdkDeviceOptions = {}): Promise<SdkDevice> {
-    const device = new SdkDevice(options);
+    const w = options.screen?.width ?? 128;
+    const h = options.screen?.height ?? 64;
+    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || w > 8192 || h > 8192) {
+      throw new ValueOutOfRangeError('screen', `${w}x${h} is not a screen size in 1..8192`);
+    }
+    const controller = await ControllerModel.open({
+      width: w,
+      height: h,
+      deviceId: options.deviceId ?? DEFAULT_DEVICE_ID,
+      ...(options.dir === undefined ? {} : { dir: options.dir }),
+    });
+    const device = new SdkDevice(options, controller);
     // Throws ValueOutOfRangeError now for an id over 15 bytes or oversized search data, not on the first search.
     device.searchAnswer(0);
     await device.listen();
@@ -247,7 +266,12 @@ export class SdkDevice extends EventEmitter<{
   }
 
   get deviceId(): string {
-    return this.options.deviceId ?? 'CAM-SDK-SIM-01';
+    return this.options.deviceId ?? DEFAULT_DEVICE_ID;
+  }
+
+  /** What the screen shows now (or `atMs` after the current program started), as PNG. */
+  snapshot(atMs?: number): Promise<Uint8Array> {
+    return this.controller.snapshot(atMs === undefined ? undefined : this.controller.state.programSince + atMs);
   }
 
   /** Registers (or replaces) a method handler. */
@@ -266,6 +290,7 @@ export class SdkDevice extends EventEmitter<{
       await new Promise<void>((resolve) => u.close(() => resolve()));
     }
     await this.settled();
+    await this.controller.flush();
     await this.md5.close();
   }
 
@@ -401,38 +426,7 @@ export class SdkDevice extends EventEmitter<{
     const sdkVersion = this.options.sdkVersion ?? '1000000';
     // GetIFVersion is handled by the connection (it issues the guid); this entry only answers the version.
     this.handlers.set('GetIFVersion', () => `<version value="${escapeXmlAttribute(sdkVersion)}"/>`);
-    this.handlers.set(
-      'GetDeviceInfo',
-      () =>
-        `<device id="${escapeXmlAttribute(this.deviceId)}" name="cam simulated controller" model="SIM"/>` +
-        `<version fpga="0" app="1.0.0" kernel="0"/><screen width="128" height="64" rotation="0"/>`,
-    );
-    this.handlers.set('GetTimeInfo', () => {
-      const now = this.timeInfo || new Date().toISOString().replace('T', ' ').slice(0, 19);
-      return `<timezone value="(UTC+00:00)UTC"/><sync value="none"/><time value="${escapeXmlAttribute(now)}"/>`;
-    });
-    this.handlers.set('SetTimeInfo', ({ body }) => {
-      const t = bodyAttribute(body, 'time', 'value');
-      if (t === undefined) return { result: 'kInvalidParam' };
-      this.timeInfo = t;
-      return '';
-    });
-    this.handlers.set('GetFiles', async () => {
-      const dir = this.options.dir;
-      if (!dir) return '';
-      let names: string[] = [];
-      try {
-        names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
-      } catch {
-        return '';
-      }
-      const parts: string[] = [];
-      for (const n of names.slice(0, 1000)) {
-        const s = await stat(join(dir, n));
-        parts.push(`<file name="${escapeXmlAttribute(n)}" size="${s.size}"/>`);
-      }
-      return parts.join('');
-    });
+    for (const [m, h] of Object.entries(this.controller.handlers())) this.handlers.set(m, h);
   }
 }
 

@@ -176,8 +176,7 @@ export class LedClient {
     };
     let inner: string;
     if (typeof value === 'number') {
-      inner =
-        `<mode value="default"/><default value="${check(value)}"/>` + '<ploy/><sensor max="100" time="5" min="1"/>';
+      inner = `<mode value="default"/><default value="${check(value)}"/><ploy/><sensor max="100" time="5" min="1"/>`;
     } else {
       const items = value.schedule
         .map((s) => `<item enable="true" start="${escapeXmlAttribute(s.start)}" percent="${check(s.percent)}"/>`)

@@ -137,6 +137,28 @@ describe('typed host API against the simulated controller', () => {
     expect(Buffer.compare(Buffer.from(px), Buffer.from(later))).not.toBe(0);
   });
 
+  it('sendProgram resumes a media upload the controller holds in part, and the file reads back', async () => {
+    rig = await startRig();
+    const c = await led();
+    const pic = solidPng(64, 64, '#00ff00');
+    const { mkdir } = await import('node:fs/promises');
+    const { md5Bytes } = await import('../src/transport/files.js');
+    await mkdir(join(rig.dir, '.partial'), { recursive: true });
+    const half = Math.floor(pic.byteLength / 2);
+    await writeFile(join(rig.dir, '.partial', md5Bytes(pic)), pic.subarray(0, half));
+    const resumed: number[] = [];
+    await c.sendProgram(screen([program([area({ x: 0, y: 0, width: 64, height: 64 }, [imageItem('big.png')])])]), {
+      media: { 'big.png': pic },
+      onProgress: (p) => {
+        if (p.phase === 'upload') resumed.push(p.upload.resumedFrom);
+      },
+    });
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(resumed.every((r) => r === half)).toBe(true);
+    const back = await c.readFile('big.png');
+    expect(Buffer.compare(Buffer.from(back.data), Buffer.from(pic))).toBe(0);
+  });
+
   it('validates programs like the controller: area inside the screen, media present, fonts known', async () => {
     rig = await startRig();
     const c = await led();

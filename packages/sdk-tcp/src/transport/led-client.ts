@@ -2,7 +2,14 @@ import { type CallOptions, MalformedError } from '@cam/net-utils';
 import { type MediaFile, parseProgramXml, programMedia, programToXml, type Screen } from '../codec/program.js';
 import { escapeXmlAttribute } from '../codec/xml.js';
 import { elementText, findElement, readXmlFragment, type XmlElement } from '../codec/xml-scan.js';
-import { SdkClient, type SdkClientOptions, type UploadProgress } from './client.js';
+import {
+  type ReadFileResult,
+  SdkClient,
+  type SdkClientOptions,
+  type UploadOptions,
+  type UploadProgress,
+  type UploadResult,
+} from './client.js';
 import { md5Bytes, md5File } from './files.js';
 
 /**
@@ -224,6 +231,16 @@ export class LedClient {
     const inner = `<files>${names.map((n) => `<file name="${escapeXmlAttribute(n)}"/>`).join('')}</files>`;
     const files = findElement(await this.body('DeleteFiles', inner, options), 'files');
     return (files?.children ?? []).map((c) => ({ name: c.attributes.name ?? '', result: c.attributes.result ?? '' }));
+  }
+
+  /** Uploads a file (MD5, resume from what the controller holds): {@link SdkClient.upload}. */
+  upload(source: string | Uint8Array, options?: UploadOptions): Promise<UploadResult> {
+    return this.sdk.upload(source, options);
+  }
+
+  /** Reads a file back, MD5 checked: {@link SdkClient.readFile}. */
+  readFile(name: string, options?: CallOptions): Promise<ReadFileResult> {
+    return this.sdk.readFile(name, options);
   }
 
   /** The program set the controller holds (null when none). */

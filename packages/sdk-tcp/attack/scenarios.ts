@@ -1,13 +1,23 @@
 import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WireError } from '@cam/net-utils';
 import type { AttackOutcome, AttackScenario } from '../../../test-support/hostile-types.js';
-import { encodePacket, encodeSdkCall, encodeSearchDatagram } from '../src/codec/index.js';
-import { buildSdkRequest } from '../src/codec/xml.js';
+import {
+  encodePacket,
+  encodeSdkCall,
+  encodeSearchDatagram,
+  parseSdkXml,
+  SdkCallAssembler,
+  type SdkPacket,
+  SdkPacketDecoder,
+} from '../src/codec/index.js';
+import { buildSdkRequest, buildSdkResponse } from '../src/codec/xml.js';
 import { SdkDevice, type SdkDeviceOptions } from '../src/device/device.js';
 import { SdkClient } from '../src/transport/client.js';
+import { LedClient } from '../src/transport/led-client.js';
 
 /**
  * Attacks on the simulated Huidu controller (`SdkDevice`), loopback only, for `pnpm attack` and the short run in
@@ -120,6 +130,99 @@ async function scenario(
 
 const count = (budget: 'short' | 'full', short: number, full: number): number => (budget === 'short' ? short : full);
 
+/**
+ * A malicious controller for host-side rows: it negotiates and issues a guid like a real one, then answers every
+ * other request with `evil` (which may write without end until the socket closes).
+ */
+async function fakeDevice(
+  evil: (socket: Socket, request: SdkPacket | { method: string }) => void,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    const decoder = new SdkPacketDecoder();
+    const asm = new SdkCallAssembler();
+    socket.on('data', (chunk: Buffer) => {
+      let packets: SdkPacket[];
+      try {
+        packets = decoder.push(chunk);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      for (const p of packets) {
+        if (p.type === 'kSDKServiceAsk') socket.write(encodePacket({ type: 'kSDKServiceAnswer', version: p.version }));
+        else if (p.type === 'kSDKCmdAsk') {
+          const whole = asm.push(p);
+          if (!whole) continue;
+          const env = parseSdkXml(whole);
+          if (env.method === 'GetIFVersion') {
+            const xml = buildSdkResponse({ guid: 'ab'.repeat(16), method: env.method, result: 'kSuccess', body: '' });
+            socket.write(encodeSdkCall(new TextEncoder().encode(xml), 'kSDKCmdAnswer'));
+          } else evil(socket, { method: env.method });
+        } else if (p.type !== 'kTcpHeartbeatAsk') evil(socket, p);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Writes `make()` until the socket is gone or `limitBytes` were written (bounded), respecting backpressure. */
+function flood(socket: Socket, make: () => Uint8Array, limitBytes: number): void {
+  let sent = 0;
+  const pump = (): void => {
+    while (!socket.destroyed && sent < limitBytes) {
+      const b = make();
+      sent += b.byteLength;
+      if (!socket.write(b)) {
+        socket.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
+}
+
+/** Runs a host operation against a fake device: survived = a typed error (or success) in time, RSS bounded. */
+async function hostRow(
+  o: { budget: 'short' | 'full'; timeoutMs: number; signal: AbortSignal },
+  evil: Parameters<typeof fakeDevice>[0],
+  op: (c: LedClient) => Promise<unknown>,
+): Promise<AttackOutcome> {
+  const rssBefore = rssMiB();
+  const dev = await fakeDevice(evil);
+  let detail: string;
+  let ok = false;
+  try {
+    const c = await LedClient.connect('127.0.0.1', { port: dev.port, timeoutMs: 5000, defaultTimeoutMs: 5000 });
+    try {
+      await op(c);
+      detail = 'operation completed';
+      ok = true;
+    } catch (error) {
+      const name = (error as Error).name;
+      ok = WireError.isInstance(error) || (error as Error).name === 'RangeError';
+      detail = `${name}: ${(error as Error).message.slice(0, 120)}`;
+    } finally {
+      c.destroy();
+    }
+  } finally {
+    await dev.close();
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  const rssAfter = rssMiB();
+  return { survived: ok && rssAfter - rssBefore < 200, detail, rssBeforeMiB: rssBefore, rssAfterMiB: rssAfter };
+}
+
 const scenarios: AttackScenario[] = [
   {
     target: 'Huidu device (TCP 10001)',
@@ -138,6 +241,12 @@ const scenarios: AttackScenario[] = [
         while (!stop.aborted) {
           for (const s of socks) if (!s.destroyed) s.write(new Uint8Array(1));
           await sleep(100, stop);
+        }
+        // Keep trickling past the packet deadline, then count who is still connected.
+        const until = Date.now() + count(o.budget, 500, 10_000) + 500;
+        while (Date.now() < until) {
+          for (const s of socks) if (!s.destroyed) s.write(new Uint8Array(1));
+          await sleep(100);
         }
         const open = socks.filter((s) => !s.destroyed && !s.readableEnded).length;
         for (const s of socks) s.destroy();
@@ -297,6 +406,84 @@ const scenarios: AttackScenario[] = [
         udp.close();
         return `${n} datagrams; ${rig.device.stats.badDatagrams} counted bad`;
       }),
+  },
+  {
+    target: 'Huidu host (SdkClient / cam sdk)',
+    attack: 'fake controller: an endless answer whose chunks announce 2 GiB',
+    run: (o) =>
+      hostRow(
+        o,
+        (socket) => {
+          let index = 0;
+          flood(
+            socket,
+            () => {
+              const data = new Uint8Array(9000);
+              const p = encodePacket({ type: 'kSDKCmdAnswer', total: 0x7fffffff, index, data });
+              index += data.byteLength;
+              return p;
+            },
+            count(o.budget, 64, 1024) * 1024 * 1024,
+          );
+        },
+        (c) => c.deviceInfo(),
+      ),
+  },
+  {
+    target: 'Huidu host (SdkClient / cam sdk)',
+    attack: 'fake controller: a flood of unsolicited heartbeat answers and GPS packets',
+    run: (o) =>
+      hostRow(
+        o,
+        (socket) => {
+          let n = 0;
+          flood(
+            socket,
+            () =>
+              n++ % 2
+                ? encodePacket({ type: 'kTcpHeartbeatAnswer' })
+                : encodePacket({ type: 'kGPSInfoAnswer', data: new Uint8Array(64) }),
+            count(o.budget, 8, 256) * 1024 * 1024,
+          );
+        },
+        (c) => c.deviceInfo({ timeoutMs: 5000 }),
+      ),
+  },
+  {
+    target: 'Huidu host (SdkClient / cam sdk)',
+    attack: 'fake controller: read-back announcing 1 TiB, then endless content',
+    run: (o) =>
+      hostRow(
+        o,
+        (socket, req) => {
+          if ('type' in req && req.type === 'kReadFileAsk') {
+            socket.write(
+              encodePacket({ type: 'kReadFileAnswer', status: 0, md5: 'ab'.repeat(16), size: 2 ** 40, fileType: 0 }),
+            );
+            flood(
+              socket,
+              () => encodePacket({ type: 'kFileContentAsk', data: new Uint8Array(9000) }),
+              64 * 1024 * 1024,
+            );
+          }
+        },
+        (c) => c.readFile('x.png'),
+      ),
+  },
+  {
+    target: 'Huidu host (SdkClient / cam sdk)',
+    attack: 'fake controller: a 2 MiB GetFiles answer of nested elements and repeated attributes',
+    run: (o) =>
+      hostRow(
+        o,
+        (socket, req) => {
+          if (!('method' in req)) return;
+          const body = `<files>${'<file name="a" md5="b" size="1" existSize="1" type="image"/>'.repeat(30_000)}</files>`;
+          const xml = buildSdkResponse({ guid: 'ab'.repeat(16), method: req.method, result: 'kSuccess', body });
+          socket.write(encodeSdkCall(new TextEncoder().encode(xml.slice(0, 2 * 1024 * 1024 - 100)), 'kSDKCmdAnswer'));
+        },
+        (c) => c.files(),
+      ),
   },
 ];
 

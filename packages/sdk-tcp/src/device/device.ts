@@ -494,6 +494,7 @@ class DeviceConnection {
   /** True once the host negotiated and called GetIFVersion. */
   handshakeDone = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerDue = 0;
   private closed = false;
   private readonly abort = new AbortController();
   private readonly remote: string;
@@ -526,6 +527,12 @@ class DeviceConnection {
         this.packetStart = start;
         this.packetSince = f.idle ? null : now;
       } else if (this.packetSince === null && !f.idle) this.packetSince = now;
+      // A packet started: make sure the timer looks at it by its deadline.
+      const limit = this.opts.packetTimeoutMs ?? PACKET_TIMEOUT_MS;
+      if (this.packetSince !== null && this.timerDue > this.packetSince + limit && this.timer !== undefined) {
+        clearTimeout(this.timer);
+        this.armTimer();
+      }
     });
   }
 
@@ -614,31 +621,30 @@ class DeviceConnection {
     let due = this.lastHeard + silence;
     if (this.packetSince !== null) due = Math.min(due, this.packetSince + packetLimit);
     if (!this.handshakeDone) due = Math.min(due, this.connectedAt + handshakeLimit);
-    // Re-checked at least once a second, so a deadline that starts later (a new packet) is seen in time.
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        if (this.closed) return;
-        const t = Date.now();
-        if (t - this.lastHeard >= silence) {
-          this.device.stats.droppedSilentHosts++;
-          this.close();
-          return;
-        }
-        if (this.packetSince !== null && t - this.packetSince >= packetLimit) {
-          this.device.stats.slowPackets++;
-          this.close();
-          return;
-        }
-        if (!this.handshakeDone && t - this.connectedAt >= handshakeLimit) {
-          this.device.stats.handshakeTimeouts++;
-          this.close();
-          return;
-        }
-        this.armTimer();
-      },
-      Math.max(0, Math.min(due - now, 1000)),
-    );
+    // Re-checked at least once a second; `watch` re-arms earlier when a packet starts.
+    const delay = Math.max(0, Math.min(due - now, 1000));
+    this.timerDue = now + delay;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.closed) return;
+      const t = Date.now();
+      if (t - this.lastHeard >= silence) {
+        this.device.stats.droppedSilentHosts++;
+        this.close();
+        return;
+      }
+      if (this.packetSince !== null && t - this.packetSince >= packetLimit) {
+        this.device.stats.slowPackets++;
+        this.close();
+        return;
+      }
+      if (!this.handshakeDone && t - this.connectedAt >= handshakeLimit) {
+        this.device.stats.handshakeTimeouts++;
+        this.close();
+        return;
+      }
+      this.armTimer();
+    }, delay);
     this.timer.unref?.();
   }
 

@@ -203,7 +203,12 @@ async function hostRow(
   let detail: string;
   let ok = false;
   try {
-    const c = await LedClient.connect('127.0.0.1', { port: dev.port, timeoutMs: 5000, defaultTimeoutMs: 5000 });
+    const c = await LedClient.connect('127.0.0.1', {
+      port: dev.port,
+      timeoutMs: Math.min(5000, o.timeoutMs),
+      defaultTimeoutMs: Math.min(5000, o.timeoutMs),
+      signal: o.signal,
+    });
     try {
       await op(c);
       detail = 'operation completed';

@@ -112,6 +112,44 @@ async function connected(): Promise<{ host: KryqHost; guid: string }> {
 }
 
 describe('KryQ/node-huidu-sdk flows against the simulated controller', () => {
+  it('our host answers a device that asks in a loop at most once a second', async () => {
+    const { createServer } = await import('node:net');
+    const { SdkClient } = await import('../src/transport/client.js');
+    const { encodePacket, encodeSdkCall } = await import('../src/codec/index.js');
+    const { buildSdkResponse } = await import('../src/codec/xml.js');
+    let answers = 0;
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (d: Buffer) => {
+        for (let i = 0; i + 4 <= d.length; i += d.readUInt16LE(i) || 4) {
+          const cmd = d.readUInt16LE(i + 2);
+          if (cmd === 0x2001) s.write(encodePacket({ type: 'kSDKServiceAnswer', version: 0x1000007 }));
+          if (cmd === 0x2003) {
+            const xml = buildSdkResponse({
+              guid: 'ab'.repeat(16),
+              method: 'GetIFVersion',
+              result: 'kSuccess',
+              body: '',
+            });
+            s.write(encodeSdkCall(new TextEncoder().encode(xml), 'kSDKCmdAnswer'));
+            for (let k = 0; k < 200; k++) s.write(encodePacket({ type: 'kTcpHeartbeatAsk' }));
+          }
+          if (cmd === 0x0060) answers++;
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const c = await SdkClient.connect('127.0.0.1', { port: (server.address() as { port: number }).port });
+    try {
+      await until(() => c.stats.heartbeatAsksIgnored >= 150);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(answers).toBeLessThanOrEqual(2);
+    } finally {
+      c.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('connect: version, GetIFVersion (guid), GetDeviceName reaches its connected state', async () => {
     rig = await startRig();
     const { host, guid } = await connected();

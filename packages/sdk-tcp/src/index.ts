@@ -1,4 +1,5 @@
 export * from './codec/index.js';
+export { ControllerModel, type ControllerState } from './device/controller.js';
 export {
   type ReceivedFile,
   SdkDevice,
@@ -8,6 +9,7 @@ export {
   type SdkMethodRequest,
   type SdkMethodResult,
 } from './device/device.js';
+export { BUILTIN_FONTS, frameSvg } from './device/render.js';
 export {
   type ReadFileResult,
   type SdkCallResult,
@@ -20,3 +22,15 @@ export {
   type UploadResult,
 } from './transport/client.js';
 export { Md5Cache, md5Bytes, md5File, packFileContent } from './transport/files.js';
+export {
+  type DeviceFile,
+  type DeviceInfo,
+  type FontInfo,
+  LedClient,
+  type Luminance,
+  type NetworkInfo,
+  refusalReason,
+  type SendProgramOptions,
+  type SendProgramProgress,
+  type TimeInfo,
+} from './transport/led-client.js';

@@ -41,22 +41,37 @@ describe('heartbeats (fake timers, real sockets on 127.0.0.1)', () => {
     expect((await c.call('GetDeviceInfo')).result).toBe('kSuccess');
   });
 
-  it('device: its own heartbeat after 30 s of silence, and a host silent for 60 s is dropped', async () => {
+  it('device: sends nothing on its own (no heartbeat loop), and drops a host silent for 60 s', async () => {
     rig = await startRig();
     const r = await RawHost.connect(rig.device.port);
     raws.push(r);
     await r.handshake();
     r.packets.length = 0;
-    vi.advanceTimersByTime(29_999);
-    expect(rig.device.stats.heartbeatsSent).toBe(0);
-    vi.advanceTimersByTime(1);
-    expect(await r.next()).toEqual({ type: 'kTcpHeartbeatAnswer' });
-    vi.advanceTimersByTime(29_999);
+    vi.advanceTimersByTime(59_999);
     await new Promise((resolve) => setImmediate(resolve));
     expect(r.closed).toBe(false);
+    expect(r.packets).toEqual([]);
     vi.advanceTimersByTime(1);
     await r.waitClosed();
+    expect(r.packets).toEqual([]);
     expect(rig.device.stats.droppedSilentHosts).toBe(1);
+  });
+
+  it('device: an unsolicited answer from the host gets no reply; asks are answered at most once a second', async () => {
+    rig = await startRig();
+    const r = await RawHost.connect(rig.device.port);
+    raws.push(r);
+    await r.handshake();
+    r.packets.length = 0;
+    for (let i = 0; i < 50; i++) r.send({ type: 'kTcpHeartbeatAnswer' });
+    for (let i = 0; i < 50; i++) r.send({ type: 'kTcpHeartbeatAsk' });
+    await until(() => rig!.device.stats.heartbeatAsks === 50);
+    expect(rig.device.stats.heartbeatAsksIgnored).toBe(49);
+    await until(() => r.packets.length === 1);
+    expect(r.packets).toEqual([{ type: 'kTcpHeartbeatAnswer' }]);
+    vi.advanceTimersByTime(1000);
+    r.send({ type: 'kTcpHeartbeatAsk' });
+    await until(() => r.packets.length === 2);
   });
 
   it('device: a host heartbeat is answered and counts as hearing from the host', async () => {

@@ -12,6 +12,7 @@ import {
 } from '@cam/sdk-tcp';
 import type { Command } from 'commander';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
+import { registerSdkScreen } from './sdk-screen.js';
 
 interface NetOptions {
   port?: string;
@@ -207,52 +208,80 @@ export function registerSdk(program: Command): void {
     .option('--port <n>', `TCP and UDP port (default ${SDK_PORT}; 0 picks a free one)`)
     .option('--dir <dir>', 'directory for received files (default: a new temporary directory)')
     .option('--device-id <id>', 'device id in search answers (at most 15 bytes)')
+    .option('--screen <WxH>', 'LED screen size in pixels (default 128x64)')
+    .option(
+      '--version-answer-status',
+      "answer the version ask with 10 bytes (status included), as the vendor's C# demo needs",
+    )
     .option('--exit-after <ms>', 'stop after this long (for scripts and tests)')
     .option('--json', 'print one JSON document describing the running device')
-    .action(async (options: NetOptions & { address?: string; dir?: string; deviceId?: string; exitAfter?: string }) => {
-      const json = options.json === true;
-      try {
-        const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'cam-sdk-sim-')));
-        const exitAfter = options.exitAfter === undefined ? undefined : parseNumber(options.exitAfter, 'exit-after');
-        if (options.deviceId !== undefined && Buffer.byteLength(options.deviceId, 'latin1') > 15) {
-          throw new UsageError('--device-id is at most 15 bytes');
-        }
-        const device = await SdkDevice.start({
-          port: port(options),
-          dir,
-          ...(options.address ? { address: options.address } : {}),
-          ...(options.deviceId ? { deviceId: options.deviceId } : {}),
-        });
-        device.on('call', (c) => process.stderr.write(`call ${c.method} from ${c.remote}\n`));
-        device.on('file', (f) => process.stderr.write(`file ${f.name}: ${f.size} bytes, md5 ${f.md5}\n`));
-        const info = {
-          ok: true,
-          address: device.address,
-          port: device.port,
-          udpPort: device.udpPort,
-          dir,
-          deviceId: device.deviceId,
-        };
-        if (json) printJson(info);
-        else {
-          process.stdout.write(
-            `simulated SDK controller ${info.deviceId} on ${info.address}:${info.port} (UDP search on ${info.udpPort}), files in ${dir}\n`,
-          );
-        }
-        await new Promise<void>((resolve) => {
-          const timer = exitAfter === undefined ? undefined : setTimeout(stop, exitAfter);
-          function stop(): void {
-            clearTimeout(timer);
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-            resolve();
+    .action(
+      async (
+        options: NetOptions & {
+          address?: string;
+          dir?: string;
+          deviceId?: string;
+          exitAfter?: string;
+          screen?: string;
+          versionAnswerStatus?: boolean;
+        },
+      ) => {
+        const json = options.json === true;
+        try {
+          const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'cam-sdk-sim-')));
+          const exitAfter = options.exitAfter === undefined ? undefined : parseNumber(options.exitAfter, 'exit-after');
+          if (options.deviceId !== undefined && Buffer.byteLength(options.deviceId, 'latin1') > 15) {
+            throw new UsageError('--device-id is at most 15 bytes');
           }
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
-        await device.close();
-      } catch (error) {
-        reportError(error, json);
-      }
-    });
+          let screen: { width: number; height: number } | undefined;
+          if (options.screen !== undefined) {
+            const m = /^(\d{1,5})x(\d{1,5})$/.exec(options.screen);
+            if (!m)
+              throw new UsageError(`--screen must be WIDTHxHEIGHT, e.g. 128x64, got ${JSON.stringify(options.screen)}`);
+            screen = { width: Number(m[1]), height: Number(m[2]) };
+          }
+          const device = await SdkDevice.start({
+            port: port(options),
+            dir,
+            ...(screen ? { screen } : {}),
+            ...(options.versionAnswerStatus ? { versionAnswerWithStatus: true } : {}),
+            ...(options.address ? { address: options.address } : {}),
+            ...(options.deviceId ? { deviceId: options.deviceId } : {}),
+          });
+          device.on('call', (c) => process.stderr.write(`call ${c.method} from ${c.remote}\n`));
+          device.on('file', (f) => process.stderr.write(`file ${f.name}: ${f.size} bytes, md5 ${f.md5}\n`));
+          const info = {
+            ok: true,
+            address: device.address,
+            port: device.port,
+            udpPort: device.udpPort,
+            dir,
+            deviceId: device.deviceId,
+            screen: { width: device.controller.width, height: device.controller.height },
+          };
+          if (json) printJson(info);
+          else {
+            process.stdout.write(
+              `simulated SDK controller ${info.deviceId} on ${info.address}:${info.port} (UDP search on ${info.udpPort}), ${info.screen.width}x${info.screen.height} screen, files in ${dir}\n`,
+            );
+          }
+          await new Promise<void>((resolve) => {
+            const timer = exitAfter === undefined ? undefined : setTimeout(stop, exitAfter);
+            function stop(): void {
+              clearTimeout(timer);
+              process.off('SIGINT', stop);
+              process.off('SIGTERM', stop);
+              resolve();
+            }
+            process.once('SIGINT', stop);
+            process.once('SIGTERM', stop);
+          });
+          await device.close();
+        } catch (error) {
+          reportError(error, json);
+        }
+      },
+    );
+
+  registerSdkScreen(sdk);
 }

@@ -81,9 +81,13 @@ export const FileType = {
 } as const;
 export type FileTypeName = keyof typeof FileType;
 
-/** Seconds of host silence after which a host sends a heartbeat; same for the device's own heartbeat. */
+/** A host sends a heartbeat ask after this long without sending. */
 export const HEARTBEAT_IDLE_MS = 30_000;
-/** A device drops a host it has not heard from for this long. */
+/** A device drops a host that sent no whole packet for this long. */
 export const HOST_SILENCE_LIMIT_MS = 60_000;
+/** Our device's limit on how long one packet may take to arrive once its first byte has (a rate floor). */
+export const PACKET_TIMEOUT_MS = 10_000;
+/** Our device's limit on the handshake (transport negotiation and GetIFVersion) after connecting. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** The `guid` placeholder of a GetIFVersion request, before a guid is known. */
 export const GUID_PLACEHOLDER = '##GUID';

@@ -2,5 +2,7 @@ export * from './constants.js';
 export * from './error-codes.js';
 export * from './errors.js';
 export * from './packets.js';
+export * from './program.js';
 export * from './sdk-call.js';
 export * from './xml.js';
+export * from './xml-scan.js';

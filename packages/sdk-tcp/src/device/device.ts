@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { LengthFramer, readFrames, WireError } from '@cam/net-utils';
+import { LengthFramer, readFrames, ValueOutOfRangeError, WireError } from '@cam/net-utils';
 import {
   GUID_PLACEHOLDER,
-  HEARTBEAT_IDLE_MS,
+  HANDSHAKE_TIMEOUT_MS,
   HOST_SILENCE_LIMIT_MS,
   MAX_FILE_CONTENT_CHUNK,
+  PACKET_TIMEOUT_MS,
   SDK_PORT,
   TcpVersion,
 } from '../codec/constants.js';
@@ -24,8 +25,9 @@ import {
   type SdkPacket,
 } from '../codec/packets.js';
 import { encodeSdkCall, SdkCallAssembler, SdkChunkError, sdkFraming } from '../codec/sdk-call.js';
-import { bodyAttribute, buildSdkResponse, escapeXmlAttribute, parseSdkXml } from '../codec/xml.js';
+import { buildSdkResponse, escapeXmlAttribute, parseSdkXml } from '../codec/xml.js';
 import { md5File, packFileContent } from '../transport/files.js';
+import { ControllerModel } from './controller.js';
 import { InThreadMd5, OffThreadMd5 } from './md5-worker.js';
 
 /** What a method handler gets. */
@@ -37,6 +39,8 @@ export interface SdkMethodRequest {
   /** Remote address of the host. */
   remote: string;
 }
+const DEFAULT_DEVICE_ID = 'CAM-SDK-SIM-01';
+
 /** A handler's answer: the inner XML of `<out>` (result kSuccess), or a result name with an optional body. */
 export type SdkMethodResult = string | { result?: string; body?: string };
 export type SdkMethodHandler = (request: SdkMethodRequest) => SdkMethodResult | Promise<SdkMethodResult>;
@@ -64,10 +68,17 @@ export interface SdkDeviceOptions {
   searchData?: Uint8Array;
   /** `<version value>` answered to GetIFVersion. */
   sdkVersion?: string;
-  /** Heartbeat after this long without sending (30 s). */
-  heartbeatIdleMs?: number;
-  /** Drop a host silent this long (60 s). */
+  /**
+   * Drop a host that sent no whole packet for this long (60 s). Bytes of a packet that never completes do not count,
+   * so a trickle cannot keep a connection forever.
+   */
   hostSilenceMs?: number;
+  /** A packet whose first byte arrived must be whole within this (10 s): a floor on a sender's rate. */
+  packetTimeoutMs?: number;
+  /** Transport negotiation and GetIFVersion must be done within this after connecting (10 s). */
+  handshakeTimeoutMs?: number;
+  /** At most one kTcpHeartbeatAnswer per connection in this interval (1 s); more asks are counted and ignored. */
+  heartbeatAnswerIntervalMs?: number;
   /** Largest file accepted, default 4 GiB. */
   maxFileSize?: number;
   /**
@@ -75,10 +86,21 @@ export interface SdkDeviceOptions {
    * one core (`os.availableParallelism()`), else each 1 MiB batch is hashed on the main thread (see BENCHMARKS.md).
    */
   hashOffThread?: boolean;
-  /** Most hosts connected at once (default 64); more are closed at once. */
+  /**
+   * Most hosts connected at once (default 64). When full, a new connection evicts the oldest one that has not
+   * finished its handshake; when every connection has, the new one is closed at once.
+   */
   maxConnections?: number;
+  /** Most connections from one source address (default 8); more are closed at once. */
+  maxConnectionsPerSource?: number;
+  /** Search answers per second to all sources together (default 20); see README, Limits. */
+  searchAnswersPerSecond?: number;
+  /** Search answers per second to one source address (default 2). */
+  searchAnswersPerSourcePerSecond?: number;
   /** Method handlers, in addition to (or replacing) the built-ins. */
   handlers?: Record<string, SdkMethodHandler>;
+  /** Size of the simulated LED screen in pixels (default 128 x 64): programs must fit, snapshots have this size. */
+  screen?: { width: number; height: number };
 }
 
 export interface ReceivedFile {
@@ -100,9 +122,20 @@ export interface SdkDeviceStats {
   droppedSilentHosts: number;
   filesReceived: number;
   fileBytesReceived: number;
-  heartbeatsSent: number;
   heartbeatAsks: number;
+  /** Heartbeat asks beyond one per `heartbeatAnswerIntervalMs`: not answered. */
+  heartbeatAsksIgnored: number;
   refusedConnections: number;
+  /** Connections refused because their source already had `maxConnectionsPerSource`. */
+  refusedPerSource: number;
+  /** Connections that had not finished the handshake, closed to make room for a new one. */
+  evictedConnections: number;
+  /** Connections closed for not finishing the handshake in time. */
+  handshakeTimeouts: number;
+  /** Connections closed because a packet did not complete within `packetTimeoutMs`. */
+  slowPackets: number;
+  /** Search asks not answered because of the rate limits. */
+  searchAsksLimited: number;
   /** Well-formed packets a host should not send (answers, GPS): ignored. */
   unexpectedPackets: number;
   /** kSDKCmdAsk packets received (chunks, not calls). */
@@ -158,8 +191,13 @@ export class SdkDevice extends EventEmitter<{
     droppedSilentHosts: 0,
     filesReceived: 0,
     fileBytesReceived: 0,
-    heartbeatsSent: 0,
     heartbeatAsks: 0,
+    heartbeatAsksIgnored: 0,
+    refusedPerSource: 0,
+    evictedConnections: 0,
+    handshakeTimeouts: 0,
+    slowPackets: 0,
+    searchAsksLimited: 0,
     sdkCmdPackets: 0,
     refusedConnections: 0,
     unexpectedPackets: 0,
@@ -169,23 +207,43 @@ export class SdkDevice extends EventEmitter<{
   private readonly handlers = new Map<string, SdkMethodHandler>();
   private readonly sockets = new Set<Socket>();
   private readonly connections = new Set<DeviceConnection>();
-  private timeInfo = '';
+  private readonly perSource = new Map<string, number>();
+  private readonly searchLimiter: SearchLimiter;
   private readonly pending = new Set<Promise<void>>();
   /** @internal Hashing thread shared by all connections. */
   readonly md5: OffThreadMd5 | InThreadMd5;
 
-  private constructor(options: SdkDeviceOptions) {
+  /** The controller's state and vendor methods (name, time, luminance, screen, fonts, files, programs). */
+  readonly controller: ControllerModel;
+
+  private constructor(options: SdkDeviceOptions, controller: ControllerModel) {
     super();
     this.options = options;
+    this.controller = controller;
     this.md5 = (options.hashOffThread ?? availableParallelism() > 1) ? new OffThreadMd5() : new InThreadMd5();
     this.server = createServer((s) => this.accept(s));
+    this.searchLimiter = new SearchLimiter(
+      options.searchAnswersPerSecond ?? 20,
+      options.searchAnswersPerSourcePerSecond ?? 2,
+    );
     this.installBuiltins();
     for (const [m, h] of Object.entries(options.handlers ?? {})) this.handlers.set(m, h);
   }
 
   /** Creates a device and starts listening (TCP, and UDP search on the same port number). */
   static async start(options: SdkDeviceOptions = {}): Promise<SdkDevice> {
-    const device = new SdkDevice(options);
+    const w = options.screen?.width ?? 128;
+    const h = options.screen?.height ?? 64;
+    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || w > 8192 || h > 8192) {
+      throw new ValueOutOfRangeError('screen', `${w}x${h} is not a screen size in 1..8192`);
+    }
+    const controller = await ControllerModel.open({
+      width: w,
+      height: h,
+      deviceId: options.deviceId ?? DEFAULT_DEVICE_ID,
+      ...(options.dir === undefined ? {} : { dir: options.dir }),
+    });
+    const device = new SdkDevice(options, controller);
     // Throws ValueOutOfRangeError now for an id over 15 bytes or oversized search data, not on the first search.
     device.searchAnswer(0);
     await device.listen();
@@ -208,7 +266,12 @@ export class SdkDevice extends EventEmitter<{
   }
 
   get deviceId(): string {
-    return this.options.deviceId ?? 'CAM-SDK-SIM-01';
+    return this.options.deviceId ?? DEFAULT_DEVICE_ID;
+  }
+
+  /** What the screen shows now (or `atMs` after the current program started), as PNG. */
+  snapshot(atMs?: number): Promise<Uint8Array> {
+    return this.controller.snapshot(atMs === undefined ? undefined : this.controller.state.programSince + atMs);
   }
 
   /** Registers (or replaces) a method handler. */
@@ -227,6 +290,7 @@ export class SdkDevice extends EventEmitter<{
       await new Promise<void>((resolve) => u.close(() => resolve()));
     }
     await this.settled();
+    await this.controller.flush();
     await this.md5.close();
   }
 
@@ -262,8 +326,11 @@ export class SdkDevice extends EventEmitter<{
 
   /** @internal */
   forget(c: DeviceConnection, socket: Socket): void {
-    this.connections.delete(c);
+    if (!this.connections.delete(c)) return;
     this.sockets.delete(socket);
+    const n = (this.perSource.get(c.source) ?? 1) - 1;
+    if (n <= 0) this.perSource.delete(c.source);
+    else this.perSource.set(c.source, n);
   }
 
   private async listen(): Promise<void> {
@@ -298,7 +365,13 @@ export class SdkDevice extends EventEmitter<{
       this.stats.badDatagrams++;
       return;
     }
+    // The answer (21+ bytes) is larger than the 6-byte ask, and UDP sources can be forged: rate-limited, so a flood
+    // of asks is answered with far fewer bytes than it sent (amplification below 1x; issue #22).
     const answer = this.searchAnswer(d.version);
+    if (!this.searchLimiter.allow(address, Date.now())) {
+      this.stats.searchAsksLimited++;
+      return;
+    }
     this.stats.searchAnswers++;
     this.udp?.send(answer, port, address);
   }
@@ -313,56 +386,85 @@ export class SdkDevice extends EventEmitter<{
   }
 
   private accept(socket: Socket): void {
-    if (this.connections.size >= (this.options.maxConnections ?? 64)) {
+    const source = socket.remoteAddress ?? '';
+    const fromSource = this.perSource.get(source) ?? 0;
+    if (fromSource >= (this.options.maxConnectionsPerSource ?? 8)) {
       this.stats.refusedConnections++;
+      this.stats.refusedPerSource++;
       socket.destroy();
       return;
     }
+    if (this.connections.size >= (this.options.maxConnections ?? 64)) {
+      // Full: make room by closing the oldest connection still in its handshake (a flood of idle connections
+      // cannot lock out a host that completes its handshake), else refuse.
+      let victim: DeviceConnection | undefined;
+      for (const c of this.connections) {
+        if (!c.handshakeDone) {
+          victim = c;
+          break;
+        }
+      }
+      if (!victim) {
+        this.stats.refusedConnections++;
+        socket.destroy();
+        return;
+      }
+      this.stats.evictedConnections++;
+      victim.close();
+    }
     this.stats.connections++;
     this.sockets.add(socket);
-    const c = new DeviceConnection(this, socket);
+    this.perSource.set(source, fromSource + 1);
+    const c = new DeviceConnection(this, socket, source);
     this.connections.add(c);
     this.emit('connection', `${socket.remoteAddress}:${socket.remotePort}`);
     void c.run();
+    c.watch();
   }
 
   private installBuiltins(): void {
     const sdkVersion = this.options.sdkVersion ?? '1000000';
     // GetIFVersion is handled by the connection (it issues the guid); this entry only answers the version.
     this.handlers.set('GetIFVersion', () => `<version value="${escapeXmlAttribute(sdkVersion)}"/>`);
-    this.handlers.set(
-      'GetDeviceInfo',
-      () =>
-        `<device id="${escapeXmlAttribute(this.deviceId)}" name="cam simulated controller" model="SIM"/>` +
-        `<version fpga="0" app="1.0.0" kernel="0"/><screen width="128" height="64" rotation="0"/>`,
-    );
-    this.handlers.set('GetTimeInfo', () => {
-      const now = this.timeInfo || new Date().toISOString().replace('T', ' ').slice(0, 19);
-      return `<timezone value="(UTC+00:00)UTC"/><sync value="none"/><time value="${escapeXmlAttribute(now)}"/>`;
-    });
-    this.handlers.set('SetTimeInfo', ({ body }) => {
-      const t = bodyAttribute(body, 'time', 'value');
-      if (t === undefined) return { result: 'kInvalidParam' };
-      this.timeInfo = t;
-      return '';
-    });
-    this.handlers.set('GetFiles', async () => {
-      const dir = this.options.dir;
-      if (!dir) return '';
-      let names: string[] = [];
-      try {
-        names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
-      } catch {
-        return '';
-      }
-      const parts: string[] = [];
-      for (const n of names.slice(0, 1000)) {
-        const s = await stat(join(dir, n));
-        parts.push(`<file name="${escapeXmlAttribute(n)}" size="${s.size}"/>`);
-      }
-      return parts.join('');
-    });
+    for (const [m, h] of Object.entries(this.controller.handlers())) this.handlers.set(m, h);
   }
+}
+
+/**
+ * Token buckets for search answers: one for all sources and one per source address (at most 1024 tracked; the
+ * oldest is forgotten first). A bucket holds one second of answers.
+ */
+class SearchLimiter {
+  private global: { tokens: number; at: number };
+  private readonly sources = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly perSourcePerSecond: number,
+  ) {
+    this.global = { tokens: perSecond, at: 0 };
+  }
+
+  allow(source: string, now: number): boolean {
+    let b = this.sources.get(source);
+    if (!b) {
+      if (this.sources.size >= 1024) this.sources.delete(this.sources.keys().next().value!);
+      b = { tokens: this.perSourcePerSecond, at: now };
+      this.sources.set(source, b);
+    }
+    refill(this.global, this.perSecond, now);
+    refill(b, this.perSourcePerSecond, now);
+    if (this.global.tokens < 1 || b.tokens < 1) return false;
+    this.global.tokens--;
+    b.tokens--;
+    return true;
+  }
+}
+
+function refill(b: { tokens: number; at: number }, perSecond: number, now: number): void {
+  const elapsed = Math.max(0, now - b.at);
+  b.tokens = Math.min(perSecond, b.tokens + (elapsed * perSecond) / 1000);
+  b.at = now;
 }
 
 function bindUdp(udp: UdpSocket, port: number, host: string): Promise<void> {
@@ -382,26 +484,56 @@ class DeviceConnection {
   private guid: string | null = null;
   private readonly assembler = new SdkCallAssembler();
   private receive: Receive | null = null;
+  /** When the last whole packet arrived (bytes of an unfinished packet do not count). */
   private lastHeard = Date.now();
-  private lastSent = Date.now();
+  /** When the packet in progress started arriving, or null between packets. */
+  private packetSince: number | null = null;
+  private packetStart = 0;
+  private readonly connectedAt = Date.now();
+  private lastHeartbeatAnswer = Number.NEGATIVE_INFINITY;
+  /** True once the host negotiated and called GetIFVersion. */
+  handshakeDone = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerDue = 0;
   private closed = false;
   private readonly abort = new AbortController();
   private readonly remote: string;
+  private readonly framer = new LengthFramer(sdkFraming());
 
   constructor(
     private readonly device: SdkDevice,
     private readonly socket: Socket,
+    readonly source: string,
   ) {
     this.remote = socket.remoteAddress ?? '';
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.on('close', () => this.close());
-    // Any bytes count as hearing from the host, even while a long operation holds up packet processing.
-    socket.on('data', () => {
-      this.lastHeard = Date.now();
-    });
     this.armTimer();
+  }
+
+  /**
+   * Watches packet boundaries as bytes arrive (registered after `run` started reading, so the framer has taken the
+   * chunk): a completed packet counts as hearing from the host, even while a long operation holds up processing;
+   * a packet in progress must finish within `packetTimeoutMs`.
+   */
+  watch(): void {
+    this.socket.on('data', () => {
+      const f = this.framer;
+      const start = f.position - f.bufferedBytes;
+      const now = Date.now();
+      if (start !== this.packetStart) {
+        this.lastHeard = now;
+        this.packetStart = start;
+        this.packetSince = f.idle ? null : now;
+      } else if (this.packetSince === null && !f.idle) this.packetSince = now;
+      // A packet started: make sure the timer looks at it by its deadline.
+      const limit = this.opts.packetTimeoutMs ?? PACKET_TIMEOUT_MS;
+      if (this.packetSince !== null && this.timerDue > this.packetSince + limit && this.timer !== undefined) {
+        clearTimeout(this.timer);
+        this.armTimer();
+      }
+    });
   }
 
   private get opts(): SdkDeviceOptions {
@@ -409,9 +541,8 @@ class DeviceConnection {
   }
 
   async run(): Promise<void> {
-    const framer = new LengthFramer(sdkFraming());
     try {
-      for await (const frame of readFrames(this.socket, framer, { signal: this.abort.signal })) {
+      for await (const frame of readFrames(this.socket, this.framer, { signal: this.abort.signal })) {
         let p: SdkPacket;
         try {
           p = decodePacket(frame);
@@ -452,7 +583,6 @@ class DeviceConnection {
 
   private send(bytes: Uint8Array): boolean {
     if (this.closed) return true;
-    this.lastSent = Date.now();
     return this.socket.write(bytes);
   }
 
@@ -478,11 +608,22 @@ class DeviceConnection {
     this.assembler.reset();
   }
 
+  /**
+   * One timer for the three deadlines: host silence, the packet in progress, the handshake. The device sends
+   * nothing on its own (no unsolicited heartbeat: a host that answers every Answer with an Ask would make a loop,
+   * issue #19); it only answers the host's asks.
+   */
   private armTimer(): void {
-    const idle = this.opts.heartbeatIdleMs ?? HEARTBEAT_IDLE_MS;
     const silence = this.opts.hostSilenceMs ?? HOST_SILENCE_LIMIT_MS;
+    const packetLimit = this.opts.packetTimeoutMs ?? PACKET_TIMEOUT_MS;
+    const handshakeLimit = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     const now = Date.now();
-    const next = Math.max(0, Math.min(this.lastHeard + silence, this.lastSent + idle) - now);
+    let due = this.lastHeard + silence;
+    if (this.packetSince !== null) due = Math.min(due, this.packetSince + packetLimit);
+    if (!this.handshakeDone) due = Math.min(due, this.connectedAt + handshakeLimit);
+    // Re-checked at least once a second; `watch` re-arms earlier when a packet starts.
+    const delay = Math.max(0, Math.min(due - now, 1000));
+    this.timerDue = now + delay;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.closed) return;
@@ -492,21 +633,35 @@ class DeviceConnection {
         this.close();
         return;
       }
-      if (t - this.lastSent >= idle) {
-        this.device.stats.heartbeatsSent++;
-        this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
+      if (this.packetSince !== null && t - this.packetSince >= packetLimit) {
+        this.device.stats.slowPackets++;
+        this.close();
+        return;
+      }
+      if (!this.handshakeDone && t - this.connectedAt >= handshakeLimit) {
+        this.device.stats.handshakeTimeouts++;
+        this.close();
+        return;
       }
       this.armTimer();
-    }, next);
+    }, delay);
     this.timer.unref?.();
   }
 
   private async onPacket(p: SdkPacket): Promise<void> {
     switch (p.type) {
-      case 'kTcpHeartbeatAsk':
+      case 'kTcpHeartbeatAsk': {
+        // Answered, at most once per interval: a host that asks in a loop gets no loop partner.
         this.device.stats.heartbeatAsks++;
+        const t = Date.now();
+        if (t - this.lastHeartbeatAnswer < (this.opts.heartbeatAnswerIntervalMs ?? 1000)) {
+          this.device.stats.heartbeatAsksIgnored++;
+          return;
+        }
+        this.lastHeartbeatAnswer = t;
         this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
         return;
+      }
       case 'kTcpHeartbeatAnswer':
         return;
       case 'kSDKServiceAsk':
@@ -639,6 +794,7 @@ class DeviceConnection {
     if (method === 'GetIFVersion') {
       guid ??= randomBytes(16).toString('hex');
       this.guid = guid;
+      this.handshakeDone = true;
     } else if (guid === null || env.guid !== guid) {
       await this.answer(env.guid, method, 'kInvalidGUID', '');
       return;

@@ -157,7 +157,8 @@ export class SdkClient implements AsyncDisposable {
   private _guid = '';
   private _version = 0;
   /** Counters, for diagnostics. */
-  readonly stats = { heartbeatsSent: 0, unexpectedPackets: 0, gpsPackets: 0 };
+  readonly stats = { heartbeatsSent: 0, unexpectedPackets: 0, gpsPackets: 0, heartbeatAsksIgnored: 0 };
+  private lastHeartbeatAnswer = Number.NEGATIVE_INFINITY;
 
   private constructor(socket: Socket, host: string, port: number, options: SdkClientOptions) {
     this.socket = socket;
@@ -720,9 +721,15 @@ export class SdkClient implements AsyncDisposable {
     }
     for (const p of packets) {
       switch (p.type) {
-        case 'kTcpHeartbeatAsk':
-          this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
+        case 'kTcpHeartbeatAsk': {
+          // Answered at most once a second: a device asking in a loop gets no loop partner (issue #19).
+          const t = Date.now();
+          if (t - this.lastHeartbeatAnswer >= 1000) {
+            this.lastHeartbeatAnswer = t;
+            this.send(encodePacket({ type: 'kTcpHeartbeatAnswer' }));
+          } else this.stats.heartbeatAsksIgnored++;
           continue;
+        }
         case 'kTcpHeartbeatAnswer':
           continue;
         case 'kGPSInfoAnswer':

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-import { reportError } from './output.js';
-import { createProgram } from './program.js';
+import { main } from './main.js';
 
-const program = createProgram();
-program.parseAsync(process.argv).catch((error: unknown) => {
-  reportError(error, process.argv.includes('--json'));
-});
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`cam: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

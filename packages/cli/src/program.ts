@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, type OutputConfiguration } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerEhome } from './commands/ehome.js';
 import { registerGige } from './commands/gige.js';
@@ -7,11 +7,16 @@ import { registerScGvmp } from './commands/scgvmp.js';
 import { registerSdk } from './commands/sdk.js';
 import { version } from './version.js';
 
-/** Builds the `cam` command tree (exported for tests and embedding). */
-export function createProgram(): Command {
+/**
+ * Builds the `cam` command tree (exported for tests and embedding). Parse errors throw a CommanderError
+ * (exitOverride, inherited by every subcommand) so the caller decides the exit code; `main` maps them to 2.
+ */
+export function createProgram(output: OutputConfiguration = {}): Command {
   const program = new Command('cam')
     .description('Talk to industrial and security cameras and LED controllers; run simulated ones.')
     .version(version, '-V, --version')
+    .exitOverride()
+    .configureOutput(output)
     .showHelpAfterError()
     .enablePositionalOptions();
   registerGige(program);

@@ -118,16 +118,22 @@ export async function planWrite(map: NodeMap, feature: string, text: string): Pr
       const max = d.max === undefined ? undefined : BigInt(d.max);
       const inc = d.inc === undefined ? 1n : BigInt(d.inc);
       if ((min !== undefined && v < min) || (max !== undefined && v > max))
-        throw new OutOfRangeError(feature, v, d.min ?? -Infinity, d.max ?? Infinity);
+        throw new OutOfRangeError(feature, v, d.min ?? Number.NEGATIVE_INFINITY, d.max ?? Number.POSITIVE_INFINITY);
       if (inc > 1n && min !== undefined && (v - min) % inc !== 0n)
-        throw new OutOfRangeError(feature, v, d.min ?? -Infinity, d.max ?? Infinity, d.inc);
+        throw new OutOfRangeError(
+          feature,
+          v,
+          d.min ?? Number.NEGATIVE_INFINITY,
+          d.max ?? Number.POSITIVE_INFINITY,
+          d.inc,
+        );
       return { feature, value: v, execute: false, text };
     }
     case 'IFloat': {
       const v = Number(text);
       if (text.trim() === '' || !Number.isFinite(v)) throw new InvalidValueError(feature, `"${text}" is not a number`);
       if ((d.min !== undefined && v < Number(d.min)) || (d.max !== undefined && v > Number(d.max)))
-        throw new OutOfRangeError(feature, v, d.min ?? -Infinity, d.max ?? Infinity);
+        throw new OutOfRangeError(feature, v, d.min ?? Number.NEGATIVE_INFINITY, d.max ?? Number.POSITIVE_INFINITY);
       return { feature, value: v, execute: false, text };
     }
     case 'IBoolean':

@@ -158,7 +158,14 @@ function* readPcapng(bytes: Uint8Array, limits: CaptureLimits): Generator<Captur
         frame = bytes.subarray(body + 20, body + 20 + captured);
         const iface = interfaces[ifaceId];
         if (!iface) throw new CaptureFormatError(`packet names interface ${ifaceId}, not described`, offset);
-        timeUs = Math.floor(((high * 2 ** 32 + low) / iface.unitsPerSecond) * 1e6);
+        const ticks = high * 2 ** 32 + low;
+        // exact for the usual micro- and nanosecond resolutions; others to the nearest microsecond
+        timeUs =
+          iface.unitsPerSecond === 1e6
+            ? ticks
+            : iface.unitsPerSecond === 1e9
+              ? Math.floor(ticks / 1000)
+              : Math.round((ticks / iface.unitsPerSecond) * 1e6);
       } else {
         // simple packet block: interface 0, no time stamp; its length is the original length
         if (bodyEnd - body < 4) throw new CaptureFormatError('simple packet block truncated', offset);

@@ -10,7 +10,7 @@ import { canDisplay, type DisplayImage, toDisplayImage } from '../image/convert.
 import { encodeNetpbm, encodePng, netpbmExtension, Y4mWriter } from '../image/encode.js';
 import { interruptSignal } from '../interrupt.js';
 import { type MediaOutput, openMediaOutput, textStream } from '../media-output.js';
-import { action, parseNumber, printJson, UsageError } from '../output.js';
+import { action, jsonReplacer, parseNumber, printJson, UsageError } from '../output.js';
 import { startProgress } from '../progress.js';
 
 interface StreamOptions {
@@ -320,7 +320,7 @@ export function registerGigeStream(gige: Command): void {
         await media?.close();
         const summary = { ok: true, packetSize: acq.stream.packetSize, settings: acq.settings, frames: written, stats };
         if (json) {
-          if (media?.toStdout) process.stderr.write(`${JSON.stringify(summary, jsonSafe)}\n`);
+          if (media?.toStdout) process.stderr.write(`${JSON.stringify(summary, jsonReplacer)}\n`);
           else printJson(summary);
         } else {
           for (const w of written)
@@ -392,14 +392,10 @@ export function registerGigeStream(gige: Command): void {
           stats,
         };
         if (json) {
-          if (media?.toStdout) process.stderr.write(`${JSON.stringify(summary, jsonSafe)}\n`);
+          if (media?.toStdout) process.stderr.write(`${JSON.stringify(summary, jsonReplacer)}\n`);
           else printJson(summary);
         } else text.write(`${statsLines(stats)}\n`);
       }
     }),
   );
-}
-
-function jsonSafe(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
 }

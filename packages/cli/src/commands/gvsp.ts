@@ -280,7 +280,8 @@ export function registerGvsp(program: Command): void {
             );
           }
         }
-        if (!json) process.stderr.write(`answering PACKETRESEND on UDP port ${sender.resendPort}\n`);
+        const resendPort = sender.resendPort; // read while the socket is open
+        if (!json) process.stderr.write(`answering PACKETRESEND on UDP port ${resendPort}\n`);
         const frames = num('frames', 100);
         const fps = num('fps', 30);
         const buf = new Uint8Array(pattern.byteSize);
@@ -302,7 +303,7 @@ export function registerGvsp(program: Command): void {
         } finally {
           await sender.close();
         }
-        if (json) printJson({ ok: true, frames, resendPort: sender.resendPort, stats: sender.stats() });
+        if (json) printJson({ ok: true, frames, resendPort, stats: sender.stats() });
         else {
           process.stderr.write('\n');
           process.stdout.write(`${statsTable(sender.stats() as unknown as Record<string, unknown>)}\n`);

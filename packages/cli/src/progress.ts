@@ -100,7 +100,7 @@ export function startProgress(options: ProgressOptions): Progress {
     };
   }
   const interval = options.intervalMs ?? 1000;
-  let lastLine = 0;
+  let lastLine = Number.NEGATIVE_INFINITY;
   let last = 0;
   const line = (done: number, final: boolean): void => {
     const r = rate(done);

@@ -5,6 +5,8 @@ import { registerGige } from './commands/gige.js';
 import { registerGvsp } from './commands/gvsp.js';
 import { registerScGvmp } from './commands/scgvmp.js';
 import { registerSdk } from './commands/sdk.js';
+import { registerCompletion } from './completion.js';
+import { finishHelp } from './help.js';
 import { version } from './version.js';
 
 /**
@@ -25,5 +27,7 @@ export function createProgram(output: OutputConfiguration = {}): Command {
   registerEhome(program);
   registerSdk(program);
   registerDemo(program);
+  registerCompletion(program);
+  finishHelp(program); // last: one help style and an Examples section for every command above
   return program;
 }

@@ -229,8 +229,7 @@ export function registerEhomeMedia(ehome: Command): void {
           let name = opts.file;
           if (!name) {
             const files = await handle.queryRecords({ channel, start: opts.start, stop: opts.end, maxFiles: 1 });
-            if (!files[0])
-              throw new Error(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
+            if (!files[0]) throw new Error(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
             name = files[0].name;
           }
           let lastPct = -10;

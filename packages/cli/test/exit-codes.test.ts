@@ -134,6 +134,18 @@ describe('SIGINT: long-running commands stop cleanly, print their summary and ex
       summary: /^stopped: /m,
     },
     {
+      name: 'ehome serve',
+      args: ['ehome', 'serve', '--address', '127.0.0.1', '--port', '0', '--alarm-port', '0', '--picture-port', '0'],
+      ready: /EHome platform on/,
+      summary: /device\(s\) online at exit/,
+    },
+    {
+      name: 'sdk simulate',
+      args: ['sdk', 'simulate', '--address', '127.0.0.1', '--port', '0'],
+      ready: /simulated SDK controller/,
+      summary: /simulated SDK controller/,
+    },
+    {
       name: 'gvsp receive',
       args: ['gvsp', 'receive', '--seconds', '60'],
       ready: /listening on UDP port/,
@@ -152,6 +164,35 @@ describe('SIGINT: long-running commands stop cleanly, print their summary and ex
       expect(cam.stdout()).toMatch(c.summary);
     }, 60_000);
   }
+
+  it('scgvmp grab: stops the stream, prints the summary', async () => {
+    const sim = spawnCam(['scgvmp', 'simulate', '--address', '127.0.0.1', '--port', '0', '--fps', '20'], 90_000);
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/on 127\.0\.0\.1:\d+/.test(sim.stdout()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const port = /on 127\.0\.0\.1:(\d+)/.exec(sim.stdout())![1]!;
+      const grab = spawnCam([
+        'scgvmp',
+        'grab',
+        '127.0.0.1',
+        '--port',
+        port,
+        '--frames',
+        '100000',
+        '--timeout',
+        '60000',
+      ]);
+      while (!/^frame \d+: JPEG/m.test(grab.stdout()) && Date.now() < deadline + 30_000)
+        await new Promise((r) => setTimeout(r, 50));
+      grab.child.kill('SIGINT');
+      expect(await grab.exit, grab.stderr()).toBe(130);
+      expect(grab.stdout()).toMatch(/^received \d+ frames, \d+ bytes, \d+ missing; stream Idle$/m);
+    } finally {
+      sim.child.kill('SIGINT');
+      await sim.exit;
+    }
+  }, 90_000);
 
   it('a command with nothing to clean up ends at once with 130', async () => {
     // gige discover waits for replies; SIGINT during the wait

@@ -1,4 +1,4 @@
-import { GvcpDevice } from '@cam/gvcp';
+import { GvcpClient, GvcpDevice } from '@cam/gvcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
 import { applySteps, PartialWriteError, suggestNames } from '../src/features.js';
@@ -99,6 +99,22 @@ describe('cam gige exec / features filters / describe all / suggestions / all-or
     const ok = await gige('write', 'Width=300', 'Height=200');
     expect(ok.code, ok.stderr).toBe(0);
     expect(device.imageFormat()).toMatchObject({ width: 300, height: 200 });
+  }, 60_000);
+});
+
+describe('hints', () => {
+  it('ACCESS_DENIED on the CCP says another application holds control', async () => {
+    const other = await GvcpClient.connect('127.0.0.1', { port: Number(port) });
+    try {
+      await other.takeControl();
+      const r = await gige('write', 'Width=64');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/ACCESS_DENIED/);
+      expect(r.stderr).toMatch(/^hint: another application holds control of this camera \(CCP register 0x0a00\)/m);
+    } finally {
+      await other.releaseControl();
+      await other.close();
+    }
   }, 60_000);
 });
 

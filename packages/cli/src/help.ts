@@ -47,9 +47,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'ehome serve': ['cam ehome serve --port 7660 --data ./ehome-data'],
   'ehome device': ['cam ehome device --server 127.0.0.1:7660 --id DEV0001 --count 3'],
   'ehome preview': ['cam ehome preview --id DEV0001 --seconds 10 -o live.h264'],
-  'ehome playback': [
-    'cam ehome playback --id DEV0001 \\\n      --start 2024-01-01T08:00:00 --end 2024-01-01T08:05:00',
-  ],
+  'ehome playback': ['cam ehome playback --id DEV0001 \\\n      --start 2024-01-01T08:00:00 --end 2024-01-01T08:05:00'],
   'ehome download': ['cam ehome download --id DEV0001 -o rec.ps'],
   'sdk call': ['cam sdk call 192.168.1.50 GetDeviceInfo'],
   'sdk upload': ['cam sdk upload 192.168.1.50 logo.bmp --type image'],
@@ -57,7 +55,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'sdk search': ['cam sdk search --address 192.168.1.50'],
   'sdk simulate': ['cam sdk simulate --port 0 --dir ./controller'],
   demo: ['cam demo', 'cam demo --only gige,scgvmp --json'],
-  completion: ['cam completion bash > /etc/bash_completion.d/cam', 'cam completion zsh > "${fpath[1]}/_cam"'],
+  completion: ['cam completion bash > /etc/bash_completion.d/cam', 'cam completion zsh > ~/.zfunc/_cam'],
   help: ['cam help gige grab'],
 };
 

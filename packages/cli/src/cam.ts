@@ -1,8 +1,18 @@
 #!/usr/bin/env node
-import { reportError } from './output.js';
-import { createProgram } from './program.js';
+import { main } from './main.js';
 
-const program = createProgram();
-program.parseAsync(process.argv).catch((error: unknown) => {
-  reportError(error, process.argv.includes('--json'));
-});
+// a reader that went away (cam ... | head) is not a failure of the command: later writes just go nowhere
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`cam: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,4 +1,12 @@
 import { clipText, WireError } from '@cam/net-utils';
+import { hintFor } from './hints.js';
+
+/**
+ * The exit-code contract of every `cam` command: 0 success, 1 runtime failure, 2 command-line mistake (the parser's
+ * own errors included), 130 stopped by SIGINT after a clean stop (143 for SIGTERM).
+ */
+export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2, INTERRUPTED: 130, TERMINATED: 143 } as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Options every network command takes. */
 export interface OutputOptions {
@@ -33,17 +41,22 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** Prints an error for a person (or as JSON) and sets the exit code. */
+/**
+ * Prints an error for a person (or as JSON) with a one-line hint of what to do when there is one, and sets the exit
+ * code (2 for a UsageError, else 1).
+ */
 export function reportError(error: unknown, json: boolean): void {
   const e = error instanceof Error ? error : new Error(String(error));
-  process.exitCode = e instanceof UsageError ? 2 : 1;
+  process.exitCode = e instanceof UsageError ? ExitCode.USAGE : ExitCode.FAILURE;
+  const hint = hintFor(e);
   if (json) {
-    printJson({ ok: false, error: { name: e.name, message: clipText(e.message) } });
+    printJson({ ok: false, error: { name: e.name, message: clipText(e.message), ...(hint ? { hint } : {}) } });
     return;
   }
   const label = WireError.isInstance(e) || e instanceof UsageError ? e.name : 'Error';
   // messages can quote a peer's bytes: bounded and made safe for the terminal
   process.stderr.write(`cam: ${label}: ${terminalSafe(clipText(e.message), true)}\n`);
+  if (hint) process.stderr.write(`hint: ${hint}\n`);
   if (process.env.CAM_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
 }
 
@@ -67,4 +80,19 @@ function escapeChar(c: string): string {
  */
 export function terminalSafe(text: string, multiline = false): string {
   return text.replace(multiline ? UNSAFE_MULTILINE : UNSAFE_LINE, escapeChar);
+}
+
+/**
+ * Wraps a command action: errors are reported (JSON with --json) and set the exit code instead of escaping.
+ * The options object is the second-to-last argument commander passes.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const opts = args[args.length - 2] as { json?: boolean } | undefined;
+    try {
+      await fn(...args);
+    } catch (e) {
+      reportError(e, Boolean(opts?.json));
+    }
+  };
 }

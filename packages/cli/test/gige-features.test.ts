@@ -55,8 +55,9 @@ describe('cam gige features / describe / read and write by name (our GvcpDevice 
     const text = await gige('features');
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^Category: Root$/m);
-    expect(text.stdout).toMatch(/^ {8}Integer: Width = 320$/m);
-    expect(text.stdout).toMatch(/^ {8}Enumeration: PixelFormat = Mono8$/m);
+    expect(text.stdout).toMatch(/^ {8}Integer: Width = 320 \[RW\] 1\.\.1024$/m);
+    expect(text.stdout).toMatch(/^ {8}Enumeration: PixelFormat = Mono8 \[RW\] \{Mono8, .*\}$/m);
+    expect(text.stdout).toMatch(/^ {8}Float: ExposureTime = [0-9.]+ \[RW\] [0-9.]+\.\.[0-9.]+ us$/m);
   });
 
   it('describe reports type, access, range and entries (bigints as strings in JSON)', async () => {

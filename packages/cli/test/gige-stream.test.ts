@@ -6,7 +6,8 @@ import { GvcpDevice } from '@cam/gvcp';
 import { attachGvspStreaming } from '@cam/gvsp';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { encodePng, registerGigeStream } from '../src/commands/gige-stream.js';
+import { registerGigeStream } from '../src/commands/gige-stream.js';
+import { encodePng } from '../src/image/encode.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -53,8 +54,12 @@ describe('cam gige grab / stream against our simulated camera', () => {
     };
     expect(doc.ok).toBe(true);
     expect(doc.frames.map((f) => f.status)).toEqual(['complete', 'complete', 'complete']);
-    expect(readdirSync(dir).sort()).toEqual(['frame-00000.png', 'frame-00001.png', 'frame-00002.png']);
-    const png = readFileSync(join(dir, 'frame-00000.png'));
+    // file names carry the block id
+    const names = readdirSync(dir).sort();
+    expect(names).toHaveLength(3);
+    for (const f of doc.frames)
+      expect(names).toContain(`frame-${String((f as unknown as { blockId: string }).blockId).padStart(6, '0')}.png`);
+    const png = readFileSync(join(dir, names[0]!));
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect(png.readUInt32BE(16)).toBe(64);
     expect(png.readUInt32BE(20)).toBe(32);
@@ -67,9 +72,9 @@ describe('cam gige grab / stream against our simulated camera', () => {
     const out = await cam(['grab', '127.0.0.1', '--port', String(port), '--out', dir]);
     expect(out).toContain('64x32 RGB8');
     // one frame written; the stats may count more, the camera keeps sending at 50 fps until the stream closes
-    expect(readdirSync(dir)).toEqual(['frame-00000.png']);
+    expect(readdirSync(dir)).toEqual([expect.stringMatching(/^frame-\d{6}\.png$/)]);
     expect(out).toMatch(/frames: [1-9]\d* complete/);
-    const png = readFileSync(join(dir, 'frame-00000.png'));
+    const png = readFileSync(join(dir, readdirSync(dir)[0]!));
     expect(png[25]).toBe(2); // colour type RGB
   }, 30_000);
 
@@ -84,7 +89,7 @@ describe('cam gige grab / stream against our simulated camera', () => {
 
   it('writes PNG that inflates to the filtered rows', () => {
     const px = Uint8Array.from({ length: 6 }, (_, i) => i * 10);
-    const png = encodePng(3, 2, 'gray8', px);
+    const png = encodePng({ kind: 'gray8', width: 3, height: 2, pixels: px });
     const idatLen = png.readUInt32BE(33);
     const raw = inflateSync(png.subarray(41, 41 + idatLen));
     expect([...raw]).toEqual([0, 0, 10, 20, 0, 30, 40, 50]);

@@ -1,14 +1,14 @@
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
 
-const capture = fileURLToPath(new URL('../../gvsp/test/fixtures/captures/aravis-fake-gv-64x48.json', import.meta.url));
-
-const gvspPacketsInCapture = (
-  JSON.parse(readFileSync(capture, 'utf8')) as { packets: { proto: string }[] }
-).packets.filter((p) => p.proto === 'gvsp').length;
+// made by fixtures/make-gvsp-captures.sh: cam gvsp send -> cam gvsp receive on lo, two 64x48 Mono8 frames
+const pcapng = fileURLToPath(new URL('./fixtures/gvsp-loopback.pcapng', import.meta.url));
+const pcap = fileURLToPath(new URL('./fixtures/gvsp-loopback.pcap', import.meta.url));
 
 async function freePort(): Promise<number> {
   const s = dgram.createSocket('udp4');
@@ -40,30 +40,62 @@ async function udpBound(port: number, timeoutMs = 20_000): Promise<void> {
 }
 
 describe('cam gvsp', () => {
-  it('decodes the GVSP packets of a capture (JSON)', async () => {
-    const r = await runCam(['gvsp', 'decode', capture, '--json']);
+  it('decodes the GVSP packets of a pcapng capture (JSON), and the pcap copy alike', async () => {
+    const r = await runCam(['gvsp', 'decode', pcapng, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as {
       ok: boolean;
       malformed: number;
-      packets: { kind: string; leader?: { sizeX: number } }[];
+      gvspPackets: number;
+      packets: {
+        kind: string;
+        from: string;
+        header: { blockId: number | string };
+        leader?: { sizeX: number; sizeY: number };
+      }[];
     };
     expect(doc.ok).toBe(true);
     expect(doc.malformed).toBe(0);
-    // At least five 64x48 Mono8 frames at packet size 1500: leader, three payload packets, trailer each.
-    const frame = ['leader', 'payload', 'payload', 'payload', 'trailer'];
-    const frames = doc.packets.length / frame.length;
-    expect(frames).toBeGreaterThanOrEqual(5);
-    expect(doc.packets.map((p) => p.kind)).toEqual(Array.from({ length: frames }, () => frame).flat());
-    expect(doc.packets.length).toBe(gvspPacketsInCapture);
-    expect(doc.packets[0]!.leader!.sizeX).toBe(64);
+    expect(doc.gvspPackets).toBe(16);
+    // two frames of 64x48 Mono8 in 576-byte packets: leader, 6 payloads, trailer each
+    const kinds = doc.packets.map((p) => p.kind);
+    expect(kinds.filter((k) => k === 'leader')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'trailer')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'payload')).toHaveLength(12);
+    expect(doc.packets[0]).toMatchObject({ kind: 'leader', leader: { sizeX: 64, sizeY: 48 } });
+    expect(doc.packets[0]!.from).toMatch(/^127\.0\.0\.1:\d+$/);
+    const p = await runCam(['gvsp', 'decode', pcap, '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    // the pcap copy holds the same packets; editcap rounded the nanosecond time stamps to microseconds
+    const fromPcap = (JSON.parse(p.stdout) as typeof doc).packets as unknown as { timeUs: number }[];
+    const fromPcapng = doc.packets as unknown as { timeUs: number }[];
+    expect(fromPcap.map((x) => ({ ...x, timeUs: 0 }))).toEqual(fromPcapng.map((x) => ({ ...x, timeUs: 0 })));
+    for (const [i, x] of fromPcap.entries()) expect(Math.abs(x.timeUs - fromPcapng[i]!.timeUs)).toBeLessThanOrEqual(1);
   });
 
-  it('decodes a capture for people', async () => {
-    const r = await runCam(['gvsp', 'decode', capture]);
+  it('decodes a capture for people as a table', async () => {
+    const r = await runCam(['gvsp', 'decode', pcap]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('LEADER IMAGE Mono8 64x48');
-    expect(r.stdout).toContain(`${gvspPacketsInCapture} GVSP packets, 0 malformed`);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^frame +time ms +from -> to +block +packet +kind +details$/);
+    expect(lines[1]).toMatch(/^1 +0\.000 +127\.0\.0\.1:\d+ -> 127\.0\.0\.1:47711 +1 +0 +LEADER +IMAGE Mono8 64x48/);
+    expect(r.stdout).toContain('16 GVSP packets, 0 malformed');
+  });
+
+  it('a damaged capture is a typed error with exit code 1, and a missing one gets a hint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cam-pcap-'));
+    try {
+      const cut = join(dir, 'cut.pcapng');
+      writeFileSync(cut, readFileSync(pcapng).subarray(0, 700));
+      const r = await runCam(['gvsp', 'decode', cut, '--json']);
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { name: 'CaptureFormatError' } });
+      const missing = await runCam(['gvsp', 'decode', join(dir, 'nope.pcap')]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/^hint: no such file or directory/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('sends a lossy test stream that `cam gvsp receive` completes through resends', async () => {

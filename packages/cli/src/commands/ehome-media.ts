@@ -53,7 +53,7 @@ async function platformWithDevice(
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         server.off('event', on);
-        reject(new UsageError(`device ${opts.id} did not register within ${waitMs / 1000} s`));
+        reject(new Error(`device ${opts.id} did not register within ${waitMs / 1000} s`));
       }, waitMs);
       const on = (e: EhomeEvent): void => {
         if (e.type === 'online' && e.deviceId === opts.id) {
@@ -290,7 +290,7 @@ export function registerEhomeMedia(ehome: Command): void {
               if (!name) {
                 const files = await handle.queryRecords({ channel, start: opts.start, stop: opts.end, maxFiles: 1 });
                 if (!files[0])
-                  throw new UsageError(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
+                  throw new Error(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
                 name = files[0].name;
               }
               let lastPct = -10;

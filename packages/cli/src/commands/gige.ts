@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import type { FeatureDescription, FeatureReading, FeatureValue, NodeMap } from '@cam/genicam';
+import type { FeatureDescription, FeatureEntry, FeatureValue, NodeMap } from '@cam/genicam';
 import {
   BootstrapRegister,
   BootstrapStringSize,
@@ -18,7 +18,20 @@ import {
 import { isIpv4, macToBytes } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { fetchOptionsFrom, type GenicamFetchCliOptions, genicamFetchOptions } from '../device-trust.js';
-import { jsonReplacer, parseNumber, printJson, reportError, terminalSafe, UsageError } from '../output.js';
+import {
+  applySteps,
+  describeBrief,
+  featureNames,
+  featureStep,
+  type PlannedWrite,
+  planWrite,
+  resolveFeature,
+  showValue,
+  suggestNames,
+  type WriteResult,
+  type WriteStep,
+} from '../features.js';
+import { action, parseNumber, printJson, terminalSafe, UsageError } from '../output.js';
 import { registerGigeSimulate } from './gige-simulate.js';
 import { registerGigeStream } from './gige-stream.js';
 
@@ -45,19 +58,6 @@ function timeout(opts: NetOptions, fallback: number): number {
 
 function hex32(v: number): string {
   return `0x${v.toString(16).padStart(8, '0')}`;
-}
-
-/** Runs an action, reporting errors (JSON or text) and setting the exit code. */
-function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    const cmd = args[args.length - 1] as Command;
-    const json = Boolean((cmd.opts() as NetOptions).json);
-    try {
-      await fn(...args);
-    } catch (e) {
-      reportError(e, json);
-    }
-  };
 }
 
 async function withClient<T>(address: string, opts: NetOptions, fn: (c: GvcpClient) => Promise<T>): Promise<T> {
@@ -98,18 +98,9 @@ async function withNodeMap<T>(
   }
 }
 
-/** One assignment of `cam gige write`. */
-type Step = { kind: 'register'; address: number; value: number } | { kind: 'feature'; feature: string; text: string };
-
 /** A register address (starts with a digit: `0x..` or decimal) rather than a GenICam feature name. */
 function isAddress(text: string): boolean {
   return /^[0-9]/.test(text.trim());
-}
-
-/** A feature value for a person: bytes as hex, everything else as text. */
-function showValue(v: FeatureValue | undefined): string {
-  if (v === undefined) return '';
-  return typeof v === 'string' ? v : String(jsonReplacer('', v));
 }
 
 function net(cmd: Command): Command {
@@ -131,14 +122,43 @@ function deviceLine(d: DiscoveredDevice): string {
   return `${d.address.padEnd(15)} ${d.mac}  ${d.manufacturerName} ${d.modelName}  serial ${d.serialNumber || '-'}${name}  via ${d.interfaceAddress || '?'}`;
 }
 
-/** One line of `cam gige features`: indented by category depth, `Type: Name = value` like arv-tool. */
-function featureLine(r: FeatureReading): string {
-  const indent = '    '.repeat(r.depth);
-  if (r.interface === 'ICategory') return `${indent}Category: ${r.name}`;
-  const head = `${indent}${r.type}: ${r.name}`;
+/** One row of `cam gige features`: the walk's entry with its description (access, range, unit) or the error. */
+interface FeatureRow {
+  entry: FeatureEntry;
+  description?: FeatureDescription;
+  error?: Error;
+}
+
+/**
+ * One line of `cam gige features`: indented by category depth, `Type: Name = value [RW] min..max unit` like
+ * arv-tool values.
+ */
+function featureLine(r: FeatureRow, indented: boolean): string {
+  const indent = indented ? '    '.repeat(r.entry.depth) : '';
+  if (r.entry.interface === 'ICategory') return `${indent}Category: ${r.entry.name}`;
+  const head = `${indent}${r.entry.type}: ${r.entry.name}`;
   if (r.error) return `${head} (error: ${r.error.message})`;
-  if (r.value !== undefined) return `${head} = ${showValue(r.value)}`;
-  return r.access === undefined || r.interface === 'ICommand' ? head : `${head} (${r.access})`;
+  const d = r.description;
+  if (!d) return head;
+  const value = d.value !== undefined ? ` = ${showValue(d.value)}` : '';
+  return `${head}${value} ${describeBrief(d)}`;
+}
+
+/** `--filter` text: a case-insensitive substring, or a glob with `*` and `?`. */
+function nameFilter(pattern: string | undefined): (name: string) => boolean {
+  if (pattern === undefined) return () => true;
+  if (!/[*?]/.test(pattern)) {
+    const p = pattern.toLowerCase();
+    return (name) => name.toLowerCase().includes(p);
+  }
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+    'i',
+  );
+  return (name) => re.test(name);
 }
 
 /** `cam gige describe` for a person: one `key: value` line per property. */
@@ -251,6 +271,7 @@ export function registerGige(program: Command): void {
       const addresses = targets.filter(isAddress).map((a) => parseNumber(a, 'address'));
       const names = targets.filter((t) => !isAddress(t));
       const read = async (c: GvcpClient, map?: NodeMap) => {
+        for (const name of names) resolveFeature(map as NodeMap, name); // every name known before any read
         const values = addresses.length > 0 ? await c.readRegisters(addresses) : [];
         const features: { name: string; value: FeatureValue }[] = [];
         for (const name of names) features.push({ name, value: await (map as NodeMap).get(name) });
@@ -280,91 +301,215 @@ export function registerGige(program: Command): void {
     gige
       .command('write')
       .description(
-        'write 32-bit registers ADDR=VALUE (hex or decimal) or GenICam features Name=VALUE, in order; takes control first unless --no-control',
+        'write 32-bit registers ADDR=VALUE (hex or decimal) or GenICam features Name=VALUE, in order, after checking every one (name, access, range) first; takes control first unless --no-control',
       )
       .argument('<ip>')
       .argument('<assignments...>')
       .option('--no-control', 'do not take control privilege (CCP) before writing'),
   ).action(
     action(async (address: string, assignments: string[], opts: NetOptions & { control: boolean }) => {
-      const steps = assignments.map((s): Step => {
+      type Parsed = { address: number; value: number } | { feature: string; text: string };
+      const parsed = assignments.map((s): Parsed => {
         const eq = s.indexOf('=');
         if (eq <= 0) throw new UsageError(`"${s}" is not ADDR=VALUE or Feature=VALUE`);
         const key = s.slice(0, eq);
         const text = s.slice(eq + 1);
-        if (!isAddress(key)) return { kind: 'feature', feature: key, text };
+        if (!isAddress(key)) return { feature: key, text };
         const value = parseNumber(text, 'value');
         if (value > 0xffffffff) throw new UsageError(`value "${text}" does not fit 32 bits`);
-        return { kind: 'register', address: parseNumber(key, 'address'), value };
+        return { address: parseNumber(key, 'address'), value };
       });
-      const writes = steps.filter((w) => w.kind === 'register').map((w) => ({ address: w.address, value: w.value }));
-      const features: { name: string; value: FeatureValue }[] = [];
-      if (writes.length === steps.length) {
-        await withClient(address, opts, async (c) => {
+      const registerStep = (c: GvcpClient, w: { address: number; value: number }): WriteStep<WriteResult> => ({
+        label: `${hex32(w.address)}=${hex32(w.value)}`,
+        run: async () => {
+          await c.writeRegister(w.address, w.value);
+          return { name: hex32(w.address), value: w.value };
+        },
+      });
+      let results: WriteResult[];
+      if (parsed.every((p) => 'address' in p)) {
+        results = await withClient(address, opts, async (c) => {
           if (opts.control) await c.takeControl();
-          await c.writeRegisters(writes);
+          return applySteps(parsed.map((p) => registerStep(c, p as { address: number; value: number })));
         });
       } else {
-        // the node map checks access, range and entry names; what it reads back is what the device kept
-        await withNodeMap(address, opts, opts.control, async (map, c) => {
-          for (const w of steps) {
-            if (w.kind === 'register') await c.writeRegister(w.address, w.value);
-            else {
-              await map.set(w.feature, w.text);
-              features.push({ name: w.feature, value: await map.get(w.feature) });
-            }
-          }
+        results = await withNodeMap(address, opts, opts.control, async (map, c) => {
+          // all or nothing: every name resolved and every value checked against the camera before the first write
+          const steps: WriteStep<WriteResult>[] = [];
+          const plans: PlannedWrite[] = [];
+          for (const p of parsed) if ('feature' in p) plans.push(await planWrite(map, p.feature, p.text));
+          let k = 0;
+          for (const p of parsed) steps.push('feature' in p ? featureStep(map, plans[k++]!) : registerStep(c, p));
+          return applySteps(steps);
         });
       }
+      const registers = parsed.flatMap((p) => ('address' in p ? [{ address: p.address, value: p.value }] : []));
+      const features = results.filter((r) => !r.name.startsWith('0x'));
       if (opts.json) {
-        printJson({ ok: true, written: writes, ...(features.length > 0 ? { features } : {}) });
+        printJson({ ok: true, written: registers, ...(features.length > 0 ? { features } : {}) });
         return;
       }
-      for (const w of steps) {
-        if (w.kind === 'register') process.stdout.write(`${hex32(w.address)} <- ${hex32(w.value)} (${w.value})\n`);
-        else
-          process.stdout.write(
-            `${terminalSafe(`${w.feature} <- ${showValue(features.find((f) => f.name === w.feature)?.value)}`)}\n`,
-          );
+      for (const [i, p] of parsed.entries()) {
+        const r = results[i];
+        if ('address' in p) process.stdout.write(`${hex32(p.address)} <- ${hex32(p.value)} (${p.value})\n`);
+        else if (r?.executed) process.stdout.write(`${p.feature} executed\n`);
+        else process.stdout.write(`${terminalSafe(`${p.feature} <- ${showValue(r?.value)}`)}\n`);
       }
+    }),
+  );
+
+  net(
+    gige
+      .command('exec')
+      .description(
+        'execute GenICam command features (AcquisitionStart, TriggerSoftware, ...), in order; takes control first',
+      )
+      .argument('<ip>')
+      .argument('<command...>', 'Command feature names'),
+  ).action(
+    action(async (address: string, commands: string[], opts: NetOptions) => {
+      const results = await withNodeMap(address, opts, true, async (map) => {
+        const plans: PlannedWrite[] = [];
+        for (const name of commands) {
+          resolveFeature(map, name);
+          if (map.typeOf(name) !== 'Command') {
+            const near = suggestNames(
+              name,
+              featureNames(map).filter((n) => map.typeOf(n) === 'Command'),
+            );
+            throw new UsageError(
+              `${name} is a ${map.typeOf(name)}, not a command${near.length > 0 ? ` (commands like it: ${near.join(', ')})` : ''}; set values with cam gige write`,
+            );
+          }
+          plans.push(await planWrite(map, name, '1'));
+        }
+        return applySteps(plans.map((p) => featureStep(map, p)));
+      });
+      if (opts.json) {
+        printJson({ ok: true, executed: results.map((r) => r.name) });
+        return;
+      }
+      for (const r of results) process.stdout.write(`${r.name} executed\n`);
     }),
   );
 
   net(
     gige
       .command('features')
-      .description('list the GenICam features by category with their values (like arv-tool values)')
+      .description('list the GenICam features by category with value, access, range and unit (like arv-tool values)')
       .argument('<ip>')
-      .option('--root <category>', 'walk from this category (default Root)'),
+      .option('--root <category>', 'walk from this category (default: Root)')
+      .option('--filter <pattern>', 'only features whose name contains this text, or matches a glob (Gain*, *Offset?)')
+      .option('--access <modes>', 'only features with these access modes, comma-separated (RW,RO,WO,NA,NI)')
+      .option('--names', 'names only, no values (no reads beyond the XML)'),
   ).action(
-    action(async (address: string, opts: NetOptions & { root?: string }) => {
-      const readings = await withNodeMap(address, opts, false, (map) => map.values(opts.root));
-      if (opts.json) {
-        printJson({ ok: true, features: readings });
-        return;
-      }
-      for (const r of readings) process.stdout.write(`${terminalSafe(featureLine(r))}\n`);
-    }),
+    action(
+      async (
+        address: string,
+        opts: NetOptions & { root?: string; filter?: string; access?: string; names?: boolean },
+      ) => {
+        const match = nameFilter(opts.filter);
+        const modes = opts.access?.split(',').map((m) => m.trim().toUpperCase());
+        if (modes?.some((m) => !['RW', 'RO', 'WO', 'NA', 'NI'].includes(m)))
+          throw new UsageError(`--access "${opts.access}" is not a list of RW, RO, WO, NA, NI`);
+        const filtering = opts.filter !== undefined || modes !== undefined;
+        const rows = await withNodeMap(address, opts, false, async (map) => {
+          if (opts.root !== undefined) resolveFeature(map, opts.root);
+          const out: FeatureRow[] = [];
+          for (const entry of map.features(opts.root)) {
+            if (entry.interface === 'ICategory') {
+              if (!filtering) out.push({ entry });
+              continue;
+            }
+            if (!match(entry.name)) continue;
+            if (opts.names) {
+              out.push({ entry });
+              continue;
+            }
+            try {
+              const description = await map.describe(entry.name);
+              if (modes && !modes.includes(description.access)) continue;
+              out.push({ entry, description });
+            } catch (e) {
+              if (modes) continue;
+              out.push({ entry, error: e instanceof Error ? e : new Error(String(e)) });
+            }
+          }
+          return out;
+        });
+        if (opts.json) {
+          printJson({
+            ok: true,
+            features: rows.map((r) => ({
+              ...r.entry,
+              ...(r.description
+                ? {
+                    access: r.description.access,
+                    ...(r.description.value === undefined ? {} : { value: r.description.value }),
+                    ...(r.description.unit ? { unit: r.description.unit } : {}),
+                    ...(r.description.min === undefined ? {} : { min: r.description.min }),
+                    ...(r.description.max === undefined ? {} : { max: r.description.max }),
+                    ...(r.description.inc === undefined ? {} : { inc: r.description.inc }),
+                    ...(r.description.entries
+                      ? { entries: r.description.entries.filter((e) => e.available).map((e) => e.name) }
+                      : {}),
+                  }
+                : {}),
+              ...(r.error ? { error: { name: r.error.name, message: r.error.message } } : {}),
+            })),
+          });
+          return;
+        }
+        if (rows.length === 0) process.stderr.write('no feature matches\n');
+        for (const r of rows) process.stdout.write(`${terminalSafe(featureLine(r, !filtering))}\n`);
+      },
+    ),
   );
 
   net(
     gige
       .command('describe')
-      .description('describe GenICam features: type, access, range, unit, entries, register, value')
+      .description(
+        'describe GenICam features (all of them when no name is given): type, access, range, unit, entries, register, value',
+      )
       .argument('<ip>')
-      .argument('<feature...>'),
+      .argument('[feature...]'),
   ).action(
     action(async (address: string, names: string[], opts: NetOptions) => {
       const descriptions = await withNodeMap(address, opts, false, async (map) => {
-        const out: FeatureDescription[] = [];
-        for (const name of names) out.push(await map.describe(name));
+        const wanted =
+          names.length > 0
+            ? names
+            : map
+                .features()
+                .filter((f) => f.interface !== 'ICategory')
+                .map((f) => f.name);
+        for (const name of wanted) resolveFeature(map, name);
+        const out: (FeatureDescription | { name: string; error: { name: string; message: string } })[] = [];
+        for (const name of wanted) {
+          try {
+            out.push(await map.describe(name));
+          } catch (e) {
+            // one named feature failing is the answer; while describing all, one failure must not hide the rest
+            if (names.length > 0) throw e;
+            const err = e instanceof Error ? e : new Error(String(e));
+            out.push({ name, error: { name: err.name, message: err.message } });
+          }
+        }
         return out;
       });
       if (opts.json) {
         printJson({ ok: true, features: descriptions });
         return;
       }
-      process.stdout.write(terminalSafe(descriptions.map(describeText).join('\n'), true));
+      process.stdout.write(
+        terminalSafe(
+          descriptions
+            .map((d) => ('error' in d ? `${d.name}\n  error            ${d.error.message}\n` : describeText(d)))
+            .join('\n'),
+          true,
+        ),
+      );
     }),
   );
 

@@ -14,11 +14,14 @@ import {
   startStream,
 } from '@cam/sc-gvmp';
 import type { Command } from 'commander';
-import { parseNumber, printJson, reportError, UsageError } from '../output.js';
+import { interruptSignal } from '../interrupt.js';
+import { type MediaOutput, openMediaOutput, textStream } from '../media-output.js';
+import { jsonReplacer, parseNumber, printJson, reportError, UsageError } from '../output.js';
 
 interface GrabOptions {
   frames?: string;
   out?: string;
+  output?: string;
   port?: string;
   listenPort?: string;
   localAddress?: string;
@@ -71,6 +74,10 @@ export function registerScGvmp(program: Command): void {
     .argument('<ip>', 'camera address')
     .option('--frames <n>', 'frames to receive (default 10)')
     .option('--out <dir>', 'write each frame to DIR/frame-<seq>.<jpg|h264|h265|raw|yuv>')
+    .option(
+      '-o, --output <file>',
+      'write the payloads one after another to FILE, - for stdout (JPEG: MJPEG; H.264: Annex B)',
+    )
     .option('--port <n>', `camera GVCP UDP port (default ${GVCP_PORT})`)
     .option('--listen-port <n>', 'local TCP port for the image channel (default: any free port)')
     .option('--local-address <ip>', 'local address written into MCDA (default: the interface that reaches the camera)')
@@ -84,14 +91,19 @@ export function registerScGvmp(program: Command): void {
       const json = options.json === true;
       let client: GvcpClient | undefined;
       let stream: ScGvmpStream | undefined;
+      let media: MediaOutput | undefined;
+      using interrupt = interruptSignal();
       try {
         ipv4(ip, 'camera address');
         const count = options.frames === undefined ? 10 : parseNumber(options.frames, 'frames');
         if (count < 1 || count > 1_000_000) throw new UsageError('--frames must be in 1..1000000');
         const timeoutMs = options.timeout === undefined ? 20_000 : parseNumber(options.timeout, 'timeout');
         using deadline = deadlineSignal({ timeoutMs }, 'scgvmp grab');
-        const signal = deadline.signal;
+        // Ctrl-C ends the loop like the last frame does: stop the stream, print the summary
+        const signal = AbortSignal.any([deadline.signal, interrupt.signal]);
         if (options.out !== undefined) await mkdir(options.out, { recursive: true });
+        if (options.output !== undefined) media = openMediaOutput(options.output);
+        const out = textStream(media);
         client = await GvcpClient.connect(ip, { port: port(options.port, GVCP_PORT) });
         await client.takeControl({ signal });
         stream = await startStream(client, {
@@ -101,12 +113,10 @@ export function registerScGvmp(program: Command): void {
           ...(options.localAddress === undefined ? {} : { localAddress: ipv4(options.localAddress, 'local address') }),
         });
         if (!json) {
-          process.stdout.write(`streaming from ${ip} to ${stream.localAddress}:${stream.port}\n`);
-          stream.on('gap', (g) =>
-            process.stdout.write(`gap: ${g.missing} frame(s) missing before seq ${g.received}\n`),
-          );
-          stream.on('state', (c) => process.stdout.write(`state ${c.state}\n`));
-          stream.on('restart', (r) => process.stdout.write(`restart #${r.attempt}\n`));
+          out.write(`streaming from ${ip} to ${stream.localAddress}:${stream.port}\n`);
+          stream.on('gap', (g) => out.write(`gap: ${g.missing} frame(s) missing before seq ${g.received}\n`));
+          stream.on('state', (c) => out.write(`state ${c.state}\n`));
+          stream.on('restart', (r) => out.write(`restart #${r.attempt}\n`));
         }
         const frames: {
           seq: number;
@@ -116,29 +126,39 @@ export function registerScGvmp(program: Command): void {
           missing: number;
           file?: string;
         }[] = [];
-        for await (const f of stream.frames({ signal })) {
-          const kind = payloadKindName(f.kind) ?? String(f.kind);
-          const entry: (typeof frames)[number] = {
-            seq: f.seq,
-            kind,
-            keyFrame: f.keyFrame,
-            bytes: f.payload.byteLength,
-            missing: f.missing,
-          };
-          if (options.out !== undefined) {
-            entry.file = join(options.out, `frame-${f.seq}.${EXTENSION[kind as PayloadKindName] ?? 'bin'}`);
-            await writeFile(entry.file, f.payload);
+        try {
+          for await (const f of stream.frames({ signal })) {
+            const kind = payloadKindName(f.kind) ?? String(f.kind);
+            const entry: (typeof frames)[number] = {
+              seq: f.seq,
+              kind,
+              keyFrame: f.keyFrame,
+              bytes: f.payload.byteLength,
+              missing: f.missing,
+            };
+            let readerGone = false;
+            try {
+              if (options.out !== undefined) {
+                entry.file = join(options.out, `frame-${f.seq}.${EXTENSION[kind as PayloadKindName] ?? 'bin'}`);
+                await writeFile(entry.file, f.payload);
+              }
+              if (media) readerGone = !(await media.write(f.payload));
+            } finally {
+              f.release(); // the payload is written (or not needed): its buffer can take the next frame
+            }
+            frames.push(entry);
+            if (!json) {
+              out.write(
+                `frame ${entry.seq}: ${kind}${entry.keyFrame ? ' key' : ''}, ${entry.bytes} bytes${entry.file ? ` -> ${entry.file}` : ''}\n`,
+              );
+            }
+            if (frames.length === count || readerGone) break;
           }
-          f.release(); // the payload is written (or not needed): its buffer can take the next frame
-          frames.push(entry);
-          if (!json) {
-            process.stdout.write(
-              `frame ${f.seq}: ${kind}${f.keyFrame ? ' key' : ''}, ${f.payload.byteLength} bytes${entry.file ? ` -> ${entry.file}` : ''}\n`,
-            );
-          }
-          if (frames.length === count) break;
+        } catch (e) {
+          if (!interrupt.signal.aborted) throw e;
         }
-        if (frames.length < count) signal.throwIfAborted();
+        if (frames.length < count && !interrupt.signal.aborted && !media?.readerGone) signal.throwIfAborted();
+        await media?.close();
         await stream.stop({ timeoutMs: 5000 });
         const errCode = stream.errCode;
         const result = {
@@ -151,10 +171,12 @@ export function registerScGvmp(program: Command): void {
           state: stream.state,
           errCode: { code: errCode, name: errorCodeName(errCode) ?? String(errCode) },
         };
-        if (json) printJson(result);
-        else {
+        if (json) {
+          if (media?.toStdout) process.stderr.write(`${JSON.stringify(result, jsonReplacer)}\n`);
+          else printJson(result);
+        } else {
           const s = stream.stats;
-          process.stdout.write(
+          out.write(
             `received ${s.framesReceived} frames, ${s.bytesReceived} bytes, ${s.framesMissing} missing; stream ${stream.state}\n`,
           );
         }

@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectCamera, discover, GvcpDevice } from '@cam/gvcp';
 import { attachGvspStreaming, openStream } from '@cam/gvsp';
-import { encodePng } from '../commands/gige-stream.js';
+import { toDisplayImage } from '../image/convert.js';
+import { encodePng } from '../image/encode.js';
 import type { DemoPart } from './runner.js';
 
 const FRAMES = 5;
@@ -86,7 +87,18 @@ export const gigePart: DemoPart = {
       statuses.push(frame.status);
       if (frame.status === 'complete') {
         const file = join(ctx.out, `frame-${String(i).padStart(2, '0')}.png`);
-        await writeFile(file, encodePng(frame.width, frame.height, 'gray8', frame.image));
+        await writeFile(
+          file,
+          encodePng(
+            toDisplayImage({
+              width: frame.width,
+              height: frame.height,
+              pixelFormat: frame.pixelFormatName,
+              data: frame.image,
+              paddingX: frame.paddingX,
+            }),
+          ),
+        );
         files.push(file);
         ctx.progress(
           `frame ${frame.blockId}: ${frame.width}x${frame.height} ${frame.pixelFormatName}, ${frame.packets.received} packets`,

@@ -45,6 +45,7 @@
 #define MAX_DATAGRAM 65536 // a UDP payload is at most 65507 bytes: no datagram is ever truncated
 #define BATCH 64           // datagrams per recvmmsg
 #define MAX_ROUNDS 16      // recvmmsg calls per wake-up before the loop gets a turn (1024 datagrams)
+#define MAX_WAKE_DATAGRAMS (BATCH * MAX_ROUNDS) // the ring stops after the block that reaches this
 #define MAX_SLOTS 256
 #define RING_BLOCK_SIZE (1u << 18)
 #define RING_BLOCK_COUNT 128
@@ -77,6 +78,7 @@ typedef struct {
   uint8_t *slow;
   size_t slow_len;
   int probe; // while waiting for a test packet every datagram goes to JS
+  int yield; // onSlow returned true (frames wait for the consumer): end this wake-up after the current batch
   // receive side
   int udp_fd, ring_fd;
   int polling, closing, in_callback;
@@ -240,7 +242,10 @@ static int hand_to_js(engine_t *e, const uint8_t *p, size_t len) {
   napi_get_global(env, &global);
   napi_create_uint32(env, (uint32_t)len, &arg);
   e->slow_packets += 1;
-  return napi_call_function(env, global, fn, 1, &arg, &result) == napi_ok;
+  if (napi_call_function(env, global, fn, 1, &arg, &result) != napi_ok) return 0;
+  bool stop = false;
+  if (napi_get_value_bool(env, result, &stop) == napi_ok && stop) e->yield = 1;
+  return 1;
 }
 
 static int handle_datagram(engine_t *e, const uint8_t *p, size_t len) {
@@ -551,7 +556,7 @@ static void receive_socket(engine_t *e) {
       e->last_source = ntohl(e->from[i].sin_addr.s_addr);
       if (!handle_datagram(e, e->rx + (size_t)i * MAX_DATAGRAM, e->msgs[i].msg_len)) report_exception(e->env);
     }
-    if (n < BATCH) break;
+    if (n < BATCH || e->yield) break;
   }
 }
 
@@ -577,7 +582,10 @@ static void receive_ring(engine_t *e) {
   socklen_t sl = sizeof(local);
   getsockname(e->udp_fd, (struct sockaddr *)&local, &sl);
   const uint16_t port = ntohs(local.sin_port);
-  for (int b = 0; b < RING_BLOCK_COUNT && !e->closing; b++) {
+  // as many datagrams per wake-up as recvmmsg takes: frames completed in one go must fit the consumer's slots, and
+  // the loop (the consumer, timers) gets its turn; epoll is level-triggered, so the rest wakes us again at once
+  const double start = e->datagrams;
+  for (int b = 0; b < RING_BLOCK_COUNT && !e->closing && e->datagrams - start < MAX_WAKE_DATAGRAMS; b++) {
     uint8_t *base = e->ring + (size_t)e->ring_block * RING_BLOCK_SIZE;
     struct tpacket_block_desc *bd = (struct tpacket_block_desc *)base;
     if ((__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
@@ -599,6 +607,7 @@ static void receive_ring(engine_t *e) {
     }
     __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
     e->ring_block = (e->ring_block + 1) % RING_BLOCK_COUNT;
+    if (e->yield) break;
   }
 }
 
@@ -624,6 +633,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   napi_callback_scope cs;
   napi_open_callback_scope(env, resource, e->actx, &cs);
   e->in_callback = 1;
+  e->yield = 0;
   if (e->ring) receive_ring(e);
   else receive_socket(e);
   if (!e->closing) {

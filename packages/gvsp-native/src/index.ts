@@ -76,12 +76,14 @@ export interface NativeEngineStats {
 export interface NativeBinding {
   /**
    * An engine over `shared`. Datagrams the engine does not place itself are copied to `slowBuffer` (at least
-   * 65536 bytes) and `onSlow(length)` is called, in arrival order; `onBatch(sourceAddress)` is called after each
-   * wake-up with the IPv4 source (as a 32-bit number) of the last datagram.
+   * 65536 bytes) and `onSlow(length)` is called, in arrival order; when it returns true (frames are waiting for
+   * the consumer) the wake-up ends after the current batch or ring block, so the consumer runs before more frames
+   * complete. `onBatch(sourceAddress)` is called after each wake-up with the IPv4 source (as a 32-bit number) of
+   * the last datagram.
    */
   createEngine(
     shared: NativeSharedState,
-    onSlow: (length: number) => void,
+    onSlow: (length: number) => boolean,
     onBatch: (sourceAddress: number) => void,
     slowBuffer: Uint8Array,
   ): NativeEngine;

@@ -81,7 +81,10 @@ describe('native parser fuzz', () => {
       let slow = 0;
       const engine = binding.createEngine(
         s,
-        () => slow++,
+        () => {
+          slow++;
+          return false;
+        },
         () => {},
         new Uint8Array(SLOW_BUFFER_SIZE),
       );
@@ -112,7 +115,10 @@ describe('native parser fuzz', () => {
     let slow = 0;
     const engine = binding.createEngine(
       s,
-      () => slow++,
+      () => {
+        slow++;
+        return false;
+      },
       () => {},
       new Uint8Array(SLOW_BUFFER_SIZE),
     );
@@ -142,7 +148,7 @@ describe('native parser fuzz', () => {
     expect(() =>
       binding.createEngine(
         { ...s, received: new Uint8Array(3) },
-        () => {},
+        () => false,
         () => {},
         new Uint8Array(SLOW_BUFFER_SIZE),
       ),
@@ -150,14 +156,14 @@ describe('native parser fuzz', () => {
     expect(() =>
       binding.createEngine(
         s,
-        () => {},
+        () => false,
         () => {},
         new Uint8Array(100),
       ),
     ).toThrow(/slowBuffer/);
     const engine = binding.createEngine(
       s,
-      () => {},
+      () => false,
       () => {},
       new Uint8Array(SLOW_BUFFER_SIZE),
     );

@@ -44,7 +44,10 @@ export class NativePlacement {
     this.engine = new GvspReassembler(options, hooks);
     this.native = binding.createEngine(
       this.engine.sharedState(),
-      (length) => this.engine.handlePacket(this.slow.subarray(0, length), length),
+      (length) => {
+        this.engine.handlePacket(this.slow.subarray(0, length), length);
+        return false;
+      },
       () => {},
       this.slow,
     );
@@ -113,6 +116,8 @@ export async function openNativeHost(
         binding.setProbe(native, false);
       }
       engine.handlePacket(slow.subarray(0, length), length);
+      // a frame is waiting: let the consumer take it before this wake-up completes more (slots are few)
+      return engine.readyCount > 0;
     },
     (source) => {
       if (source !== 0) resend?.learn(u32ToIpv4(source));

@@ -53,6 +53,17 @@ describe('item 6: session takeover, session cap, REGISTER rate', () => {
     await expect(server.device('dev1').workStatus()).resolves.toMatchObject({ run: 0 });
   });
 
+  it('a claim cannot win because the platform cannot probe (too many outstanding requests): it is refused', async () => {
+    // maxPendingRequests 0: every platform request, the probe included, fails at once without reaching the device.
+    const server = await startServer(c, { takeoverProbeMs: 600, maxPendingRequests: 0 });
+    const dev = device(server);
+    await dev.start();
+    const attacker = await RawPeer.open(c, '127.0.0.2');
+    attacker.send(request('REGISTER', 1, registerParams('dev1')), server.addresses().port);
+    expect(await attacker.next(3000)).toMatchObject({ command: 'REGISTER', status: 403 });
+    expect(server.registry.get('dev1')).toMatchObject({ address: '127.0.0.1', port: dev.address().port });
+  });
+
   it('NAT rebinding without a password: the session moves once the old address stops answering', async () => {
     const server = await startServer(c, { takeoverProbeMs: 400, requestAttemptMs: 150 });
     const dev = device(server);

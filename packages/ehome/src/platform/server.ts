@@ -804,8 +804,10 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
       await this.request(session.deviceId, 'GETDEVICEWORKSTATUS', {}, { timeoutMs: ms });
       return true;
     } catch (e) {
-      // Timed out: nobody answers there any more. Offline or closed: the session is gone, the claim may proceed.
-      return !(TimeoutError.isInstance(e) || DeviceOfflineError.isInstance(e) || AbortError.isInstance(e));
+      // Timed out: nobody answers there any more. Any other failure (too many outstanding requests, closing) proves
+      // nothing, so the claim is refused while the session is still there: claims must not win by overloading us.
+      if (TimeoutError.isInstance(e)) return false;
+      return this.registry.get(session.deviceId) === session;
     }
   }
 

@@ -129,6 +129,11 @@ export interface GvcpDeviceOptions {
   /** Commands waiting for execution before new ones are answered with BUSY (default 32). */
   maxQueuedCommands?: number;
   /**
+   * Commands one source address may have waiting (default a quarter of `maxQueuedCommands`): a flood from one host
+   * cannot fill the queue for everyone. The control holder has 4 slots beyond the queue that only it may use.
+   */
+  maxQueuedPerSource?: number;
+  /**
    * Called on a FORCEIP for this device before it answers (for example to re-address a network interface); throw to
    * answer with status ERROR.
    */
@@ -309,6 +314,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
+  readonly #maxQueuedPerSource: number;
+  readonly #queuedBySource = new Map<string, number>();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
   /** Acquisition and trigger state (defined in the constructor, after the bootstrap registers). */
@@ -352,6 +359,13 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.#pendingAckTime = intOption(options.pendingAckTimeMs, 1000, 1, 0xffff, 'pendingAckTimeMs');
     this.#handlerTimeout = intOption(options.handlerTimeoutMs, 10_000, 1, 3_600_000, 'handlerTimeoutMs');
     this.#maxQueued = intOption(options.maxQueuedCommands, 32, 1, 10_000, 'maxQueuedCommands');
+    this.#maxQueuedPerSource = intOption(
+      options.maxQueuedPerSource,
+      Math.max(1, Math.floor(this.#maxQueued / 4)),
+      1,
+      10_000,
+      'maxQueuedPerSource',
+    );
     this.#allowBroadcastAck = options.allowBroadcastAck ?? true;
     this.#cache = new RetransmitCache(options.retransmitCacheSize ?? 64);
     this.control = new ControlChannel({ switchoverSupported: true });
@@ -806,7 +820,11 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       default:
         break;
     }
-    if (this.#queued >= this.#maxQueued) {
+    const holder = this.control.primary?.address === from.address;
+    const mine = this.#queuedBySource.get(from.address) ?? 0;
+    if (
+      holder ? this.#queued >= this.#maxQueued + 4 : this.#queued >= this.#maxQueued || mine >= this.#maxQueuedPerSource
+    ) {
       this.stats.busyRejected++;
       if (cmd.ackRequired)
         this.#sendRaw(socket, this.#statusAck(GvcpStatus.BUSY, ACK_CODE_FOR[cmd.type], cmd.reqId), from);
@@ -814,6 +832,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     }
     const entry = cmd.ackRequired ? this.#cache.begin(sender, cmd.reqId, bytes) : undefined;
     this.#queued++;
+    this.#queuedBySource.set(from.address, mine + 1);
     const run = async (): Promise<void> => {
       try {
         if (this.#closed) return;
@@ -823,6 +842,9 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         this.#reportError(error);
       } finally {
         this.#queued--;
+        const left = (this.#queuedBySource.get(from.address) ?? 1) - 1;
+        if (left > 0) this.#queuedBySource.set(from.address, left);
+        else this.#queuedBySource.delete(from.address);
       }
     };
     this.#queue = this.#queue.then(run);

@@ -17,7 +17,8 @@ const repo = new URL('..', import.meta.url).pathname;
 const packages = readdirSync(join(repo, 'packages'), { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(join(repo, 'packages', d.name, 'package.json')))
   .map((d) => d.name);
-const gvspWithDependencies = ['net-utils', 'gvcp', 'genicam', 'gvsp'];
+// gvsp with its @cam dependencies, and its optional native receive engine (the tarball carries a prebuilt binary).
+const gvspWithDependencies = ['net-utils', 'gvcp', 'genicam', 'gvsp', 'gvsp-native'];
 // npm fetches third-party dependencies from the registry; allow for a slow one.
 const INSTALL_TIMEOUT_MS = 240_000;
 
@@ -34,7 +35,7 @@ try {
     const frame = await stream.nextFrame({ timeoutMs: 10000 });
     if (!frame) throw new Error('no frame');
     console.log(JSON.stringify({ status: frame.status, width: frame.width, height: frame.height,
-      pixelFormat: frame.pixelFormatName, bytes: frame.image.byteLength }));
+      pixelFormat: frame.pixelFormatName, bytes: frame.image.byteLength, engine: stream.engine.name }));
     frame.release();
   } finally {
     await stream.close();
@@ -87,7 +88,7 @@ describeInterop('packed tarballs install into an empty npm project', ['npm'], ()
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   itInterop(
-    '@cam/gvsp alone (with its @cam dependencies) receives a frame from the packed `cam gige simulate`',
+    '@cam/gvsp alone (with its @cam dependencies) receives a frame from the packed `cam gige simulate`, on the native engine',
     ['npm'],
     async () => {
       const camProject = emptyProject('cli');
@@ -118,6 +119,8 @@ describeInterop('packed tarballs install into an empty npm project', ['npm'], ()
           height: 48,
           pixelFormat: 'Mono8',
           bytes: 64 * 48,
+          // openStream's engine 'auto' picks the native engine from the installed tarball on Linux x64
+          engine: process.platform === 'linux' && process.arch === 'x64' ? 'native' : 'js',
         });
       } finally {
         sim.child.kill('SIGTERM');

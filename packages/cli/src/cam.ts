@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+// Ctrl-C while the modules load ends with the contract's 130 (main takes over once it runs)
+const early = (): void => process.exit(130);
+process.once('SIGINT', early);
 
 // a reader that went away (cam ... | head) is not a failure of the command: later writes just go nowhere
 for (const stream of [process.stdout, process.stderr])
@@ -7,6 +9,8 @@ for (const stream of [process.stdout, process.stderr])
     if (e.code !== 'EPIPE') throw e;
   });
 
+const { main } = await import('./main.js');
+process.off('SIGINT', early);
 main(process.argv).then(
   (code) => {
     process.exitCode = code;
@@ -16,3 +20,5 @@ main(process.argv).then(
     process.exitCode = 1;
   },
 );
+
+export {};

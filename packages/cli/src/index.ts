@@ -1,2 +1,11 @@
-export { jsonReplacer, type OutputOptions, parseNumber, printJson, reportError, UsageError } from './output.js';
+export { main } from './main.js';
+export {
+  ExitCode,
+  jsonReplacer,
+  type OutputOptions,
+  parseNumber,
+  printJson,
+  reportError,
+  UsageError,
+} from './output.js';
 export { createProgram } from './program.js';

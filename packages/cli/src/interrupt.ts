@@ -13,14 +13,22 @@ export function resetInterruption(): void {
   stoppedBy = undefined;
 }
 
-/** The exit code a command ends with once it stopped cleanly after `signal`. */
+/**
+ * The exit code a command ends with once it stopped cleanly after `signal`: 130 for SIGINT (Ctrl-C: the user cut it
+ * short), 0 for SIGTERM (an orderly shutdown asked for by a service manager, which counts it as success).
+ */
 export function exitCodeForSignal(signal: NodeJS.Signals): ExitCode {
+  return signal === 'SIGTERM' ? ExitCode.OK : ExitCode.INTERRUPTED;
+}
+
+/** The exit code when the process is ended at once (nothing to stop cleanly, or a second signal): 128 + signal. */
+export function forcedExitCode(signal: NodeJS.Signals): ExitCode {
   return signal === 'SIGTERM' ? ExitCode.TERMINATED : ExitCode.INTERRUPTED;
 }
 
 /**
  * An AbortSignal for a long-running command that aborts on the first SIGINT or SIGTERM, so the command can stop
- * cleanly (release the device, print its summary) and end with 130 (143 for SIGTERM). A second signal while
+ * cleanly (release the device, print its summary) and end with 130 (0 for SIGTERM). A second signal while
  * stopping ends the process at once (see main). `dispose()` removes the listeners.
  */
 export function interruptSignal(): { signal: AbortSignal; dispose(): void; [Symbol.dispose](): void } {

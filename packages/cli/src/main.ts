@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { exitCodeForSignal, interruptedBy, noteSignal, resetInterruption } from './interrupt.js';
+import { exitCodeForSignal, forcedExitCode, interruptedBy, noteSignal, resetInterruption } from './interrupt.js';
 import { ExitCode, printJson, reportError } from './output.js';
 import { createProgram } from './program.js';
 
@@ -9,8 +9,8 @@ const INFORMATIONAL = new Set(['commander.helpDisplayed', 'commander.help', 'com
 /**
  * Runs `cam` with `argv` (as process.argv: node, script, args...) and returns the exit code of the contract:
  * 0 success, 1 runtime failure, 2 command-line mistake (commander's parse errors included), 130 after a clean stop
- * on SIGINT (143 on SIGTERM). A command that has no SIGINT handling of its own is ended at once with 130; a second
- * SIGINT ends any command at once.
+ * on SIGINT (0 after a clean stop on SIGTERM). A command that has no signal handling of its own is ended at once
+ * with 130 (143 for SIGTERM); a second signal ends any command at once.
  */
 export async function main(argv: string[]): Promise<number> {
   process.exitCode = undefined;
@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => {
     noteSignal(signal);
     // a command that stops cleanly listens itself; when nobody else does, or on a second signal, end now
-    if (++signals > 1 || process.listenerCount(signal) <= 1) process.exit(exitCodeForSignal(signal));
+    if (++signals > 1 || process.listenerCount(signal) <= 1) process.exit(forcedExitCode(signal));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -46,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const code = Number(process.exitCode ?? ExitCode.OK);
   const signal = interruptedBy();
-  if (signal !== undefined && code !== ExitCode.USAGE) return exitCodeForSignal(signal);
+  // SIGINT: 130 whatever the interrupted work ended in; SIGTERM: the command's own code (0 after a clean stop)
+  if (signal === 'SIGINT' && code !== ExitCode.USAGE) return exitCodeForSignal(signal);
   return code;
 }
 

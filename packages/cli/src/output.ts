@@ -3,7 +3,7 @@ import { hintFor } from './hints.js';
 
 /**
  * The exit-code contract of every `cam` command: 0 success, 1 runtime failure, 2 command-line mistake (the parser's
- * own errors included), 130 stopped by SIGINT after a clean stop (143 for SIGTERM).
+ * own errors included), 130 stopped by SIGINT after a clean stop (0 for SIGTERM, 143 when ended at once).
  */
 export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2, INTERRUPTED: 130, TERMINATED: 143 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -186,7 +186,7 @@ describe('cam ehome preview / download', () => {
       '--media-ports',
       mediaPorts(),
     ]);
-    expect(r.code).toBe(2); // exits by itself (a usage-level error), not killed
+    expect(r.code).toBe(1); // exits by itself with a runtime failure (the exit-code contract), not killed
     expect(r.stderr).toMatch(/nobody did not register within 1 s/);
   });
 });

@@ -1,10 +1,11 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
 import { main } from '../src/main.js';
 import { createProgram } from '../src/program.js';
-import { spawnCam } from './helpers.js';
+import { spawnCam, until } from './helpers.js';
 
 /** Every leaf command as its words (`gige grab`, `sdk upload`, ...). */
 function leaves(cmd: Command, prefix: string[] = []): string[][] {
@@ -197,7 +198,25 @@ describe('SIGINT: long-running commands stop cleanly, print their summary and ex
   it('a command with nothing to clean up ends at once with 130', async () => {
     // gige discover waits for replies; SIGINT during the wait
     const cam = spawnCam(['gige', 'discover', '--address', '127.0.0.1', '--port', '9', '--timeout', '20000']);
-    await new Promise((r) => setTimeout(r, 4000));
+    // discover has bound its UDP socket (so main runs) once one of the process's sockets is in the UDP table
+    const hasSocket = (): boolean => {
+      try {
+        const pid = cam.child.pid;
+        const inodes = readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+          try {
+            const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+            return m ? [m[1]!] : [];
+          } catch {
+            return [];
+          }
+        });
+        const udp = readFileSync(`/proc/${pid}/net/udp`, 'utf8').split('\n').slice(1);
+        return udp.some((line) => inodes.includes(line.trim().split(/\s+/)[9] ?? ''));
+      } catch {
+        return false;
+      }
+    };
+    await until(hasSocket, 'discover to bind its socket');
     cam.child.kill('SIGINT');
     expect(await cam.exit).toBe(130);
   }, 60_000);

@@ -57,7 +57,7 @@ describe('cam gige simulate', () => {
     } finally {
       run.child.kill('SIGINT');
     }
-    expect(await run.exit).toBe(0);
+    expect(await run.exit).toBe(130); // the exit-code contract: SIGINT after a clean stop
     // Exactly one JSON document on stdout.
     expect(run.output().stdout.trim().split('\n')).toHaveLength(1);
   });
@@ -143,6 +143,6 @@ describe('cam gige simulate', () => {
       run.child.kill('SIGINT');
       await rm(out, { recursive: true, force: true });
     }
-    expect(await run.exit).toBe(0);
+    expect(await run.exit).toBe(130); // the exit-code contract: SIGINT after a clean stop
   }, 40_000);
 });

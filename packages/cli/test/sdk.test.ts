@@ -208,7 +208,7 @@ describe('cam sdk', { timeout: 60_000 }, () => {
       expect(call.code).toBe(0);
       expect(JSON.parse(call.stdout)).toMatchObject({ ok: true, result: 'kSuccess' });
       child.kill('SIGINT');
-      expect(await exited).toBe(0);
+      expect(await exited).toBe(130); // the exit-code contract: SIGINT after a clean stop
       expect(stderr).toContain('call GetDeviceInfo');
     } finally {
       child.kill('SIGKILL');

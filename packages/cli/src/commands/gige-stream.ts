@@ -221,7 +221,10 @@ function common(cmd: Command): Command {
       'set a feature before acquisition (repeatable; all checked before the first write)',
       collect,
     )
-    .option('--trigger <software[:rate]>', 'software trigger: one TriggerSoftware per frame, or at RATE Hz')
+    .option(
+      '--trigger <software[:rate]>',
+      'software trigger: TriggerSoftware once per frame (grab), or at RATE Hz (stream: default 10)',
+    )
     .option('--packet-size <bytes>', 'largest stream packet size to negotiate (default: 1500)')
     .option('--host-address <ip>', 'address the camera streams to (default: our interface on its subnet)')
     .option('--no-resend', 'do not ask for missing packets')

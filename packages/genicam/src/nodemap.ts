@@ -232,6 +232,11 @@ export class NodeMap {
         if (this.warnings.length < 1000) this.warnings.push(`${node}: ${message}`);
       },
       legacyRegister: (reg) => this.legacyRegister(reg),
+      portHasData: (name) => {
+        const port = this.nodes.get(name);
+        if (!(port instanceof PortNode) || (port.chunkId === undefined && port.eventId === undefined)) return true;
+        return this.ports[name] !== undefined || this.dataPorts.has(name);
+      },
       maxRegisterLength,
     };
     const unsupported = new Map<string, string>();

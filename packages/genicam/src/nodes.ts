@@ -82,6 +82,8 @@ export interface Engine {
   warn(node: string, message: string): void;
   /** True when 4-byte accesses of `reg` follow the legacy GigE Vision mechanism (schema < 1.1, device port). */
   legacyRegister(reg: RegisterNode): boolean;
+  /** False for a chunk or event data port with no data attached yet (its registers are then NA). */
+  portHasData(portName: string): boolean;
   readonly maxRegisterLength: number;
 }
 
@@ -940,7 +942,7 @@ export abstract class RegisterNode extends GNode {
     this.endianness = this.text('Endianess') === 'BigEndian' ? 'BigEndian' : 'LittleEndian';
   }
   protected override async baseAccess(): Promise<AccessMode> {
-    return this.accessMode;
+    return this.engine.portHasData(this.portName) ? this.accessMode : 'NA';
   }
   async address(ctx: Ctx): Promise<bigint> {
     let a = 0n;

@@ -185,3 +185,15 @@ export class PortAccessError extends FeatureError {
     this.length = length;
   }
 }
+
+/** The device reported an error for an access through the node's pError enumeration (a non-zero value). */
+export class DeviceReportedError extends FeatureError {
+  static override readonly errorName: string = 'DeviceReportedError';
+  /** The error enumeration's value. */
+  readonly code: bigint;
+
+  constructor(feature: string, code: bigint, what: string, options?: CamErrorOptions) {
+    super(feature, `device reports ${what}`, options);
+    this.code = code;
+  }
+}

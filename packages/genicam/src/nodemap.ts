@@ -2,6 +2,7 @@ import { AbortError, type CallOptions, copyBytes, TruncatedError, ValueOutOfRang
 import { decodeChunks } from './chunk.js';
 import {
   type AccessMode,
+  DeviceReportedError,
   FeatureTypeError,
   GenicamError,
   GenicamXmlError,
@@ -98,6 +99,10 @@ export interface FeatureDescription {
   readonly entries?: readonly EnumEntryDescription[];
   readonly features?: readonly string[];
   readonly selected?: readonly string[];
+  /** pAlias: a node with the same meaning. */
+  readonly alias?: string;
+  /** pValueCopy: nodes written with the same value. */
+  readonly valueCopies?: readonly string[];
   readonly address?: bigint;
   readonly length?: number;
   readonly formula?: string;
@@ -143,6 +148,8 @@ interface CacheEntry {
   readonly address: bigint;
   readonly length: number;
   readonly bytes: Uint8Array;
+  /** When it was stored (performance.now()), for PollingTime. */
+  readonly at: number;
 }
 
 const NODE_FACTORIES: Record<string, (els: XmlElement[], engine: Engine) => GNode> = {
@@ -189,6 +196,8 @@ export class NodeMap {
   readonly warnings: string[] = [];
   private readonly nodes = new Map<string, GNode>();
   private readonly invalidatedBy = new Map<string, RegisterNode[]>();
+  /** Registers read for a node with PollingTime: their cached bytes expire after the shortest such time (ms). */
+  private readonly pollingTimes = new Map<RegisterNode, number>();
   private readonly cache = new Map<RegisterNode, Map<string, CacheEntry>>();
   private cacheOn: boolean;
   private hits = 0;
@@ -223,6 +232,11 @@ export class NodeMap {
         if (this.warnings.length < 1000) this.warnings.push(`${node}: ${message}`);
       },
       legacyRegister: (reg) => this.legacyRegister(reg),
+      portHasData: (name) => {
+        const port = this.nodes.get(name);
+        if (!(port instanceof PortNode) || (port.chunkId === undefined && port.eventId === undefined)) return true;
+        return this.ports[name] !== undefined || this.dataPorts.has(name);
+      },
       maxRegisterLength,
     };
     const unsupported = new Map<string, string>();
@@ -265,6 +279,37 @@ export class NodeMap {
         this.invalidatedBy.set(inv, list);
       }
     }
+    for (const node of this.nodes.values()) {
+      // A selector's write changes what its selected features read, whatever register they read through.
+      if (node.selected.length > 0) {
+        const list = this.invalidatedBy.get(node.name) ?? [];
+        for (const f of node.selected) list.push(...this.registersBehind(f));
+        this.invalidatedBy.set(node.name, list);
+      }
+      if (node.pollingTime !== undefined && node.pollingTime >= 0) {
+        for (const reg of this.registersBehind(node.name)) {
+          const before = this.pollingTimes.get(reg);
+          this.pollingTimes.set(reg, before === undefined ? node.pollingTime : Math.min(before, node.pollingTime));
+        }
+      }
+    }
+  }
+
+  /** Every register a node's value is read through (its p* references followed, bounded by the node count). */
+  private registersBehind(name: string): RegisterNode[] {
+    const seen = new Set<string>();
+    const regs: RegisterNode[] = [];
+    const todo = [name];
+    while (todo.length > 0 && seen.size <= this.nodes.size) {
+      const n = todo.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      const node = this.nodes.get(n);
+      if (node === undefined) continue;
+      if (node instanceof RegisterNode) regs.push(node);
+      todo.push(...node.dependencies());
+    }
+    return regs;
   }
 
   /**
@@ -343,7 +388,23 @@ export class NodeMap {
     const node = this.lookup(name);
     const ctx = this.ctx(name, opts);
     await this.checkReadable(node, ctx);
-    return this.readValue(node, ctx);
+    const value = await this.readValue(node, ctx);
+    await this.checkDeviceError(node, ctx);
+    return value;
+  }
+
+  /** pError: after an access, a non-zero error enumeration fails it with the entry that names the error. */
+  private async checkDeviceError(node: GNode, ctx: Ctx): Promise<void> {
+    if (node.errorNode === undefined) return;
+    const err = this.resolve(node.errorNode, node.name);
+    const code = await err.readInt(ctx);
+    if (code === 0n) return;
+    let what = `error ${code}`;
+    if (err instanceof EnumerationNode) {
+      const entry = err.entries.find((e) => e.value === code);
+      if (entry !== undefined) what = `${entry.name}${entry.description ? `: ${entry.description}` : ''}`;
+    }
+    throw new DeviceReportedError(node.name, code, what);
   }
 
   private async readValue(node: GNode, ctx: Ctx): Promise<FeatureValue> {
@@ -381,6 +442,14 @@ export class NodeMap {
    */
   async set(name: string, value: FeatureInput, opts?: CallOptions): Promise<void> {
     const node = this.lookup(name);
+    await this.setValue(node, value, opts);
+    await this.checkDeviceError(node, this.ctx(name, opts));
+    // pValueCopy: the same value goes to each copy (a feature mirrored elsewhere, as GenApi does)
+    for (const copy of node.valueCopies) await this.set(copy, value, opts);
+  }
+
+  private async setValue(node: GNode, value: FeatureInput, opts?: CallOptions): Promise<void> {
+    const name = node.name;
     const ctx = this.ctx(name, opts);
     switch (node.iface) {
       case 'IInteger': {
@@ -467,6 +536,9 @@ export class NodeMap {
     if (node.unit !== undefined) d.unit = node.unit;
     if (node.representation !== undefined) d.representation = node.representation;
     if (node.selected.length > 0) d.selected = [...node.selected];
+    if (node.alias !== undefined) d.alias = node.alias;
+    if (node.pollingTime !== undefined) d.pollingTime = node.pollingTime;
+    if (node.valueCopies.length > 0) d.valueCopies = [...node.valueCopies];
     const live = access !== 'NA' && access !== 'NI';
     if (live && node.iface === 'IInteger') {
       d.min = publicInt(await node.intMin(ctx));
@@ -501,7 +573,6 @@ export class NodeMap {
       }
       d.cachable = node.cachable;
       d.endianness = node.endianness;
-      if (node.pollingTime !== undefined) d.pollingTime = node.pollingTime;
       if (node instanceof IntRegNode) d.sign = node.sign;
       if (node instanceof MaskedIntRegNode) {
         d.lsb = node.lsb;
@@ -667,7 +738,8 @@ export class NodeMap {
     const key = `${address}:${length}`;
     if (useCache) {
       const hit = this.cache.get(reg)?.get(key);
-      if (hit !== undefined) {
+      const poll = this.pollingTimes.get(reg);
+      if (hit !== undefined && (poll === undefined || performance.now() - hit.at < poll)) {
         this.hits++;
         return hit.bytes;
       }
@@ -697,7 +769,7 @@ export class NodeMap {
       m = new Map();
       this.cache.set(reg, m);
     }
-    m.set(`${address}:${length}`, { address, length, bytes });
+    m.set(`${address}:${length}`, { address, length, bytes, at: performance.now() });
   }
 
   private async writeRegister(reg: RegisterNode, address: bigint, data: Uint8Array, ctx: Ctx): Promise<void> {

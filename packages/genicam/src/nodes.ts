@@ -82,6 +82,8 @@ export interface Engine {
   warn(node: string, message: string): void;
   /** True when 4-byte accesses of `reg` follow the legacy GigE Vision mechanism (schema < 1.1, device port). */
   legacyRegister(reg: RegisterNode): boolean;
+  /** False for a chunk or event data port with no data attached yet (its registers are then NA). */
+  portHasData(portName: string): boolean;
   readonly maxRegisterLength: number;
 }
 
@@ -148,6 +150,9 @@ function intersectAccess(a: AccessMode, b: AccessMode): AccessMode {
   return r && w ? 'RW' : r ? 'RO' : w ? 'WO' : 'NA';
 }
 
+/** p* elements that do not feed a node's value: what the node affects, or what only describes it. */
+const NOT_DEPENDENCIES = new Set(['pSelected', 'pInvalidator', 'pFeature', 'pValueCopy', 'pAlias', 'pError', 'pPort']);
+
 /** Base of every node: identity, documentation, availability and the value interface (unsupported by default). */
 export abstract class GNode {
   abstract readonly type: NodeType;
@@ -191,6 +196,32 @@ export abstract class GNode {
     this.isLocked = this.ref('pIsLocked');
     this.invalidators = this.texts('pInvalidator');
     this.selected = this.texts('pSelected');
+    this.valueCopies = this.texts('pValueCopy');
+    this.alias = this.text('pAlias');
+    this.errorNode = this.text('pError');
+    const poll = this.text('PollingTime');
+    this.pollingTime = poll !== undefined && Number.isFinite(Number(poll)) ? Number(poll) : undefined;
+  }
+
+  /** pValueCopy: nodes that get the same value whenever this one is written. */
+  readonly valueCopies: readonly string[];
+  /** pAlias: another node with the same meaning (informational). */
+  readonly alias: string | undefined;
+  /** pError: an enumeration that says, when not 0, what went wrong with the last access. */
+  readonly errorNode: string | undefined;
+  /** PollingTime, ms: how long a value read through this node may be served from the cache. */
+  readonly pollingTime: number | undefined;
+
+  /** Names of the nodes this node's value, address or availability is computed from (its p* references). */
+  dependencies(): string[] {
+    const out: string[] = [];
+    for (const el of this.els) {
+      for (const c of el.children) {
+        if (c.text === '' || !/^p[A-Z]/.test(c.tag) || NOT_DEPENDENCIES.has(c.tag)) continue;
+        out.push(c.text);
+      }
+    }
+    return out;
   }
 
   // ---- property helpers ----
@@ -872,7 +903,6 @@ export abstract class RegisterNode extends GNode {
   readonly portName: string;
   readonly cachable: Cachable;
   readonly endianness: Endianness;
-  readonly pollingTime: number | undefined;
 
   constructor(els: readonly XmlElement[], engine: Engine, name?: string) {
     super(els, engine, name);
@@ -910,11 +940,9 @@ export abstract class RegisterNode extends GNode {
     const cache = this.text('Cachable');
     this.cachable = cache === 'NoCache' || cache === 'WriteAround' ? cache : 'WriteThrough';
     this.endianness = this.text('Endianess') === 'BigEndian' ? 'BigEndian' : 'LittleEndian';
-    const poll = this.text('PollingTime');
-    this.pollingTime = poll !== undefined ? Number(poll) : undefined;
   }
   protected override async baseAccess(): Promise<AccessMode> {
-    return this.accessMode;
+    return this.engine.portHasData(this.portName) ? this.accessMode : 'NA';
   }
   async address(ctx: Ctx): Promise<bigint> {
     let a = 0n;

@@ -11,6 +11,7 @@ import {
   GvcpStatus,
   TriggerActivation,
   TriggerSource,
+  UserSetSelector,
 } from '../src/index.js';
 import { RawHost } from './fixtures/device/raw-host.js';
 
@@ -191,5 +192,45 @@ describe('GvcpDevice image region', () => {
     expect(await write(h, port, F.Height, 481)).toBe(GvcpStatus.INVALID_PARAMETER);
     expect(await write(h, port, F.ReverseX, 2)).toBe(GvcpStatus.INVALID_PARAMETER);
     expect(await write(h, port, F.ReverseY, 1)).toBe(GvcpStatus.SUCCESS);
+  });
+});
+
+describe('GvcpDevice user sets and DeviceReset', () => {
+  it('saves and loads UserSet1/UserSet2, loads Default, refuses to overwrite Default or load while locked', async () => {
+    const { dev, port, h } = await device({ width: 640 });
+    await write(h, port, F.Width, 320);
+    await write(h, port, F.TriggerMode, 1);
+    await write(h, port, F.UserSetSelector, UserSetSelector.UserSet1);
+    expect(await write(h, port, F.UserSetSave, 1)).toBe(GvcpStatus.SUCCESS);
+    await write(h, port, F.Width, 100);
+    await write(h, port, F.TriggerMode, 0);
+    expect(await write(h, port, F.UserSetLoad, 1)).toBe(GvcpStatus.SUCCESS);
+    expect([dev.registers.get(F.Width), dev.registers.get(F.TriggerMode)]).toEqual([320, 1]);
+    await write(h, port, F.UserSetSelector, UserSetSelector.Default);
+    expect(await write(h, port, F.UserSetLoad, 1)).toBe(GvcpStatus.SUCCESS);
+    expect([dev.registers.get(F.Width), dev.registers.get(F.TriggerMode)]).toEqual([640, 0]);
+    expect(await write(h, port, F.UserSetSave, 1)).toBe(GvcpStatus.ACCESS_DENIED);
+    await write(h, port, F.UserSetSelector, UserSetSelector.UserSet2);
+    expect(await write(h, port, F.UserSetLoad, 1)).toBe(GvcpStatus.INVALID_PARAMETER); // never saved
+    await write(h, port, F.UserSetSelector, UserSetSelector.UserSet1);
+    await write(h, port, F.TLParamsLocked, 1);
+    expect(await write(h, port, F.UserSetLoad, 1)).toBe(GvcpStatus.WRITE_PROTECT);
+    expect(await write(h, port, F.UserSetSelector, 3)).toBe(GvcpStatus.INVALID_PARAMETER);
+  });
+
+  it('DeviceReset releases control, stops acquisition and returns the features to Default', async () => {
+    const { dev, port, h } = await device({ width: 640 });
+    const reasons: string[] = [];
+    dev.on('controlChange', (c) => reasons.push(c.reason));
+    await write(h, port, F.Width, 64);
+    await write(h, port, F.AcquisitionStart, 1);
+    expect(dev.acquiring).toBe(true);
+    expect(await write(h, port, F.DeviceReset, 1)).toBe(GvcpStatus.SUCCESS);
+    await new Promise((r) => setImmediate(r));
+    expect(dev.acquiring).toBe(false);
+    expect(dev.control.primary).toBeUndefined();
+    expect(reasons).toEqual(['device-reset']);
+    expect(dev.registers.get(F.Width)).toBe(640);
+    expect(dev.registers.get(B.MCP)).toBe(0);
   });
 });

@@ -70,6 +70,7 @@ import { derivedMac, derivedSerialNumber } from './identity.js';
 import { type Application, ControlChannel, type PrimaryApplication } from './privilege.js';
 import { type AccessContext, PartialWriteError, RegisterSpace, type WriteListener } from './registers.js';
 import { RetransmitCache } from './retransmit-cache.js';
+import { UserSets } from './user-sets.js';
 
 /** Where the GenICam file lives in device memory (read with READMEM through the first URL register). */
 export const GENICAM_FILE_ADDRESS = 0x0010_0000;
@@ -186,6 +187,7 @@ export type ControlChangeReason =
   | 'taken-over'
   | 'heartbeat-timeout'
   | 'forceip'
+  | 'device-reset'
   | 'close';
 
 /** An ACTION that matched one of the device's action signals. */
@@ -321,6 +323,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   /** Acquisition and trigger state (defined in the constructor, after the bootstrap registers). */
   readonly #acquisition: AcquisitionControl;
   readonly #events: EventControl;
+  #userSets: UserSets | undefined;
   #timestampBase = process.hrtime.bigint();
   #eventReqId = 0;
   #eventQueue: Promise<unknown> = Promise.resolve();
@@ -402,6 +405,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       });
     });
     this.#defineFeatures(sensorWidth, sensorHeight);
+    this.#defineUserSets();
     if (options.signal) {
       if (options.signal.aborted) this.#closed = true;
       else options.signal.addEventListener('abort', () => void this.close(), { once: true });
@@ -1171,6 +1175,65 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
           : this.#statusAck(status, ACK_CODE_FOR.action, cmd.reqId);
       this.#answer(socket, from, entry, ack);
     }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // User sets and DeviceReset
+
+  /** The features a user set holds: the camera settings, not the network or control state. */
+  #defineUserSets(): void {
+    const persisted = [
+      F.Width,
+      F.Height,
+      F.OffsetX,
+      F.OffsetY,
+      F.PixelFormat,
+      F.AcquisitionMode,
+      F.AcquisitionFrameCount,
+      F.AcquisitionFrameRate,
+      F.ExposureTime,
+      F.Gain,
+      F.BlackLevel,
+      F.ReverseX,
+      F.ReverseY,
+      F.TestPattern,
+      F.TriggerSelector,
+      F.TriggerMode,
+      F.TriggerSource,
+      F.TriggerActivation,
+      F.ChunkModeActive,
+      F.ChunkSelector,
+      ...Object.values(ChunkSelector).map((i) => F.ChunkEnable + 4 * i),
+      F.EventSelector,
+      ...[0, 1].map((i) => F.EventNotification + 4 * i),
+    ];
+    this.#userSets = new UserSets(this.registers, F, persisted, () => {
+      if (this.registers.get(F.TLParamsLocked) !== 0)
+        throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
+    });
+    this.registers.define({
+      address: F.DeviceReset,
+      name: 'DeviceReset',
+      write: (v) => {
+        // after the ack has gone out, as a camera reboots after acknowledging the command
+        if (v !== 0) setImmediate(() => this.reset());
+        return 0;
+      },
+    });
+  }
+
+  /**
+   * DeviceReset: what a camera does when it reboots. Acquisition stops, the primary application loses control (and
+   * with it the stream and message channels), the features return to the Default user set and the timestamp to 0.
+   */
+  reset(): void {
+    if (this.#closed) return;
+    this.#acquisition.stop('control-lost');
+    if (this.control.release()) this.#lostControl('device-reset');
+    this.#cache.clear();
+    this.registers.set(F.TLParamsLocked, 0);
+    this.#userSets?.load(0);
+    this.#timestampBase = process.hrtime.bigint();
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { BootstrapRegister } from '../codec/registers.js';
 import { AcquisitionMode, TriggerActivation, TriggerSelector, TriggerSource } from './acquisition.js';
 import { EventSelector, FrameEventId, type FrameEventName } from './event-control.js';
+import { UserSetSelector } from './user-sets.js';
 
 /**
  * Addresses of the simulated camera's own (manufacturer-specific) feature registers, from 0xA000 as the spec
@@ -42,6 +43,10 @@ export const FeatureRegister = {
   EventSelector: 0xa074,
   /** EventNotification of each EventSelector entry, 4 bytes apart. */
   EventNotification: 0xa090,
+  UserSetSelector: 0xa0c0,
+  UserSetLoad: 0xa0c4,
+  UserSetSave: 0xa0c8,
+  DeviceReset: 0xa0cc,
 } as const;
 export type FeatureRegister = (typeof FeatureRegister)[keyof typeof FeatureRegister];
 
@@ -295,6 +300,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     category('Root', [
       'ChunkDataControl',
       'DeviceControl',
+      'UserSetControl',
       'ImageFormatControl',
       'AcquisitionControl',
       'AnalogControl',
@@ -314,6 +320,7 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
       'DeviceID',
       'DeviceSerialNumber',
       'DeviceUserID',
+      'DeviceReset',
     ]),
   );
   parts.push(stringReg('DeviceVendorName', B.MANUFACTURER_NAME, 32, 'RO', 'Name of the manufacturer.'));
@@ -798,6 +805,24 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
   </${isFloat ? 'Float' : 'Integer'}>
 `);
   }
+
+  // User sets and reset.
+  parts.push(category('UserSetControl', ['UserSetSelector', 'UserSetLoad', 'UserSetSave']));
+  parts.push(
+    enumeration('UserSetSelector', 'UserSetSelectorReg', UserSetSelector, {
+      description: 'Which user set UserSetLoad and UserSetSave use (Default: the factory settings, read-only).',
+      selected: ['UserSetLoad', 'UserSetSave'],
+    }),
+  );
+  parts.push(intReg('UserSetSelectorReg', F.UserSetSelector, 'RW'));
+  parts.push(command('UserSetLoad', 'UserSetLoadReg', 1, 'Loads the selected user set into the features.'));
+  parts.push(intReg('UserSetLoadReg', F.UserSetLoad, 'RW'));
+  parts.push(command('UserSetSave', 'UserSetSaveReg', 1, 'Saves the features into the selected user set.'));
+  parts.push(intReg('UserSetSaveReg', F.UserSetSave, 'RW'));
+  parts.push(
+    command('DeviceReset', 'DeviceResetReg', 1, 'Resets the device: control released, features back to Default.'),
+  );
+  parts.push(intReg('DeviceResetReg', F.DeviceReset, 'RW'));
 
   // Events.
   const frameEvents = Object.keys(EventSelector) as FrameEventName[];

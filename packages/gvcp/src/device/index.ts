@@ -73,3 +73,4 @@ export {
   type WriteListener,
 } from './registers.js';
 export { type CachedExchange, RetransmitCache } from './retransmit-cache.js';
+export { type UserSetName, type UserSetRegisters, UserSetSelector, UserSets } from './user-sets.js';

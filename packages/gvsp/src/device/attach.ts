@@ -81,6 +81,8 @@ export interface StreamingDevice {
     packetSize: number;
     packetDelay: number;
     extendedIds: boolean;
+    /** SCPS DoNotFragment. */
+    doNotFragment?: boolean;
   };
   timestamp(): bigint;
 }
@@ -99,6 +101,12 @@ export interface AttachStreamingOptions {
   loss?: LossOptions;
   /** Payload bandwidth cap in bytes per second (default: none, SCPD paces). */
   bandwidth?: number;
+  /**
+   * Path MTU of the emulated link (IP datagram bytes). A packet larger than it with SCPS DoNotFragment set is not
+   * delivered (as a router drops it), so a host's packet-size negotiation settles at or below it; without
+   * DoNotFragment it would be fragmented on the way and is delivered. Default: no limit.
+   */
+  pathMtu?: number;
 }
 
 /** A running streaming attachment; `close()` detaches it from the device. */
@@ -107,7 +115,13 @@ export interface GvspStreaming extends AsyncDisposable {
   /** Frames sent since the attachment. */
   readonly framesSent: number;
   readonly streaming: boolean;
-  stats(): GvspSenderStats & { frames: number; triggersDropped: number };
+  stats(): GvspSenderStats & {
+    frames: number;
+    triggersDropped: number;
+    /** Test packets and frames the emulated path MTU kept from arriving (DoNotFragment, larger than pathMtu). */
+    testPacketsNotDelivered: number;
+    framesNotDelivered: number;
+  };
   close(): Promise<void>;
 }
 
@@ -186,6 +200,13 @@ export async function attachGvspStreaming(
     return scene.render(s, n, Date.now(), sceneBuf);
   };
 
+  /** The emulated link (pathMtu): packets larger than it with DoNotFragment set never arrive. */
+  const blockedByPathMtu = (): boolean => {
+    if (options.pathMtu === undefined) return false;
+    const ch = device.streamChannel(channel);
+    return ch.doNotFragment === true && ch.packetSize > options.pathMtu;
+  };
+
   const run = async (gen: number, mode: number): Promise<void> => {
     let pattern: TestPattern | undefined;
     let buf: Uint8Array | undefined;
@@ -218,25 +239,27 @@ export async function attachGvspStreaming(
         timestamp: timestamp + BigInt(Math.round((a?.exposureTime ?? 0) * 1000)),
       });
       try {
-        await sender.sendImage({
-          pixelFormat: fmt.pixelFormat,
-          width: fmt.width,
-          height: fmt.height,
-          offsetX: fmt.offsetX,
-          offsetY: fmt.offsetY,
-          data,
-          timestamp,
-          ...(chunks?.active
-            ? {
-                chunkData: frameChunkData(data.byteLength, chunks.enabled, {
-                  timestamp,
-                  frameId,
-                  exposureTime: a?.exposureTime ?? 0,
-                  gain: a?.gain ?? 0,
-                }),
-              }
-            : {}),
-        });
+        if (blockedByPathMtu()) framesNotDelivered++;
+        else
+          await sender.sendImage({
+            pixelFormat: fmt.pixelFormat,
+            width: fmt.width,
+            height: fmt.height,
+            offsetX: fmt.offsetX,
+            offsetY: fmt.offsetY,
+            data,
+            timestamp,
+            ...(chunks?.active
+              ? {
+                  chunkData: frameChunkData(data.byteLength, chunks.enabled, {
+                    timestamp,
+                    frameId,
+                    exposureTime: a?.exposureTime ?? 0,
+                    gain: a?.gain ?? 0,
+                  }),
+                }
+              : {}),
+          });
         frames++;
       } catch {
         break;
@@ -272,10 +295,18 @@ export async function attachGvspStreaming(
     if (streamChannel !== channel) return;
     // the device announces the write before it stores the new SCPS size: read it once the write has landed
     setImmediate(() => {
-      if (!closed && configure()) sender.sendTestPacket(device.streamChannel(channel).packetSize);
+      if (closed || !configure()) return;
+      const ch = device.streamChannel(channel);
+      if (blockedByPathMtu()) {
+        testPacketsNotDelivered++;
+        return;
+      }
+      sender.sendTestPacket(ch.packetSize);
     });
   };
   let closed = false;
+  let testPacketsNotDelivered = 0;
+  let framesNotDelivered = 0;
   device.on('acquisitionStart', onStart);
   device.on('acquisitionStop', onStop);
   device.on('packetResend', onResend);
@@ -303,7 +334,13 @@ export async function attachGvspStreaming(
     get streaming() {
       return running;
     },
-    stats: () => ({ ...sender.stats(), frames, triggersDropped: clock.dropped }),
+    stats: () => ({
+      ...sender.stats(),
+      frames,
+      triggersDropped: clock.dropped,
+      testPacketsNotDelivered,
+      framesNotDelivered,
+    }),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -127,7 +127,12 @@ export async function openStream(camera: StreamRegisterAccess, options: OpenStre
     if (options.negotiatePacketSize ?? true) {
       const fire = async (size: number): Promise<boolean> => {
         const wait = receiver.waitForTestPacket(size, 200);
-        await camera.writeRegister(base + StreamChannelRegister.SCPS, (ScpsBit.FIRE_TEST_PACKET | size) >>> 0, call);
+        // DoNotFragment: a size the path cannot carry whole must fail the probe, not arrive in fragments
+        await camera.writeRegister(
+          base + StreamChannelRegister.SCPS,
+          (ScpsBit.FIRE_TEST_PACKET | ScpsBit.DO_NOT_FRAGMENT | size) >>> 0,
+          call,
+        );
         return wait;
       };
       if (await fire(wanted)) verified = true;

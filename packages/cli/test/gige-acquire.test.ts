@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GvcpDevice } from '@cam/gvcp';
+import { FeatureRegister, GvcpDevice } from '@cam/gvcp';
 import { attachGvspStreaming } from '@cam/gvsp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
@@ -18,6 +18,8 @@ afterEach(async () => {
 async function camera(pixelFormat: 'Mono8' | 'Mono12' | 'BayerRG8', width = 64, height = 32, fps = 50) {
   const dev = await GvcpDevice.start({ address: '127.0.0.1', port: 0, width, height, pixelFormat });
   cleanup.push(() => dev.close());
+  // the moving diagonal ramp (TestPattern GreyDiagonalRamp) instead of the scene, so pixel values can be predicted
+  dev.registers.set(FeatureRegister.TestPattern, 5);
   const s = await attachGvspStreaming(dev, { bindAddress: '127.0.0.1', forceFps: fps });
   cleanup.push(() => s.close());
   return { dev, port: String(dev.address().port) };

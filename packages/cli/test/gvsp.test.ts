@@ -73,6 +73,29 @@ describe('cam gvsp', () => {
     for (const [i, x] of fromPcap.entries()) expect(Math.abs(x.timeUs - fromPcapng[i]!.timeUs)).toBeLessThanOrEqual(1);
   });
 
+  it('decodes real Aravis traffic (the pcapng tools/capture-fixtures made) with nothing malformed', async () => {
+    const aravis = fileURLToPath(
+      new URL('../../gvsp/test/fixtures/captures/aravis-fake-gv-64x48.pcapng', import.meta.url),
+    );
+    const json = JSON.parse(
+      readFileSync(
+        fileURLToPath(new URL('../../gvsp/test/fixtures/captures/aravis-fake-gv-64x48.json', import.meta.url)),
+        'utf8',
+      ),
+    ) as { packets: { proto: string }[] };
+    const r = await runCam(['gvsp', 'decode', aravis, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      malformed: number;
+      gvspPackets: number;
+      packets: { kind: string; leader?: { sizeX: number; sizeY: number } }[];
+    };
+    expect(doc.malformed).toBe(0);
+    // the same datagrams the capture's JSON lists as GVSP (the GVCP ones on port 3956 are skipped)
+    expect(doc.gvspPackets).toBe(json.packets.filter((p) => p.proto === 'gvsp').length);
+    expect(doc.packets[0]).toMatchObject({ kind: 'leader', leader: { sizeX: 64, sizeY: 48 } });
+  });
+
   it('decodes a capture for people as a table', async () => {
     const r = await runCam(['gvsp', 'decode', pcap]);
     expect(r.code, r.stderr).toBe(0);

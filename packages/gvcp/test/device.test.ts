@@ -666,6 +666,8 @@ describe('GvcpDevice: ACTION, events, PACKETRESEND, FORCEIP, acquisition', () =>
     const h = await host();
     const got: bigint[] = [];
     dev.on('packetResend', (cmd) => got.push(cmd.blockId));
+    // only the stream host or the control holder may ask (issue #22): this host holds control
+    await takeControl(h, port);
     await h.send(port, {
       type: 'packetresend',
       ackRequired: false,
@@ -862,6 +864,7 @@ describe('GvcpDevice: lifecycle', () => {
     dev.on('controlChange', () => {
       throw new Error('control listener bug');
     });
+    await takeControl(h, port); // PACKETRESEND is honoured from the control holder (issue #22)
     await h.send(port, {
       type: 'packetresend',
       ackRequired: false,
@@ -871,7 +874,6 @@ describe('GvcpDevice: lifecycle', () => {
       firstPacketId: 1,
       lastPacketId: 1,
     });
-    await takeControl(h, port);
     expect((await h.request(port, { type: 'discovery', allowBroadcastAck: false })).type).toBe('discovery');
     expect(dev.stats.handlerErrors).toBe(2);
   });

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GVCP_PORT, GvcpClient, GvcpDevice } from '@cam/gvcp';
-import { deadlineSignal, isIpv4 } from '@cam/net-utils';
+import { deadlineSignal, isIpv4, ProtocolError, TimeoutError } from '@cam/net-utils';
 import {
   attachToGvcpDevice,
   errorCodeName,
@@ -93,6 +93,7 @@ export function registerScGvmp(program: Command): void {
       let stream: ScGvmpStream | undefined;
       let media: MediaOutput | undefined;
       using interrupt = interruptSignal();
+      let lastDisconnect: Error | undefined;
       try {
         ipv4(ip, 'camera address');
         const count = options.frames === undefined ? 10 : parseNumber(options.frames, 'frames');
@@ -111,6 +112,11 @@ export function registerScGvmp(program: Command): void {
           registers: registerMapAt(registerBase(options.registerBase)),
           ...(options.listenPort === undefined ? {} : { port: port(options.listenPort, 0, 'listen port') }),
           ...(options.localAddress === undefined ? {} : { localAddress: ipv4(options.localAddress, 'local address') }),
+        });
+        // a protocol error closes the image connection and the host waits for the device to reconnect: when the
+        // deadline then passes, that error (not "timed out") is what the user needs to hear
+        stream.on('disconnect', (d) => {
+          if (d.error) lastDisconnect = d.error;
         });
         if (!json) {
           out.write(`streaming from ${ip} to ${stream.localAddress}:${stream.port}\n`);
@@ -182,7 +188,17 @@ export function registerScGvmp(program: Command): void {
         }
       } catch (error) {
         await stream?.close();
-        reportError(error, json);
+        reportError(
+          lastDisconnect !== undefined && TimeoutError.isInstance(error)
+            ? new ProtocolError(
+                `the image connection was closed by ${lastDisconnect.name}: ${lastDisconnect.message} ` +
+                  '(no frame followed before the timeout)',
+                undefined,
+                { cause: lastDisconnect },
+              )
+            : error,
+          json,
+        );
       } finally {
         await client?.close();
       }

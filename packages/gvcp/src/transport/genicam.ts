@@ -56,6 +56,8 @@ export interface FetchGenicamOptions extends GvcpCallOptions {
 
 const DEFAULT_MAX = 32 * 1024 * 1024;
 const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
+/** Most entries read from a GenICam .zip. */
+const MAX_ZIP_ENTRIES = 16;
 /** Bytes read from a host file per read() call. */
 const FILE_CHUNK = 64 * 1024;
 
@@ -245,7 +247,14 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
 export function unzipOne(zip: Uint8Array, maxBytes = DEFAULT_MAX): Uint8Array {
   const files: { name: string; data: Uint8Array }[] = [];
   let failure: Error | undefined;
+  // every file of the archive counts against the cap: many files of maxBytes each are no way around it
+  let inflated = 0;
+  let entries = 0;
   const unzipper = new Unzip((file) => {
+    // each inflated entry costs its own window and buffers: a GenICam archive holds one file, a few at most
+    if (!failure && ++entries > MAX_ZIP_ENTRIES) {
+      failure = new MalformedError(0, `GenICam .zip holds more than ${MAX_ZIP_ENTRIES} entries`);
+    }
     if (failure || file.name.endsWith('/')) return;
     const declared = file.originalSize;
     if (declared !== undefined && declared > maxBytes) {
@@ -261,8 +270,13 @@ export function unzipOne(zip: Uint8Array, maxBytes = DEFAULT_MAX): Uint8Array {
         return;
       }
       total += data.byteLength;
-      if (total > maxBytes) {
-        failure = new FrameTooLargeError(total, maxBytes, `unzipped file ${clipText(file.name, 100)}`);
+      inflated += data.byteLength;
+      if (inflated > maxBytes) {
+        failure = new FrameTooLargeError(
+          inflated,
+          maxBytes,
+          `unzipped GenICam archive (at ${clipText(file.name, 100)})`,
+        );
         file.terminate();
         return;
       }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,8 @@ import { EhomeDevice, EhomeDeviceMedia, EhomeHttpApi, EhomeServer } from '@cam/e
 import { PortPool } from '@cam/net-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
+import { describeInterop } from '../../../test-support/interop.js';
+import { camArgv } from './helpers.js';
 
 // One platform (EhomeServer + its HTTP API) with two simulated devices; the CLI talks to it with --platform.
 const dir = mkdtempSync(join(tmpdir(), 'cam-ehome-platform-'));
@@ -145,4 +148,52 @@ describe('cam ehome against a running platform (--platform)', () => {
     expect(ps.subarray(0, 4).toString('hex')).toBe('000001ba');
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, bytes: ps.length });
   }, 90_000);
+});
+
+describeInterop('cam ehome preview -o - | ffprobe -', ['ffprobe'], () => {
+  it('pipes an H.264 stream that ffprobe reads, with progress kept off stdout', async () => {
+    const [node, ...rest] = camArgv([
+      'ehome',
+      'preview',
+      '--platform',
+      platform,
+      '--id',
+      'pcam1',
+      '--seconds',
+      '2',
+      '-o',
+      '-',
+    ]);
+    const cam = spawn(node!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const probe = spawn(
+      'ffprobe',
+      ['-v', 'error', '-f', 'h264', '-show_streams', '-count_frames', '-of', 'json', '-'],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    cam.stdout.pipe(probe.stdin);
+    let out = '';
+    let camErr = '';
+    probe.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    cam.stderr.setEncoding('utf8').on('data', (d: string) => {
+      camErr += d;
+    });
+    const killer = setTimeout(() => {
+      cam.kill('SIGKILL');
+      probe.kill('SIGKILL');
+    }, 40_000);
+    const [camCode, probeCode] = await Promise.all([
+      new Promise((r) => cam.on('close', r)),
+      new Promise((r) => probe.on('close', r)),
+    ]);
+    clearTimeout(killer);
+    expect(camCode, camErr).toBe(0);
+    expect(probeCode).toBe(0);
+    const stream = (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!;
+    expect(stream).toMatchObject({ codec_name: 'h264', width: 32, height: 32 });
+    expect(Number(stream.nb_read_frames)).toBeGreaterThan(10);
+    // not a terminal: the progress is a plain line on stderr, never mixed into the video
+    expect(camErr).toMatch(/^preview pcam1: .*B\/s$/m);
+  }, 60_000);
 });

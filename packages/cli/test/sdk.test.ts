@@ -92,7 +92,7 @@ describe('cam sdk', { timeout: 60_000 }, () => {
       md5: md5Bytes(data),
       type: 'video',
     });
-    expect(r.stderr).toContain('upload 100%');
+    expect(r.stderr).not.toMatch(/upload/); // --json: no progress at all
     expect(md5Bytes(await readFile(join(dir, 'clip.mp4')))).toBe(md5Bytes(data));
     const out = join(work, 'back.mp4');
     const b = await runCam([
@@ -107,6 +107,25 @@ describe('cam sdk', { timeout: 60_000 }, () => {
       '--json',
     ]);
     expect(b.code).toBe(0);
+    expect(md5Bytes(await readFile(out))).toBe(md5Bytes(data));
+    expect(b.stderr).not.toMatch(/read/);
+
+    // Not a terminal: plain progress lines with the share, the rate and, at the end, 100%.
+    const plain = await runCam([
+      'sdk',
+      'upload',
+      '127.0.0.1',
+      file,
+      '--name',
+      'clip2.mp4',
+      '--port',
+      String(device.port),
+    ]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toMatch(/^upload clip2\.mp4: 100% .* of .*, [\d.]+ (k|M|G)?B\/s$/m);
+    const back = await runCam(['sdk', 'read', '127.0.0.1', 'clip2.mp4', '--out', out, '--port', String(device.port)]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toMatch(/^read clip2\.mp4: 100% /m);
     expect(md5Bytes(await readFile(out))).toBe(md5Bytes(data));
   });
 

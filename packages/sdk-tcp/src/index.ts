@@ -12,6 +12,7 @@ export {
 export { BUILTIN_FONTS, frameSvg } from './device/render.js';
 export {
   type ReadFileResult,
+  type ReadProgress,
   type SdkCallResult,
   SdkClient,
   type SdkClientOptions,

@@ -4,6 +4,7 @@ import { DEFAULT_API_PORT } from '@cam/ehome';
 import { ProtocolError } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
+import { startProgress } from '../progress.js';
 
 /** Options every platform client command takes. */
 export interface PlatformClientOptions {
@@ -137,12 +138,6 @@ export class AnnexBFrameCounter {
   }
 }
 
-function progressTo(json: boolean): (line: string) => void {
-  return (line) => {
-    if (!json) process.stderr.write(`${line}\n`);
-  };
-}
-
 /** Runs a client command: errors reported with their code, exit status non-zero on any failure. */
 async function run(opts: PlatformClientOptions, body: () => Promise<void>): Promise<void> {
   try {
@@ -169,28 +164,29 @@ interface DeviceDoc {
 
 /** Streams a live or recorded video from the platform API to a file or stdout; 0 frames is a failure. */
 export async function streamFromPlatform(
-  opts: PlatformClientOptions & { out?: string },
+  opts: PlatformClientOptions & { out?: string; id?: string },
   path: string,
   what: string,
 ): Promise<void> {
   const json = opts.json === true;
-  const progress = progressTo(json || opts.out === '-');
   const started = Date.now();
   const res = await apiCall(opts, path);
   const counter = new AnnexBFrameCounter();
-  let last = started;
-  await saveBody(
-    res,
-    opts.out,
-    (chunk) => {
-      counter.push(chunk);
-      if (Date.now() - last >= 1000) {
-        last = Date.now();
-        progress(`${counter.frames} frames, ${(counter.bytes / 1e6).toFixed(2)} MB`);
-      }
-    },
-    () => (counter.frames === 0 ? `${what}: the platform sent no video frames` : undefined),
-  );
+  // on stderr, so `-o -` keeps stdout for the video
+  const progress = startProgress({ label: `${what}${opts.id ? ` ${opts.id}` : ''}`, unit: 'bytes', json });
+  try {
+    await saveBody(
+      res,
+      opts.out,
+      (chunk) => {
+        counter.push(chunk);
+        progress.update(counter.bytes);
+      },
+      () => (counter.frames === 0 ? `${what}: the platform sent no video frames` : undefined),
+    );
+  } finally {
+    progress.stop();
+  }
   const doc = {
     ok: true,
     frames: counter.frames,
@@ -211,17 +207,32 @@ export async function streamFromPlatform(
 }
 
 /** Downloads a recording (MPEG-PS) from the platform API; 0 bytes is a failure. */
-export async function downloadFromPlatform(opts: PlatformClientOptions & { out: string }, path: string): Promise<void> {
+export async function downloadFromPlatform(
+  opts: PlatformClientOptions & { out: string; id?: string },
+  path: string,
+): Promise<void> {
   let bytes = 0;
   const res = await apiCall(opts, path);
-  await saveBody(
-    res,
-    opts.out,
-    (chunk) => {
-      bytes += chunk.length;
-    },
-    () => (bytes === 0 ? 'the platform sent an empty recording' : undefined),
-  );
+  const length = Number(res.headers.get('content-length') ?? Number.NaN);
+  const progress = startProgress({
+    label: `download${opts.id ? ` ${opts.id}` : ''}`,
+    ...(Number.isSafeInteger(length) && length > 0 ? { total: length } : {}),
+    unit: 'bytes',
+    json: opts.json === true,
+  });
+  try {
+    await saveBody(
+      res,
+      opts.out,
+      (chunk) => {
+        bytes += chunk.length;
+        progress.update(bytes);
+      },
+      () => (bytes === 0 ? 'the platform sent an empty recording' : undefined),
+    );
+  } finally {
+    progress.stop();
+  }
   if (opts.out !== '-') print(opts.json === true, { ok: true, bytes, file: opts.out }, `${bytes} bytes -> ${opts.out}`);
 }
 

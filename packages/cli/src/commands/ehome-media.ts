@@ -4,6 +4,7 @@ import { DEFAULT_REGISTER_PORT, type EhomeEvent, EhomeServer, type EhomeStreamSe
 import { isIpv4, PortPool } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
+import { type Progress, startProgress } from '../progress.js';
 import { downloadFromPlatform, type PlatformClientOptions, streamFromPlatform } from './ehome-client.js';
 
 interface MediaCommandOptions extends PlatformClientOptions {
@@ -283,7 +284,7 @@ export function registerEhomeMedia(ehome: Command): void {
         : withPlatform(
             opts,
             () => undefined,
-            async (server, progress, json) => {
+            async (server, _progress, json) => {
               const handle = server.device(opts.id);
               const channel = parseNumber(opts.channel ?? '1', '--channel');
               let name = opts.file;
@@ -293,17 +294,20 @@ export function registerEhomeMedia(ehome: Command): void {
                   throw new Error(`no recording on channel ${channel} between ${opts.start} and ${opts.end}`);
                 name = files[0].name;
               }
-              let lastPct = -10;
-              const r = await handle.download(name, opts.out, {
-                channel,
-                onProgress: ({ bytes, total }) => {
-                  const pct = total ? Math.floor((100 * bytes) / total) : 0;
-                  if (pct >= lastPct + 10) {
-                    lastPct = pct;
-                    progress(`download ${name}: ${pct}% (${bytes}/${total ?? '?'} bytes)`);
-                  }
-                },
-              });
+              let bar: Progress | undefined;
+              const label = `download ${name}`;
+              let r: Awaited<ReturnType<typeof handle.download>>;
+              try {
+                r = await handle.download(name, opts.out, {
+                  channel,
+                  onProgress: ({ bytes, total }) => {
+                    bar ??= startProgress({ label, ...(total ? { total } : {}), unit: 'bytes', json });
+                    bar.update(bytes);
+                  },
+                });
+              } finally {
+                bar?.stop();
+              }
               if (json) printJson({ ok: true, deviceId: opts.id, file: name, ...r });
               else process.stdout.write(`${name}: ${r.bytes} bytes -> ${r.path}\n`);
             },

@@ -12,6 +12,7 @@ import {
 } from '@cam/sdk-tcp';
 import type { Command } from 'commander';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
+import { startProgress } from '../progress.js';
 import { registerSdkScreen } from './sdk-screen.js';
 
 interface NetOptions {
@@ -116,21 +117,28 @@ export function registerSdk(program: Command): void {
           const timeoutMs = timeout(options, 10_000);
           client = await SdkClient.connect(host, { port: port(options), timeoutMs, defaultTimeoutMs: timeoutMs });
           const started = performance.now();
-          let lastPercent = -1;
+          // a bar with rate and ETA on a terminal, a line a second otherwise, nothing with --json
+          let progress: ReturnType<typeof startProgress> | undefined;
           const onProgress = (p: UploadProgress): void => {
-            const percent = p.total === 0 ? 100 : Math.floor((p.sent / p.total) * 100);
-            if (percent === lastPercent) return;
-            lastPercent = percent;
-            process.stderr.write(
-              `upload ${percent}% (${p.sent}/${p.total} bytes${p.resumedFrom ? `, resumed at ${p.resumedFrom}` : ''})\n`,
-            );
+            progress ??= startProgress({
+              label: `upload ${options.name ?? file}${p.resumedFrom ? ` (resumed at ${p.resumedFrom})` : ''}`,
+              total: p.total,
+              unit: 'bytes',
+              json,
+            });
+            progress.update(p.sent);
           };
-          const result = await client.upload(file, {
-            type,
-            onProgress,
-            ...(options.name ? { name: options.name } : {}),
-            ...(options.md5 ? { md5: options.md5 } : {}),
-          });
+          let result: Awaited<ReturnType<SdkClient['upload']>>;
+          try {
+            result = await client.upload(file, {
+              type,
+              onProgress,
+              ...(options.name ? { name: options.name } : {}),
+              ...(options.md5 ? { md5: options.md5 } : {}),
+            });
+          } finally {
+            progress?.stop();
+          }
           const seconds = (performance.now() - started) / 1000;
           if (json) printJson({ ok: true, host, port: client.port, ...result, type, seconds });
           else {
@@ -162,7 +170,18 @@ export function registerSdk(program: Command): void {
       try {
         const timeoutMs = timeout(options, 10_000);
         client = await SdkClient.connect(host, { port: port(options), timeoutMs, defaultTimeoutMs: timeoutMs });
-        const r = await client.readFile(name);
+        let progress: ReturnType<typeof startProgress> | undefined;
+        let r: Awaited<ReturnType<SdkClient['readFile']>>;
+        try {
+          r = await client.readFile(name, {
+            onProgress: (p) => {
+              progress ??= startProgress({ label: `read ${name}`, total: p.total, unit: 'bytes', json });
+              progress.update(p.received);
+            },
+          });
+        } finally {
+          progress?.stop();
+        }
         const out = options.out ?? name;
         await writeFile(out, r.data);
         if (json)

@@ -80,6 +80,14 @@ export interface UploadProgress {
   resumedFrom: number;
 }
 
+/** Progress of a file read back from the device. */
+export interface ReadProgress {
+  /** Bytes received so far. */
+  received: number;
+  /** The file's size, as the device announced it. */
+  total: number;
+}
+
 export interface UploadOptions extends CallOptions {
   /** Name on the device; default the file's base name. */
   name?: string;
@@ -306,10 +314,16 @@ export class SdkClient implements AsyncDisposable {
     );
   }
 
-  /** Reads a file back from the device (kReadFileAsk), checking its MD5. */
-  readFile(name: string, options: CallOptions = {}): Promise<ReadFileResult> {
+  /**
+   * Reads a file back from the device (kReadFileAsk), checking its MD5. `onProgress` is called as content arrives,
+   * with the bytes received so far and the size the device announced.
+   */
+  readFile(
+    name: string,
+    options: CallOptions & { onProgress?: (progress: ReadProgress) => void } = {},
+  ): Promise<ReadFileResult> {
     const limits = { signal: options.signal, timeoutMs: options.timeoutMs ?? Number.POSITIVE_INFINITY };
-    return this.run(`read file ${name}`, limits, (signal) => this.doReadFile(name, signal));
+    return this.run(`read file ${name}`, limits, (signal) => this.doReadFile(name, signal, options.onProgress));
   }
 
   /** Sends a heartbeat now (normally automatic after 30 s of not sending). */
@@ -594,7 +608,11 @@ export class SdkClient implements AsyncDisposable {
     return { name, size, md5, resumedFrom: from, sentBytes: size - from };
   }
 
-  private async doReadFile(name: string, signal: AbortSignal): Promise<ReadFileResult> {
+  private async doReadFile(
+    name: string,
+    signal: AbortSignal,
+    onProgress: ((progress: ReadProgress) => void) | undefined,
+  ): Promise<ReadFileResult> {
     const limit = this.options.maxReadFileSize ?? 256 * 1024 * 1024;
     this.send(encodePacket({ type: 'kReadFileAsk', name }));
     const head = await this.expect(
@@ -623,6 +641,7 @@ export class SdkClient implements AsyncDisposable {
           }
           data.set(p.data, filled);
           filled += p.data.byteLength;
+          onProgress?.({ received: filled, total: data.byteLength });
           return undefined;
         }
         return p.type === 'kFileEndAsk' ? true : undefined;

@@ -53,7 +53,7 @@ describe('cam gige simulate --count', () => {
     } finally {
       run.child.kill('SIGINT');
     }
-    expect(await run.exit).toBe(0);
+    expect(await run.exit).toBe(130); // the exit-code contract: SIGINT after a clean stop
   });
 
   it('numbers a given serial number per camera and refuses one MAC for several cameras', async () => {
@@ -76,7 +76,7 @@ describe('cam gige simulate --count', () => {
     } finally {
       run.child.kill('SIGINT');
     }
-    expect(await run.exit).toBe(0);
+    expect(await run.exit).toBe(130); // the exit-code contract: SIGINT after a clean stop
     const bad = await runCam(['gige', 'simulate', '--port', '0', '--count', '2', '--mac', '02:00:00:00:00:01']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--mac names one camera/);

@@ -170,7 +170,7 @@ export function registerSdkScreen(sdk: Command): void {
       .argument('<host>', 'controller address')
       .argument(
         '<program.json>',
-        'program file: {"areas":[{"x","y","width","height","items":[{"type":"text"|"image"|"video"|"clock",…}]}]}',
+        'program file (JSON): areas, each with x, y, width, height and items (text, image, video, clock)',
       ),
   ).action(async (host: string, file: string, o: NetOptions) => {
     await withClient(host, o, async (c) => {

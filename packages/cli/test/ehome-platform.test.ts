@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import dgram from 'node:dgram';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EhomeDevice, EhomeDeviceMedia, EhomeHttpApi, EhomeServer } from '@cam/ehome';
@@ -7,13 +7,14 @@ import { PortPool } from '@cam/net-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
 import { describeInterop } from '../../../test-support/interop.js';
-import { camArgv } from './helpers.js';
+import { pipeCamToFfprobe, spawnCam, until } from './helpers.js';
 
 // One platform (EhomeServer + its HTTP API) with two simulated devices; the CLI talks to it with --platform.
 const dir = mkdtempSync(join(tmpdir(), 'cam-ehome-platform-'));
 const cleanups: (() => unknown)[] = [];
 let api: EhomeHttpApi;
 let platform: string;
+const medias = new Map<string, EhomeDeviceMedia>();
 
 beforeAll(async () => {
   const base = 52_000 + (process.pid % 100) * 10;
@@ -34,6 +35,7 @@ beforeAll(async () => {
   platform = api.url;
   for (const id of ['pcam1', 'pcam2']) {
     const media = new EhomeDeviceMedia({ width: 32, height: 32, fps: 25 });
+    medias.set(id, media);
     cleanups.push(() => media.close());
     const dev = new EhomeDevice({
       server: { host: '127.0.0.1', port: server.addresses().port },
@@ -152,48 +154,70 @@ describe('cam ehome against a running platform (--platform)', () => {
 
 describeInterop('cam ehome preview -o - | ffprobe -', ['ffprobe'], () => {
   it('pipes an H.264 stream that ffprobe reads, with progress kept off stdout', async () => {
-    const [node, ...rest] = camArgv([
-      'ehome',
-      'preview',
-      '--platform',
-      platform,
-      '--id',
-      'pcam1',
-      '--seconds',
-      '2',
-      '-o',
-      '-',
-    ]);
-    const cam = spawn(node!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const probe = spawn(
-      'ffprobe',
-      ['-v', 'error', '-f', 'h264', '-show_streams', '-count_frames', '-of', 'json', '-'],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
+    const r = await pipeCamToFfprobe(
+      ['ehome', 'preview', '--platform', platform, '--id', 'pcam1', '--seconds', '2', '-o', '-'],
+      ['-f', 'h264'],
     );
-    cam.stdout.pipe(probe.stdin);
-    let out = '';
-    let camErr = '';
-    probe.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    cam.stderr.setEncoding('utf8').on('data', (d: string) => {
-      camErr += d;
-    });
-    const killer = setTimeout(() => {
-      cam.kill('SIGKILL');
-      probe.kill('SIGKILL');
-    }, 40_000);
-    const [camCode, probeCode] = await Promise.all([
-      new Promise((r) => cam.on('close', r)),
-      new Promise((r) => probe.on('close', r)),
-    ]);
-    clearTimeout(killer);
-    expect(camCode, camErr).toBe(0);
-    expect(probeCode).toBe(0);
-    const stream = (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!;
-    expect(stream).toMatchObject({ codec_name: 'h264', width: 32, height: 32 });
-    expect(Number(stream.nb_read_frames)).toBeGreaterThan(10);
+    expect(r.camCode, r.camStderr).toBe(0);
+    expect(r.probeCode).toBe(0);
+    expect(r.streams[0]).toMatchObject({ codec_name: 'h264', width: 32, height: 32 });
+    expect(Number(r.streams[0]!.nb_read_frames)).toBeGreaterThan(10);
     // not a terminal: the progress is a plain line on stderr, never mixed into the video
-    expect(camErr).toMatch(/^preview pcam1: .*B\/s$/m);
+    expect(r.camStderr).toMatch(/^preview pcam1: .*B\/s$/m);
   }, 60_000);
+});
+
+async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  const { port } = socket.address();
+  await new Promise<void>((r) => socket.close(() => r()));
+  return port;
+}
+
+describe('Ctrl-C during a preview', () => {
+  it.each([['through the platform', false] as const, ['embedded', true] as const])(
+    '%s: keeps the frames so far, prints the summary, exits 130, and the device gets BYESTREAM',
+    async (_, embedded) => {
+      const file = join(dir, `interrupted-${embedded ? 'embedded' : 'platform'}.h264`);
+      const media = embedded ? new EhomeDeviceMedia({ width: 32, height: 32, fps: 25 }) : medias.get('pcam2')!;
+      const id = embedded ? 'pcam-embedded' : 'pcam2';
+      const before = media.received.filter((c) => c.command === 'BYESTREAM').length;
+      let device: EhomeDevice | undefined;
+      const registerPort = await freeUdpPort();
+      const args = embedded
+        ? ['--embedded', '--server', `127.0.0.1:${registerPort}`, '--media-ports', '53500-53509', '--wait', '20']
+        : ['--platform', platform];
+      const cam = spawnCam(['ehome', 'preview', ...args, '--id', id, '--seconds', '60', '-o', file, '--json'], 60_000);
+      try {
+        if (embedded) {
+          // the device retries its REGISTER until the embedded platform is up
+          device = new EhomeDevice({
+            server: { host: '127.0.0.1', port: registerPort },
+            backoff: { initialMs: 100, maxMs: 300 },
+            deviceId: id,
+            localAddress: '127.0.0.1',
+            mediaHandler: media.handler,
+          });
+          void device.start().catch(() => undefined);
+        }
+        await until(() => existsSync(`${file}.part`) && statSync(`${file}.part`).size > 2000, 'frames to arrive');
+        cam.child.kill('SIGINT');
+        expect(await cam.exit).toBe(130);
+        const doc = JSON.parse(cam.stdout()) as { ok: boolean; frames: number; bytes: number };
+        expect(doc.ok).toBe(true);
+        expect(doc.frames).toBeGreaterThan(0);
+        expect(readFileSync(file).length).toBe(doc.bytes);
+        await until(
+          () => media.received.filter((c) => c.command === 'BYESTREAM').length > before,
+          'BYESTREAM at the device',
+        );
+      } finally {
+        cam.child.kill('SIGKILL');
+        await device?.close();
+        if (embedded) media.close();
+      }
+    },
+    90_000,
+  );
 });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +5,8 @@ import { FeatureRegister, GvcpDevice } from '@cam/gvcp';
 import { attachGvspStreaming } from '@cam/gvsp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCam } from '../../../test-support/cli.js';
-import { describeInterop, hasCommand } from '../../../test-support/interop.js';
-import { camArgv, readPng, spawnCam, until } from './helpers.js';
+import { describeInterop } from '../../../test-support/interop.js';
+import { pipeCamToFfprobe, readPng, spawnCam, until } from './helpers.js';
 
 const CCP = 0x0a00;
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -171,35 +170,17 @@ describe('SIGINT stops acquisition cleanly: summary, device released, exit 130',
   }
 });
 
-describeInterop('cam gige stream -o - | ffprobe -', { ffprobe: hasCommand('ffprobe') }, () => {
+describeInterop('cam gige stream -o - | ffprobe -', ['ffprobe'], () => {
   it('pipes a YUV4MPEG2 stream that ffprobe reads (mono and Bayer as colour)', async () => {
     for (const [format, pixFmt] of [
       ['Mono8', 'gray'],
       ['BayerRG8', 'yuv444p'],
     ] as const) {
       const { port } = await camera(format, 64, 32, 30);
-      const [node, ...rest] = camArgv(['gige', 'stream', '127.0.0.1', '--port', port, '--seconds', '2', '-o', '-']);
-      const cam = spawn(node!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const probe = spawn('ffprobe', ['-v', 'error', '-show_streams', '-count_frames', '-of', 'json', '-'], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      cam.stdout.pipe(probe.stdin);
-      let out = '';
-      probe.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-      });
-      const killer = setTimeout(() => {
-        cam.kill('SIGKILL');
-        probe.kill('SIGKILL');
-      }, 40_000);
-      const [camCode, probeCode] = await Promise.all([
-        new Promise((r) => cam.on('close', r)),
-        new Promise((r) => probe.on('close', r)),
-      ]);
-      clearTimeout(killer);
-      expect(camCode).toBe(0);
-      expect(probeCode).toBe(0);
-      const stream = (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!;
+      const r = await pipeCamToFfprobe(['gige', 'stream', '127.0.0.1', '--port', port, '--seconds', '2', '-o', '-']);
+      expect(r.camCode, r.camStderr).toBe(0);
+      expect(r.probeCode).toBe(0);
+      const stream = r.streams[0]!;
       expect(stream).toMatchObject({ codec_name: 'rawvideo', width: 64, height: 32, pix_fmt: pixFmt });
       expect(Number(stream.nb_read_frames)).toBeGreaterThan(5);
     }

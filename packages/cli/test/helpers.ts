@@ -64,3 +64,47 @@ export function readPng(png: Uint8Array): { chunks: Map<string, Buffer>; rows: B
   }
   return { chunks, rows: inflateSync(Buffer.concat(idat)) };
 }
+
+/** What `cam ... -o - | ffprobe ...` gave: both exit codes, ffprobe's JSON and cam's stderr. */
+export interface PipedProbe {
+  camCode: number | null;
+  probeCode: number | null;
+  streams: Record<string, unknown>[];
+  camStderr: string;
+}
+
+/**
+ * Runs `cam <args>` (which writes media to stdout with `-o -`) piped into `ffprobe <probeArgs> -show_streams
+ * -count_frames -of json -`, as a user's shell pipeline would. Both are killed after `timeoutMs`.
+ */
+export async function pipeCamToFfprobe(
+  args: string[],
+  probeArgs: string[] = [],
+  timeoutMs = 40_000,
+): Promise<PipedProbe> {
+  const [node, ...rest] = camArgv(args);
+  const cam = spawn(node!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const probe = spawn('ffprobe', ['-v', 'error', ...probeArgs, '-show_streams', '-count_frames', '-of', 'json', '-'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  cam.stdout.pipe(probe.stdin);
+  let out = '';
+  let camStderr = '';
+  probe.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  cam.stderr.setEncoding('utf8').on('data', (d: string) => {
+    camStderr += d;
+  });
+  const killer = setTimeout(() => {
+    cam.kill('SIGKILL');
+    probe.kill('SIGKILL');
+  }, timeoutMs);
+  const [camCode, probeCode] = await Promise.all([
+    new Promise<number | null>((r) => cam.on('close', r)),
+    new Promise<number | null>((r) => probe.on('close', r)),
+  ]);
+  clearTimeout(killer);
+  const streams = out ? ((JSON.parse(out) as { streams?: Record<string, unknown>[] }).streams ?? []) : [];
+  return { camCode, probeCode, streams, camStderr };
+}

@@ -3,6 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { DEFAULT_API_PORT } from '@cam/ehome';
 import { ProtocolError } from '@cam/net-utils';
 import type { Command } from 'commander';
+import { interruptSignal } from '../interrupt.js';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
 import { startProgress } from '../progress.js';
 
@@ -86,6 +87,7 @@ export async function saveBody(
   out: string | undefined,
   see: (chunk: Uint8Array) => void,
   accept: () => string | undefined,
+  signal?: AbortSignal,
 ): Promise<void> {
   const toStdout = out === '-';
   const part = out && !toStdout ? `${out}.part` : undefined;
@@ -93,10 +95,22 @@ export async function saveBody(
   let failure: unknown;
   try {
     if (!res.body) throw new PlatformApiError('the platform sent no body', 'NO_MEDIA');
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-      see(chunk);
-      const sink = toStdout ? process.stdout : file;
-      if (sink && !sink.write(chunk)) await new Promise<void>((r) => sink.once('drain', () => r()));
+    // Ctrl-C (signal) ends the body where it is: what arrived is kept, and the closed connection tells the platform
+    // to stop the device's stream.
+    const reader = res.body.getReader();
+    const stop = (): void => void reader.cancel().catch(() => {});
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        see(value);
+        const sink = toStdout ? process.stdout : file;
+        if (sink && !sink.write(value)) await new Promise<void>((r) => sink.once('drain', () => r()));
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
     }
     const refusal = accept();
     if (refusal !== undefined) throw new PlatformApiError(refusal, 'NO_MEDIA');
@@ -170,6 +184,8 @@ export async function streamFromPlatform(
 ): Promise<void> {
   const json = opts.json === true;
   const started = Date.now();
+  // Ctrl-C stops the stream cleanly: the frames so far are kept and the summary printed (exit 130)
+  using interrupt = interruptSignal();
   const res = await apiCall(opts, path);
   const counter = new AnnexBFrameCounter();
   // on stderr, so `-o -` keeps stdout for the video
@@ -183,6 +199,7 @@ export async function streamFromPlatform(
         progress.update(counter.bytes);
       },
       () => (counter.frames === 0 ? `${what}: the platform sent no video frames` : undefined),
+      interrupt.signal,
     );
   } finally {
     progress.stop();

@@ -3,6 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { DEFAULT_REGISTER_PORT, type EhomeEvent, EhomeServer, type EhomeStreamSession } from '@cam/ehome';
 import { isIpv4, PortPool } from '@cam/net-utils';
 import type { Command } from 'commander';
+import { interruptSignal } from '../interrupt.js';
 import { parseNumber, printJson, reportError, UsageError } from '../output.js';
 import { type Progress, startProgress } from '../progress.js';
 import { downloadFromPlatform, type PlatformClientOptions, streamFromPlatform } from './ehome-client.js';
@@ -135,6 +136,9 @@ async function record(
   let keyframes = 0;
   let bytes = 0;
   const timer = setTimeout(() => void stream.stop(), seconds * 1000);
+  // Ctrl-C ends the recording like its time running out: BYESTREAM to the device, the summary, then exit 130
+  using interrupt = interruptSignal();
+  interrupt.signal.addEventListener('abort', () => void stream.stop(), { once: true });
   let lastReport = started;
   try {
     for await (const au of stream) {

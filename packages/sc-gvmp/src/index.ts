@@ -32,6 +32,7 @@ export {
   NoRouteToCameraError,
   ScGvmpDeviceError,
   ScGvmpRegisterWriteError,
+  SlowFrameError,
   UnknownPayloadKindError,
   UnsupportedVersionError,
 } from './codec/errors.js';

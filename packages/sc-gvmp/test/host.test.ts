@@ -371,6 +371,65 @@ describe('faults seen by the host', () => {
     expect((await reading).map((f) => f.seq)).toEqual([9]);
   });
 
+  for (const directReads of [true, false]) {
+    it(`a lying length then a byte trickle is cut for the minimum data rate (SlowFrameError; directReads ${directReads})`, async () => {
+      let peer: Socket | undefined;
+      let trickle: ReturnType<typeof setInterval> | undefined;
+      cleanups.push(() => clearInterval(trickle));
+      const s = scriptedCamera((host, port) => {
+        peer = netConnect({ host, port });
+        peer.on('error', () => {});
+        cleanups.push(() => void peer?.destroy());
+        // announces 1 MiB, then one byte every 20 ms: each byte would renew an idle timer, none keeps up the rate
+        const header = encodeFrame({ seq: 0, kind: 'RAW', payload: new Uint8Array(0) });
+        new DataView(header.buffer, header.byteOffset).setUint32(8, 1 << 20);
+        peer.once('connect', () => {
+          peer!.write(header);
+          trickle = setInterval(() => peer!.destroyed || peer!.write(Uint8Array.of(7)), 20);
+        });
+      });
+      const stream = track(
+        await startStream(s.cam, { pollIntervalMs: 20, minBytesPerSecond: 4096, frameGraceMs: 200, directReads }),
+      );
+      const errors: Error[] = [];
+      stream.on('disconnect', (d) => d.error && errors.push(d.error));
+      const reading = take(stream, 1);
+      await until(() => errors.length === 1, 10_000, 'slow frame cut');
+      expect(errors[0]!.name).toBe('SlowFrameError');
+      expect(errors[0]!.message).toMatch(/under the minimum data rate of 4096 bytes\/s/);
+      expect(stream.stats.slowFrames).toBe(1);
+      expect(stream.stats.protocolErrors).toBe(1);
+      if (!peer!.closed) await once(peer!, 'close');
+      // the camera's next connection is served as usual
+      const good = netConnect({ host: '127.0.0.1', port: stream.port });
+      cleanups.push(() => void good.destroy());
+      good.write(encodeFrame({ seq: 1, kind: 'RAW', payload: new Uint8Array(100).fill(1) }));
+      expect((await reading).map((f) => f.seq)).toEqual([1]);
+    });
+  }
+
+  it('a camera idle between frames is not cut by the minimum data rate', async () => {
+    let peer: Socket | undefined;
+    const s = scriptedCamera((host, port) => {
+      peer = netConnect({ host, port });
+      peer.on('error', () => {});
+      cleanups.push(() => void peer?.destroy());
+      peer.once('connect', () => peer!.write(encodeFrame({ seq: 0, kind: 'RAW', payload: new Uint8Array(10) })));
+    });
+    const stream = track(await startStream(s.cam, { pollIntervalMs: 20, minBytesPerSecond: 1 << 20, frameGraceMs: 0 }));
+    const errors: Error[] = [];
+    stream.on('disconnect', (d) => d.error && errors.push(d.error));
+    const it = stream[Symbol.asyncIterator]();
+    expect(((await it.next()).value as ReceivedFrame).seq).toBe(0);
+    // silent for several rate checks, then the next frame on the same connection
+    await new Promise((r) => setTimeout(r, 1500));
+    peer!.write(encodeFrame({ seq: 1, kind: 'RAW', payload: new Uint8Array(10) }));
+    expect(((await it.next()).value as ReceivedFrame).seq).toBe(1);
+    expect(errors).toEqual([]);
+    expect(stream.stats.slowFrames).toBe(0);
+    await it.return?.();
+  });
+
   it('refuses a PayloadLen above maxPayloadLength before allocating and closes the connection', async () => {
     const s = scriptedCamera((host, port) => {
       const peer = netConnect({ host, port });

@@ -82,3 +82,28 @@ export class NoRouteToCameraError extends WireError {
     this.camera = camera;
   }
 }
+
+/**
+ * The camera's connection delivered a frame slower than the host's minimum data rate: a header announcing a large
+ * payload followed by a trickle (or a partial header left hanging) would otherwise hold the connection and its frame
+ * buffer for as long as the peer likes. The host closes the connection with this error.
+ */
+export class SlowFrameError extends WireError {
+  static override readonly errorName: string = 'SlowFrameError';
+  /** Bytes received while a frame was in progress. */
+  readonly receivedBytes: number;
+  /** How long a frame had been in progress. */
+  readonly elapsedMs: number;
+  readonly minBytesPerSecond: number;
+
+  constructor(receivedBytes: number, elapsedMs: number, minBytesPerSecond: number, options?: CamErrorOptions) {
+    super(
+      `the camera sent ${receivedBytes} bytes of a frame in ${Math.round(elapsedMs)} ms, under the minimum data rate of ` +
+        `${minBytesPerSecond} bytes/s: connection closed`,
+      options,
+    );
+    this.receivedBytes = receivedBytes;
+    this.elapsedMs = elapsedMs;
+    this.minBytesPerSecond = minBytesPerSecond;
+  }
+}

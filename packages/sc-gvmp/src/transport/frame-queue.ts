@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { abortReason, type LengthFramer, readIntoUserBuffer } from '@cam/net-utils';
 import { SC_GVMP_HEADER_SIZE } from '../codec/constants.js';
+import { SlowFrameError } from '../codec/errors.js';
 
 /** Options of {@link SocketFrameQueue}. */
 export interface SocketFrameQueueOptions {
@@ -15,7 +16,15 @@ export interface SocketFrameQueueOptions {
    * framer must copy whole frames (`copyWholeFrames`). Falls back to `data` events when the socket cannot be adopted.
    */
   direct?: boolean;
+  /**
+   * Minimum data rate while a frame is in progress (see {@link SocketFrameQueue}); 0 turns the check off.
+   * `graceMs` is the time a frame may take before the rate counts. Default: off.
+   */
+  minRate?: { bytesPerSecond: number; graceMs: number };
 }
+
+/** How often the minimum data rate is checked (only while a frame is in progress). */
+const RATE_CHECK_MS = 500;
 
 const SCRATCH_SIZE = 64 * 1024;
 /** From this frame size on, a direct reader reads the next header alone (see the constructor). */
@@ -43,6 +52,12 @@ export class SocketFrameQueue {
   private wake: (() => void) | null = null;
   private readonly maxBuffered: number;
   private readonly signal: AbortSignal | undefined;
+  /** Bytes read from the connection so far, and the rate check's state (see {@link checkRate}). */
+  private received = 0;
+  private busySince = 0;
+  private busyFrom = 0;
+  private rateTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly minRate: { bytesPerSecond: number; graceMs: number } | undefined;
 
   /** The connection read from: the socket given, or the one that adopted its handle for direct reads. */
   readonly socket: Socket;
@@ -56,6 +71,12 @@ export class SocketFrameQueue {
   ) {
     this.maxBuffered = options.maxBufferedBytes;
     this.signal = options.signal;
+    if (options.minRate !== undefined && options.minRate.bytesPerSecond > 0) {
+      this.minRate = options.minRate;
+      // One cheap timer per connection, not one per frame: it samples whether a frame is in progress.
+      this.rateTimer = setInterval(() => this.checkRate(), RATE_CHECK_MS);
+      this.rateTimer.unref();
+    }
     let socket = accepted;
     if (options.direct === true) {
       const scratch = new Uint8Array(SCRATCH_SIZE);
@@ -127,12 +148,44 @@ export class SocketFrameQueue {
   detach(): void {
     const socket = this.socket;
     this.wake = null;
+    clearInterval(this.rateTimer);
     if (!this.direct) socket.off('data', this.onData);
     socket.off('end', this.onEnd);
     socket.off('close', this.onEnd);
     socket.off('error', this.onError);
     this.signal?.removeEventListener('abort', this.onAbort);
     if (!socket.destroyed && !socket.readableEnded) socket.pause();
+  }
+
+  /**
+   * The minimum data rate: while the framer holds a partial frame (or header), the bytes received since it became
+   * busy must keep up with `bytesPerSecond` once `graceMs` passed. Only bytes count, so a trickle cannot renew the
+   * allowance the way it renews an idle timer; a connection idle between frames is not affected (a triggered
+   * camera may be silent for long). Sampled every {@link RATE_CHECK_MS}.
+   */
+  private checkRate(): void {
+    const rate = this.minRate;
+    if (rate === undefined || this.failure || this.aborted || this.ended) return;
+    // Idle between frames, or paused by us because the consumer is behind (backpressure is not the peer's fault):
+    // the measurement starts again.
+    if (this.framer.idle || this.socket.isPaused()) {
+      this.busySince = 0;
+      return;
+    }
+    const now = performance.now();
+    if (this.busySince === 0) {
+      this.busySince = now;
+      this.busyFrom = this.received - this.framer.bufferedBytes;
+      return;
+    }
+    const elapsed = now - this.busySince;
+    const got = this.received - this.busyFrom;
+    if (elapsed > rate.graceMs && got < (rate.bytesPerSecond * (elapsed - rate.graceMs)) / 1000) {
+      clearInterval(this.rateTimer);
+      this.failure = new SlowFrameError(got, elapsed, rate.bytesPerSecond);
+      this.socket.destroy();
+      this.notify();
+    }
   }
 
   private notify(): void {
@@ -155,6 +208,7 @@ export class SocketFrameQueue {
    */
   private onRead(n: number, buffer: Uint8Array, chunk: boolean): boolean {
     if (this.failure || this.aborted) return false;
+    this.received += n;
     const queue = this.queue;
     const before = queue.length;
     try {
@@ -179,6 +233,7 @@ export class SocketFrameQueue {
   private readonly onEnd = (): void => {
     if (this.ended) return;
     this.ended = true;
+    clearInterval(this.rateTimer);
     if (!this.failure && !this.aborted) {
       try {
         this.framer.end();
@@ -195,6 +250,7 @@ export class SocketFrameQueue {
   };
 
   private readonly onAbort = (): void => {
+    clearInterval(this.rateTimer);
     this.aborted ??= abortReason(this.signal!);
     this.socket.destroy();
     this.notify();

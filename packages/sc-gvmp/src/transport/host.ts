@@ -25,7 +25,7 @@ import {
   streamStateName,
 } from '../codec/constants.js';
 import { createFrameFramer } from '../codec/decoder.js';
-import { NoRouteToCameraError, ScGvmpDeviceError } from '../codec/errors.js';
+import { NoRouteToCameraError, ScGvmpDeviceError, SlowFrameError } from '../codec/errors.js';
 import { checkMaxPayloadLength, type ScGvmpFrame } from '../codec/frame.js';
 import { mcdaValue, mcpValue, resolveRegisterMap, type ScGvmpRegisterMap } from '../codec/registers.js';
 import { FramePool } from './frame-pool.js';
@@ -77,6 +77,14 @@ export interface StartStreamOptions extends CallOptions {
    * back to `data` events by itself. `false` always uses `data` events.
    */
   directReads?: boolean;
+  /**
+   * Minimum data rate of the camera's connection while a frame is in progress, in bytes per second: a header that
+   * announces a large payload followed by a trickle (a lying length, a slowloris) is cut with a SlowFrameError
+   * after `frameGraceMs`, however often single bytes arrive. 0 turns the check off. Default 16384 (16 KiB/s).
+   */
+  minBytesPerSecond?: number;
+  /** Time a frame in progress may take before {@link minBytesPerSecond} counts. Default 5000 ms. */
+  frameGraceMs?: number;
 }
 
 /** A frame as delivered, with the number of frames missing before it (a Seq gap). */
@@ -136,8 +144,10 @@ export interface ScGvmpStreamStats {
   connections: number;
   /** Connections from peers other than the camera, closed at once. */
   refusedConnections: number;
-  /** Connections closed by a framing error (bad magic, version, kind, size). */
+  /** Connections closed by a framing error (bad magic, version, kind, size) or for sending under the minimum rate. */
   protocolErrors: number;
+  /** Of those, connections cut for sending a frame slower than `minBytesPerSecond` (SlowFrameError). */
+  slowFrames: number;
   restarts: number;
 }
 
@@ -248,6 +258,7 @@ export class ScGvmpStream
     connections: 0,
     refusedConnections: 0,
     protocolErrors: 0,
+    slowFrames: 0,
     restarts: 0,
   };
   private readonly access: ScGvmpRegisterAccess;
@@ -259,6 +270,7 @@ export class ScGvmpStream
   private readonly maxBufferedBytes: number;
   private readonly directReads: boolean;
   private readonly framerOptions: { maxPayloadLength: number };
+  private readonly minRate: { bytesPerSecond: number; graceMs: number };
   /** Aborted when the stream stops: ends the iteration and the monitor. */
   private readonly life = new AbortController();
   private pending: Socket | null = null;
@@ -300,6 +312,10 @@ export class ScGvmpStream
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.registerTimeoutMs = options.registerTimeoutMs ?? 1000;
     this.directReads = options.directReads ?? true;
+    this.minRate = {
+      bytesPerSecond: nonNegative(options.minBytesPerSecond ?? 16 * 1024, 'minBytesPerSecond'),
+      graceMs: nonNegative(options.frameGraceMs ?? 5000, 'frameGraceMs'),
+    };
     this.maxBufferedBytes =
       options.maxBufferedBytes ?? Math.min(64 * 1024 * 1024, Math.max(1 << 20, 2 * maxPayloadLength));
     this.pool =
@@ -376,6 +392,7 @@ export class ScGvmpStream
           signal,
           maxBufferedBytes: this.maxBufferedBytes,
           direct,
+          minRate: this.minRate,
         });
         if (this.active === socket) this.active = frames.socket;
         try {
@@ -389,6 +406,7 @@ export class ScGvmpStream
           if (signal.aborted) break;
           failure = error as Error;
           if (WireError.isInstance(failure) && !isConnectionError(failure)) this.stats.protocolErrors++;
+          if (SlowFrameError.isInstance(failure)) this.stats.slowFrames++;
         } finally {
           frames.detach();
           frames.socket.destroy();
@@ -633,6 +651,11 @@ export class ScGvmpStream
         this.wakeMonitor = null;
       });
   }
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number >= 0, not ${value}`);
+  return value;
 }
 
 function normalizeAddress(address: string | undefined): string {

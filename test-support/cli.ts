@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -11,6 +12,22 @@ export interface CamRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /**
+   * Peak resident set size of the process in MiB (Linux `VmHWM`, sampled every 50 ms while it runs: a lower bound
+   * close to the true peak, as the high-water mark only grows); undefined where /proc is not available.
+   */
+  maxRssMiB?: number;
+}
+
+/** The peak RSS (`VmHWM`) of a running process in MiB, or undefined when it cannot be read (gone, not Linux). */
+function peakRssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -37,10 +54,16 @@ export function runSource(
       stderr += d;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    let maxRssMiB: number | undefined;
+    const sampler = setInterval(() => {
+      maxRssMiB = Math.max(maxRssMiB ?? 0, peakRssMiB(child.pid) ?? 0) || undefined;
+    }, 50);
     child.on('error', reject);
+    child.on('exit', () => clearInterval(sampler));
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      clearInterval(sampler);
+      resolve(maxRssMiB === undefined ? { code, stdout, stderr } : { code, stdout, stderr, maxRssMiB });
     });
   });
 }

@@ -6,9 +6,10 @@ import { parseNumber } from './output.js';
 export interface GenicamFetchCliOptions {
   allowFileUrls?: string[];
   maxXmlBytes?: string;
+  fetchTimeout?: string;
 }
 
-/** Adds `--allow-file-urls DIR` and `--max-xml-bytes N` to a command that downloads a device's GenICam XML. */
+/** Adds `--allow-file-urls DIR`, `--max-xml-bytes N` and `--fetch-timeout MS` to a command that downloads a device's GenICam XML. */
 export function genicamFetchOptions(cmd: Command): Command {
   return cmd
     .option(
@@ -16,7 +17,8 @@ export function genicamFetchOptions(cmd: Command): Command {
       "follow a device's File: GenICam URL only into this directory (repeatable; default: File: URLs refused)",
       (dir: string, dirs: string[] | undefined) => [...(dirs ?? []), dir],
     )
-    .option('--max-xml-bytes <n>', "largest GenICam file read on the device's say-so (default 33554432)");
+    .option('--max-xml-bytes <n>', "largest GenICam file read on the device's say-so (default 33554432)")
+    .option('--fetch-timeout <ms>', 'longest time the GenICam file download may take (default 30000)');
 }
 
 /** The library options for {@link genicamFetchOptions}' flags. */
@@ -24,5 +26,6 @@ export function fetchOptionsFrom(opts: GenicamFetchCliOptions): FetchGenicamOpti
   return {
     ...(opts.allowFileUrls?.length ? { allowFileUrlsIn: opts.allowFileUrls } : {}),
     ...(opts.maxXmlBytes === undefined ? {} : { maxBytes: parseNumber(opts.maxXmlBytes, 'max-xml-bytes') }),
+    ...(opts.fetchTimeout === undefined ? {} : { fetchTimeoutMs: parseNumber(opts.fetchTimeout, 'fetch-timeout') }),
   };
 }

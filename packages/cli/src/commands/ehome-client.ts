@@ -4,7 +4,7 @@ import { DEFAULT_API_PORT } from '@cam/ehome';
 import { ProtocolError } from '@cam/net-utils';
 import type { Command } from 'commander';
 import { interruptSignal } from '../interrupt.js';
-import { parseNumber, printJson, reportError, UsageError } from '../output.js';
+import { parseNumber, printJson, reportError, terminalSafe, UsageError } from '../output.js';
 import { startProgress } from '../progress.js';
 
 /** Options every platform client command takes. */
@@ -12,6 +12,21 @@ export interface PlatformClientOptions {
   platform?: string;
   token?: string;
   json?: boolean;
+  timeout?: string;
+}
+
+/** Time the platform has to answer a call (and to send a JSON answer whole). */
+const DEFAULT_API_TIMEOUT_MS = 30_000;
+/** Largest JSON answer read from the platform: an endless or huge body is refused at this many bytes. */
+export const MAX_API_JSON_BYTES = 16 * 1024 * 1024;
+/** Largest error document read (the status alone is kept beyond it). */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+function apiTimeoutMs(opts: PlatformClientOptions): number {
+  if (opts.timeout === undefined) return DEFAULT_API_TIMEOUT_MS;
+  const ms = parseNumber(opts.timeout, 'timeout');
+  if (ms < 1) throw new UsageError('--timeout must be at least 1 ms');
+  return ms;
 }
 
 /** The platform a client command talks to: `--platform`, `$CAM_EHOME_PLATFORM`, or the local default. */
@@ -35,6 +50,7 @@ export function clientOptions(cmd: Command): Command {
       `platform HTTP API (default $CAM_EHOME_PLATFORM or http://127.0.0.1:${DEFAULT_API_PORT})`,
     )
     .option('--token <token>', 'bearer token of the API (default $CAM_EHOME_TOKEN)')
+    .option('--timeout <ms>', `time the platform has to answer (default ${DEFAULT_API_TIMEOUT_MS})`)
     .option('--json', 'print one JSON document');
 }
 
@@ -43,39 +59,118 @@ class PlatformApiError extends ProtocolError {
   static override readonly errorName: string = 'PlatformApiError';
 }
 
-/** Calls the platform API; a non-2xx answer throws with the API's error code and message. */
+/**
+ * Reads a whole body, refusing it at `maxBytes` (an endless or huge answer must not grow this process) and when it
+ * takes longer than `timeoutMs`.
+ */
+async function readCapped(res: Response, maxBytes: number, timeoutMs: number, base: string): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void reader.cancel().catch(() => {});
+  }, timeoutMs);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        void reader.cancel().catch(() => {});
+        throw new PlatformApiError(
+          `the answer of the platform at ${base} is larger than ${maxBytes} bytes (the client's limit); not read further`,
+          'TOO_LARGE',
+        );
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (timedOut) {
+      throw new PlatformApiError(
+        `the platform at ${base} did not send its answer within ${timeoutMs} ms (--timeout)`,
+        'TIMEOUT',
+      );
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (timedOut) {
+    throw new PlatformApiError(
+      `the platform at ${base} did not send its answer within ${timeoutMs} ms (--timeout)`,
+      'TIMEOUT',
+    );
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Calls the platform API; a non-2xx answer throws with the API's error code and message. The platform must answer
+ * (status and headers) within `--timeout`; the body is the caller's to read (a video may stream for long).
+ */
 export async function apiCall(opts: PlatformClientOptions, path: string, init: RequestInit = {}): Promise<Response> {
   const base = platformUrl(opts);
+  const timeoutMs = apiTimeoutMs(opts);
   const token = opts.token ?? process.env.CAM_EHOME_TOKEN;
   const headers = new Headers(init.headers);
   if (token) headers.set('authorization', `Bearer ${token}`);
   if (init.body !== undefined) headers.set('content-type', 'application/json');
+  const answered = new AbortController();
+  const timer = setTimeout(() => answered.abort(), timeoutMs);
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, { ...init, headers });
+    res = await fetch(`${base}${path}`, { ...init, headers, signal: answered.signal });
   } catch (e) {
+    if (answered.signal.aborted) {
+      throw new PlatformApiError(
+        `the platform at ${base} did not answer within ${timeoutMs} ms (--timeout)`,
+        'TIMEOUT',
+      );
+    }
     throw new PlatformApiError(
       `cannot reach the platform at ${base} (${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}); is \`cam ehome serve\` running?`,
       'UNREACHABLE',
     );
+  } finally {
+    clearTimeout(timer);
   }
   if (!res.ok) {
     let code = `HTTP_${res.status}`;
     let message = res.statusText;
     try {
-      const doc = (await res.json()) as { error?: { code?: string; message?: string } };
-      code = doc.error?.code ?? code;
-      message = doc.error?.message ?? message;
+      const doc = JSON.parse(
+        new TextDecoder().decode(await readCapped(res, MAX_ERROR_BODY_BYTES, timeoutMs, base)),
+      ) as { error?: { code?: string; message?: string } };
+      code = typeof doc.error?.code === 'string' ? doc.error.code : code;
+      message = typeof doc.error?.message === 'string' ? doc.error.message : message;
     } catch {
-      // not JSON: keep the status
+      // not JSON, too large or too slow: keep the status
     }
-    throw new PlatformApiError(`${code}: ${message}`, code);
+    throw new PlatformApiError(terminalSafe(`${code}: ${message}`.slice(0, 2000)), code);
   }
   return res;
 }
 
 async function apiJson<T>(opts: PlatformClientOptions, path: string, init?: RequestInit): Promise<T> {
-  return (await (await apiCall(opts, path, init)).json()) as T;
+  const res = await apiCall(opts, path, init);
+  const body = await readCapped(res, MAX_API_JSON_BYTES, apiTimeoutMs(opts), platformUrl(opts));
+  try {
+    return JSON.parse(new TextDecoder().decode(body)) as T;
+  } catch (e) {
+    throw new PlatformApiError(
+      `the platform at ${platformUrl(opts)} did not answer with JSON (${e instanceof Error ? e.message : String(e)})`,
+      'BAD_ANSWER',
+    );
+  }
 }
 
 /**
@@ -264,7 +359,7 @@ export function registerEhomeClient(ehome: Command): void {
         else {
           for (const d of devices) {
             process.stdout.write(
-              `${d.deviceId}  ${d.online ? 'online ' : 'offline'}  ${d.address}:${d.port}  fw ${d.firmware}  last seen ${d.lastSeen}\n`,
+              `${terminalSafe(`${d.deviceId}  ${d.online ? 'online ' : 'offline'}  ${d.address}:${d.port}  fw ${d.firmware}  last seen ${d.lastSeen}`)}\n`,
             );
           }
           process.stdout.write(`${devices.length} device(s)\n`);
@@ -304,7 +399,9 @@ export function registerEhomeClient(ehome: Command): void {
           if (opts.json) printJson(page);
           else {
             for (const e of page.events)
-              process.stdout.write(`${e.id}  ${e.at}  ${e.type.padEnd(8)} ${e.deviceId ?? ''}\n`);
+              process.stdout.write(
+                `${terminalSafe(`${e.id}  ${e.at}  ${String(e.type).padEnd(8)} ${e.deviceId ?? ''}`)}\n`,
+              );
             if (page.next !== null) process.stdout.write(`more: --after ${page.next}\n`);
           }
         }),
@@ -405,7 +502,8 @@ export function registerEhomeClient(ehome: Command): void {
         );
         if (opts.json) printJson(files);
         else {
-          for (const f of files) process.stdout.write(`${f.name}  ${f.start} .. ${f.stop}  ${f.size} bytes\n`);
+          for (const f of files)
+            process.stdout.write(`${terminalSafe(`${f.name}  ${f.start} .. ${f.stop}  ${f.size} bytes`)}\n`);
           process.stdout.write(`${files.length} recording(s)\n`);
         }
       }),

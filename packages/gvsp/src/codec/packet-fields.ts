@@ -101,6 +101,8 @@ export const ImageLeaderField = {
   paddingX: 32,
   paddingY: 34,
 } as const;
+/** A multizone leader has the image fields 4 bytes later than an image leader (zone direction comes first). */
+export const MULTIZONE_FIELD_SHIFT = 4;
 /** Bytes of an image leader body. */
 export const IMAGE_LEADER_SIZE = 36;
 /** Bytes of a multipart leader body before the part infos, and of each part info. */
@@ -118,6 +120,25 @@ export function gvspImageLeaderBytes(p: Uint8Array, hdr: number, bitsPerPixel: n
   const px = gvspU16(p, hdr + ImageLeaderField.paddingX);
   const py = gvspU16(p, hdr + ImageLeaderField.paddingY);
   return (Math.ceil((sx * bitsPerPixel) / 8) + px) * sy + py;
+}
+
+/**
+ * Timestamp (u64 at body byte 4) of a leader at `hdr` whose payload type has one, else 0n. Needs 12 body bytes.
+ * One bigint: call once per frame, not per packet.
+ */
+export function gvspLeaderTimestamp(p: Uint8Array, hdr: number): bigint {
+  const type = gvspPayloadTypeAt(p, hdr);
+  if (type === GvspPayloadType.H264 || type < GvspPayloadType.IMAGE || type > GvspPayloadType.GENDC_CONTAINER) {
+    return 0n;
+  }
+  return (BigInt(gvspU32(p, hdr + 4)) << 32n) | BigInt(gvspU32(p, hdr + 8));
+}
+
+/** Byte offset of the body of image trailer field size_y: 4, or 8 for an extended-chunk trailer; -1 for none. */
+export function gvspTrailerSizeYOffset(payloadType: number): number {
+  if (payloadType === GvspPayloadType.IMAGE || payloadType === GvspPayloadType.MULTIZONE_IMAGE) return 4;
+  if (payloadType === GvspPayloadType.EXTENDED_CHUNK) return 8;
+  return -1;
 }
 
 /** Data type (u16) of part info `i` of a multipart leader at `hdr`. */

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import type { NativeBinding, NativeCaptureCode, NativeEngine, NativeEngineStats } from '@cam/gvsp-native';
 import { u32ToIpv4 } from '@cam/net-utils';
-import { GvspReassembler, type ReassemblerHooks, type ReassemblerOptions } from './reassembler.js';
+import { GvspReassembler, type ReassemblerHooks, type ReassemblerOptions } from '../engine/reassembler.js';
 import {
   type EngineHost,
   frameTaker,

@@ -1,7 +1,7 @@
 import type { Port } from '@cam/genicam';
 import { GvcpPort } from '@cam/gvcp';
 import { type CallOptions, interfaceFor, ipv4ToU32, ProtocolError, ValueOutOfRangeError } from '@cam/net-utils';
-import type { GvspFrame } from './frame.js';
+import type { GvspFrame } from '../engine/frame.js';
 import {
   GvspReceiver,
   type GvspReceiverOptions,

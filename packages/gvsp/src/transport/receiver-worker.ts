@@ -7,7 +7,7 @@
  * small, stay in a SharedArrayBuffer both threads map.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Counter, GvspReassembler } from './reassembler.js';
+import { Counter, GvspReassembler } from '../engine/reassembler.js';
 import { bindStreamSocket, ResendRequester } from './receiver.js';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-protocol.js';
 import { carve } from './worker-protocol.js';

@@ -9,8 +9,8 @@ import {
   ValueOutOfRangeError,
 } from '@cam/net-utils';
 import { encodePacketResend } from '../codec/packet-resend.js';
-import { buildFrame, type GvspFrame } from './frame.js';
-import { Counter, type CounterName, GvspReassembler, type ReassemblerOptions } from './reassembler.js';
+import { buildFrame, type GvspFrame } from '../engine/frame.js';
+import { Counter, type CounterName, GvspReassembler, type ReassemblerOptions } from '../engine/reassembler.js';
 
 /** Receive-buffer outcome: what was asked, what the OS granted, what to do if it is small. */
 export interface ReceiveBufferReport {

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { buildFrame, type GvspFrame } from './frame.js';
-import { COUNTER_COUNT, Counter } from './reassembler.js';
+import { buildFrame, type GvspFrame } from '../engine/frame.js';
+import { COUNTER_COUNT, Counter } from '../engine/reassembler.js';
 import type { EngineHost, GvspReceiverOptions, ReceiveBufferReport } from './receiver.js';
 import { carve, type MainToWorker, poolBytes, type WorkerInit, type WorkerToMain } from './worker-protocol.js';
 

@@ -46,6 +46,7 @@ export {
   textLayout,
 } from './engine/scene.js';
 export { TestPattern, type TestPatternOptions } from './engine/test-pattern.js';
+export type { GvspReceiverOptions, ReceiveBufferReport, ReceiveEngineReport } from './transport/engine-host.js';
 export {
   type GvspStream,
   gvcpNodeMapPort,
@@ -57,11 +58,4 @@ export {
   type StreamNodeMap,
   type StreamRegisterAccess,
 } from './transport/open-stream.js';
-export {
-  GvspReceiver,
-  type GvspReceiverCounters,
-  type GvspReceiverOptions,
-  type GvspReceiverStats,
-  type ReceiveBufferReport,
-  type ReceiveEngineReport,
-} from './transport/receiver.js';
+export { GvspReceiver, type GvspReceiverCounters, type GvspReceiverStats } from './transport/receiver.js';

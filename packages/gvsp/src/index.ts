@@ -10,13 +10,31 @@ export {
   type StreamingDevice,
 } from './device/attach.js';
 export {
+  GvspSender,
+  type GvspSenderOptions,
+  type GvspSenderStats,
+  type LossOptions,
+  type SenderImage,
+} from './device/sender.js';
+export type { GvspFrame, GvspFramePart } from './engine/frame.js';
+export {
   type DataPacketKind,
   dataBytesPerPacket,
   type GvspBlock,
   imageBlock,
   type PacketisedBlock,
   packetiseBlock,
-} from './device/packetizer.js';
+} from './engine/packetizer.js';
+export {
+  Counter,
+  type CounterName,
+  FRAME_STATUS_NAMES,
+  FrameStatus,
+  type FrameStatusName,
+  GvspReassembler,
+  type ReassemblerHooks,
+  type ReassemblerOptions,
+} from './engine/reassembler.js';
 export {
   glyphPixel,
   REFERENCE_EXPOSURE_US,
@@ -26,16 +44,9 @@ export {
   sceneText,
   type TextLayout,
   textLayout,
-} from './device/scene.js';
-export {
-  GvspSender,
-  type GvspSenderOptions,
-  type GvspSenderStats,
-  type LossOptions,
-  type SenderImage,
-} from './device/sender.js';
-export { TestPattern, type TestPatternOptions } from './device/test-pattern.js';
-export type { GvspFrame, GvspFramePart } from './transport/frame.js';
+} from './engine/scene.js';
+export { TestPattern, type TestPatternOptions } from './engine/test-pattern.js';
+export type { GvspReceiverOptions, ReceiveBufferReport, ReceiveEngineReport } from './transport/engine-host.js';
 export {
   type GvspStream,
   gvcpNodeMapPort,
@@ -47,21 +58,4 @@ export {
   type StreamNodeMap,
   type StreamRegisterAccess,
 } from './transport/open-stream.js';
-export {
-  Counter,
-  type CounterName,
-  FRAME_STATUS_NAMES,
-  FrameStatus,
-  type FrameStatusName,
-  GvspReassembler,
-  type ReassemblerHooks,
-  type ReassemblerOptions,
-} from './transport/reassembler.js';
-export {
-  GvspReceiver,
-  type GvspReceiverCounters,
-  type GvspReceiverOptions,
-  type GvspReceiverStats,
-  type ReceiveBufferReport,
-  type ReceiveEngineReport,
-} from './transport/receiver.js';
+export { GvspReceiver, type GvspReceiverCounters, type GvspReceiverStats } from './transport/receiver.js';

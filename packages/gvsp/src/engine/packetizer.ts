@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { ValueOutOfRangeError } from '@cam/net-utils';
 import {
   GVSP_EXTENDED_HEADER_SIZE,

@@ -94,8 +94,11 @@ typedef struct {
   size_t ring_len;
   unsigned ring_block;
   uint32_t last_source;
+  // the only IPv4 source accepted (host order), 0 = any; others are counted in foreign_packets and dropped
+  uint32_t expected_source;
   // figures for stats()
   double batches, syscalls, datagrams, native_packets, slow_packets, ring_drops, ring_skipped, ring_max_delay_us;
+  double foreign_packets;
   int failed; // a JS callback threw during a synchronous processDatagrams call
 } engine_t;
 
@@ -554,6 +557,10 @@ static void receive_socket(engine_t *e) {
     if (n <= 0) break;
     for (int i = 0; i < n && !e->closing; i++) {
       e->last_source = ntohl(e->from[i].sin_addr.s_addr);
+      if (e->expected_source != 0 && e->last_source != e->expected_source) {
+        e->foreign_packets += 1;
+        continue;
+      }
       if (!handle_datagram(e, e->rx + (size_t)i * MAX_DATAGRAM, e->msgs[i].msg_len)) report_exception(e->env);
     }
     if (n < BATCH || e->yield) break;
@@ -570,6 +577,10 @@ static void ring_packet(engine_t *e, const uint8_t *ip, size_t caplen, uint16_t 
   const uint8_t *udp = ip + ihl;
   const size_t udplen = be16(udp + 4);
   if (udplen < 8 || ihl + udplen > total || be16(udp + 2) != port) goto skip;
+  if (e->expected_source != 0 && be32(ip + 12) != e->expected_source) {
+    e->foreign_packets += 1;
+    return;
+  }
   e->last_source = be32(ip + 12);
   if (!handle_datagram(e, udp + 8, udplen - 8)) report_exception(e->env);
   return;
@@ -849,13 +860,26 @@ static napi_value set_probe(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// setSource(engine, address): accept datagrams only from this IPv4 address (a 32-bit number; 0 = from any)
+static napi_value set_source(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  engine_t *e = argc == 2 ? get_engine(env, argv[0]) : NULL;
+  uint32_t address;
+  if (!e || napi_get_value_uint32(env, argv[1], &address) != napi_ok) return throw_type(env, "setSource(engine, address)");
+  e->expected_source = address;
+  return NULL;
+}
+
 static void set_num(napi_env env, napi_value obj, const char *name, double v) {
   napi_value x;
   napi_create_double(env, v, &x);
   napi_set_named_property(env, obj, name, x);
 }
 
-// stats(engine) -> { batches, syscalls, datagrams, nativePackets, slowPackets, ringDrops, ringSkipped }
+// stats(engine) -> { batches, syscalls, datagrams, nativePackets, slowPackets, ringDrops, ringSkipped, ...,
+// foreignPackets }
 static napi_value stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -877,6 +901,7 @@ static napi_value stats(napi_env env, napi_callback_info info) {
   set_num(env, out, "ringDrops", e->ring_drops);
   set_num(env, out, "ringSkipped", e->ring_skipped);
   set_num(env, out, "ringMaxDelayUs", e->ring_max_delay_us);
+  set_num(env, out, "foreignPackets", e->foreign_packets);
   return out;
 }
 
@@ -888,6 +913,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"openReceiver", NULL, open_receiver, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeReceiver", NULL, close_receiver, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setProbe", NULL, set_probe, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setSource", NULL, set_source, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -71,6 +71,8 @@ export interface NativeEngineStats {
   ringSkipped: number;
   /** Longest time from a packet's kernel timestamp to its handling, microseconds (ring only). */
   ringMaxDelayUs: number;
+  /** Datagrams from an address other than the one given to `setSource`, dropped before the engine. */
+  foreignPackets: number;
 }
 
 export interface NativeBinding {
@@ -102,6 +104,8 @@ export interface NativeBinding {
   closeReceiver(engine: NativeEngine): void;
   /** While on, every datagram goes to `onSlow` (test packets are recognised there by their length). */
   setProbe(engine: NativeEngine, on: boolean): void;
+  /** Accept datagrams only from this IPv4 source (a 32-bit number, as `onBatch` reports it); 0 = from any. */
+  setSource(engine: NativeEngine, address: number): void;
   stats(engine: NativeEngine): NativeEngineStats;
 }
 

@@ -78,9 +78,11 @@ export const Counter = {
   ignoredBytes: 20,
   malformedPackets: 21,
   latePackets: 22,
+  /** Datagrams from an address other than the stream's source, dropped before the engine (counted by the hosts). */
+  foreignSourcePackets: 23,
 } as const;
 export type CounterName = keyof typeof Counter;
-export const COUNTER_COUNT = 23;
+export const COUNTER_COUNT = 24;
 
 export interface ReassemblerOptions {
   /** Bytes of the largest payload (image + chunk data) a frame can carry; each slot buffer is this big. */

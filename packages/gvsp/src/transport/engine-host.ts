@@ -21,6 +21,15 @@ export interface GvspReceiverOptions extends Omit<ReassemblerOptions, 'allocate'
   address?: string;
   /** Where PACKETRESEND goes: the device's GVCP address (default: the source address of the first packet, port 3956). */
   device?: { address: string; port?: number };
+  /**
+   * The only address stream packets are accepted from; packets from any other are dropped before the engine and
+   * counted (`foreignSourcePackets`), so a flood from elsewhere cannot occupy frame slots or displace a real frame.
+   * Default: `device.address` (or the address given to `setDevice`); without either, the sender of the first
+   * well-formed stream packet is learnt (an attacker who sends first would be learnt: pass `device`, as
+   * `openStream` does). `'any'` accepts every sender (a camera whose stream leaves from another address than its
+   * GVCP).
+   */
+  sourceAddress?: string;
   /** Stream channel index written into PACKETRESEND (default 0). */
   streamChannel?: number;
   /** Socket receive buffer to request in bytes (default 32 MiB). */

@@ -4,11 +4,12 @@
  */
 import { GvspReassembler } from '../engine/reassembler.js';
 import { type EngineHost, frameTaker, type GvspReceiverOptions } from './engine-host.js';
-import { bindStreamSocket, ResendRequester, startReceiveLoop } from './receive-loop.js';
+import { bindStreamSocket, ResendRequester, StreamSource, startReceiveLoop } from './receive-loop.js';
 
 export async function openLocalHost(options: GvspReceiverOptions, reason: string): Promise<EngineHost> {
   const { socket, receiveBuffer } = await bindStreamSocket(options);
   const resend = new ResendRequester(socket, options.device, options.streamChannel ?? 0);
+  const source = new StreamSource(options.sourceAddress, options.device);
   let onReady: () => void = () => {};
   const engine = new GvspReassembler(
     { maxTickStepMs: 5, ...options },
@@ -22,7 +23,7 @@ export async function openLocalHost(options: GvspReceiverOptions, reason: string
     },
   );
   let prober: ((length: number) => boolean) | undefined;
-  const loop = startReceiveLoop(socket, engine, resend, {
+  const loop = startReceiveLoop(socket, engine, resend, source, {
     tickMs: options.tickMs,
     onDatagram(length) {
       if (prober?.(length)) prober = undefined;
@@ -44,6 +45,7 @@ export async function openLocalHost(options: GvspReceiverOptions, reason: string
     },
     setDevice(address, p) {
       resend.device = { address, port: p };
+      source.setDevice(address);
     },
     setPacketSize(size) {
       engine.setPacketSize(size);

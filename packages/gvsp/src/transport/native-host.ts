@@ -1,9 +1,9 @@
 import dgram from 'node:dgram';
 import type { NativeBinding, NativeCaptureCode, NativeEngine, NativeEngineStats } from '@cam/gvsp-native';
-import { u32ToIpv4 } from '@cam/net-utils';
-import { GvspReassembler, type ReassemblerHooks, type ReassemblerOptions } from '../engine/reassembler.js';
+import { ipv4ToU32, u32ToIpv4 } from '@cam/net-utils';
+import { Counter, GvspReassembler, type ReassemblerHooks, type ReassemblerOptions } from '../engine/reassembler.js';
 import { type EngineHost, frameTaker, type GvspReceiverOptions, type ReceiveBufferReport } from './engine-host.js';
-import { ResendRequester } from './receive-loop.js';
+import { ResendRequester, StreamSource } from './receive-loop.js';
 
 /**
  * The native receive engine (@cam/gvsp-native) plugged into a {@link GvspReassembler}: native code receives
@@ -103,6 +103,10 @@ export async function openNativeHost(
   };
   let prober: ((length: number) => boolean) | undefined;
   const slow = new Uint8Array(65536);
+  // the source check runs in native code (the same rule as acceptsStreamSource); learning here is per wake-up: the
+  // sender of the first batch's last datagram
+  const source = new StreamSource(options.sourceAddress, options.device);
+  const applySource = (): void => binding.setSource(native, source.expected ? ipv4ToU32(source.expected) : 0);
   const native = binding.createEngine(
     engine.sharedState(),
     (length) => {
@@ -114,13 +118,20 @@ export async function openNativeHost(
       // a frame is waiting: let the consumer take it before this wake-up completes more (slots are few)
       return engine.readyCount > 0;
     },
-    (source) => {
-      if (source !== 0) resend?.learn(u32ToIpv4(source));
+    (sourceAddress) => {
+      if (sourceAddress !== 0) {
+        resend?.learn(u32ToIpv4(sourceAddress));
+        if (source.expected === undefined) {
+          source.learn(u32ToIpv4(sourceAddress));
+          applySource();
+        }
+      }
       // timers once per batch (resend requests, retention); the idle timer below covers quiet periods
       if (Date.now() - lastTick >= tickMs) tick();
     },
     slow,
   );
+  applySource();
   const capture = options.capture ?? 'auto';
   if (!(capture in CAPTURE)) throw new RangeError(`capture ${String(capture)}: 'auto', 'recvmmsg' or 'packet-ring'`);
   const info = binding.openReceiver(
@@ -165,7 +176,10 @@ export async function openNativeHost(
     port: info.port,
     engine: { name: 'native', capture: info.capture, reason: why },
     receiveBuffer,
-    counters: () => engine.counters,
+    counters: () => {
+      engine.counters[Counter.foreignSourcePackets] = binding.stats(native).foreignPackets;
+      return engine.counters;
+    },
     take,
     readyCount: () => engine.readyCount,
     heldCount: () => engine.heldCount,
@@ -174,6 +188,8 @@ export async function openNativeHost(
     },
     setDevice(address, p) {
       if (resend) resend.device = { address, port: p };
+      source.setDevice(address);
+      applySource();
     },
     setPacketSize(size) {
       engine.setPacketSize(size);

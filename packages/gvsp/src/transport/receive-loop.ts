@@ -79,6 +79,37 @@ export class ResendRequester {
   }
 }
 
+/**
+ * True when a stream datagram from `address` may reach the engine: it comes from the expected source, or no source
+ * is expected (not yet learnt, or `sourceAddress: 'any'`). The one source check of every receive host.
+ */
+export function acceptsStreamSource(expected: string | undefined, address: string): boolean {
+  return expected === undefined || expected === address;
+}
+
+/** The stream source a receiver accepts (see `GvspReceiverOptions.sourceAddress`). */
+export class StreamSource {
+  /** The address accepted; undefined: any (not learnt yet, or `'any'`). */
+  expected: string | undefined;
+  /** Set explicitly (an address or `'any'`): neither the device nor learning changes it. */
+  private readonly fixed: boolean;
+
+  constructor(sourceAddress: string | undefined, device: { address: string } | undefined) {
+    this.fixed = sourceAddress !== undefined;
+    this.expected = sourceAddress === 'any' ? undefined : (sourceAddress ?? device?.address);
+  }
+
+  /** The device's address became known (`setDevice`): it is the source from now on, unless one was given. */
+  setDevice(address: string): void {
+    if (!this.fixed) this.expected = address;
+  }
+
+  /** The first well-formed packet's sender becomes the source when none is known (and none was given). */
+  learn(address: string): void {
+    if (!this.fixed && this.expected === undefined) this.expected = address;
+  }
+}
+
 /** Hooks of {@link startReceiveLoop}. */
 export interface ReceiveLoopOptions {
   /** Timer period for resends and retention, ms (default 1). */
@@ -95,8 +126,10 @@ export function startReceiveLoop(
   socket: dgram.Socket,
   engine: GvspReassembler,
   resend: ResendRequester,
+  source: StreamSource,
   options: ReceiveLoopOptions = {},
 ): { stop(): void } {
+  const counters = engine.counters;
   const onDatagram = options.onDatagram;
   engine.tick(Date.now());
   const tickMs = Math.max(1, options.tickMs ?? 1);
@@ -107,16 +140,22 @@ export function startReceiveLoop(
     engine.tick(lastTick);
   };
   socket.on('message', (msg, rinfo) => {
+    if (!acceptsStreamSource(source.expected, rinfo.address)) {
+      counters[Counter.foreignSourcePackets]!++;
+      return;
+    }
     resend.learn(rinfo.address);
     onDatagram?.(msg.length);
     // while packets flow, the timers run from here (one clock read per packet) instead of 1000 wakeups a second
     if (Date.now() - lastTick >= tickMs) tick();
+    const malformed = counters[Counter.malformedPackets]!;
     try {
       engine.handlePacket(msg, msg.length);
     } catch {
       // the engine counts and drops bad datagrams itself; this only keeps a missed case from ending the process
-      engine.counters[Counter.malformedPackets]!++;
+      counters[Counter.malformedPackets]!++;
     }
+    if (source.expected === undefined && counters[Counter.malformedPackets] === malformed) source.learn(rinfo.address);
   });
   socket.on('error', () => {
     // ICMP errors (e.g. port unreachable after a resend) must not end the stream

@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { GvspReassembler } from '../engine/reassembler.js';
-import { bindStreamSocket, ResendRequester, startReceiveLoop } from './receive-loop.js';
+import { bindStreamSocket, ResendRequester, StreamSource, startReceiveLoop } from './receive-loop.js';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-protocol.js';
 import { carve } from './worker-protocol.js';
 
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const { socket, receiveBuffer } = await bindStreamSocket(init.options);
   const allocateLeader = carve(init.pool);
   const resend = new ResendRequester(socket, init.options.device, init.options.streamChannel ?? 0);
+  const source = new StreamSource(init.options.sourceAddress, init.options.device);
   const engine: GvspReassembler = new GvspReassembler(
     { maxTickStepMs: 5, ...init.options, allocateLeader, counters: new Float64Array(init.counters) },
     {
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     },
   );
   let probing = false;
-  const loop = startReceiveLoop(socket, engine, resend, {
+  const loop = startReceiveLoop(socket, engine, resend, source, {
     tickMs: init.options.tickMs,
     onDatagram(length) {
       if (probing) port.postMessage({ type: 'probed', length } satisfies WorkerToMain);
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
         break;
       case 'device':
         resend.device = { address: m.address, port: m.port };
+        source.setDevice(m.address);
         break;
       case 'packetSize':
         engine.setPacketSize(m.size);

@@ -1,7 +1,4 @@
-export * from './codec/constants.js';
-export * from './codec/packet.js';
-export * from './codec/packet-resend.js';
-export * from './codec/pixel-format.js';
+export * from './codec/index.js';
 export {
   type AttachStreamingOptions,
   attachGvspStreaming,
@@ -34,7 +31,7 @@ export {
   type LossOptions,
   type SenderImage,
 } from './device/sender.js';
-export { TestPattern, type TestPatternOptions } from './device/test-pattern.js';
+export { TestPatternRenderer, type TestPatternRendererOptions } from './device/test-pattern.js';
 export type { GvspFrame, GvspFramePart } from './transport/frame.js';
 export {
   type GvspStream,
@@ -42,8 +39,6 @@ export {
   type MemoryAccess,
   type OpenStreamOptions,
   openStream,
-  ScpsBit,
-  StreamChannelRegister,
   type StreamNodeMap,
   type StreamRegisterAccess,
 } from './transport/open-stream.js';

@@ -1,7 +1,7 @@
+import { imageByteSize, pixelFormatInfo, pixelFormatName } from '@cam/gvcp/codec';
 import { copyBytes } from '@cam/net-utils';
 import { GVSP_CHUNK_APPENDED_BIT, GvspPayloadType, gvspPayloadTypeName } from '../codec/constants.js';
 import { decodeGvspPacket, type GvspLeader, type GvspTrailer, partImageAoi } from '../codec/packet.js';
-import { imageByteSize, pixelFormatInfo, pixelFormatName } from '../codec/pixel-format.js';
 import { FRAME_STATUS_NAMES, type FrameStatusName } from './reassembler.js';
 
 /** One part of a multipart frame, located in {@link GvspFrame.data}. */

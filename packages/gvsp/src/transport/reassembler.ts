@@ -1,3 +1,4 @@
+import { pixelFormatBits } from '@cam/gvcp/codec';
 import {
   GVSP_EXTENDED_HEADER_SIZE,
   GVSP_STANDARD_HEADER_SIZE,
@@ -7,7 +8,6 @@ import {
   IP_UDP_OVERHEAD,
   isPacketGoneStatus,
 } from '../codec/constants.js';
-import { pixelFormatBits } from '../codec/pixel-format.js';
 
 /**
  * The frame reassembly engine behind {@link GvspReceiver}: no sockets, no timers, no allocation per packet.

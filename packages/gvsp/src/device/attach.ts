@@ -1,10 +1,10 @@
 import type { ChunkName } from '@cam/gvcp';
 import { pixelFormatInfo, TestPattern } from '@cam/gvcp/codec';
+import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from '../engine/scene.js';
+import { TestPatternRenderer } from '../engine/test-pattern.js';
 import { frameChunkData } from './chunks.js';
 import { FrameClock } from './frame-clock.js';
-import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from './scene.js';
 import { GvspSender, type GvspSenderStats, type LossOptions } from './sender.js';
-import { TestPatternRenderer } from './test-pattern.js';
 
 /** SFNC TestPattern values: GreyDiagonalRamp is {@link TestPatternRenderer}'s moving ramp; the still ones the scene draws. */
 const TEST_PATTERN_DIAGONAL = TestPattern.GreyDiagonalRamp;

@@ -2,13 +2,9 @@ import type { Port } from '@cam/genicam';
 import { GvcpPort } from '@cam/gvcp';
 import { ScpsBits, StreamChannelRegister, streamChannelRegister } from '@cam/gvcp/codec';
 import { type CallOptions, interfaceFor, ipv4ToU32, ProtocolError, ValueOutOfRangeError } from '@cam/net-utils';
-import type { GvspFrame } from './frame.js';
-import {
-  GvspReceiver,
-  type GvspReceiverOptions,
-  type GvspReceiverStats,
-  type ReceiveEngineReport,
-} from './receiver.js';
+import type { GvspFrame } from '../engine/frame.js';
+import type { GvspReceiverOptions, ReceiveEngineReport } from './engine-host.js';
+import { GvspReceiver, type GvspReceiverStats } from './receiver.js';
 
 /** Register access to the camera (a GvcpClient satisfies it). */
 export interface StreamRegisterAccess {

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { imageByteSize } from '@cam/gvcp/codec';
 import { ValueOutOfRangeError } from '@cam/net-utils';
 import {

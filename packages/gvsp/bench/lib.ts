@@ -18,7 +18,7 @@ export const gvsp: Gvsp = usingBuild ? ((await import(dist.href)) as Gvsp) : awa
 
 /** A Mono8 image block of `width` x `height` with `data` (timestamp 0), as `packetiseBlock` takes it. */
 export function mono8Block(width: number, height: number, data: Uint8Array): Parameters<Gvsp['packetiseBlock']>[0] {
-  return gvsp.imageBlock({ pixelFormat: gvsp.PixelFormat.Mono8!, width, height, data, timestamp: 0n });
+  return gvsp.imageBlock({ pixelFormat: gvsp.PixelFormat.Mono8, width, height, data, timestamp: 0n });
 }
 
 /** Busy CPU time of the whole machine in seconds (all cores), from /proc/stat; 0 where it does not exist. */

@@ -1,7 +1,4 @@
-export * from './codec/constants.js';
-export * from './codec/packet.js';
-export * from './codec/packet-resend.js';
-export * from './codec/pixel-format.js';
+export * from './codec/index.js';
 export {
   type AttachStreamingOptions,
   attachGvspStreaming,
@@ -45,7 +42,7 @@ export {
   type TextLayout,
   textLayout,
 } from './engine/scene.js';
-export { TestPattern, type TestPatternOptions } from './engine/test-pattern.js';
+export { TestPatternRenderer, type TestPatternRendererOptions } from './engine/test-pattern.js';
 export type { GvspReceiverOptions, ReceiveBufferReport, ReceiveEngineReport } from './transport/engine-host.js';
 export {
   type GvspStream,
@@ -53,8 +50,6 @@ export {
   type MemoryAccess,
   type OpenStreamOptions,
   openStream,
-  ScpsBit,
-  StreamChannelRegister,
   type StreamNodeMap,
   type StreamRegisterAccess,
 } from './transport/open-stream.js';

@@ -5,7 +5,7 @@ import {
   MalformedError,
   TruncatedError,
   ValueOutOfRangeError,
-} from '@cam/net-utils';
+} from '@cam/net-utils/wire';
 import {
   GVSP_CHUNK_APPENDED_BIT,
   GVSP_EXTENDED_HEADER_SIZE,

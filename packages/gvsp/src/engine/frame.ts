@@ -1,3 +1,4 @@
+import { imageByteSize, pixelFormatInfo, pixelFormatName } from '@cam/gvcp/codec';
 import { copyBytes } from '@cam/net-utils';
 import {
   GVSP_CHUNK_APPENDED_BIT,
@@ -20,7 +21,6 @@ import {
   ImageLeaderField,
   MULTIZONE_FIELD_SHIFT,
 } from '../codec/packet-fields.js';
-import { imageByteSize, pixelFormatInfo, pixelFormatName } from '../codec/pixel-format.js';
 import { FRAME_STATUS_NAMES, type FrameStatusName } from './reassembler.js';
 
 /** One part of a multipart frame, located in {@link GvspFrame.data}. */

@@ -1,3 +1,4 @@
+import { pixelFormatBits } from '@cam/gvcp/codec';
 import {
   GVSP_EXTENDED_HEADER_SIZE,
   GVSP_STANDARD_HEADER_SIZE,
@@ -30,7 +31,6 @@ import {
   MULTIPART_PART_INFO_SIZE,
   PAYLOAD_SUBHEADER_SIZE,
 } from '../codec/packet-fields.js';
-import { pixelFormatBits } from '../codec/pixel-format.js';
 
 /**
  * The frame reassembly engine behind {@link GvspReceiver}: no sockets, no timers, no allocation per packet.

@@ -18,6 +18,7 @@ import {
   DEVICE_INFO_SIZE,
   decodeAck,
   decodeCommand,
+  decodeCommandHeader,
   encodeAck,
   encodeCommand,
   type ForceIpCommand,
@@ -100,6 +101,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     commandsExecuted: 0,
     acksSent: 0,
     badDatagrams: 0,
+    errorAcksSuppressed: 0,
     notImplemented: 0,
     retransmissionsAnswered: 0,
     retransmissionsWhileBusy: 0,
@@ -127,6 +129,11 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   readonly #bindAddress: string;
   readonly #port: number;
   readonly #pendingAckTime: number;
+  readonly #receiveBufferSize: number;
+  readonly #errorAcksPerSecond: number;
+  /** Error answers to non-holders left in the current second, and when that second started. */
+  #errorAckBudget = 0;
+  #errorAckWindow = 0;
   readonly #handlerTimeout: number;
   readonly #maxQueued: number;
   readonly #allowBroadcastAck: boolean;
@@ -157,6 +164,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       throw new ValueOutOfRangeError('port', `${this.#port} is not in 0..65535`);
     }
     this.#pendingAckTime = intOption(options.pendingAckTimeMs, 1000, 1, 0xffff, 'pendingAckTimeMs');
+    this.#receiveBufferSize = intOption(options.receiveBufferSize, 4 * 1024 * 1024, 4096, 1 << 30, 'receiveBufferSize');
+    this.#errorAcksPerSecond = intOption(options.errorAcksPerSecond, 100, 0, 1_000_000, 'errorAcksPerSecond');
     this.#handlerTimeout = intOption(options.handlerTimeoutMs, 10_000, 1, 3_600_000, 'handlerTimeoutMs');
     this.#maxQueued = intOption(options.maxQueuedCommands, 32, 1, 10_000, 'maxQueuedCommands');
     this.#maxQueuedPerSource = intOption(
@@ -209,6 +218,11 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     });
     // Broadcast acks are only sent when bound to every interface (a real or namespaced network), never on loopback.
     if (this.#bindAddress === '0.0.0.0') socket.setBroadcast(true);
+    try {
+      socket.setRecvBufferSize(this.#receiveBufferSize);
+    } catch {
+      // the OS refused the size: the default queue stays (smaller bursts absorbed)
+    }
     socket.on('error', () => {
       this.stats.sendErrors++;
     });
@@ -392,14 +406,37 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     }
   }
 
-  #bad(from: AccessContext, error: unknown): void {
+  /**
+   * Counts a bad datagram. The error is built only when someone listens to 'badDatagram': a typed error captures a
+   * stack trace, and building one per datagram of a flood made the device several times slower than the sender,
+   * so the kernel's queue overflowed and dropped the control holder's heartbeats with the flood.
+   */
+  #bad(from: AccessContext, error: unknown | (() => unknown)): void {
     this.stats.badDatagrams++;
-    if (this.listenerCount('badDatagram') > 0) this.#emitSafe('badDatagram', { from, error });
+    if (this.listenerCount('badDatagram') > 0)
+      this.#emitSafe('badDatagram', { from, error: typeof error === 'function' ? error() : error });
+  }
+
+  /** Answers a bad datagram with INVALID_HEADER: always to the control holder, to others within the budget. */
+  #invalidHeader(socket: Socket, from: AccessContext, code: number, reqId: number): void {
+    if (this.control.primary?.address !== from.address) {
+      const now = Date.now();
+      if (now - this.#errorAckWindow >= 1000) {
+        this.#errorAckWindow = now;
+        this.#errorAckBudget = this.#errorAcksPerSecond;
+      }
+      if (this.#errorAckBudget <= 0) {
+        this.stats.errorAcksSuppressed++;
+        return;
+      }
+      this.#errorAckBudget--;
+    }
+    this.#answer(socket, from, undefined, this.#statusAck(GvcpStatus.INVALID_HEADER, (code + 1) & 0xffff, reqId));
   }
 
   #dispatch(socket: Socket, bytes: Uint8Array, from: AccessContext): void {
     if (bytes.byteLength < GVCP_HEADER_SIZE || bytes[0] !== GVCP_KEY) {
-      this.#bad(from, new WireError('not a GVCP command (too short or key is not 0x42)'));
+      this.#bad(from, () => new WireError('not a GVCP command (too short or key is not 0x42)'));
       return;
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -408,9 +445,22 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     const reqId = view.getUint16(6);
     const ackRequired = (flags & GvcpFlag.ACK_REQUIRED) !== 0;
     if (bytes.byteLength > GVCP_MAX_DATAGRAM) {
-      this.#bad(from, new WireError(`GVCP datagram of ${bytes.byteLength} bytes exceeds ${GVCP_MAX_DATAGRAM}`));
-      if (ackRequired && reqId !== 0)
-        this.#sendRaw(socket, this.#statusAck(GvcpStatus.INVALID_HEADER, code + 1, reqId), from);
+      this.#bad(from, () => new WireError(`GVCP datagram of ${bytes.byteLength} bytes exceeds ${GVCP_MAX_DATAGRAM}`));
+      if (ackRequired && reqId !== 0) this.#invalidHeader(socket, from, code, reqId);
+      return;
+    }
+    // The payload length must match the datagram (decodeCommandHeader's first check): most of a flood of lying or
+    // truncated datagrams ends here, without an exception.
+    if (view.getUint16(4) !== bytes.byteLength - GVCP_HEADER_SIZE) {
+      this.#bad(from, () => {
+        try {
+          decodeCommandHeader(bytes);
+        } catch (error) {
+          return error;
+        }
+        return new WireError('GVCP payload length does not match the datagram');
+      });
+      if (ackRequired && reqId !== 0) this.#invalidHeader(socket, from, code, reqId);
       return;
     }
     const sender = key(from);
@@ -459,9 +509,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         return;
       }
       this.#bad(from, error);
-      if (ackRequired && reqId !== 0) {
-        this.#answer(socket, from, undefined, this.#statusAck(GvcpStatus.INVALID_HEADER, (code + 1) & 0xffff, reqId));
-      }
+      if (ackRequired && reqId !== 0) this.#invalidHeader(socket, from, code, reqId);
       return;
     }
     switch (cmd.type) {

@@ -68,6 +68,20 @@ export interface GvcpDeviceOptions {
    */
   maxQueuedPerSource?: number;
   /**
+   * Socket receive buffer to request, bytes (default 4 MiB; Linux caps it at `net.core.rmem_max`). A flood fills the
+   * kernel's queue faster than any userspace server drains it; while the queue is full the kernel drops datagrams
+   * without looking at them, the control holder's heartbeat among them. A larger queue absorbs bursts (a GC pause,
+   * a loaded machine) instead of dropping.
+   */
+  receiveBufferSize?: number;
+  /**
+   * Error answers (INVALID_HEADER for datagrams that are not a valid command) per second to sources other than the
+   * control holder, all together (default 100). Answering every datagram of a flood costs a send each, more than
+   * the attacker pays to send it; the rest is counted (`errorAcksSuppressed`) and dropped. The holder is always
+   * answered.
+   */
+  errorAcksPerSecond?: number;
+  /**
    * Called on a FORCEIP for this device before it answers (for example to re-address a network interface); throw to
    * answer with status ERROR.
    */
@@ -90,6 +104,8 @@ export interface GvcpDeviceStats {
   acksSent: number;
   /** Datagrams that were not a valid GVCP command (dropped; answered with INVALID_HEADER when possible). */
   badDatagrams: number;
+  /** INVALID_HEADER answers not sent because the budget for non-holders (`errorAcksPerSecond`) was spent. */
+  errorAcksSuppressed: number;
   notImplemented: number;
   /** Retransmitted requests answered from the cache. */
   retransmissionsAnswered: number;

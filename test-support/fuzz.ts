@@ -10,7 +10,8 @@
  * input is saved as `packages/<pkg>/fuzz/regressions/<target>/<sha1>.bin` (its cut points beside it in
  * `<sha1>.cuts.json`) and replayed by the package's vitest file forever after.
  *
- * Usage: `pnpm fuzz [-- --runs N] [--target NAME] [--seed S]`: NAME matches a target's name or package (substring).
+ * Usage: `pnpm fuzz [-- --runs N] [--target NAME] [--seed S]`: NAME is a target's exact name (that target alone), or
+ * matches target names or a package (substring).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -555,11 +556,17 @@ async function main(): Promise<void> {
   const seed = Number(argValue(args, '--seed') ?? Date.now() % 0x7fffffff);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${runs} is not a positive integer`);
   const packages = await discoverTargets();
+  // a filter that names a target exactly selects that target alone (`gvcp decodeAck`, not also `decodeAckHeader`)
+  const exact = packages.some((p) => p.targets.some((t) => t.name === filter));
   const reports: FuzzReport[] = [];
   process.stdout.write(`fuzz: ${runs} inputs per target, seed ${seed}\n`);
   for (const pkg of packages) {
     for (const target of pkg.targets) {
-      if (filter !== undefined && !target.name.includes(filter) && pkg.name !== filter) continue;
+      if (
+        filter !== undefined &&
+        (exact ? target.name !== filter : !target.name.includes(filter) && pkg.name !== filter)
+      )
+        continue;
       const t0 = Date.now();
       const r = await runInWorker(pkg, target, runs, seed);
       reports.push(r);

@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PortPool } from '@cam/net-utils';
+import { floodInWorker } from '../../../test-support/attack.js';
 import type { AttackOutcome, AttackScenario } from '../../../test-support/hostile-types.js';
 import {
   EhomeDevice,
@@ -241,6 +242,11 @@ function udpFloodScenario(server: 'register' | 'alarm'): AttackScenario {
   };
 }
 
+/** A REGISTER of an invented DeviceID (for a flood in a worker thread). */
+export function inventedRegister(i: number): Uint8Array {
+  return REGISTER(`inv${i}`, i + 1);
+}
+
 const registerFlood: AttackScenario = {
   target: 'EHome register server (UDP)',
   attack: 'REGISTER flood from invented DeviceIDs',
@@ -254,14 +260,16 @@ const registerFlood: AttackScenario = {
       return await during(
         p.legit,
         async () => {
-          await flood(
-            attacker,
-            p.server.addresses().port,
+          // from a worker thread: an attacker is another machine, not a share of the platform's own event loop
+          await floodInWorker({
+            module: import.meta.url,
+            generator: 'inventedRegister',
+            port: p.server.addresses().port,
             count,
-            (i) => REGISTER(`inv${i}`, i + 1),
+            address: ATTACKER,
+            ...(budget === 'full' ? { ratePerSecond: 50_000 } : { ratePerSecond: 20_000 }),
             signal,
-            batchOf(budget),
-          );
+          });
           await sleep(200);
           const s = p.server.stats;
           return `${count} REGISTERs: ${s.registersThrottled} throttled, ${s.sessionsRefused} over the session cap, ${p.server.registry.size} sessions (cap ${maxSessions})`;

@@ -110,7 +110,11 @@ export interface EhomeServerOptions {
   registry?: DeviceRegistry;
   /** Log sink (NAT rebinding, refusals, drops). Default: none. */
   log?: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void;
-  /** UDP receive buffer for the register socket (bursts of REGISTER from many devices). */
+  /**
+   * UDP receive buffer of the register and alarm sockets, bytes (default 4 MiB; Linux caps it at
+   * `net.core.rmem_max`). Bursts of REGISTER from many devices, or a flood: while the kernel's queue is full it drops
+   * datagrams blindly, a legitimate device's REGISTER and KEEPALIVE among them.
+   */
   recvBufferSize?: number;
   /** Outstanding platform requests at most. Default 4096. */
   maxPendingRequests?: number;
@@ -314,9 +318,12 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   async listen(): Promise<{ port: number; alarmPort: number | undefined; picturePort: number | undefined }> {
     const address = this.options.address ?? '0.0.0.0';
     await bindUdp(this.cms, this.options.port ?? DEFAULT_REGISTER_PORT, address);
-    if (this.options.recvBufferSize) this.cms.setRecvBufferSize(this.options.recvBufferSize);
-    if (this.ams)
+    const recvBufferSize = this.options.recvBufferSize ?? 4 * 1024 * 1024;
+    setRecvBuffer(this.cms, recvBufferSize);
+    if (this.ams) {
       await bindUdp(this.ams, (this.options.alarmPort as number | undefined) ?? DEFAULT_ALARM_PORT, address);
+      setRecvBuffer(this.ams, recvBufferSize);
+    }
     if (this.pictures) await this.pictures.listen();
     this.advertised =
       this.options.advertisedAddress ?? (address === '0.0.0.0' || address === '::' ? firstLanIpv4() : address);
@@ -1060,4 +1067,13 @@ function closeUdp(socket: Socket): Promise<void> {
       resolve();
     }
   });
+}
+
+/** Asks for a receive buffer; the OS may grant less (capped at net.core.rmem_max) or refuse (the default stays). */
+function setRecvBuffer(socket: Socket, bytes: number): void {
+  try {
+    socket.setRecvBufferSize(bytes);
+  } catch {
+    // refused: the default queue stays
+  }
 }

@@ -333,7 +333,9 @@ describe('faults seen by the host', () => {
     await until(() => disconnects.length === 1, 3000, 'disconnect');
     expect(got.map((f) => f.seq)).toEqual([0]);
     expect(got[0]!.payload.every((b) => b === 1)).toBe(true);
-    expect(disconnects[0]).toBeDefined();
+    // typed: the frame the reset cut short, with the socket's error as its cause
+    expect(disconnects[0]?.name).toBe('TruncatedError');
+    expect((disconnects[0]?.cause as NodeJS.ErrnoException | undefined)?.code).toBe('ECONNRESET');
     // The camera reconnects and goes on with Seq 2: frame 1 was lost.
     const again = netConnect({ host: '127.0.0.1', port: stream.port });
     cleanups.push(() => void again.destroy());

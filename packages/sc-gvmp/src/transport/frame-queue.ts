@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { abortReason, type LengthFramer, readIntoUserBuffer } from '@cam/net-utils';
+import { abortReason, type LengthFramer, readIntoUserBuffer, WireError } from '@cam/net-utils';
 import { SC_GVMP_HEADER_SIZE } from '../codec/constants.js';
 import { SlowFrameError } from '../codec/errors.js';
 
@@ -245,6 +245,24 @@ export class SocketFrameQueue {
   };
 
   private readonly onError = (error: Error): void => {
+    // A socket error (ECONNRESET, EPIPE) is reported typed: inside a frame it is the frame's TruncatedError (the
+    // socket's error as its cause); between frames nothing was lost and the connection simply ended.
+    if (this.failure === null && this.aborted === null && !WireError.isInstance(error)) {
+      if (this.framer.idle) {
+        this.onEnd();
+        return;
+      }
+      try {
+        this.framer.end();
+      } catch (truncated) {
+        if (truncated instanceof Error) {
+          truncated.cause ??= error;
+          this.failure = truncated;
+          this.notify();
+          return;
+        }
+      }
+    }
     this.failure ??= error;
     this.notify();
   };

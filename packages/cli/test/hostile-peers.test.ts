@@ -1,6 +1,9 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeCommand, encodeAck, type GvcpCommand, GvcpDevice } from '@cam/gvcp';
 import { DEFAULT_REGISTER_MAP, encodeFrameHeader, frameFlags, gvcpRegisterHost, mcdaAddress } from '@cam/sc-gvmp';
 import {
@@ -374,6 +377,17 @@ describe('cam sdk against hostile Huidu controllers', () => {
       '/dev/null',
     ]);
     expectTypedFailure(r, /Error/);
+  }, 30_000);
+
+  it('sdk upload: a controller that negotiates, then ignores the file transfer -> a typed timeout', async () => {
+    const port = await hostileController((s) => s.write(crypto.getRandomValues(new Uint8Array(4096))));
+    const dir = await mkdtemp(join(tmpdir(), 'cam-hostile-upload-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'a.png');
+    await writeFile(file, new Uint8Array(100_000).fill(7));
+    const r = await runCam(['sdk', 'upload', '127.0.0.1', file, '--port', String(port), '--timeout', '3000']);
+    expectTypedFailure(r, /TimeoutError: file start .*timed out/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);
 
   it('sdk call: a controller that stops answering -> a typed timeout', async () => {

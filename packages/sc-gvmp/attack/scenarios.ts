@@ -2,7 +2,7 @@
 // and the simulated smart camera (GvcpDevice + ScGvmpDevice). A legitimate session (GvcpClient on 127.0.0.1 holding
 // control, startStream, a real ScGvmpDevice streaming) is checked during and after each attack by counting the frames
 // it receives; attackers connect or send from 127.0.0.2-127.0.0.9 unless the row is about the camera's own address.
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { GvcpClient, GvcpDevice } from '@cam/gvcp';
 import { floodInWorker, RSS_SLACK_MIB, rssMiB } from '../../../test-support/attack.js';
 import type { AttackOutcome, AttackScenario } from '../../../test-support/hostile-types.js';
@@ -354,4 +354,84 @@ const gvcpFlood: AttackScenario = {
     ),
 };
 
-export default [connectionFlood, slowloris, hostileCamera, resetsAndLies, gvcpFlood] satisfies AttackScenario[];
+/**
+ * The device's side of the image channel: the host it streams to (MCDA:MCP, chosen by the control holder) accepts,
+ * never reads, and sends bytes back as fast as it can. The device must neither buffer without bound (frames beyond
+ * `maxSendQueueBytes` are dropped) nor keep what the host sends, and must keep answering GVCP.
+ */
+const stallingHost: AttackScenario = {
+  target: 'SC_GVMP device (TCP image channel)',
+  attack: 'a host that never reads and floods bytes back',
+  async run({ budget, signal }) {
+    const seconds = budget === 'full' ? 8 : 2;
+    const gvcp = await GvcpDevice.start({ address: '127.0.0.1', port: 0 });
+    const camera = new ScGvmpDevice({
+      fps: 200,
+      source: 'raw',
+      testPattern: { width: 512, height: 512 },
+      maxSendQueueBytes: 4 * 1024 * 1024,
+    });
+    attachToGvcpDevice(camera, gvcp);
+    const client = await GvcpClient.connect('127.0.0.1', { port: gvcp.address().port, localAddress: '127.0.0.1' });
+    const sockets: Socket[] = [];
+    let sentBack = 0;
+    const server = createServer({ pauseOnConnect: true }, (s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      const junk = new Uint8Array(64 * 1024).fill(0x5a);
+      const pump = (): void => {
+        while (!s.destroyed && !signal.aborted) {
+          sentBack += junk.byteLength;
+          if (!s.write(junk)) {
+            s.once('drain', pump);
+            return;
+          }
+        }
+      };
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      await client.takeControl();
+      const before = await rssMiB();
+      await client.writeRegister(camera.registers.mcda, 0x7f000001);
+      await client.writeRegister(camera.registers.mcp, (server.address() as { port: number }).port);
+      await client.writeRegister(camera.registers.streamStart, 1);
+      let reads = 0;
+      let failed = 0;
+      const end = Date.now() + seconds * 1000;
+      while (Date.now() < end && !signal.aborted) {
+        try {
+          await client.readRegister(camera.registers.streamState, { timeoutMs: 2000 });
+          reads++;
+        } catch {
+          failed++;
+        }
+        await sleep(200, signal);
+      }
+      const rssAfter = await rssMiB(300);
+      const st = camera.stats;
+      return {
+        survived: reads > 0 && failed === 0 && st.framesDropped > 0 && rssAfter - before < RSS_SLACK_MIB,
+        detail: `${seconds} s: ${st.framesSent} frames sent, ${st.framesDropped} dropped at the send-queue cap; host sent back ${(sentBack / 1048576).toFixed(0)} MiB; GVCP reads ${reads} answered, ${failed} failed; state ${camera.state}`,
+        rssBeforeMiB: before,
+        rssAfterMiB: rssAfter,
+      };
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+      await camera.close();
+      await client.close();
+      await gvcp.close();
+    }
+  },
+};
+
+export default [
+  connectionFlood,
+  slowloris,
+  hostileCamera,
+  resetsAndLies,
+  gvcpFlood,
+  stallingHost,
+] satisfies AttackScenario[];

@@ -1,0 +1,71 @@
+import { isIpv4 } from '@cam/net-utils';
+import type { Command } from 'commander';
+import { interruptSignal } from '../interrupt.js';
+import { action, parseNumber, UsageError } from '../output.js';
+import { ViewerServer } from '../viewer/server.js';
+
+interface ViewOptions {
+  gige?: string;
+  gigePort?: string;
+  address?: string;
+  port?: string;
+  token?: string;
+  recordDir?: string;
+  json?: boolean;
+}
+
+/** Registers `cam view`: a local web viewer for cameras, until Ctrl-C. */
+export function registerView(program: Command): void {
+  program
+    .command('view')
+    .description('live web viewer: image, statistics and features of a camera in a browser (until Ctrl-C)')
+    .option('--gige <ip>', 'open this GigE Vision camera at once')
+    .option('--gige-port <n>', "the camera's GVCP port (default: 3956)")
+    .option('--address <ip>', 'address to serve on (default: 127.0.0.1; elsewhere a token is required)')
+    .option('--port <n>', 'TCP port to serve on (default: 0, any free port)')
+    .option('--token <text>', 'access token in the URL (default: random when not on loopback)')
+    .option('--record-dir <dir>', 'where recordings are written (default: .)')
+    .option('--json', 'print one JSON line with the URL once serving')
+    .action(
+      action(async (opts: ViewOptions) => {
+        const host = opts.address ?? '127.0.0.1';
+        if (!isIpv4(host)) throw new UsageError(`address "${host}" is not an IPv4 address`);
+        const port = opts.port === undefined ? 0 : parseNumber(opts.port, 'port');
+        if (port > 0xffff) throw new UsageError(`port ${port} is not in 0..65535`);
+        if (opts.gige !== undefined && !isIpv4(opts.gige))
+          throw new UsageError(`--gige "${opts.gige}" is not an IPv4 address`);
+        const gigePort = opts.gigePort === undefined ? undefined : parseNumber(opts.gigePort, 'GVCP port');
+        if (gigePort !== undefined && (gigePort < 1 || gigePort > 0xffff))
+          throw new UsageError(`--gige-port ${gigePort} is not in 1..65535`);
+        if (opts.token !== undefined && !/^[A-Za-z0-9_-]{16,128}$/.test(opts.token))
+          throw new UsageError('--token must be 16..128 of A-Z a-z 0-9 _ -');
+        using interrupt = interruptSignal();
+        const server = new ViewerServer({
+          host,
+          port,
+          recordDir: opts.recordDir ?? '.',
+          ...(opts.token === undefined ? {} : { token: opts.token }),
+        });
+        try {
+          const url = await server.listen();
+          let open: string | undefined;
+          if (opts.gige !== undefined) {
+            const s = await server.open('gige', opts.gige, gigePort);
+            open = `${server.url('/')}#/gige/${s.id}`;
+          }
+          if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, url, ...(open ? { open } : {}) })}\n`);
+          else {
+            process.stdout.write(`cam view serving on ${url}\n`);
+            if (open) process.stdout.write(`camera ${opts.gige}: ${open}\n`);
+            process.stdout.write('Ctrl-C to stop\n');
+          }
+          await new Promise<void>((resolve) => {
+            if (interrupt.signal.aborted) resolve();
+            else interrupt.signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+        } finally {
+          await server.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,284 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { isIpv4, isLoopback } from '@cam/net-utils';
+import { createAdaptorServer } from '@hono/node-server';
+import { type Context, Hono } from 'hono';
+import { WebSocketServer } from 'ws';
+import { GigeSession } from './gige-session.js';
+
+/** Options of {@link ViewerServer}. */
+export interface ViewerServerOptions {
+  /** Address to bind (default 127.0.0.1). */
+  host?: string;
+  /** TCP port (default 0: any free one). */
+  port?: number;
+  /** Access token; required on every request when bound to a non-loopback address (generated when not given). */
+  token?: string;
+  /** Directory recordings go to. */
+  recordDir: string;
+  /** The built browser app (default: dist/viewer beside this module, or the package's dist/viewer from source). */
+  assetsDir?: string;
+}
+
+/** The most devices one viewer opens, and browser sockets it serves at once. */
+const MAX_SESSIONS = 16;
+const MAX_SOCKETS = 32;
+const MAX_BODY = 64 * 1024;
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+  '.png': 'image/png',
+};
+
+/** The browser app is not built (run `pnpm --filter @cam/cli build`). */
+export class ViewerAssetsMissingError extends Error {
+  override readonly name = 'ViewerAssetsMissingError';
+}
+
+function findAssets(given: string | undefined): string {
+  const candidates = given
+    ? [given]
+    : [
+        fileURLToPath(new URL('./viewer/', import.meta.url)),
+        fileURLToPath(new URL('../../dist/viewer/', import.meta.url)),
+      ];
+  for (const dir of candidates) if (existsSync(`${dir}/index.html`)) return dir;
+  throw new ViewerAssetsMissingError(
+    `the viewer's browser app is not built (looked in ${candidates.join(', ')}): run pnpm --filter @cam/cli build`,
+  );
+}
+
+/** A device the viewer holds open. */
+type Session = GigeSession;
+
+function errorBody(e: unknown): { ok: false; error: { name: string; message: string } } {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { ok: false, error: { name: err.name, message: err.message } };
+}
+
+/**
+ * `cam view`'s web server: the browser app, a small JSON API over the devices it opened, and one WebSocket per
+ * browser tab and device for frames and statistics. Bound to loopback by default; elsewhere every request carries
+ * the token (`?token=` or the `x-cam-token` header). The Host header must name this server (a page of another site
+ * cannot reach it through DNS rebinding).
+ */
+export class ViewerServer {
+  readonly token: string | undefined;
+  private readonly app = new Hono();
+  private readonly http: Server;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  private readonly sessions = new Map<string, Session>();
+  private readonly assets = new Map<string, { body: Uint8Array; type: string }>();
+  private nextId = 1;
+  private port = 0;
+  private readonly host: string;
+
+  constructor(private readonly options: ViewerServerOptions) {
+    this.host = options.host ?? '127.0.0.1';
+    if (!isIpv4(this.host)) throw new TypeError(`host "${this.host}" is not an IPv4 address`);
+    this.token = isLoopback(this.host) ? options.token : (options.token ?? randomBytes(16).toString('hex'));
+    const dir = findAssets(options.assetsDir);
+    for (const name of readdirSync(dir)) {
+      const ext = name.slice(name.lastIndexOf('.'));
+      const type = CONTENT_TYPES[ext];
+      if (type) this.assets.set(name, { body: readFileSync(`${dir}/${name}`), type });
+    }
+    this.routes();
+    this.http = createAdaptorServer({
+      fetch: this.app.fetch,
+      serverOptions: { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5000 },
+    }) as Server;
+    this.http.maxConnections = 256;
+    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  /** Binds; resolves with the URL to open. */
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.options.port ?? 0, this.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.http.address() as AddressInfo).port;
+    return this.url();
+  }
+
+  /** The URL of the start page (with the token when there is one). */
+  url(path = '/'): string {
+    const q = this.token ? `?token=${this.token}` : '';
+    return `http://${this.host}:${this.port}${path}${q}`;
+  }
+
+  /** Opens a device; resolves with its session id. */
+  async open(kind: string, address: string, port?: number): Promise<Session> {
+    if (kind !== 'gige') throw new TypeError(`device kind "${kind}" is not one this viewer opens (gige)`);
+    if (!isIpv4(address)) throw new TypeError(`address "${address}" is not an IPv4 address`);
+    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port <= 0xffff))
+      throw new TypeError(`port ${port} is not in 1..65535`);
+    if (this.sessions.size >= MAX_SESSIONS) throw new RangeError(`at most ${MAX_SESSIONS} devices are open at once`);
+    const id = `${kind}-${this.nextId++}`;
+    const session = await GigeSession.open(id, address, {
+      recordDir: this.options.recordDir,
+      ...(port === undefined ? {} : { port }),
+    });
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  /** Every device open, in the order opened. */
+  list(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+    for (const s of this.sessions.values()) await s.close().catch(() => {});
+    this.sessions.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ------------------------------------------------------------------ checks
+
+  private hostAllowed(host: string | undefined): boolean {
+    if (host === undefined) return false;
+    return [`${this.host}:${this.port}`, `localhost:${this.port}`].includes(host.toLowerCase());
+  }
+
+  private tokenOk(given: string | null | undefined): boolean {
+    if (this.token === undefined) return true;
+    if (typeof given !== 'string') return false;
+    const a = Buffer.from(given);
+    const b = Buffer.from(this.token);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  private session(c: Context): GigeSession {
+    const s = this.sessions.get(c.req.param('id') ?? '');
+    if (!s) throw new UnknownSessionError(`no device "${c.req.param('id')}" is open`);
+    return s;
+  }
+
+  private async body(c: Context): Promise<Record<string, unknown>> {
+    const length = Number(c.req.header('content-length') ?? '0');
+    if (length > MAX_BODY) throw new RangeError(`request body of ${length} bytes is over ${MAX_BODY}`);
+    const text = await c.req.text();
+    if (text.length > MAX_BODY) throw new RangeError(`request body is over ${MAX_BODY} bytes`);
+    const v: unknown = text === '' ? {} : JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TypeError('request body is not an object');
+    return v as Record<string, unknown>;
+  }
+
+  // ------------------------------------------------------------------ routes
+
+  private routes(): void {
+    const app = this.app;
+    app.use('*', async (c, next) => {
+      if (!this.hostAllowed(c.req.header('host'))) return c.text('wrong Host header', 421);
+      const isAsset = /^\/assets\//.test(c.req.path);
+      if (!isAsset && !this.tokenOk(c.req.query('token') ?? c.req.header('x-cam-token')))
+        return c.text('missing or wrong token: open the URL cam view printed', 401);
+      await next();
+      c.header('x-content-type-options', 'nosniff');
+      c.header('referrer-policy', 'no-referrer');
+      return undefined;
+    });
+    app.onError((e, c) => {
+      const status = e instanceof UnknownSessionError ? 404 : 400;
+      return c.json(errorBody(e), status);
+    });
+    app.get('/', (c) => this.asset(c, 'index.html'));
+    app.get('/assets/:file', (c) => this.asset(c, c.req.param('file')));
+    app.get('/api/devices', (c) => c.json(this.list().map((s) => s.info())));
+    app.post('/api/devices', async (c) => {
+      const b = await this.body(c);
+      const port = b.port === undefined || b.port === '' ? undefined : Number(b.port);
+      const s = await this.open(String(b.kind ?? 'gige'), String(b.address ?? ''), port);
+      return c.json(s.info());
+    });
+    app.delete('/api/devices/:id', async (c) => {
+      const s = this.session(c);
+      this.sessions.delete(s.id);
+      await s.close();
+      return c.json({ ok: true });
+    });
+    app.get('/api/gige/:id/features', async (c) => c.json(await this.session(c).features()));
+    app.get('/api/gige/:id/features/:name', async (c) =>
+      c.json({ name: c.req.param('name'), value: await this.session(c).read(c.req.param('name')) }),
+    );
+    app.put('/api/gige/:id/features/:name', async (c) => {
+      const b = await this.body(c);
+      if (typeof b.value !== 'string') throw new TypeError('value is not a string');
+      const value = await this.session(c).write(c.req.param('name'), b.value);
+      return c.json({ ok: true, name: c.req.param('name'), value });
+    });
+    app.post('/api/gige/:id/commands/:name', async (c) => {
+      await this.session(c).execute(c.req.param('name'));
+      return c.json({ ok: true });
+    });
+    app.post('/api/gige/:id/record', async (c) => {
+      const b = await this.body(c);
+      const s = this.session(c);
+      if (b.on === true) return c.json({ ok: true, file: s.startRecording() });
+      return c.json({ ok: true, ...(await s.stopRecording()) });
+    });
+    app.get('/api/gige/:id/stats', (c) => c.json(this.session(c).stats()));
+  }
+
+  private asset(c: Context, name: string): Response {
+    const a = this.assets.get(name);
+    if (!a) return c.text('not found', 404);
+    return new Response(a.body, { headers: { 'content-type': a.type, 'cache-control': 'no-cache' } });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const m = /^\/ws\/gige\/([A-Za-z0-9-]{1,32})$/.exec(url.pathname);
+    const session = m ? this.sessions.get(m[1] ?? '') : undefined;
+    const origin = req.headers.origin;
+    const originOk = origin === undefined || this.hostAllowed(origin.replace(/^https?:\/\//, ''));
+    if (
+      !session ||
+      !this.hostAllowed(req.headers.host) ||
+      !originOk ||
+      !this.tokenOk(url.searchParams.get('token')) ||
+      this.wss.clients.size >= MAX_SOCKETS
+    ) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const link = session.attach({
+        send: (data) => ws.send(data, { binary: true }),
+        sendText: (text) => ws.send(text),
+      });
+      ws.on('message', (data, binary) => {
+        if (binary) return;
+        const text = data.toString();
+        if (text === '{"type":"ack"}') link.ack();
+      });
+      ws.on('close', () => link.detach());
+      ws.on('error', () => link.detach());
+    });
+  }
+}
+
+/** An API call named a device that is not open. */
+export class UnknownSessionError extends Error {
+  override readonly name = 'UnknownSessionError';
+}

@@ -1,0 +1,227 @@
+/// <reference lib="dom" />
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FeatureRegister, GvcpDevice, PixelFormat } from '@cam/gvcp';
+import { attachGvspStreaming, TestPattern } from '@cam/gvsp';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { launchChromium } from '../../../test-support/browser.js';
+import { type StartedCam, startCam } from '../../../test-support/cli.js';
+import { describeInterop } from '../../../test-support/interop.js';
+import { demosaicBilinear } from '../src/image/convert.js';
+
+const pkg = new URL('..', import.meta.url).pathname;
+/** Screenshots of each view, kept as build artifacts (git-ignored). */
+const ARTIFACTS = join(pkg, 'test/artifacts');
+
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()?.();
+});
+
+type Format = 'Mono8' | 'BayerRG8';
+
+async function camera(pixelFormat: Format, width: number, height: number, fps: number) {
+  const dev = await GvcpDevice.start({ address: '127.0.0.1', port: 0, width, height, pixelFormat });
+  cleanup.push(() => dev.close());
+  // the moving diagonal ramp: every frame differs, and each is predictable from its first pixel
+  dev.registers.set(FeatureRegister.TestPattern, 5);
+  const s = await attachGvspStreaming(dev, { bindAddress: '127.0.0.1', forceFps: fps });
+  cleanup.push(() => s.close());
+  return { dev, port: dev.address().port };
+}
+
+/** Starts `cam view --gige` from source; resolves with the page URL it printed. */
+async function view(port: number, extra: string[] = []): Promise<{ cam: StartedCam; open: string; url: string }> {
+  const cam = await startCam(['view', '--gige', '127.0.0.1', '--gige-port', String(port), '--json', ...extra], {
+    timeoutMs: 120_000,
+  });
+  cleanup.push(async () => {
+    if (cam.child.exitCode === null) {
+      cam.child.kill('SIGINT');
+      await cam.exit;
+    }
+  });
+  const doc = JSON.parse(cam.firstLine) as { ok: boolean; url: string; open: string };
+  expect(doc.ok).toBe(true);
+  return { cam, open: doc.open, url: doc.url };
+}
+
+let browser: Browser;
+beforeAll(async () => {
+  // the browser app, bundled as the package build does
+  execFileSync(process.execPath, [join(pkg, 'scripts/build-viewer.mjs')], { stdio: 'inherit' });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function page(url: string): Promise<Page> {
+  browser ??= await launchChromium();
+  const p = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  cleanup.push(() => p.close());
+  const errors: string[] = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  cleanup.push(() => expect(errors).toEqual([]));
+  await p.goto(url);
+  return p;
+}
+
+/** Waits until the page has shown at least `n` frames; resolves with the count. */
+async function displayed(p: Page, n: number): Promise<number> {
+  await p.waitForFunction(
+    (min) => (globalThis as unknown as { camViewer: { displayed: number } }).camViewer.displayed >= min,
+    n,
+    { timeout: 30_000 },
+  );
+  return p.evaluate(() => (globalThis as unknown as { camViewer: { displayed: number } }).camViewer.displayed);
+}
+
+/** The canvas's RGBA bytes and the frame number the page last drew, read in one task (no frame in between). */
+async function canvasPixels(p: Page): Promise<{ rgba: Uint8Array; frame: number; width: number; height: number }> {
+  const r = await p.evaluate(() => {
+    const c = document.getElementById('frame') as HTMLCanvasElement;
+    const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height);
+    const frame = (globalThis as unknown as { camViewer: { last: { frame: number } } }).camViewer.last.frame;
+    return { data: Array.from(d.data), frame, width: c.width, height: c.height };
+  });
+  return { rgba: Uint8Array.from(r.data), frame: r.frame, width: r.width, height: r.height };
+}
+
+describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () => {
+  it('the canvas shows exactly the Mono8 frame the simulator sent, and the picture moves', async () => {
+    const width = 320;
+    const height = 240;
+    const { port } = await camera('Mono8', width, height, 20);
+    const { open } = await view(port);
+    const p = await page(open);
+    await displayed(p, 3);
+    const a = await canvasPixels(p);
+    expect([a.width, a.height]).toEqual([width, height]);
+    // the ramp's frame is known from its first pixel: (x + y + n) & 0xff
+    const sent = new TestPattern({ width, height, pixelFormat: PixelFormat.Mono8 }).render(a.rgba[0]!);
+    let mismatches = 0;
+    for (let i = 0; i < width * height; i++) {
+      const v = sent[i]!;
+      if (a.rgba[4 * i] !== v || a.rgba[4 * i + 1] !== v || a.rgba[4 * i + 2] !== v || a.rgba[4 * i + 3] !== 255)
+        mismatches++;
+    }
+    expect(mismatches).toBe(0);
+    await displayed(p, (await displayed(p, 0)) + 2);
+    const b = await canvasPixels(p);
+    expect(b.frame).toBeGreaterThan(a.frame);
+    expect(Buffer.from(b.rgba).equals(Buffer.from(a.rgba))).toBe(false);
+    // the overlay counts frames; the pixel probe names the value under the cursor
+    await expect.poll(() => p.locator('#overlay').textContent(), { timeout: 20_000 }).toMatch('frame');
+    const box = (await p.locator('#stage').boundingBox())!;
+    await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await expect.poll(() => p.locator('#probe').textContent(), { timeout: 20_000 }).toMatch(/pixel \(\d+, \d+\) = \d+/);
+    await p.locator('#features [data-feature="Width"]').waitFor();
+    await p.screenshot({ path: join(ARTIFACTS, 'view-gige-mono8.png') });
+  }, 120_000);
+
+  it('a BayerRG8 frame is demosaiced on the canvas within a tolerance of the bilinear reference', async () => {
+    const width = 160;
+    const height = 120;
+    const { port } = await camera('BayerRG8', width, height, 20);
+    const { open } = await view(port);
+    const p = await page(open);
+    await displayed(p, 3);
+    const a = await canvasPixels(p);
+    // the 8-bit mosaic is the same ramp as Mono8: the red site (0, 0) holds the frame's shift
+    const mosaic = new TestPattern({ width, height, pixelFormat: PixelFormat.BayerRG8 }).render(a.rgba[0]!);
+    const rgb = demosaicBilinear(mosaic, width, height, 'RG');
+    let worst = 0;
+    let colourful = 0;
+    for (let i = 0; i < width * height; i++) {
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(a.rgba[4 * i + c]! - rgb[3 * i + c]!));
+      if (a.rgba[4 * i] !== a.rgba[4 * i + 1] || a.rgba[4 * i + 1] !== a.rgba[4 * i + 2]) colourful++;
+    }
+    expect(worst).toBeLessThanOrEqual(2);
+    expect(colourful).toBeGreaterThan(0); // RGB, not a grey mosaic
+    await p.screenshot({ path: join(ARTIFACTS, 'view-gige-bayer.png') });
+  }, 120_000);
+
+  it('the feature tree: editing Width writes the register, read-only is not editable, out of range shows the error', async () => {
+    const { dev, port } = await camera('Mono8', 320, 240, 20);
+    const { open } = await view(port);
+    const p = await page(open);
+    await displayed(p, 1);
+    const width = p.locator('#features [data-feature="Width"] input.value');
+    await width.fill('256');
+    await width.press('Enter');
+    await expect.poll(() => dev.registers.get(FeatureRegister.Width), { timeout: 20_000 }).toBe(256);
+    // the stream restarted with the new size
+    await p.waitForFunction(() => (document.getElementById('frame') as HTMLCanvasElement).width === 256, undefined, {
+      timeout: 20_000,
+    });
+    // read-only: shown as text, no editor
+    const sensor = p.locator('#features [data-feature="SensorWidth"]');
+    expect(await sensor.getAttribute('data-access')).toBe('RO');
+    expect(await sensor.locator('input, select').count()).toBe(0);
+    // out of range: the error is shown beside the feature, and the register keeps its value
+    await width.fill('100000');
+    await width.press('Enter');
+    await expect
+      .poll(() => p.locator('#features [data-feature="Width"] .error').textContent(), { timeout: 20_000 })
+      .toMatch(/range|not in|max/i);
+    expect(dev.registers.get(FeatureRegister.Width)).toBe(256);
+    await p.screenshot({ path: join(ARTIFACTS, 'view-gige-features.png') });
+  }, 120_000);
+
+  it('TriggerSoftware clicked in trigger mode gives exactly one new frame', async () => {
+    const { dev, port } = await camera('Mono8', 160, 120, 20);
+    const { open } = await view(port);
+    const p = await page(open);
+    await displayed(p, 1);
+    const mode = p.locator('#features [data-feature="TriggerMode"] select.value');
+    await mode.selectOption('On');
+    await expect.poll(() => dev.registers.get(FeatureRegister.TriggerMode), { timeout: 20_000 }).toBe(1);
+    const completed = async (): Promise<number> => {
+      const r = await p.request.get(`${new URL(open).origin}/api/gige/gige-1/stats`);
+      return ((await r.json()) as { completedFrames: number }).completedFrames;
+    };
+    // quiet: no frame arrives for a while without a trigger
+    let before = await completed();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      const now = await completed();
+      if (now === before && i >= 3) break;
+      before = now;
+    }
+    expect(await completed()).toBe(before);
+    const shownBefore = await displayed(p, 0);
+    await p.locator('#features [data-feature="TriggerSoftware"] button.value').click();
+    await expect.poll(completed, { timeout: 10_000 }).toBe(before + 1);
+    await displayed(p, shownBefore + 1);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await completed()).toBe(before + 1);
+    expect(await displayed(p, 0)).toBe(shownBefore + 1);
+  }, 120_000);
+
+  it('records every frame to a file on the server side', async () => {
+    const { port } = await camera('Mono8', 64, 48, 30);
+    const dir = mkdtempSync(join(tmpdir(), 'cam-view-rec-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { open } = await view(port, ['--record-dir', dir]);
+    const p = await page(open);
+    await displayed(p, 1);
+    await p.locator('#record').click();
+    await expect.poll(() => p.locator('#record-info').textContent(), { timeout: 20_000 }).toMatch('recording to');
+    await displayed(p, (await displayed(p, 0)) + 5);
+    await p.locator('#record').click();
+    await expect
+      .poll(() => p.locator('#record-info').textContent(), { timeout: 20_000 })
+      .toMatch(/recorded \d+ frames/);
+    const [file] = readdirSync(dir);
+    expect(file).toMatch(/\.y4m$/);
+    // a Y4M stream: the header, then 6 + 64 * 48 bytes per frame
+    const size = statSync(join(dir, file!)).size;
+    const header = 'YUV4MPEG2 W64 H48 F30:1 Ip A1:1 Cmono\n'.length;
+    expect((size - header) % (6 + 64 * 48)).toBe(0);
+    expect((size - header) / (6 + 64 * 48)).toBeGreaterThanOrEqual(5);
+  }, 120_000);
+});

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FeatureRegister, GvcpDevice, PixelFormat } from '@cam/gvcp';
@@ -11,6 +11,7 @@ import { launchChromium } from '../../../test-support/browser.js';
 import { type StartedCam, startCam } from '../../../test-support/cli.js';
 import { describeInterop } from '../../../test-support/interop.js';
 import { demosaicBilinear } from '../src/image/convert.js';
+import { readPng } from './helpers.js';
 
 const pkg = new URL('..', import.meta.url).pathname;
 /** Screenshots of each view, kept as build artifacts (git-ignored). */
@@ -121,6 +122,35 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     await expect.poll(() => p.locator('#probe').textContent(), { timeout: 20_000 }).toMatch(/pixel \(\d+, \d+\) = \d+/);
     await p.locator('#features [data-feature="Width"]').waitFor();
     await p.screenshot({ path: join(ARTIFACTS, 'view-gige-mono8.png') });
+    // snapshot: the canvas as a PNG download, at the frame's own size
+    const [download] = await Promise.all([p.waitForEvent('download'), p.locator('#snapshot').click()]);
+    expect(download.suggestedFilename()).toMatch(/^cam-gige-1-frame-\d+\.png$/);
+    const ihdr = readPng(readFileSync((await download.path()) as string)).chunks.get('IHDR')!;
+    expect([ihdr.readUInt32BE(0), ihdr.readUInt32BE(4)]).toEqual([width, height]);
+  }, 120_000);
+
+  it('the start page opens a camera by its unicast address', async () => {
+    const { port } = await camera('Mono8', 160, 120, 20);
+    const cam = await startCam(['view', '--json'], { timeoutMs: 120_000 });
+    cleanup.push(async () => {
+      if (cam.child.exitCode === null) {
+        cam.child.kill('SIGINT');
+        expect(await cam.exit).toBe(130);
+      }
+    });
+    const { url } = JSON.parse(cam.firstLine) as { url: string };
+    const p = await page(url);
+    await expect.poll(() => p.locator('.devices').textContent(), { timeout: 20_000 }).toMatch('none open yet');
+    await p.locator('#add-gige input[name=address]').fill('127.0.0.1');
+    await p.locator('#add-gige input[name=port]').fill('1');
+    await p.locator('#add-gige button').click();
+    // a wrong address: the error is shown on the form
+    await expect.poll(() => p.locator('#add-gige .error').textContent(), { timeout: 20_000 }).toMatch(/Error/);
+    await p.screenshot({ path: join(ARTIFACTS, 'view-start.png') });
+    await p.locator('#add-gige input[name=port]').fill(String(port));
+    await p.locator('#add-gige button').click();
+    await p.waitForURL(/#\/gige\/gige-\d+$/, { timeout: 20_000 });
+    await displayed(p, 2);
   }, 120_000);
 
   it('a BayerRG8 frame is demosaiced on the canvas within a tolerance of the bilinear reference', async () => {

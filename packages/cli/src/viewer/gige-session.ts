@@ -6,42 +6,8 @@ import { type GvspFrame, type GvspStream, openStream } from '@cam/gvsp';
 import { applyWrites, planWrites } from '../features.js';
 import { canDisplay, toDisplayImage } from '../image/convert.js';
 import { Y4mWriter } from '../image/encode.js';
-import { encodeFrameMessage, type FrameHeader, type StatsMessage } from './protocol.js';
-
-/** Where a session sends frames: one browser tab's WebSocket. */
-export interface FrameSink {
-  /** Sends a binary message; `done` runs once it has been handed to the socket. */
-  send(data: Uint8Array): void;
-  sendText(text: string): void;
-}
-
-/** One browser's view of the stream: at most one frame in flight, the newest waiting one replaces an older one. */
-class FrameClient {
-  inFlight = false;
-  pending: { header: Omit<FrameHeader, 'dropped'>; pixels: Uint8Array } | undefined;
-  dropped = 0;
-  constructor(readonly sink: FrameSink) {}
-
-  offer(header: Omit<FrameHeader, 'dropped'>, pixels: Uint8Array): void {
-    if (this.pending) this.dropped++; // the browser never saw the older one
-    this.pending = { header, pixels };
-    this.flush();
-  }
-
-  /** The browser has shown the frame it had. */
-  ack(): void {
-    this.inFlight = false;
-    this.flush();
-  }
-
-  private flush(): void {
-    if (this.inFlight || !this.pending) return;
-    const { header, pixels } = this.pending;
-    this.pending = undefined;
-    this.inFlight = true;
-    this.sink.send(encodeFrameMessage({ ...header, dropped: this.dropped }, pixels));
-  }
-}
+import { FrameClient, type FrameSink } from './frame-client.js';
+import type { StatsMessage } from './protocol.js';
 
 /** A feature as the browser's tree shows it. */
 export interface FeatureView {

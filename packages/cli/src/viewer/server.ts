@@ -28,6 +28,7 @@ export interface ViewerServerOptions {
 const MAX_SESSIONS = 16;
 const MAX_SOCKETS = 32;
 const MAX_BODY = 64 * 1024;
+const MAX_SOCKET_BACKLOG = 64 * 1024 * 1024;
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -82,6 +83,7 @@ export class ViewerServer {
   constructor(private readonly options: ViewerServerOptions) {
     this.host = options.host ?? '127.0.0.1';
     if (!isIpv4(this.host)) throw new TypeError(`host "${this.host}" is not an IPv4 address`);
+    // loopback: no token unless one is given; elsewhere always one
     this.token = isLoopback(this.host) ? options.token : (options.token ?? randomBytes(16).toString('hex'));
     const dir = findAssets(options.assetsDir);
     for (const name of readdirSync(dir)) {
@@ -155,7 +157,13 @@ export class ViewerServer {
 
   // ------------------------------------------------------------------ checks
 
+  /**
+   * Without a token (loopback), the Host must name this server: a page of another site whose name resolves to
+   * 127.0.0.1 (DNS rebinding) is refused. With a token, reached by whatever name the network gives, the token is the
+   * check.
+   */
   private hostAllowed(host: string | undefined): boolean {
+    if (this.token !== undefined) return true;
     if (host === undefined) return false;
     return [`${this.host}:${this.port}`, `localhost:${this.port}`].includes(host.toLowerCase());
   }
@@ -264,7 +272,11 @@ export class ViewerServer {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const link = session.attach({
-        send: (data) => ws.send(data, { binary: true }),
+        send: (data) => {
+          // the page acknowledges each frame, so this stays one frame deep; a socket that does not drain is cut
+          if (ws.bufferedAmount > MAX_SOCKET_BACKLOG) ws.terminate();
+          else ws.send(data, { binary: true });
+        },
         sendText: (text) => ws.send(text),
       });
       ws.on('message', (data, binary) => {

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +49,17 @@ async function view(port: number, extra: string[] = []): Promise<{ cam: StartedC
   return { cam, open: doc.open, url: doc.url };
 }
 
+/** The little of the page's DOM these tests touch (the CLI's TypeScript program has no DOM library). */
+interface PageGlobals {
+  document: {
+    getElementById(id: string): {
+      width: number;
+      height: number;
+      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
+    };
+  };
+}
+
 let browser: Browser;
 beforeAll(async () => {
   // the browser app, bundled as the package build does
@@ -84,8 +94,8 @@ async function displayed(p: Page, n: number): Promise<number> {
 /** The canvas's RGBA bytes and the frame number the page last drew, read in one task (no frame in between). */
 async function canvasPixels(p: Page): Promise<{ rgba: Uint8Array; frame: number; width: number; height: number }> {
   const r = await p.evaluate(() => {
-    const c = document.getElementById('frame') as HTMLCanvasElement;
-    const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height);
+    const c = (globalThis as unknown as PageGlobals).document.getElementById('frame');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
     const frame = (globalThis as unknown as { camViewer: { last: { frame: number } } }).camViewer.last.frame;
     return { data: Array.from(d.data), frame, width: c.width, height: c.height };
   });
@@ -185,9 +195,13 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     await width.press('Enter');
     await expect.poll(() => dev.registers.get(FeatureRegister.Width), { timeout: 20_000 }).toBe(256);
     // the stream restarted with the new size
-    await p.waitForFunction(() => (document.getElementById('frame') as HTMLCanvasElement).width === 256, undefined, {
-      timeout: 20_000,
-    });
+    await p.waitForFunction(
+      () => (globalThis as unknown as PageGlobals).document.getElementById('frame').width === 256,
+      undefined,
+      {
+        timeout: 20_000,
+      },
+    );
     // read-only: shown as text, no editor
     const sensor = p.locator('#features [data-feature="SensorWidth"]');
     expect(await sensor.getAttribute('data-access')).toBe('RO');

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FeatureRegister, GvcpDevice, PixelFormat } from '@cam/gvcp';
 import { attachGvspStreaming, TestPattern } from '@cam/gvsp';
+import { attachToGvcpDevice, ScGvmpDevice, testPatternRaw } from '@cam/sc-gvmp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { launchChromium } from '../../../test-support/browser.js';
@@ -92,14 +94,16 @@ async function displayed(p: Page, n: number): Promise<number> {
 }
 
 /** The canvas's RGBA bytes and the frame number the page last drew, read in one task (no frame in between). */
-async function canvasPixels(p: Page): Promise<{ rgba: Uint8Array; frame: number; width: number; height: number }> {
+async function canvasPixels(
+  p: Page,
+): Promise<{ rgba: Uint8Array; frame: number; seq: number; width: number; height: number }> {
   const r = await p.evaluate(() => {
     const c = (globalThis as unknown as PageGlobals).document.getElementById('frame');
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-    const frame = (globalThis as unknown as { camViewer: { last: { frame: number } } }).camViewer.last.frame;
-    return { data: Array.from(d.data), frame, width: c.width, height: c.height };
+    const last = (globalThis as unknown as { camViewer: { last: { frame: number; seq?: number } } }).camViewer.last;
+    return { data: Array.from(d.data), frame: last.frame, seq: last.seq ?? -1, width: c.width, height: c.height };
   });
-  return { rgba: Uint8Array.from(r.data), frame: r.frame, width: r.width, height: r.height };
+  return { rgba: Uint8Array.from(r.data), frame: r.frame, seq: r.seq, width: r.width, height: r.height };
 }
 
 describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () => {
@@ -267,5 +271,62 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     const header = 'YUV4MPEG2 W64 H48 F30:1 Ip A1:1 Cmono\n'.length;
     expect((size - header) % (6 + 64 * 48)).toBe(0);
     expect((size - header) / (6 + 64 * 48)).toBeGreaterThanOrEqual(5);
+  }, 120_000);
+});
+
+describeInterop('cam view: the SC_GVMP view in Chromium', ['chromium'], () => {
+  it('shows the JPEG stream live with its frame rate, and counts a reconnect', async () => {
+    // the device's image connection, captured so the test can cut it (the device reconnects, as a camera does)
+    const sockets: Socket[] = [];
+    const setNoDelay = Socket.prototype.setNoDelay;
+    Socket.prototype.setNoDelay = function (this: Socket, ...args: Parameters<Socket['setNoDelay']>) {
+      sockets.push(this);
+      return setNoDelay.apply(this, args);
+    };
+    cleanup.push(() => {
+      Socket.prototype.setNoDelay = setNoDelay;
+    });
+    const gvcp = new GvcpDevice({ address: '127.0.0.1', port: 0, modelName: 'SC_GVMP smart camera' });
+    const sc = new ScGvmpDevice({
+      fps: 15,
+      source: 'jpeg',
+      testPattern: { width: 320, height: 240 },
+      localAddress: '127.0.0.1',
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
+    attachToGvcpDevice(sc, gvcp);
+    const where = await gvcp.listen();
+    cleanup.push(() => gvcp.close());
+    cleanup.push(() => sc.close());
+    const cam = await startCam(['view', '--scgvmp', '127.0.0.1', '--scgvmp-port', String(where.port), '--json'], {
+      timeoutMs: 120_000,
+    });
+    cleanup.push(async () => {
+      if (cam.child.exitCode === null) {
+        cam.child.kill('SIGINT');
+        await cam.exit;
+      }
+    });
+    const { open } = JSON.parse(cam.firstLine) as { open: string };
+    expect(open).toMatch(/#\/scgvmp\/scgvmp-1$/);
+    const p = await page(open);
+    await displayed(p, 3);
+    const a = await canvasPixels(p);
+    expect([a.width, a.height]).toEqual([320, 240]);
+    // the picture the camera sent: its test pattern is flat 8x8 blocks, which baseline JPEG keeps within a step
+    const sent = testPatternRaw(a.seq, { width: 320, height: 240 });
+    let worst = 0;
+    for (let i = 0; i < 320 * 240; i++) worst = Math.max(worst, Math.abs(a.rgba[4 * i]! - sent[i]!));
+    expect(worst).toBeLessThanOrEqual(2);
+    expect(new Set(sent).size).toBeGreaterThan(1); // not a blank frame
+    await expect.poll(() => p.locator('#status').textContent(), { timeout: 20_000 }).toMatch(/[1-9][0-9.]* fps/);
+    expect(await p.locator('#status').textContent()).toMatch(/reconnects 0/);
+    // cut the image connection: the camera reconnects, the view counts it and keeps showing frames
+    expect(sockets.length).toBeGreaterThan(0);
+    const shown = await displayed(p, 0);
+    for (const s of sockets) s.destroy();
+    await expect.poll(() => p.locator('#status').textContent(), { timeout: 20_000 }).toMatch(/reconnects [1-9]/);
+    await displayed(p, shown + 3);
+    await p.screenshot({ path: join(ARTIFACTS, 'view-scgvmp.png') });
   }, 120_000);
 });

@@ -7,6 +7,8 @@ import { ViewerServer } from '../viewer/server.js';
 interface ViewOptions {
   gige?: string;
   gigePort?: string;
+  scgvmp?: string;
+  scgvmpPort?: string;
   address?: string;
   port?: string;
   token?: string;
@@ -21,6 +23,8 @@ export function registerView(program: Command): void {
     .description('live web viewer: image, statistics and features of a camera in a browser (until Ctrl-C)')
     .option('--gige <ip>', 'open this GigE Vision camera at once')
     .option('--gige-port <n>', "the camera's GVCP port (default: 3956)")
+    .option('--scgvmp <ip>', 'open this smart camera (SC_GVMP JPEG stream) at once')
+    .option('--scgvmp-port <n>', "the smart camera's GVCP port (default: 3956)")
     .option('--address <ip>', 'address to serve on (default: 127.0.0.1; elsewhere a token is required)')
     .option('--port <n>', 'TCP port to serve on (default: 0, any free port)')
     .option('--token <text>', 'access token in the URL (default: random when not on loopback)')
@@ -32,11 +36,20 @@ export function registerView(program: Command): void {
         if (!isIpv4(host)) throw new UsageError(`address "${host}" is not an IPv4 address`);
         const port = opts.port === undefined ? 0 : parseNumber(opts.port, 'port');
         if (port > 0xffff) throw new UsageError(`port ${port} is not in 0..65535`);
-        if (opts.gige !== undefined && !isIpv4(opts.gige))
-          throw new UsageError(`--gige "${opts.gige}" is not an IPv4 address`);
-        const gigePort = opts.gigePort === undefined ? undefined : parseNumber(opts.gigePort, 'GVCP port');
-        if (gigePort !== undefined && (gigePort < 1 || gigePort > 0xffff))
-          throw new UsageError(`--gige-port ${gigePort} is not in 1..65535`);
+        const devices: { kind: 'gige' | 'scgvmp'; address: string; port: number | undefined }[] = [];
+        for (const [kind, address, portText] of [
+          ['gige', opts.gige, opts.gigePort],
+          ['scgvmp', opts.scgvmp, opts.scgvmpPort],
+        ] as const) {
+          if (address === undefined) {
+            if (portText !== undefined) throw new UsageError(`--${kind}-port needs --${kind}`);
+            continue;
+          }
+          if (!isIpv4(address)) throw new UsageError(`--${kind} "${address}" is not an IPv4 address`);
+          const p = portText === undefined ? undefined : parseNumber(portText, 'GVCP port');
+          if (p !== undefined && (p < 1 || p > 0xffff)) throw new UsageError(`--${kind}-port ${p} is not in 1..65535`);
+          devices.push({ kind, address, port: p });
+        }
         if (opts.token !== undefined && !/^[A-Za-z0-9_-]{16,128}$/.test(opts.token))
           throw new UsageError('--token must be 16..128 of A-Z a-z 0-9 _ -');
         using interrupt = interruptSignal();
@@ -48,15 +61,17 @@ export function registerView(program: Command): void {
         });
         try {
           const url = await server.listen();
-          let open: string | undefined;
-          if (opts.gige !== undefined) {
-            const s = await server.open('gige', opts.gige, gigePort);
-            open = `${server.url('/')}#/gige/${s.id}`;
+          const opened: { kind: string; address: string; url: string }[] = [];
+          for (const d of devices) {
+            const session = await server.open(d.kind, d.address, d.port);
+            opened.push({ kind: d.kind, address: d.address, url: `${url}#/${d.kind}/${session.id}` });
           }
-          if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, url, ...(open ? { open } : {}) })}\n`);
+          const open = opened[0]?.url;
+          if (opts.json)
+            process.stdout.write(`${JSON.stringify({ ok: true, url, ...(open ? { open } : {}), devices: opened })}\n`);
           else {
             process.stdout.write(`cam view serving on ${url}\n`);
-            if (open) process.stdout.write(`camera ${opts.gige}: ${open}\n`);
+            for (const o of opened) process.stdout.write(`${o.kind} ${o.address}: ${o.url}\n`);
             process.stdout.write('Ctrl-C to stop\n');
           }
           await new Promise<void>((resolve) => {

@@ -1,4 +1,4 @@
-import { encodeFrameMessage, type FrameHeader } from './protocol.js';
+import { encodeFrameMessage } from './protocol.js';
 
 /** Where a session sends frames: one browser tab's WebSocket. */
 export interface FrameSink {
@@ -7,14 +7,17 @@ export interface FrameSink {
   sendText(text: string): void;
 }
 
-/** One browser's view of the stream: at most one frame in flight, the newest waiting one replaces an older one. */
-export class FrameClient {
+/**
+ * One browser's view of a stream: at most one frame in flight, the newest waiting one replaces an older one. `H` is
+ * the frame header without `dropped`, which the client adds.
+ */
+export class FrameClient<H extends object> {
   inFlight = false;
-  pending: { header: Omit<FrameHeader, 'dropped'>; pixels: Uint8Array } | undefined;
+  pending: { header: H; pixels: Uint8Array } | undefined;
   dropped = 0;
   constructor(readonly sink: FrameSink) {}
 
-  offer(header: Omit<FrameHeader, 'dropped'>, pixels: Uint8Array): void {
+  offer(header: H, pixels: Uint8Array): void {
     if (this.pending) this.dropped++; // the browser never saw the older one
     this.pending = { header, pixels };
     this.flush();

@@ -7,7 +7,7 @@ import { applyWrites, planWrites } from '../features.js';
 import { canDisplay, toDisplayImage } from '../image/convert.js';
 import { Y4mWriter } from '../image/encode.js';
 import { FrameClient, type FrameSink } from './frame-client.js';
-import type { StatsMessage } from './protocol.js';
+import type { FrameHeader, StatsMessage } from './protocol.js';
 
 /** A feature as the browser's tree shows it. */
 export interface FeatureView {
@@ -54,7 +54,7 @@ export class GigeSession {
   private stream: GvspStream | undefined;
   private pump: Promise<void> | undefined;
   private stopPump: AbortController | undefined;
-  private readonly clients = new Set<FrameClient>();
+  private readonly clients = new Set<FrameClient<Omit<FrameHeader, 'dropped'>>>();
   private frames = 0;
   private recorder: { file: string; out: WriteStream; y4m: Y4mWriter; frames: number; skipped: number } | undefined;
   private lastError: string | undefined;
@@ -202,13 +202,13 @@ export class GigeSession {
   }
 
   attach(sink: FrameSink): { ack(): void; detach(): void } {
-    const client = new FrameClient(sink);
+    const client = new FrameClient<Omit<FrameHeader, 'dropped'>>(sink);
     this.clients.add(client);
     sink.sendText(JSON.stringify(this.statsFor(client)));
     return { ack: () => client.ack(), detach: () => this.clients.delete(client) };
   }
 
-  private statsFor(client: FrameClient): StatsMessage {
+  private statsFor(client: FrameClient<object>): StatsMessage {
     const s = this.stream?.stats();
     return {
       type: 'stats',

@@ -42,18 +42,43 @@ export interface StatsMessage {
   readonly error: string | undefined;
 }
 
+/** An SC_GVMP frame: the payload as the camera sent it (JPEG for the view). */
+export interface ScGvmpFrameHeader {
+  readonly frame: number;
+  readonly seq: number;
+  /** Payload kind name (`JPEG`, `H264`, `RAW`, ...). */
+  readonly kind: string;
+  readonly completedAt: number;
+  readonly dropped: number;
+}
+
+/** SC_GVMP stream statistics. */
+export interface ScGvmpStatsMessage {
+  readonly type: 'stats';
+  readonly frameRate: number;
+  readonly framesReceived: number;
+  readonly bytesReceived: number;
+  readonly framesMissing: number;
+  /** Image connections the camera made after the first (each one a reconnect). */
+  readonly reconnects: number;
+  readonly restarts: number;
+  readonly state: string;
+  readonly dropped: number;
+  readonly error: string | undefined;
+}
+
 /** Splits a binary frame message; throws a plain Error on a malformed one (the browser shows it). */
-export function decodeFrameMessage(buf: ArrayBuffer): { header: FrameHeader; pixels: Uint8Array } {
+export function decodeFrameMessage<H = FrameHeader>(buf: ArrayBuffer): { header: H; pixels: Uint8Array<ArrayBuffer> } {
   if (buf.byteLength < 4) throw new Error(`frame message of ${buf.byteLength} bytes has no header length`);
   const n = new DataView(buf).getUint32(0, true);
   if (n > MAX_FRAME_HEADER || 4 + n > buf.byteLength)
     throw new Error(`frame header length ${n} is out of bounds (${buf.byteLength} bytes)`);
-  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n))) as FrameHeader;
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n))) as H;
   return { header, pixels: new Uint8Array(buf, 4 + n) };
 }
 
 /** Builds a binary frame message. */
-export function encodeFrameMessage(header: FrameHeader, pixels: Uint8Array): Uint8Array {
+export function encodeFrameMessage(header: object, pixels: Uint8Array): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
   const out = new Uint8Array(4 + json.byteLength + pixels.byteLength);
   new DataView(out.buffer).setUint32(0, json.byteLength, true);

@@ -9,6 +9,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { WebSocketServer } from 'ws';
 import { GigeSession } from './gige-session.js';
+import { ScGvmpSession } from './scgvmp-session.js';
 
 /** Options of {@link ViewerServer}. */
 export interface ViewerServerOptions {
@@ -56,7 +57,11 @@ function findAssets(given: string | undefined): string {
 }
 
 /** A device the viewer holds open. */
-type Session = GigeSession;
+type Session = GigeSession | ScGvmpSession;
+
+/** The kinds of device the viewer opens, as `/api/devices` and the URLs name them. */
+export const VIEW_KINDS = ['gige', 'scgvmp'] as const;
+export type ViewKind = (typeof VIEW_KINDS)[number];
 
 function errorBody(e: unknown): { ok: false; error: { name: string; message: string } } {
   const err = e instanceof Error ? e : new Error(String(e));
@@ -119,18 +124,22 @@ export class ViewerServer {
     return `http://${this.host}:${this.port}${path}${q}`;
   }
 
-  /** Opens a device; resolves with its session id. */
+  /** Opens a device; resolves with its session. */
   async open(kind: string, address: string, port?: number): Promise<Session> {
-    if (kind !== 'gige') throw new TypeError(`device kind "${kind}" is not one this viewer opens (gige)`);
+    if (!(VIEW_KINDS as readonly string[]).includes(kind))
+      throw new TypeError(`device kind "${kind}" is not one this viewer opens (${VIEW_KINDS.join(', ')})`);
     if (!isIpv4(address)) throw new TypeError(`address "${address}" is not an IPv4 address`);
     if (port !== undefined && !(Number.isInteger(port) && port > 0 && port <= 0xffff))
       throw new TypeError(`port ${port} is not in 1..65535`);
     if (this.sessions.size >= MAX_SESSIONS) throw new RangeError(`at most ${MAX_SESSIONS} devices are open at once`);
     const id = `${kind}-${this.nextId++}`;
-    const session = await GigeSession.open(id, address, {
-      recordDir: this.options.recordDir,
-      ...(port === undefined ? {} : { port }),
-    });
+    const session =
+      kind === 'gige'
+        ? await GigeSession.open(id, address, {
+            recordDir: this.options.recordDir,
+            ...(port === undefined ? {} : { port }),
+          })
+        : await ScGvmpSession.open(id, address, port === undefined ? {} : { port });
     this.sessions.set(id, session);
     return session;
   }
@@ -177,6 +186,12 @@ export class ViewerServer {
   }
 
   private session(c: Context): GigeSession {
+    const s = this.anySession(c);
+    if (!(s instanceof GigeSession)) throw new UnknownSessionError(`device "${s.id}" is not a GigE Vision camera`);
+    return s;
+  }
+
+  private anySession(c: Context): Session {
     const s = this.sessions.get(c.req.param('id') ?? '');
     if (!s) throw new UnknownSessionError(`no device "${c.req.param('id')}" is open`);
     return s;
@@ -220,7 +235,7 @@ export class ViewerServer {
       return c.json(s.info());
     });
     app.delete('/api/devices/:id', async (c) => {
-      const s = this.session(c);
+      const s = this.anySession(c);
       this.sessions.delete(s.id);
       await s.close();
       return c.json({ ok: true });
@@ -246,6 +261,7 @@ export class ViewerServer {
       return c.json({ ok: true, ...(await s.stopRecording()) });
     });
     app.get('/api/gige/:id/stats', (c) => c.json(this.session(c).stats()));
+    app.get('/api/devices/:id/stats', (c) => c.json(this.anySession(c).stats()));
   }
 
   private asset(c: Context, name: string): Response {
@@ -256,12 +272,13 @@ export class ViewerServer {
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    const m = /^\/ws\/gige\/([A-Za-z0-9-]{1,32})$/.exec(url.pathname);
-    const session = m ? this.sessions.get(m[1] ?? '') : undefined;
+    const m = /^\/ws\/([a-z]{1,16})\/([A-Za-z0-9-]{1,32})$/.exec(url.pathname);
+    const session = m ? this.sessions.get(m[2] ?? '') : undefined;
     const origin = req.headers.origin;
     const originOk = origin === undefined || this.hostAllowed(origin.replace(/^https?:\/\//, ''));
     if (
       !session ||
+      session.kind !== m?.[1] ||
       !this.hostAllowed(req.headers.host) ||
       !originOk ||
       !this.tokenOk(url.searchParams.get('token')) ||

@@ -6,7 +6,13 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { canDisplay, type DisplayImage, toDisplayImage } from '../../image/convert.js';
-import { decodeFrameMessage, type FrameHeader, type StatsMessage } from '../protocol.js';
+import {
+  decodeFrameMessage,
+  type FrameHeader,
+  type ScGvmpFrameHeader,
+  type ScGvmpStatsMessage,
+  type StatsMessage,
+} from '../protocol.js';
 
 const token = new URLSearchParams(location.search).get('token');
 const app = document.getElementById('app') as HTMLElement;
@@ -16,8 +22,8 @@ interface ViewerState {
   displayed: number;
   dropped: number;
   delays: number[];
-  last: FrameHeader | undefined;
-  stats: StatsMessage | undefined;
+  last: FrameHeader | ScGvmpFrameHeader | undefined;
+  stats: StatsMessage | ScGvmpStatsMessage | undefined;
   errors: string[];
 }
 const state: ViewerState = { displayed: 0, dropped: 0, delays: [], last: undefined, stats: undefined, errors: [] };
@@ -65,13 +71,20 @@ let teardown: (() => void) | undefined;
 
 async function showStart(): Promise<void> {
   const list = el('ul', { class: 'devices' });
+  const kind = el(
+    'select',
+    { name: 'kind' },
+    el('option', { value: 'gige' }, 'GigE Vision camera'),
+    el('option', { value: 'scgvmp' }, 'smart camera (SC_GVMP)'),
+  );
   const address = el('input', { name: 'address', placeholder: '192.168.1.20', required: '' });
   const port = el('input', { name: 'port', placeholder: '3956', size: '6' });
   const msg = el('span', { class: 'error' });
   const form = el(
     'form',
     { id: 'add-gige' },
-    'GigE Vision camera at ',
+    kind,
+    ' at ',
     address,
     ' port ',
     port,
@@ -85,10 +98,10 @@ async function showStart(): Promise<void> {
     msg.textContent = 'opening...';
     api<DeviceInfo>('/api/devices', {
       method: 'POST',
-      body: JSON.stringify({ kind: 'gige', address: address.value.trim(), port: port.value.trim() }),
+      body: JSON.stringify({ kind: kind.value, address: address.value.trim(), port: port.value.trim() }),
     }).then(
       (d) => {
-        location.hash = `#/gige/${d.id}`;
+        location.hash = `#/${d.kind}/${d.id}`;
       },
       (e: Error) => {
         msg.textContent = `${e.name}: ${e.message}`;
@@ -99,7 +112,7 @@ async function showStart(): Promise<void> {
   const devices = await api<DeviceInfo[]>('/api/devices');
   if (devices.length === 0) list.append(el('li', {}, 'none open yet'));
   for (const d of devices)
-    list.append(el('li', {}, el('a', { href: `#/gige/${d.id}` }, `${d.kind} ${d.address}`), ` (${d.id})`));
+    list.append(el('li', {}, el('a', { href: `#/${d.kind}/${d.id}` }, `${d.kind} ${d.address}`), ` (${d.id})`));
 }
 
 // ------------------------------------------------------------------ pixels
@@ -150,6 +163,11 @@ function pixelText(img: DisplayImage | Uint8Array | undefined, width: number, x:
 }
 
 // ------------------------------------------------------------------ GigE view
+
+function socketUrl(kind: string, id: string): string {
+  const q = token ? `?token=${encodeURIComponent(token)}` : '';
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/${kind}/${encodeURIComponent(id)}${q}`;
+}
 
 interface FeatureView {
   name: string;
@@ -298,11 +316,10 @@ async function showGige(id: string): Promise<void> {
   // frames
   let image: ImageData | undefined;
   let firstFrame = true;
-  const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/gige/${encodeURIComponent(id)}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
-  const ws = new WebSocket(wsUrl);
+  const ws = new WebSocket(socketUrl('gige', id));
   ws.binaryType = 'arraybuffer';
   const showStats = (): void => {
-    const s = state.stats;
+    const s = state.stats as StatsMessage | undefined;
     const last = state.last;
     status.textContent = s
       ? `${s.frameRate.toFixed(1)} fps  ${(s.bytesPerSecond / 1e6).toFixed(2)} MB/s  complete ${s.completedFrames}  failed ${s.failures}  resent ${s.resentPackets}  missing ${s.missingPackets}  dropped for display ${state.dropped}${s.error ? `  error: ${s.error}` : ''}`
@@ -316,6 +333,7 @@ async function showGige(id: string): Promise<void> {
     if (typeof ev.data === 'string') {
       const s = JSON.parse(ev.data) as StatsMessage;
       if (s.type !== 'stats') return;
+
       state.stats = s;
       recordInfo.textContent = s.recording ? `recording to ${s.recording}` : '';
       record.textContent = s.recording ? 'Stop recording' : 'Record';
@@ -368,7 +386,7 @@ async function showGige(id: string): Promise<void> {
     }, 'image/png');
   };
   record.onclick = () => {
-    const on = !state.stats?.recording;
+    const on = !(state.stats as StatsMessage | undefined)?.recording;
     api<{ file?: string; frames?: number }>(`/api/gige/${id}/record`, {
       method: 'POST',
       body: JSON.stringify({ on }),
@@ -482,12 +500,77 @@ async function renderFeatures(id: string, tree: HTMLElement): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------ SC_GVMP view
+
+/** A smart camera's JPEG stream: each payload decoded by the browser's own JPEG decoder onto a canvas. */
+async function showScGvmp(id: string): Promise<void> {
+  const canvas = el('canvas', { id: 'frame', width: '1', height: '1' });
+  const ctx = canvas.getContext('2d', { alpha: false }) as CanvasRenderingContext2D;
+  const overlay = el('div', { class: 'overlay', id: 'overlay' }, 'waiting for frames');
+  const stage = el('div', { class: 'stage', id: 'stage' }, canvas, overlay);
+  const status = el('div', { class: 'status', id: 'status' });
+  const plots = el('div', { class: 'plots' });
+  app.replaceChildren(el('h3', {}, 'Smart camera (SC_GVMP)'), stage, status, plots);
+  (document.getElementById('where') as HTMLElement).textContent = id;
+  const rate = plot('frames/s', ['fps'], plots);
+  const ws = new WebSocket(socketUrl('scgvmp', id));
+  ws.binaryType = 'arraybuffer';
+  const show = (): void => {
+    const s = state.stats as ScGvmpStatsMessage | undefined;
+    status.textContent = s
+      ? `${s.frameRate.toFixed(1)} fps  frames ${s.framesReceived}  missing ${s.framesMissing}  reconnects ${s.reconnects}  restarts ${s.restarts}  state ${s.state}  dropped for display ${state.dropped}${s.error ? `  last error: ${s.error}` : ''}`
+      : '';
+    overlay.replaceChildren(
+      `frame ${state.last?.frame ?? '-'}  shown ${state.displayed}`,
+      ...(state.dropped > 0 ? [el('span', { class: 'drop' }, `  dropped ${state.dropped}`)] : []),
+    );
+  };
+  ws.onmessage = async (ev) => {
+    if (typeof ev.data === 'string') {
+      const s = JSON.parse(ev.data) as ScGvmpStatsMessage;
+      if (s.type !== 'stats') return;
+      state.stats = s;
+      rate.push(Date.now() / 1000, [s.frameRate]);
+      show();
+      return;
+    }
+    try {
+      const { header, pixels } = decodeFrameMessage<ScGvmpFrameHeader>(ev.data as ArrayBuffer);
+      if (header.kind !== 'JPEG') throw new Error(`payload kind ${header.kind} is not shown (JPEG only)`);
+      const bitmap = await createImageBitmap(new Blob([pixels], { type: 'image/jpeg' }));
+      if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+        const z = Math.min(stage.clientWidth / bitmap.width, stage.clientHeight / bitmap.height);
+        canvas.style.transform = `scale(${Number.isFinite(z) && z > 0 ? z : 1})`;
+      }
+      ctx.drawImage(bitmap, 0, 0);
+      bitmap.close();
+      state.displayed++;
+      state.dropped = header.dropped;
+      state.last = header;
+      state.delays.push(performance.timeOrigin + performance.now() - header.completedAt);
+      if (state.delays.length > 10_000) state.delays.splice(0, 5_000);
+      show();
+    } catch (e) {
+      state.errors.push(e instanceof Error ? e.message : String(e));
+      overlay.textContent = state.errors.at(-1) ?? '';
+    } finally {
+      ws.send('{"type":"ack"}');
+    }
+  };
+  ws.onclose = () => {
+    overlay.textContent = 'disconnected';
+  };
+  teardown = () => ws.close();
+}
+
 function route(): void {
   teardown?.();
   teardown = undefined;
   (document.getElementById('where') as HTMLElement).textContent = '';
-  const m = /^#\/gige\/([A-Za-z0-9-]+)$/.exec(location.hash);
-  const shown = m?.[1] ? showGige(m[1]) : showStart();
+  const m = /^#\/(gige|scgvmp)\/([A-Za-z0-9-]+)$/.exec(location.hash);
+  const shown = !m?.[2] ? showStart() : m[1] === 'gige' ? showGige(m[2]) : showScGvmp(m[2]);
   shown.catch((e: Error) => {
     app.replaceChildren(el('p', { class: 'error' }, `${e.name}: ${e.message}`));
   });

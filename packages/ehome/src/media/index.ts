@@ -1,5 +1,6 @@
 export * from '../codec/media/index.js';
 export {
+  ClipSource,
   EhomeDeviceMedia,
   type EhomeDeviceMediaOptions,
   type ReceivedMediaCommand,

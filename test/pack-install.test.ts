@@ -104,6 +104,19 @@ describeInterop('packed tarballs install into an empty npm project', ['npm'], ()
       const version = await run(cam, ['--version'], { timeout: 20_000 });
       expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
 
+      // The simulated EHome device's clips and pictures ship in @cam/ehome's tarball and are found from its dist/.
+      const clip = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "import { loadClip, scenePicture } from '@cam/ehome'; const c = loadClip('playback');" +
+            ' console.log(JSON.stringify({ frames: c.frames.length, width: c.width, jpeg: scenePicture()[0] }))',
+        ],
+        { cwd: camProject, timeout: 30_000 },
+      );
+      expect(JSON.parse(clip.stdout)).toEqual({ frames: 1500, width: 640, jpeg: 0xff });
+
       const sim = await startProcess(
         cam,
         ['gige', 'simulate', '--address', '127.0.0.1', '--port', '0', '--width', '64', '--height', '48', '--json'],

@@ -3,8 +3,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EhomeDevice, EhomeDeviceMedia, EhomeHttpApi, EhomeServer } from '@cam/ehome';
 import { FeatureRegister, GvcpDevice, PixelFormat } from '@cam/gvcp';
 import { attachGvspStreaming, TestPattern } from '@cam/gvsp';
+import { PortPool } from '@cam/net-utils';
 import { attachToGvcpDevice, ScGvmpDevice, testPatternRaw } from '@cam/sc-gvmp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -52,13 +54,20 @@ async function view(port: number, extra: string[] = []): Promise<{ cam: StartedC
 }
 
 /** The little of the page's DOM these tests touch (the CLI's TypeScript program has no DOM library). */
+interface PageCanvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): {
+    getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+    drawImage(source: CanvasImageSource, x: number, y: number): void;
+  };
+}
+type CanvasImageSource = object;
 interface PageGlobals {
   document: {
-    getElementById(id: string): {
-      width: number;
-      height: number;
-      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
-    };
+    getElementById(id: string): PageCanvas;
+    createElement(tag: 'canvas'): PageCanvas;
+    querySelector(selector: string): { currentTime: number; complete: boolean; naturalWidth: number } | null;
   };
 }
 
@@ -328,5 +337,91 @@ describeInterop('cam view: the SC_GVMP view in Chromium', ['chromium'], () => {
     await expect.poll(() => p.locator('#status').textContent(), { timeout: 20_000 }).toMatch(/reconnects [1-9]/);
     await displayed(p, shown + 3);
     await p.screenshot({ path: join(ARTIFACTS, 'view-scgvmp.png') });
+  }, 120_000);
+});
+
+describeInterop('cam view: the EHome view in Chromium', ['chromium'], () => {
+  it('lists the devices online, shows an alarm with its picture live, and plays the preview', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cam-view-ehome-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const base = 53_000 + (process.pid % 100) * 10;
+    const server = new EhomeServer({
+      address: '127.0.0.1',
+      port: 0,
+      alarmPort: 0,
+      picturePort: 0,
+      dataDirectory: join(dir, 'data'),
+      mediaPorts: new PortPool({ min: base, max: base + 9, host: '127.0.0.1' }),
+      mediaAddress: '127.0.0.1',
+    });
+    await server.listen();
+    cleanup.push(() => server.close());
+    const api = new EhomeHttpApi(server, { port: 0 });
+    await api.listen();
+    cleanup.push(() => api.close());
+    const media = new EhomeDeviceMedia(); // the real H.264 clips, 640x360
+    cleanup.push(() => media.close());
+    const dev = new EhomeDevice({
+      server: { host: '127.0.0.1', port: server.addresses().port },
+      deviceId: 'VIEW0001',
+      localAddress: '127.0.0.1',
+      mediaHandler: media.handler,
+    });
+    await dev.start();
+    cleanup.push(() => dev.close());
+
+    const cam = await startCam(['view', '--ehome', api.url, '--json'], { timeoutMs: 120_000 });
+    cleanup.push(async () => {
+      if (cam.child.exitCode === null) {
+        cam.child.kill('SIGINT');
+        await cam.exit;
+      }
+    });
+    const { open } = JSON.parse(cam.firstLine) as { open: string };
+    expect(open).toMatch(/#\/ehome\/ehome-1$/);
+    const p = await page(open);
+    const row = p.locator('#ehome-devices tr[data-device="VIEW0001"]');
+    await row.waitFor({ timeout: 20_000 });
+    expect(await row.getAttribute('data-online')).toBe('true');
+
+    // an alarm arrives live, with its picture
+    await dev.raiseAlarm({ pictures: 1 });
+    const img = p.locator('#alarms li img').first();
+    await img.waitFor({ timeout: 20_000 });
+    await p.waitForFunction(
+      () => {
+        const i = (globalThis as unknown as PageGlobals).document.querySelector('#alarms li img');
+        return i?.complete === true && i.naturalWidth > 0;
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+
+    // preview: fMP4 into Media Source Extensions; time advances and a decoded frame is not blank
+    await row.locator('button.preview').click();
+    const time = () =>
+      p.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('#preview')?.currentTime ?? 0);
+    await expect.poll(time, { timeout: 30_000 }).toBeGreaterThan(0.5);
+    const t1 = await time();
+    await expect.poll(time, { timeout: 30_000 }).toBeGreaterThan(t1 + 1);
+    const levels = await p.evaluate(() => {
+      const doc = (globalThis as unknown as PageGlobals).document;
+      const v = doc.querySelector('#preview') as unknown as CanvasImageSource & {
+        videoWidth: number;
+        videoHeight: number;
+      };
+      const c = doc.createElement('canvas');
+      c.width = v.videoWidth;
+      c.height = v.videoHeight;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(v, 0, 0);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < d.length; i += 4 * 97) seen.add(d[i] as number);
+      return { size: [c.width, c.height], levels: seen.size };
+    });
+    expect(levels.size).toEqual([640, 360]);
+    expect(levels.levels).toBeGreaterThan(16); // a picture, not a blank or single-colour frame
+    await p.screenshot({ path: join(ARTIFACTS, 'view-ehome.png') });
   }, 120_000);
 });

@@ -9,6 +9,8 @@ interface ViewOptions {
   gigePort?: string;
   scgvmp?: string;
   scgvmpPort?: string;
+  ehome?: string;
+  ehomeToken?: string;
   address?: string;
   port?: string;
   token?: string;
@@ -25,6 +27,8 @@ export function registerView(program: Command): void {
     .option('--gige-port <n>', "the camera's GVCP port (default: 3956)")
     .option('--scgvmp <ip>', 'open this smart camera (SC_GVMP JPEG stream) at once')
     .option('--scgvmp-port <n>', "the smart camera's GVCP port (default: 3956)")
+    .option('--ehome <url>', "open this EHome platform's HTTP API (cam ehome serve) at once")
+    .option('--ehome-token <token>', "the platform's bearer token (kept on the server, not sent to the browser)")
     .option('--address <ip>', 'address to serve on (default: 127.0.0.1; elsewhere a token is required)')
     .option('--port <n>', 'TCP port to serve on (default: 0, any free port)')
     .option('--token <text>', 'access token in the URL (default: random when not on loopback)')
@@ -50,6 +54,16 @@ export function registerView(program: Command): void {
           if (p !== undefined && (p < 1 || p > 0xffff)) throw new UsageError(`--${kind}-port ${p} is not in 1..65535`);
           devices.push({ kind, address, port: p });
         }
+        if (opts.ehome !== undefined) {
+          let u: URL | undefined;
+          try {
+            u = new URL(opts.ehome);
+          } catch {
+            u = undefined;
+          }
+          if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:'))
+            throw new UsageError(`--ehome "${opts.ehome}" is not an http(s) URL`);
+        } else if (opts.ehomeToken !== undefined) throw new UsageError('--ehome-token needs --ehome');
         if (opts.token !== undefined && !/^[A-Za-z0-9_-]{16,128}$/.test(opts.token))
           throw new UsageError('--token must be 16..128 of A-Z a-z 0-9 _ -');
         using interrupt = interruptSignal();
@@ -65,6 +79,10 @@ export function registerView(program: Command): void {
           for (const d of devices) {
             const session = await server.open(d.kind, d.address, d.port);
             opened.push({ kind: d.kind, address: d.address, url: `${url}#/${d.kind}/${session.id}` });
+          }
+          if (opts.ehome !== undefined) {
+            const session = await server.open('ehome', opts.ehome, undefined, opts.ehomeToken);
+            opened.push({ kind: 'ehome', address: opts.ehome, url: `${url}#/ehome/${session.id}` });
           }
           const open = opened[0]?.url;
           if (opts.json)

@@ -8,6 +8,7 @@ import { isIpv4, isLoopback } from '@cam/net-utils';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { WebSocketServer } from 'ws';
+import { EhomeSession } from './ehome-session.js';
 import { GigeSession } from './gige-session.js';
 import { ScGvmpSession } from './scgvmp-session.js';
 
@@ -57,10 +58,10 @@ function findAssets(given: string | undefined): string {
 }
 
 /** A device the viewer holds open. */
-type Session = GigeSession | ScGvmpSession;
+type Session = GigeSession | ScGvmpSession | EhomeSession;
 
 /** The kinds of device the viewer opens, as `/api/devices` and the URLs name them. */
-export const VIEW_KINDS = ['gige', 'scgvmp'] as const;
+export const VIEW_KINDS = ['gige', 'scgvmp', 'ehome'] as const;
 export type ViewKind = (typeof VIEW_KINDS)[number];
 
 function errorBody(e: unknown): { ok: false; error: { name: string; message: string } } {
@@ -125,15 +126,22 @@ export class ViewerServer {
   }
 
   /** Opens a device; resolves with its session. */
-  async open(kind: string, address: string, port?: number): Promise<Session> {
+  async open(kind: string, address: string, port?: number, token?: string): Promise<Session> {
     if (!(VIEW_KINDS as readonly string[]).includes(kind))
       throw new TypeError(`device kind "${kind}" is not one this viewer opens (${VIEW_KINDS.join(', ')})`);
+    if (this.sessions.size >= MAX_SESSIONS) throw new RangeError(`at most ${MAX_SESSIONS} devices are open at once`);
+    if (kind === 'ehome') {
+      const id = `ehome-${this.nextId++}`;
+      const session = await EhomeSession.open(id, address, token);
+      this.sessions.set(id, session);
+      return session;
+    }
     if (!isIpv4(address)) throw new TypeError(`address "${address}" is not an IPv4 address`);
     if (port !== undefined && !(Number.isInteger(port) && port > 0 && port <= 0xffff))
       throw new TypeError(`port ${port} is not in 1..65535`);
     if (this.sessions.size >= MAX_SESSIONS) throw new RangeError(`at most ${MAX_SESSIONS} devices are open at once`);
     const id = `${kind}-${this.nextId++}`;
-    const session =
+    const session: Session =
       kind === 'gige'
         ? await GigeSession.open(id, address, {
             recordDir: this.options.recordDir,
@@ -191,6 +199,21 @@ export class ViewerServer {
     return s;
   }
 
+  private ehome(c: Context): EhomeSession {
+    const s = this.anySession(c);
+    if (!(s instanceof EhomeSession)) throw new UnknownSessionError(`device "${s.id}" is not an EHome platform`);
+    return s;
+  }
+
+  /** Passes a platform's answer on: status, content type and the body as it streams. */
+  private async relay(c: Context, path: string, query: URLSearchParams): Promise<Response> {
+    const r = await this.ehome(c).call(path, query, c.req.raw.signal);
+    const headers = new Headers({ 'cache-control': 'no-store' });
+    const type = r.headers.get('content-type');
+    if (type) headers.set('content-type', type);
+    return new Response(r.body, { status: r.status, headers });
+  }
+
   private anySession(c: Context): Session {
     const s = this.sessions.get(c.req.param('id') ?? '');
     if (!s) throw new UnknownSessionError(`no device "${c.req.param('id')}" is open`);
@@ -231,7 +254,12 @@ export class ViewerServer {
     app.post('/api/devices', async (c) => {
       const b = await this.body(c);
       const port = b.port === undefined || b.port === '' ? undefined : Number(b.port);
-      const s = await this.open(String(b.kind ?? 'gige'), String(b.address ?? ''), port);
+      const s = await this.open(
+        String(b.kind ?? 'gige'),
+        String(b.address ?? ''),
+        b.kind === 'ehome' ? undefined : port,
+        typeof b.token === 'string' && b.token !== '' ? b.token : undefined,
+      );
       return c.json(s.info());
     });
     app.delete('/api/devices/:id', async (c) => {
@@ -262,6 +290,31 @@ export class ViewerServer {
     });
     app.get('/api/gige/:id/stats', (c) => c.json(this.session(c).stats()));
     app.get('/api/devices/:id/stats', (c) => c.json(this.anySession(c).stats()));
+    // EHome: the platform's devices, alarms (list and live), pictures and the fMP4 preview, relayed
+    const pick = (c: Context, names: readonly string[]): URLSearchParams => {
+      const q = new URLSearchParams();
+      for (const n of names) {
+        const v = c.req.query(n);
+        if (v !== undefined && /^[A-Za-z0-9_.:-]{1,64}$/.test(v)) q.set(n, v);
+      }
+      return q;
+    };
+    const name = (c: Context, key: string): string => {
+      const v = c.req.param(key) ?? '';
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw new TypeError(`${key} "${v.slice(0, 80)}" is not a valid name`);
+      return encodeURIComponent(v);
+    };
+    app.get('/api/ehome/:id/devices', (c) => this.relay(c, 'api/devices', new URLSearchParams()));
+    app.get('/api/ehome/:id/events', (c) => this.relay(c, 'api/events', pick(c, ['type', 'device', 'after', 'limit'])));
+    app.get('/api/ehome/:id/events/stream', (c) => this.relay(c, 'api/events/stream', pick(c, ['type', 'device'])));
+    app.get('/api/ehome/:id/pictures/:pic', (c) =>
+      this.relay(c, `api/pictures/${name(c, 'pic')}`, new URLSearchParams()),
+    );
+    app.get('/api/ehome/:id/devices/:dev/preview', (c) => {
+      const q = pick(c, ['seconds', 'channel', 'stream']);
+      q.set('format', 'mp4');
+      return this.relay(c, `api/devices/${name(c, 'dev')}/preview`, q);
+    });
   }
 
   private asset(c: Context, name: string): Response {
@@ -273,7 +326,8 @@ export class ViewerServer {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://x');
     const m = /^\/ws\/([a-z]{1,16})\/([A-Za-z0-9-]{1,32})$/.exec(url.pathname);
-    const session = m ? this.sessions.get(m[2] ?? '') : undefined;
+    const found = m ? this.sessions.get(m[2] ?? '') : undefined;
+    const session = found instanceof EhomeSession ? undefined : found;
     const origin = req.headers.origin;
     const originOk = origin === undefined || this.hostAllowed(origin.replace(/^https?:\/\//, ''));
     if (

@@ -76,6 +76,7 @@ async function showStart(): Promise<void> {
     { name: 'kind' },
     el('option', { value: 'gige' }, 'GigE Vision camera'),
     el('option', { value: 'scgvmp' }, 'smart camera (SC_GVMP)'),
+    el('option', { value: 'ehome' }, 'EHome platform (URL of its HTTP API)'),
   );
   const address = el('input', { name: 'address', placeholder: '192.168.1.20', required: '' });
   const port = el('input', { name: 'port', placeholder: '3956', size: '6' });
@@ -565,12 +566,173 @@ async function showScGvmp(id: string): Promise<void> {
   teardown = () => ws.close();
 }
 
+// ------------------------------------------------------------------ EHome view
+
+interface EhomeDeviceRow {
+  deviceId: string;
+  online: boolean;
+  address?: string;
+  model?: string;
+}
+
+interface EhomeEvent {
+  id: number;
+  at: string;
+  type: string;
+  deviceId?: string;
+  alarm?: Record<string, unknown>;
+  pictures?: { id: string; url?: string }[];
+  complete?: boolean;
+}
+
+/** Media Source Extensions: the platform's fragmented MP4 (H.264) appended as it arrives, kept near the live edge. */
+function playPreview(video: HTMLVideoElement, url: string, info: HTMLElement): () => void {
+  const abort = new AbortController();
+  const ms = new MediaSource();
+  video.src = URL.createObjectURL(ms);
+  ms.addEventListener(
+    'sourceopen',
+    () => {
+      // the codec string only has to name H.264: the decoder is configured from the init segment's avcC
+      const sb = ms.addSourceBuffer('video/mp4; codecs="avc1.4d401e"');
+      const queue: Uint8Array<ArrayBuffer>[] = [];
+      let received = 0;
+      const pump = (): void => {
+        if (sb.updating || ms.readyState !== 'open') return;
+        const b = sb.buffered;
+        // bounded memory: drop what is well behind the playhead; stay within a second of the live edge
+        if (b.length > 0 && video.currentTime - (b.start(0) as number) > 20) {
+          sb.remove(0, video.currentTime - 10);
+          return;
+        }
+        if (b.length > 0 && (b.end(b.length - 1) as number) - video.currentTime > 1.5)
+          video.currentTime = (b.end(b.length - 1) as number) - 0.3;
+        const next = queue.shift();
+        if (next) sb.appendBuffer(next);
+      };
+      sb.addEventListener('updateend', pump);
+      const headers = new Headers();
+      if (token) headers.set('x-cam-token', token);
+      fetch(url, { headers, signal: abort.signal })
+        .then(async (res) => {
+          if (!res.ok || !res.body) {
+            const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+            throw new Error(`preview: HTTP ${res.status} ${body.error?.message ?? ''}`);
+          }
+          const reader = res.body.getReader();
+          void video.play().catch(() => {});
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            received += value.byteLength;
+            queue.push(value as Uint8Array<ArrayBuffer>);
+            info.textContent = `preview: ${(received / 1e6).toFixed(2)} MB received, playing at ${video.currentTime.toFixed(1)} s`;
+            pump();
+          }
+          info.textContent = `preview ended after ${(received / 1e6).toFixed(2)} MB`;
+        })
+        .catch((e: Error) => {
+          if (!abort.signal.aborted) info.textContent = `${e.name}: ${e.message}`;
+        });
+    },
+    { once: true },
+  );
+  return () => {
+    abort.abort();
+    URL.revokeObjectURL(video.src);
+  };
+}
+
+async function showEhome(id: string): Promise<void> {
+  const devices = el('tbody', { id: 'ehome-devices' });
+  const alarms = el('ul', { id: 'alarms' });
+  const video = el('video', { id: 'preview', width: '640', height: '360', controls: '' });
+  video.muted = true;
+  video.playsInline = true;
+  const info = el('div', { class: 'status', id: 'preview-info' }, 'pick a device to preview');
+  app.replaceChildren(
+    el(
+      'div',
+      { class: 'gige' },
+      el('section', {}, el('h3', {}, 'Preview'), video, info, el('h3', {}, 'Alarms'), alarms),
+      el(
+        'section',
+        {},
+        el('h3', {}, 'Devices'),
+        el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'device'), el('th', {}, 'state'), el('th', {})))),
+      ),
+    ),
+  );
+  (app.querySelector('table') as HTMLTableElement).append(devices);
+  (document.getElementById('where') as HTMLElement).textContent = id;
+  let stopPreview: (() => void) | undefined;
+  const q = token ? `?token=${encodeURIComponent(token)}` : '';
+  const renderDevices = async (): Promise<void> => {
+    const list = await api<EhomeDeviceRow[]>(`/api/ehome/${id}/devices`);
+    devices.replaceChildren(
+      ...list.map((d) => {
+        const b = el('button', { type: 'button', class: 'preview' }, 'Preview');
+        b.onclick = () => {
+          stopPreview?.();
+          info.textContent = `opening the preview of ${d.deviceId}...`;
+          stopPreview = playPreview(
+            video,
+            `/api/ehome/${id}/devices/${encodeURIComponent(d.deviceId)}/preview?seconds=3600`,
+            info,
+          );
+        };
+        b.disabled = !d.online;
+        return el(
+          'tr',
+          { 'data-device': d.deviceId, 'data-online': String(d.online) },
+          el('td', {}, d.deviceId),
+          el('td', { class: d.online ? 'online' : 'offline' }, d.online ? 'online' : 'offline'),
+          el('td', {}, b),
+        );
+      }),
+    );
+  };
+  const alarmRow = (e: EhomeEvent): HTMLElement => {
+    const what = Object.entries(e.alarm ?? {})
+      .filter(([, v]) => typeof v !== 'object')
+      .slice(0, 4)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ');
+    const pics = (e.pictures ?? []).flatMap((p) => {
+      const m = /\/api\/pictures\/([A-Za-z0-9_.-]+)$/.exec(p.url ?? '');
+      return m
+        ? [el('img', { src: `/api/ehome/${id}/pictures/${m[1]}${q}`, alt: `picture ${p.id}`, height: '90' })]
+        : [];
+    });
+    return el('li', { 'data-event': String(e.id) }, `${e.at} ${e.deviceId ?? ''} ${what} `, ...pics);
+  };
+  const seen = new Set<number>();
+  const addAlarm = (e: EhomeEvent): void => {
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    alarms.prepend(alarmRow(e));
+    while (alarms.children.length > 100) alarms.lastElementChild?.remove();
+  };
+  const events = new EventSource(`/api/ehome/${id}/events/stream${q ? `${q}&` : '?'}type=alarm`);
+  events.addEventListener('alarm', (ev) => addAlarm(JSON.parse((ev as MessageEvent<string>).data) as EhomeEvent));
+  const past = await api<{ events: EhomeEvent[] }>(`/api/ehome/${id}/events?type=alarm&limit=50`);
+  for (const e of past.events) addAlarm(e);
+  await renderDevices();
+  const timer = setInterval(() => void renderDevices().catch(() => {}), 2000);
+  teardown = () => {
+    clearInterval(timer);
+    events.close();
+    stopPreview?.();
+  };
+}
+
 function route(): void {
   teardown?.();
   teardown = undefined;
   (document.getElementById('where') as HTMLElement).textContent = '';
-  const m = /^#\/(gige|scgvmp)\/([A-Za-z0-9-]+)$/.exec(location.hash);
-  const shown = !m?.[2] ? showStart() : m[1] === 'gige' ? showGige(m[2]) : showScGvmp(m[2]);
+  const m = /^#\/(gige|scgvmp|ehome)\/([A-Za-z0-9-]+)$/.exec(location.hash);
+  const views = { gige: showGige, scgvmp: showScGvmp, ehome: showEhome };
+  const shown = m?.[2] ? views[m[1] as keyof typeof views](m[2]) : showStart();
   shown.catch((e: Error) => {
     app.replaceChildren(el('p', { class: 'error' }, `${e.name}: ${e.message}`));
   });

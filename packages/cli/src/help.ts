@@ -76,6 +76,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'cam view --gige 192.168.1.20',
     'cam view --scgvmp 192.168.1.30',
     'cam view --ehome http://127.0.0.1:7680',
+    'cam view --sdk 192.168.1.50',
     'cam view --address 0.0.0.0 --port 8080   # prints a URL with a token',
   ],
   demo: ['cam demo', 'cam demo --only gige,scgvmp --json'],

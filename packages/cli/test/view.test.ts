@@ -8,6 +8,7 @@ import { FeatureRegister, GvcpDevice, PixelFormat } from '@cam/gvcp';
 import { attachGvspStreaming, TestPattern } from '@cam/gvsp';
 import { PortPool } from '@cam/net-utils';
 import { attachToGvcpDevice, ScGvmpDevice, testPatternRaw } from '@cam/sc-gvmp';
+import { SdkDevice } from '@cam/sdk-tcp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { launchChromium } from '../../../test-support/browser.js';
@@ -423,5 +424,45 @@ describeInterop('cam view: the EHome view in Chromium', ['chromium'], () => {
     expect(levels.size).toEqual([640, 360]);
     expect(levels.levels).toBeGreaterThan(16); // a picture, not a blank or single-colour frame
     await p.screenshot({ path: join(ARTIFACTS, 'view-ehome.png') });
+  }, 120_000);
+});
+
+describeInterop('cam view: the Huidu LED controller view in Chromium', ['chromium'], () => {
+  it('shows the device info and files, and uploads a file with progress', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cam-view-sdk-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const device = await SdkDevice.start({ address: '127.0.0.1', port: 0, dir, search: false });
+    cleanup.push(() => device.close());
+    const cam = await startCam(['view', '--sdk', '127.0.0.1', '--sdk-port', String(device.port), '--json'], {
+      timeoutMs: 120_000,
+    });
+    cleanup.push(async () => {
+      if (cam.child.exitCode === null) {
+        cam.child.kill('SIGINT');
+        await cam.exit;
+      }
+    });
+    const { open } = JSON.parse(cam.firstLine) as { open: string };
+    expect(open).toMatch(/#\/sdk\/sdk-1$/);
+    const p = await page(open);
+    await p.locator('#sdk-info tr[data-key="model"]').waitFor({ timeout: 20_000 });
+    expect(await p.locator('#sdk-info tr[data-key="width"] td').textContent()).toBe('128');
+    // a 3 MB file: many progress steps; its bytes arrive on the controller intact
+    const bytes = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 12)) & 0xff;
+    await p.locator('#upload-file').setInputFiles({ name: 'logo.bmp', mimeType: 'image/bmp', buffer: bytes });
+    await p.locator('#upload').click();
+    await expect
+      .poll(() => p.locator('#upload-info').textContent(), { timeout: 60_000 })
+      .toMatch(`logo.bmp: ${bytes.length} of ${bytes.length} bytes, done`);
+    expect(await p.locator('#upload-progress').evaluate((e) => (e as unknown as { value: number }).value)).toBe(
+      bytes.length,
+    );
+    await p.locator('#sdk-files tr[data-file="logo.bmp"]').waitFor({ timeout: 20_000 });
+    expect(await p.locator('#sdk-files tr[data-file="logo.bmp"] td').nth(1).textContent()).toBe(String(bytes.length));
+    const stored = readdirSync(dir, { recursive: true }).find((f) => String(f).endsWith('logo.bmp'));
+    expect(stored).toBeDefined();
+    expect(readFileSync(join(dir, String(stored))).equals(bytes)).toBe(true);
+    await p.screenshot({ path: join(ARTIFACTS, 'view-sdk.png') });
   }, 120_000);
 });

@@ -10,6 +10,8 @@ interface ViewOptions {
   scgvmp?: string;
   scgvmpPort?: string;
   ehome?: string;
+  sdk?: string;
+  sdkPort?: string;
   ehomeToken?: string;
   address?: string;
   port?: string;
@@ -27,6 +29,8 @@ export function registerView(program: Command): void {
     .option('--gige-port <n>', "the camera's GVCP port (default: 3956)")
     .option('--scgvmp <ip>', 'open this smart camera (SC_GVMP JPEG stream) at once')
     .option('--scgvmp-port <n>', "the smart camera's GVCP port (default: 3956)")
+    .option('--sdk <ip>', 'open this Huidu LED controller (SDK over TCP) at once')
+    .option('--sdk-port <n>', "the controller's TCP port (default: 10001)")
     .option('--ehome <url>', "open this EHome platform's HTTP API (cam ehome serve) at once")
     .option('--ehome-token <token>', "the platform's bearer token (kept on the server, not sent to the browser)")
     .option('--address <ip>', 'address to serve on (default: 127.0.0.1; elsewhere a token is required)')
@@ -40,17 +44,18 @@ export function registerView(program: Command): void {
         if (!isIpv4(host)) throw new UsageError(`address "${host}" is not an IPv4 address`);
         const port = opts.port === undefined ? 0 : parseNumber(opts.port, 'port');
         if (port > 0xffff) throw new UsageError(`port ${port} is not in 0..65535`);
-        const devices: { kind: 'gige' | 'scgvmp'; address: string; port: number | undefined }[] = [];
+        const devices: { kind: 'gige' | 'scgvmp' | 'sdk'; address: string; port: number | undefined }[] = [];
         for (const [kind, address, portText] of [
           ['gige', opts.gige, opts.gigePort],
           ['scgvmp', opts.scgvmp, opts.scgvmpPort],
+          ['sdk', opts.sdk, opts.sdkPort],
         ] as const) {
           if (address === undefined) {
             if (portText !== undefined) throw new UsageError(`--${kind}-port needs --${kind}`);
             continue;
           }
           if (!isIpv4(address)) throw new UsageError(`--${kind} "${address}" is not an IPv4 address`);
-          const p = portText === undefined ? undefined : parseNumber(portText, 'GVCP port');
+          const p = portText === undefined ? undefined : parseNumber(portText, `--${kind}-port`);
           if (p !== undefined && (p < 1 || p > 0xffff)) throw new UsageError(`--${kind}-port ${p} is not in 1..65535`);
           devices.push({ kind, address, port: p });
         }

@@ -11,6 +11,7 @@ import { WebSocketServer } from 'ws';
 import { EhomeSession } from './ehome-session.js';
 import { GigeSession } from './gige-session.js';
 import { ScGvmpSession } from './scgvmp-session.js';
+import { MAX_UPLOAD_BYTES, SdkSession } from './sdk-session.js';
 
 /** Options of {@link ViewerServer}. */
 export interface ViewerServerOptions {
@@ -58,10 +59,10 @@ function findAssets(given: string | undefined): string {
 }
 
 /** A device the viewer holds open. */
-type Session = GigeSession | ScGvmpSession | EhomeSession;
+type Session = GigeSession | ScGvmpSession | EhomeSession | SdkSession;
 
 /** The kinds of device the viewer opens, as `/api/devices` and the URLs name them. */
-export const VIEW_KINDS = ['gige', 'scgvmp', 'ehome'] as const;
+export const VIEW_KINDS = ['gige', 'scgvmp', 'ehome', 'sdk'] as const;
 export type ViewKind = (typeof VIEW_KINDS)[number];
 
 function errorBody(e: unknown): { ok: false; error: { name: string; message: string } } {
@@ -147,7 +148,9 @@ export class ViewerServer {
             recordDir: this.options.recordDir,
             ...(port === undefined ? {} : { port }),
           })
-        : await ScGvmpSession.open(id, address, port === undefined ? {} : { port });
+        : kind === 'scgvmp'
+          ? await ScGvmpSession.open(id, address, port === undefined ? {} : { port })
+          : await SdkSession.open(id, address, port === undefined ? {} : { port });
     this.sessions.set(id, session);
     return session;
   }
@@ -212,6 +215,12 @@ export class ViewerServer {
     const type = r.headers.get('content-type');
     if (type) headers.set('content-type', type);
     return new Response(r.body, { status: r.status, headers });
+  }
+
+  private sdk(c: Context): SdkSession {
+    const s = this.anySession(c);
+    if (!(s instanceof SdkSession)) throw new UnknownSessionError(`device "${s.id}" is not an LED controller`);
+    return s;
   }
 
   private anySession(c: Context): Session {
@@ -304,6 +313,24 @@ export class ViewerServer {
       if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw new TypeError(`${key} "${v.slice(0, 80)}" is not a valid name`);
       return encodeURIComponent(v);
     };
+    // Huidu LED controller: device information, files, uploads with progress
+    app.get('/api/sdk/:id/info', async (c) => c.json(await this.sdk(c).deviceInfo()));
+    app.get('/api/sdk/:id/files', async (c) => c.json(await this.sdk(c).files()));
+    app.post('/api/sdk/:id/uploads', async (c) => {
+      const s = this.sdk(c);
+      const length = Number(c.req.header('content-length') ?? Number.NaN);
+      if (!(length >= 0 && length <= MAX_UPLOAD_BYTES))
+        throw new RangeError(`an upload needs a content-length of at most ${MAX_UPLOAD_BYTES} bytes`);
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      if (bytes.byteLength !== length) throw new RangeError('the upload ended before its content-length');
+      const job = s.upload(c.req.query('name') ?? '', c.req.query('type') ?? 'image', bytes);
+      return c.json(job);
+    });
+    app.get('/api/sdk/:id/uploads/:job', (c) => {
+      const job = this.sdk(c).job(Number(c.req.param('job')));
+      if (!job) throw new UnknownSessionError(`no upload ${c.req.param('job')}`);
+      return c.json(job);
+    });
     app.get('/api/ehome/:id/devices', (c) => this.relay(c, 'api/devices', new URLSearchParams()));
     app.get('/api/ehome/:id/events', (c) => this.relay(c, 'api/events', pick(c, ['type', 'device', 'after', 'limit'])));
     app.get('/api/ehome/:id/events/stream', (c) => this.relay(c, 'api/events/stream', pick(c, ['type', 'device'])));
@@ -327,7 +354,7 @@ export class ViewerServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const m = /^\/ws\/([a-z]{1,16})\/([A-Za-z0-9-]{1,32})$/.exec(url.pathname);
     const found = m ? this.sessions.get(m[2] ?? '') : undefined;
-    const session = found instanceof EhomeSession ? undefined : found;
+    const session = found instanceof EhomeSession || found instanceof SdkSession ? undefined : found;
     const origin = req.headers.origin;
     const originOk = origin === undefined || this.hostAllowed(origin.replace(/^https?:\/\//, ''));
     if (

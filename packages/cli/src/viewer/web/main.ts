@@ -40,7 +40,7 @@ class ApiError extends Error {
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
   if (token) headers.set('x-cam-token', token);
-  if (init.body) headers.set('content-type', 'application/json');
+  if (init.body && !headers.has('content-type')) headers.set('content-type', 'application/json');
   const res = await fetch(path, { ...init, headers });
   const body = (await res.json().catch(() => ({}))) as { error?: { name: string; message: string } };
   if (!res.ok) throw new ApiError(body.error?.name ?? `HTTP ${res.status}`, body.error?.message ?? res.statusText);
@@ -77,6 +77,7 @@ async function showStart(): Promise<void> {
     el('option', { value: 'gige' }, 'GigE Vision camera'),
     el('option', { value: 'scgvmp' }, 'smart camera (SC_GVMP)'),
     el('option', { value: 'ehome' }, 'EHome platform (URL of its HTTP API)'),
+    el('option', { value: 'sdk' }, 'Huidu LED controller (SDK TCP)'),
   );
   const address = el('input', { name: 'address', placeholder: '192.168.1.20', required: '' });
   const port = el('input', { name: 'port', placeholder: '3956', size: '6' });
@@ -726,12 +727,117 @@ async function showEhome(id: string): Promise<void> {
   };
 }
 
+// ------------------------------------------------------------------ Huidu LED controller view
+
+interface UploadJob {
+  id: number;
+  name: string;
+  sent: number;
+  total: number;
+  resumedFrom: number;
+  done: boolean;
+  error?: string;
+}
+
+async function showSdk(id: string): Promise<void> {
+  const info = el('table', { id: 'sdk-info' });
+  const files = el('tbody', { id: 'sdk-files' });
+  const file = el('input', { type: 'file', id: 'upload-file' });
+  const type = el(
+    'select',
+    { id: 'upload-type' },
+    ...['image', 'video', 'font', 'firmware', 'config', 'fpga'].map((t) => el('option', { value: t }, t)),
+  );
+  const go = el('button', { type: 'button', id: 'upload' }, 'Upload');
+  const bar = el('progress', { id: 'upload-progress', max: '1', value: '0' });
+  const status = el('span', { id: 'upload-info' });
+  app.replaceChildren(
+    el('h3', {}, 'LED controller'),
+    info,
+    el('h3', {}, 'Files'),
+    el(
+      'table',
+      {},
+      el(
+        'thead',
+        {},
+        el('tr', {}, el('th', {}, 'name'), el('th', {}, 'size'), el('th', {}, 'type'), el('th', {}, 'md5')),
+      ),
+      files,
+    ),
+    el('h3', {}, 'Upload'),
+    el('div', { class: 'toolbar' }, file, type, go, bar, status),
+  );
+  (document.getElementById('where') as HTMLElement).textContent = id;
+  const d = await api<Record<string, unknown>>(`/api/sdk/${id}/info`);
+  info.replaceChildren(
+    ...Object.entries(d).map(([k, v]) => el('tr', { 'data-key': k }, el('th', {}, k), el('td', {}, String(v)))),
+  );
+  const listFiles = async (): Promise<void> => {
+    const list = await api<{ name: string; size: number; type: string; md5: string }[]>(`/api/sdk/${id}/files`);
+    files.replaceChildren(
+      ...list.map((f) =>
+        el(
+          'tr',
+          { 'data-file': f.name },
+          el('td', {}, f.name),
+          el('td', {}, String(f.size)),
+          el('td', {}, f.type),
+          el('td', {}, f.md5),
+        ),
+      ),
+    );
+  };
+  await listFiles();
+  let poll: ReturnType<typeof setInterval> | undefined;
+  go.onclick = () => {
+    const f = file.files?.[0];
+    if (!f) {
+      status.textContent = 'choose a file first';
+      return;
+    }
+    status.textContent = `sending ${f.name} to the viewer...`;
+    api<UploadJob>(`/api/sdk/${id}/uploads?name=${encodeURIComponent(f.name)}&type=${encodeURIComponent(type.value)}`, {
+      method: 'POST',
+      body: f,
+      headers: { 'content-type': 'application/octet-stream' },
+    }).then(
+      (job) => {
+        clearInterval(poll);
+        poll = setInterval(() => {
+          api<UploadJob>(`/api/sdk/${id}/uploads/${job.id}`).then(
+            (j) => {
+              bar.max = Math.max(1, j.total);
+              bar.value = j.sent;
+              status.textContent = j.error
+                ? j.error
+                : `${j.name}: ${j.sent} of ${j.total} bytes${j.resumedFrom ? ` (resumed from ${j.resumedFrom})` : ''}${j.done ? ', done' : ''}`;
+              if (j.done) {
+                clearInterval(poll);
+                void listFiles();
+              }
+            },
+            (e: Error) => {
+              clearInterval(poll);
+              status.textContent = `${e.name}: ${e.message}`;
+            },
+          );
+        }, 200);
+      },
+      (e: Error) => {
+        status.textContent = `${e.name}: ${e.message}`;
+      },
+    );
+  };
+  teardown = () => clearInterval(poll);
+}
+
 function route(): void {
   teardown?.();
   teardown = undefined;
   (document.getElementById('where') as HTMLElement).textContent = '';
-  const m = /^#\/(gige|scgvmp|ehome)\/([A-Za-z0-9-]+)$/.exec(location.hash);
-  const views = { gige: showGige, scgvmp: showScGvmp, ehome: showEhome };
+  const m = /^#\/(gige|scgvmp|ehome|sdk)\/([A-Za-z0-9-]+)$/.exec(location.hash);
+  const views = { gige: showGige, scgvmp: showScGvmp, ehome: showEhome, sdk: showSdk };
   const shown = m?.[2] ? views[m[1] as keyof typeof views](m[2]) : showStart();
   shown.catch((e: Error) => {
     app.replaceChildren(el('p', { class: 'error' }, `${e.name}: ${e.message}`));

@@ -84,6 +84,13 @@ describe('cam view: the server', () => {
     expect(await wsStatus(ws)).toBe(403);
     expect(await wsStatus(`${ws}?token=${token}`)).toBe('open');
     expect(await wsStatus(`ws://${url.host}/ws/gige/gige-9?token=${token}`)).toBe(403);
+    // discovery never broadcasts unless asked to
+    const refused = await fetch(`http://${url.host}/api/discover?token=${token}`, { method: 'POST', body: '{}' });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      ok: false,
+      error: { message: /broadcast discovery must be asked for/ },
+    });
     // an unknown device is a 404 with a typed error
     const missing = await get(url, `/api/gige/gige-9/features?token=${token}`);
     expect(missing.status).toBe(404);

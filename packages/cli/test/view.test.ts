@@ -171,8 +171,11 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     // a wrong address: the error is shown on the form
     await expect.poll(() => p.locator('#add-gige .error').textContent(), { timeout: 20_000 }).toMatch(/Error/);
     await p.screenshot({ path: join(ARTIFACTS, 'view-start.png') });
-    await p.locator('#add-gige input[name=port]').fill(String(port));
-    await p.locator('#add-gige button').click();
+    // unicast discovery finds it (broadcast only when asked, and never in tests), and its Open button opens it
+    await p.locator('#discover input[name=address]').fill('127.0.0.1');
+    await p.locator('#discover input[name=port]').fill(String(port));
+    await p.locator('#discover button').click();
+    await p.locator(`#found li[data-camera="127.0.0.1:${port}"] button`).click();
     await p.waitForURL(/#\/gige\/gige-\d+$/, { timeout: 20_000 });
     await displayed(p, 2);
   }, 120_000);

@@ -4,6 +4,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { discover } from '@cam/gvcp';
 import { isIpv4, isLoopback } from '@cam/net-utils';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
@@ -260,6 +261,33 @@ export class ViewerServer {
     app.get('/', (c) => this.asset(c, 'index.html'));
     app.get('/assets/:file', (c) => this.asset(c, c.req.param('file')));
     app.get('/api/devices', (c) => c.json(this.list().map((s) => s.info())));
+    // GigE Vision discovery: unicast to one address, or broadcast on every interface only when the body asks for it
+    app.post('/api/discover', async (c) => {
+      const b = await this.body(c);
+      const address = typeof b.address === 'string' && b.address !== '' ? b.address : undefined;
+      if (address !== undefined && !isIpv4(address)) throw new TypeError(`address "${address}" is not an IPv4 address`);
+      if (address === undefined && b.broadcast !== true)
+        throw new TypeError('broadcast discovery must be asked for: broadcast true, or give an address');
+      const port = b.port === undefined || b.port === '' ? undefined : Number(b.port);
+      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port <= 0xffff))
+        throw new TypeError(`port ${String(b.port)} is not in 1..65535`);
+      const found = await discover({
+        timeoutMs: 1000,
+        ...(address === undefined ? {} : { address }),
+        ...(port === undefined ? {} : { port }),
+      });
+      return c.json(
+        found.map((d) => ({
+          address: d.address,
+          port: d.port,
+          model: d.modelName,
+          manufacturer: d.manufacturerName,
+          serial: d.serialNumber,
+          mac: d.mac,
+          name: d.userDefinedName,
+        })),
+      );
+    });
     app.post('/api/devices', async (c) => {
       const b = await this.body(c);
       const port = b.port === undefined || b.port === '' ? undefined : Number(b.port);

@@ -110,7 +110,67 @@ async function showStart(): Promise<void> {
       },
     );
   });
-  app.replaceChildren(el('h2', {}, 'Devices'), list, el('h3', {}, 'Open a device (by its unicast address)'), form);
+  // discovery: unicast to an address, or a broadcast on every interface only when that box is ticked
+  const findAddress = el('input', { name: 'address', placeholder: 'address (empty: broadcast)' });
+  const findPort = el('input', { name: 'port', placeholder: '3956', size: '6' });
+  const broadcast = el('input', { type: 'checkbox', name: 'broadcast' });
+  const found = el('ul', { id: 'found' });
+  const find = el(
+    'form',
+    { id: 'discover' },
+    findAddress,
+    ' port ',
+    findPort,
+    ' ',
+    el('label', {}, broadcast, ' broadcast on every interface'),
+    ' ',
+    el('button', { type: 'submit' }, 'Find'),
+  );
+  find.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    found.replaceChildren(el('li', {}, 'looking...'));
+    api<{ address: string; port: number; model: string; serial: string; mac: string }[]>('/api/discover', {
+      method: 'POST',
+      body: JSON.stringify({
+        address: findAddress.value.trim(),
+        port: findPort.value.trim(),
+        broadcast: broadcast.checked,
+      }),
+    }).then(
+      (cams) => {
+        found.replaceChildren(...(cams.length === 0 ? [el('li', {}, 'no camera answered')] : []));
+        for (const d of cams) {
+          const b = el('button', { type: 'button' }, 'Open');
+          b.onclick = () => {
+            kind.value = 'gige';
+            address.value = d.address;
+            port.value = String(d.port);
+            form.requestSubmit();
+          };
+          found.append(
+            el(
+              'li',
+              { 'data-camera': `${d.address}:${d.port}` },
+              `${d.model} ${d.serial} ${d.mac} at ${d.address}:${d.port} `,
+              b,
+            ),
+          );
+        }
+      },
+      (e: Error) => {
+        found.replaceChildren(el('li', { class: 'error' }, `${e.name}: ${e.message}`));
+      },
+    );
+  });
+  app.replaceChildren(
+    el('h2', {}, 'Devices'),
+    list,
+    el('h3', {}, 'Open a device (by its unicast address)'),
+    form,
+    el('h3', {}, 'Find GigE Vision cameras'),
+    find,
+    found,
+  );
   const devices = await api<DeviceInfo[]>('/api/devices');
   if (devices.length === 0) list.append(el('li', {}, 'none open yet'));
   for (const d of devices)

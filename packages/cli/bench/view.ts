@@ -63,7 +63,12 @@ async function stop(p: StartedCam): Promise<void> {
   if (p.child.exitCode === null) p.child.kill('SIGKILL');
 }
 
-async function run(width: number, height: number, fps: number): Promise<Record<string, string | number>> {
+async function run(
+  width: number,
+  height: number,
+  fps: number,
+  packetSize: number,
+): Promise<Record<string, string | number>> {
   const sim = await startCam(
     [
       'gige',
@@ -85,7 +90,16 @@ async function run(width: number, height: number, fps: number): Promise<Record<s
     { timeoutMs: 10 * 60_000 },
   );
   const view = await startCam(
-    ['view', '--gige', '127.0.0.1', '--gige-port', String(JSON.parse(sim.firstLine).port), '--json'],
+    [
+      'view',
+      '--gige',
+      '127.0.0.1',
+      '--gige-port',
+      String(JSON.parse(sim.firstLine).port),
+      '--packet-size',
+      String(packetSize),
+      '--json',
+    ],
     { timeoutMs: 10 * 60_000 },
   );
   const browser = await launchChromium();
@@ -142,7 +156,7 @@ async function run(width: number, height: number, fps: number): Promise<Record<s
     const received = (s1.completedFrames - s0.completedFrames) / elapsed;
     const displayed = (d1.displayed - d0.displayed) / elapsed;
     return {
-      config: `${width}x${height} Mono8 @ ${fps}`,
+      config: `${width}x${height} Mono8 @ ${fps}, packets of ${packetSize} B`,
       'camera fps (receiver, page open)': received.toFixed(1),
       'displayed fps': displayed.toFixed(1),
       'displayed / camera': `${((100 * displayed) / fps).toFixed(1)}%`,
@@ -169,10 +183,11 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 console.log(`cam view benchmark, ${SECONDS} s per measurement; load average before: ${load()}`);
-for (const [w, h, fps] of [
-  [640, 480, 30],
-  [1280, 1024, 60],
+for (const [w, h, fps, packet] of [
+  [640, 480, 30, 1500],
+  [1280, 1024, 60, 1500],
+  [1280, 1024, 60, 9000],
 ] as const) {
-  const r = await run(w, h, fps);
+  const r = await run(w, h, fps, packet);
   console.log(JSON.stringify({ ...r, 'load average after': load() }, null, 2));
 }

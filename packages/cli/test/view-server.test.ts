@@ -121,6 +121,9 @@ describe('cam view: the server', () => {
       ['view', '--port', '70000'],
       ['view', '--gige', '300.1.1.1'],
       ['view', '--token', 'short'],
+      ['view', '--packet-size', '100'],
+      ['view', '--gige-port', '3956'],
+      ['view', '--ehome', 'ftp://x'],
     ]) {
       const r = await runCam(args);
       expect(r.code, args.join(' ')).toBe(2);

@@ -17,6 +17,7 @@ interface ViewOptions {
   port?: string;
   token?: string;
   recordDir?: string;
+  packetSize?: string;
   json?: boolean;
 }
 
@@ -36,6 +37,7 @@ export function registerView(program: Command): void {
     .option('--address <ip>', 'address to serve on (default: 127.0.0.1; elsewhere a token is required)')
     .option('--port <n>', 'TCP port to serve on (default: 0, any free port)')
     .option('--token <text>', 'access token in the URL (default: random when not on loopback)')
+    .option('--packet-size <bytes>', 'largest GVSP packet to negotiate with GigE cameras (576..9000; default: 1500)')
     .option('--record-dir <dir>', 'where recordings are written (default: .)')
     .option('--json', 'print one JSON line with the URL once serving')
     .action(
@@ -71,11 +73,15 @@ export function registerView(program: Command): void {
         } else if (opts.ehomeToken !== undefined) throw new UsageError('--ehome-token needs --ehome');
         if (opts.token !== undefined && !/^[A-Za-z0-9_-]{16,128}$/.test(opts.token))
           throw new UsageError('--token must be 16..128 of A-Z a-z 0-9 _ -');
+        const packetSize = opts.packetSize === undefined ? undefined : parseNumber(opts.packetSize, 'packet size');
+        if (packetSize !== undefined && (packetSize < 576 || packetSize > 9000))
+          throw new UsageError(`packet size ${packetSize} is not in 576..9000`);
         using interrupt = interruptSignal();
         const server = new ViewerServer({
           host,
           port,
           recordDir: opts.recordDir ?? '.',
+          ...(packetSize === undefined ? {} : { packetSize }),
           ...(opts.token === undefined ? {} : { token: opts.token }),
         });
         try {

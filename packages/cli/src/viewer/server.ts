@@ -24,6 +24,8 @@ export interface ViewerServerOptions {
   token?: string;
   /** Directory recordings go to. */
   recordDir: string;
+  /** Largest GVSP packet to negotiate with GigE Vision cameras (default 1500; 9000 for jumbo frames). */
+  packetSize?: number;
   /** The built browser app (default: dist/viewer beside this module, or the package's dist/viewer from source). */
   assetsDir?: string;
 }
@@ -147,6 +149,7 @@ export class ViewerServer {
       kind === 'gige'
         ? await GigeSession.open(id, address, {
             recordDir: this.options.recordDir,
+            ...(this.options.packetSize === undefined ? {} : { packetSize: this.options.packetSize }),
             ...(port === undefined ? {} : { port }),
           })
         : kind === 'scgvmp'

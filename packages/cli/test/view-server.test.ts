@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { GvcpDevice } from '@cam/gvcp';
 import { attachGvspStreaming } from '@cam/gvsp';
@@ -111,6 +112,23 @@ describe('cam view: the server', () => {
     expect((await get(url, '/api/devices', `evil.example:${url.port}`)).status).toBe(421);
     expect((await get(url, '/api/devices', `localhost:${url.port}`)).status).toBe(200);
     expect(await wsStatus(`ws://${url.host}/ws/gige/gige-1`, { origin: 'http://evil.example' })).toBe(403);
+    // one source holds at most 64 connections: the rest are closed at once
+    const sockets = Array.from({ length: 70 }, () => connect(Number(url.port), '127.0.0.1'));
+    cleanup.push(() => {
+      for (const s of sockets) s.destroy();
+    });
+    const closed = await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<boolean>((resolve) => {
+            s.once('close', () => resolve(true));
+            s.once('error', () => resolve(true));
+            setTimeout(() => resolve(false), 3000);
+          }),
+      ),
+    );
+    expect(closed.filter(Boolean).length).toBeGreaterThanOrEqual(6);
+    for (const s of sockets) s.destroy();
     cam.child.kill('SIGINT');
     expect(await cam.exit).toBe(130);
   }, 60_000);

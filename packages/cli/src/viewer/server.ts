@@ -35,6 +35,8 @@ const MAX_SESSIONS = 16;
 const MAX_SOCKETS = 32;
 const MAX_BODY = 64 * 1024;
 const MAX_SOCKET_BACKLOG = 64 * 1024 * 1024;
+/** TCP connections one source address may hold (a browser opens about six, plus one WebSocket per tab). */
+const MAX_CONNECTIONS_PER_SOURCE = 64;
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -87,6 +89,9 @@ export class ViewerServer {
   private readonly sessions = new Map<string, Session>();
   private readonly assets = new Map<string, { body: Uint8Array; type: string }>();
   private nextId = 1;
+  private readonly connectionsBySource = new Map<string, number>();
+  /** Connections refused because their source already held {@link MAX_CONNECTIONS_PER_SOURCE}. */
+  connectionsRefused = 0;
   private port = 0;
   private readonly host: string;
 
@@ -107,6 +112,22 @@ export class ViewerServer {
       serverOptions: { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5000 },
     }) as Server;
     this.http.maxConnections = 256;
+    this.http.maxHeadersCount = 64;
+    this.http.on('connection', (socket) => {
+      const source = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+      const n = (this.connectionsBySource.get(source) ?? 0) + 1;
+      if (n > MAX_CONNECTIONS_PER_SOURCE) {
+        this.connectionsRefused++;
+        socket.destroy();
+        return;
+      }
+      this.connectionsBySource.set(source, n);
+      socket.once('close', () => {
+        const left = (this.connectionsBySource.get(source) ?? 1) - 1;
+        if (left <= 0) this.connectionsBySource.delete(source);
+        else this.connectionsBySource.set(source, left);
+      });
+    });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
   }
 

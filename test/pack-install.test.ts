@@ -117,6 +117,20 @@ describeInterop('packed tarballs install into an empty npm project', ['npm'], ()
       );
       expect(JSON.parse(clip.stdout)).toEqual({ frames: 1500, width: 640, jpeg: 0xff });
 
+      // `cam view`'s browser app ships in the tarball (dist/viewer) and is served by the installed cam
+      const view = await startProcess(cam, ['view', '--json'], { timeoutMs: 60_000 });
+      try {
+        const { url } = JSON.parse(view.firstLine) as { url: string };
+        const page = await (await fetch(url)).text();
+        expect(page).toContain('/assets/main.js');
+        const app = await fetch(new URL('/assets/main.js', url));
+        expect(app.status).toBe(200);
+        expect((await app.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
+      } finally {
+        view.child.kill('SIGINT');
+        expect(await view.exit).toBe(130);
+      }
+
       const sim = await startProcess(
         cam,
         ['gige', 'simulate', '--address', '127.0.0.1', '--port', '0', '--width', '64', '--height', '48', '--json'],

@@ -133,6 +133,43 @@ describe('cam view: the server', () => {
     expect(await cam.exit).toBe(130);
   }, 60_000);
 
+  it('a page that does not keep up misses frames for display only: the receiver still completes every one', async () => {
+    const dev = await GvcpDevice.start({ address: '127.0.0.1', port: 0, width: 64, height: 48, pixelFormat: 'Mono8' });
+    cleanup.push(() => dev.close());
+    const s = await attachGvspStreaming(dev, { bindAddress: '127.0.0.1', forceFps: 50 });
+    cleanup.push(() => s.close());
+    const { url } = await view(['--gige', '127.0.0.1', '--gige-port', String(dev.address().port)]);
+    const headers: { frame: number; dropped: number }[] = [];
+    const ws = new WebSocket(`ws://${url.host}/ws/gige/gige-1`);
+    cleanup.push(() => ws.close());
+    ws.on('message', (data, binary) => {
+      if (!binary) return;
+      const b = data as Buffer;
+      const n = b.readUInt32LE(0);
+      headers.push(JSON.parse(b.subarray(4, 4 + n).toString('utf8')) as { frame: number; dropped: number });
+    });
+    const until = async (test: () => boolean): Promise<void> => {
+      for (let i = 0; i < 300 && !test(); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(test()).toBe(true);
+    };
+    await until(() => headers.length === 1);
+    // a busy page: no ack for a while; nothing more is sent meanwhile
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(headers).toHaveLength(1);
+    ws.send('{"type":"ack"}');
+    await until(() => headers.length === 2);
+    // the frame it gets next is the newest, and the ones in between are counted as dropped
+    expect(headers[1]!.frame - headers[0]!.frame).toBeGreaterThan(5);
+    expect(headers[1]!.dropped).toBe(headers[1]!.frame - headers[0]!.frame - 1);
+    const stats = JSON.parse((await get(url, '/api/gige/gige-1/stats')).body) as {
+      completedFrames: number;
+      failures: number;
+      frames: number;
+    };
+    expect(stats.failures).toBe(0);
+    expect(stats.completedFrames).toBeGreaterThanOrEqual(headers[1]!.frame);
+  }, 60_000);
+
   it('usage mistakes exit 2; an unreachable camera exits 1', async () => {
     for (const args of [
       ['view', '--address', 'nowhere'],

@@ -25,7 +25,7 @@ interface ViewOptions {
 export function registerView(program: Command): void {
   program
     .command('view')
-    .description('live web viewer: image, statistics and features of a camera in a browser (until Ctrl-C)')
+    .description('live web viewer for cameras and LED controllers in a browser (until Ctrl-C)')
     .option('--gige <ip>', 'open this GigE Vision camera at once')
     .option('--gige-port <n>', "the camera's GVCP port (default: 3956)")
     .option('--scgvmp <ip>', 'open this smart camera (SC_GVMP JPEG stream) at once')

@@ -26,7 +26,7 @@ afterEach(async () => {
   while (cleanup.length > 0) await cleanup.pop()?.();
 });
 
-type Format = 'Mono8' | 'BayerRG8';
+type Format = 'Mono8' | 'Mono12' | 'BayerRG8';
 
 async function camera(pixelFormat: Format, width: number, height: number, fps: number) {
   const dev = await GvcpDevice.start({ address: '127.0.0.1', port: 0, width, height, pixelFormat });
@@ -144,6 +144,30 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     const box = (await p.locator('#stage').boundingBox())!;
     await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await expect.poll(() => p.locator('#probe').textContent(), { timeout: 20_000 }).toMatch(/pixel \(\d+, \d+\) = \d+/);
+    // zoom in at the cursor (wheel) and pan (drag): the canvas's transform follows, and the probe still reads the
+    // pixel under the cursor: the ramp's value there is (x + y + n) & 0xff of the frame on the canvas
+    const scale = () =>
+      p.locator('#frame').evaluate((c) => {
+        const m = /scale\(([0-9.]+)\)/.exec((c as unknown as { style: { transform: string } }).style.transform);
+        return Number(m?.[1] ?? 1);
+      });
+    const before = await scale();
+    await p.mouse.wheel(0, -600);
+    await expect.poll(scale).toBeGreaterThan(before * 2);
+    await p.mouse.down();
+    await p.mouse.move(box.x + box.width / 2 - 40, box.y + box.height / 2 - 30, { steps: 4 });
+    await p.mouse.up();
+    // the probe's text and the canvas, read in one task (no frame drawn in between)
+    const seen = await p.evaluate(() => {
+      const doc = (globalThis as unknown as PageGlobals).document;
+      const text = (doc.querySelector('#probe') as unknown as { textContent: string }).textContent;
+      const m = /pixel \((\d+), (\d+)\) = (\d+)/.exec(text);
+      if (!m) return { text, value: -1, canvas: -2 };
+      const c = doc.getElementById('frame');
+      const d = c.getContext('2d').getImageData(Number(m[1]), Number(m[2]), 1, 1).data;
+      return { text, value: Number(m[3]), canvas: d[0] as number };
+    });
+    expect(seen.value, seen.text).toBe(seen.canvas);
     await p.locator('#features [data-feature="Width"]').waitFor();
     await p.screenshot({ path: join(ARTIFACTS, 'view-gige-mono8.png') });
     // snapshot: the canvas as a PNG download, at the frame's own size
@@ -178,6 +202,32 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     await p.locator(`#found li[data-camera="127.0.0.1:${port}"] button`).click();
     await p.waitForURL(/#\/gige\/gige-\d+$/, { timeout: 20_000 });
     await displayed(p, 2);
+  }, 120_000);
+
+  it('a Mono12 frame is scaled to its bit depth on the canvas (value >> 4 on 8-bit)', async () => {
+    const width = 64;
+    const height = 48;
+    const { port } = await camera('Mono12', width, height, 20);
+    const { open } = await view(port);
+    const p = await page(open);
+    await displayed(p, 2);
+    const a = await canvasPixels(p);
+    // the simulator's 12-bit ramp: ((x + y + n) * 37) & 0xfff, n unknown: find the frame that matches the first row
+    const pattern = new TestPattern({ width, height, pixelFormat: PixelFormat.Mono12 });
+    const expected = (n: number, i: number): number => {
+      const f = pattern.render(n);
+      return (f[2 * i]! | (f[2 * i + 1]! << 8)) >> 4;
+    };
+    let n = -1;
+    for (let k = 0; k < 4096 && n < 0; k++) if ([0, 1, 2, 3].every((i) => a.rgba[4 * i] === expected(k, i))) n = k;
+    expect(n).toBeGreaterThanOrEqual(0);
+    const sent = pattern.render(n);
+    let mismatches = 0;
+    for (let i = 0; i < width * height; i++) {
+      const v = (sent[2 * i]! | (sent[2 * i + 1]! << 8)) >> 4;
+      if (a.rgba[4 * i] !== v || a.rgba[4 * i + 1] !== v || a.rgba[4 * i + 2] !== v) mismatches++;
+    }
+    expect(mismatches).toBe(0);
   }, 120_000);
 
   it('a BayerRG8 frame is demosaiced on the canvas within a tolerance of the bilinear reference', async () => {

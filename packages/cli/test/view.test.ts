@@ -269,6 +269,21 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
         timeout: 20_000,
       },
     );
+    // a boolean (checkbox) and a string edited in place
+    await p.locator('#features [data-feature="ReverseX"] input.value').click();
+    await expect.poll(() => dev.registers.get(FeatureRegister.ReverseX), { timeout: 20_000 }).toBe(1);
+    const userId = p.locator('#features [data-feature="DeviceUserID"] input.value');
+    await userId.fill('viewer-test');
+    await userId.press('Enter');
+    const origin = new URL(open).origin;
+    await expect
+      .poll(
+        async () =>
+          ((await (await p.request.get(`${origin}/api/gige/gige-1/features/DeviceUserID`)).json()) as { value: string })
+            .value,
+        { timeout: 20_000 },
+      )
+      .toBe('viewer-test');
     // read-only: shown as text, no editor
     const sensor = p.locator('#features [data-feature="SensorWidth"]');
     expect(await sensor.getAttribute('data-access')).toBe('RO');

@@ -102,9 +102,9 @@ export class ViewerServer {
     this.token = isLoopback(this.host) ? options.token : (options.token ?? randomBytes(16).toString('hex'));
     const dir = findAssets(options.assetsDir);
     for (const name of readdirSync(dir)) {
-      const ext = name.slice(name.lastIndexOf('.'));
-      const type = CONTENT_TYPES[ext];
-      if (type) this.assets.set(name, { body: readFileSync(`${dir}/${name}`), type });
+      const type = CONTENT_TYPES[name.slice(name.lastIndexOf('.'))];
+      if (!type || name.startsWith('.')) continue; // .*.tmp: a build renaming files into place
+      this.assets.set(name, { body: readFileSync(`${dir}/${name}`), type });
     }
     this.routes();
     this.http = createAdaptorServer({

@@ -89,20 +89,32 @@ async function run(
     ],
     { timeoutMs: 10 * 60_000 },
   );
-  const view = await startCam(
-    [
-      'view',
-      '--gige',
-      '127.0.0.1',
-      '--gige-port',
-      String(JSON.parse(sim.firstLine).port),
-      '--packet-size',
-      String(packetSize),
-      '--json',
-    ],
-    { timeoutMs: 10 * 60_000 },
-  );
-  const browser = await launchChromium();
+  // the simulator is stopped whatever fails after it started
+  let view: StartedCam;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  try {
+    view = await startCam(
+      [
+        'view',
+        '--gige',
+        '127.0.0.1',
+        '--gige-port',
+        String(JSON.parse(sim.firstLine).port),
+        '--packet-size',
+        String(packetSize),
+        '--json',
+      ],
+      { timeoutMs: 10 * 60_000 },
+    );
+    const started = view;
+    browser = await launchChromium().catch(async (e: unknown) => {
+      await stop(started);
+      throw e;
+    });
+  } catch (e) {
+    await stop(sim);
+    throw e;
+  }
   try {
     const { url, open } = JSON.parse(view.firstLine) as { url: string; open: string };
     const stats = async (): Promise<Stats> => (await (await fetch(`${url}api/gige/gige-1/stats`)).json()) as Stats;

@@ -410,7 +410,7 @@ describeInterop('cam view: the SC_GVMP view in Chromium', ['chromium'], () => {
 });
 
 describeInterop('cam view: the EHome view in Chromium', ['chromium'], () => {
-  it('lists the devices online, shows an alarm with its picture live, and plays the preview', async () => {
+  it('lists the devices online, shows an alarm with its picture live, plays the preview, then shows the device offline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cam-view-ehome-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const base = 53_000 + (process.pid % 100) * 10;
@@ -422,6 +422,10 @@ describeInterop('cam view: the EHome view in Chromium', ['chromium'], () => {
       dataDirectory: join(dir, 'data'),
       mediaPorts: new PortPool({ min: base, max: base + 9, host: '127.0.0.1' }),
       mediaAddress: '127.0.0.1',
+      // a silent device goes offline within about 3 s (the default is 90 s)
+      keepAliveSeconds: 1,
+      offlineAfterMissed: 2,
+      sweepIntervalMs: 200,
     });
     await server.listen();
     cleanup.push(() => server.close());
@@ -492,6 +496,9 @@ describeInterop('cam view: the EHome view in Chromium', ['chromium'], () => {
     expect(levels.size).toEqual([640, 360]);
     expect(levels.levels).toBeGreaterThan(16); // a picture, not a blank or single-colour frame
     await p.screenshot({ path: join(ARTIFACTS, 'view-ehome.png') });
+    // the device goes away: the list shows it offline
+    await dev.close();
+    await expect.poll(() => row.getAttribute('data-online'), { timeout: 30_000 }).toBe('false');
   }, 120_000);
 });
 

@@ -35,6 +35,8 @@ const MAX_SESSIONS = 16;
 const MAX_SOCKETS = 32;
 const MAX_BODY = 64 * 1024;
 const MAX_SOCKET_BACKLOG = 64 * 1024 * 1024;
+/** How often a browser's WebSocket is pinged; one missed pong ends it. */
+const HEARTBEAT_MS = 15_000;
 /** TCP connections one source address may hold (a browser opens about six, plus one WebSocket per tab). */
 const MAX_CONNECTIONS_PER_SOURCE = 64;
 const CONTENT_TYPES: Record<string, string> = {
@@ -427,15 +429,34 @@ export class ViewerServer {
           if (ws.bufferedAmount > MAX_SOCKET_BACKLOG) ws.terminate();
           else ws.send(data, { binary: true });
         },
-        sendText: (text) => ws.send(text),
+        sendText: (text) => {
+          if (ws.bufferedAmount <= MAX_SOCKET_BACKLOG) ws.send(text);
+        },
       });
       ws.on('message', (data, binary) => {
         if (binary) return;
         const text = data.toString();
         if (text === '{"type":"ack"}') link.ack();
       });
-      ws.on('close', () => link.detach());
-      ws.on('error', () => link.detach());
+      // a tab that is gone without closing (a sleeping laptop, a dropped link) answers no ping: cut after two
+      let alive = true;
+      ws.on('pong', () => {
+        alive = true;
+      });
+      const heartbeat = setInterval(() => {
+        if (!alive) ws.terminate();
+        else {
+          alive = false;
+          ws.ping();
+        }
+      }, HEARTBEAT_MS);
+      heartbeat.unref();
+      const end = (): void => {
+        clearInterval(heartbeat);
+        link.detach();
+      };
+      ws.on('close', end);
+      ws.on('error', end);
     });
   }
 }

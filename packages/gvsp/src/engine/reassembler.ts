@@ -412,9 +412,9 @@ export class GvspReassembler {
       c[Counter.malformedPackets]!++;
       return;
     }
-    const blockId = gvspBlockIdNumber(p);
-    const packetId = gvspPacketIdOf(p);
-    const resent = status === GvspStatus.PACKET_RESEND || gvspResendFlag(p);
+    const blockId = gvspBlockIdNumber(p, ext);
+    const packetId = gvspPacketIdOf(p, ext);
+    const resent = status === GvspStatus.PACKET_RESEND || gvspResendFlag(p, ext);
     if (format < GvspPacketFormat.LEADER || format > GvspPacketFormat.GENDC) {
       c[Counter.malformedPackets]!++;
       return;

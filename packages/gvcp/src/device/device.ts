@@ -44,6 +44,7 @@ import { DeviceModel, intOption, SCHEDULED_ACTION_QUEUE } from './model.js';
 import { type Application, ControlChannel, type PrimaryApplication } from './privilege.js';
 import { type AccessContext, PartialWriteError, type RegisterSpace, type WriteListener } from './registers.js';
 import { RetransmitCache } from './retransmit-cache.js';
+import { DeviceSockets } from './sockets.js';
 import type {
   ActionSignal,
   ControlChangeReason,
@@ -71,6 +72,8 @@ const MAX_ACTION_DELAY_MS = 600_000;
 const MAX_PENDING_ACKS = 100;
 const MAX_QUEUED_EVENTS = 64;
 
+/** Hosts whose last reached local address is remembered (for the message channel's source address). */
+const REACHED_VIA_MAX = 256;
 const key = (a: AccessContext): string => `${a.address}:${a.port}`;
 
 /**
@@ -131,8 +134,12 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   readonly #maxQueued: number;
   readonly #allowBroadcastAck: boolean;
   readonly #cache: RetransmitCache;
-  #socket: Socket | undefined;
+  #sockets: DeviceSockets | undefined;
+  #rescanTimer: NodeJS.Timeout | undefined;
+  /** The local address each host last reached (host IPv4 -> our address), for the message channel's source. */
+  readonly #reachedVia = new Map<string, string>();
   #messageSocket: Socket | undefined;
+  #messageSource = '';
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
@@ -191,40 +198,53 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     return device;
   }
 
-  /** Binds the GVCP socket. Rejects (for example with EADDRINUSE) when the port is taken. */
+  /**
+   * Binds the GVCP socket(s): one, bound to `address`; or bound to every interface, one per interface address
+   * plus the broadcast addresses (see sockets.ts). Rejects (for example with EADDRINUSE) when the port is taken.
+   */
   async listen(): Promise<{ address: string; port: number }> {
     if (this.#closed) throw new Error('GvcpDevice is closed');
-    if (this.#socket) return this.address();
-    const socket = createSocket({ type: 'udp4', reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => {
-        socket.close();
-        reject(e);
-      };
-      socket.once('error', onError);
-      socket.bind({ port: this.#port, address: this.#bindAddress, exclusive: true }, () => {
-        socket.off('error', onError);
-        resolve();
-      });
+    if (this.#sockets) return this.address();
+    const sockets = await DeviceSockets.open({
+      bindAddress: this.#bindAddress,
+      port: this.#port,
+      onMessage: (msg, rinfo, reply, local) => this.#onDatagram(reply, msg, rinfo, local),
+      currentIp: () => this.ipConfig.ip,
+      onError: () => {
+        this.stats.sendErrors++;
+      },
     });
-    // Broadcast acks are only sent when bound to every interface (a real or namespaced network), never on loopback.
-    if (this.#bindAddress === '0.0.0.0') socket.setBroadcast(true);
-    socket.on('error', () => {
-      this.stats.sendErrors++;
-    });
-    socket.on('message', (msg, rinfo) => this.#onDatagram(socket, msg, rinfo));
-    this.#socket = socket;
-    if (this.#port === 0) this.#model.deriveIdentity(socket.address().port);
+    if (this.#closed) {
+      await sockets.close();
+      throw new Error('GvcpDevice is closed');
+    }
+    this.#sockets = sockets;
+    const rescanMs = this.#options.interfaceRescanMs ?? 2000;
+    if (sockets.everyInterface && rescanMs > 0) {
+      // Interfaces come and go (DHCP, a FORCEIP hook, a test's namespace): follow them.
+      this.#rescanTimer = setInterval(() => void sockets.refresh(), rescanMs);
+      this.#rescanTimer.unref();
+    }
+    if (this.#port === 0) this.#model.deriveIdentity(sockets.port);
     const where = this.address();
     this.#emitSafe('listening', where);
     return where;
   }
 
-  /** Where the device listens. */
+  /** Where the device listens (`0.0.0.0` when bound to every interface). */
   address(): { address: string; port: number } {
-    if (!this.#socket) throw new Error('GvcpDevice is not listening');
-    const a = this.#socket.address();
-    return { address: a.address, port: a.port };
+    if (!this.#sockets) throw new Error('GvcpDevice is not listening');
+    return { address: this.#bindAddress, port: this.#sockets.port };
+  }
+
+  /** The addresses the device answers from: the bound one, or every interface address when bound to all. */
+  localAddresses(): string[] {
+    return this.#sockets?.addresses ?? [];
+  }
+
+  /** Re-reads the host's interfaces now (done after every FORCEIP, and every `interfaceRescanMs`). */
+  async refreshInterfaces(): Promise<void> {
+    await this.#sockets?.refresh();
   }
 
   /** The device MAC address. */
@@ -349,10 +369,13 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       w({ type: 'error', ackCode: 0, ackId: 0, status: GvcpStatus.ERROR, payload: new Uint8Array() });
     this.#eventWaiters.clear();
     this.#cache.clear();
-    const sockets = [this.#socket, this.#messageSocket].filter((s): s is Socket => s !== undefined);
-    this.#socket = undefined;
+    if (this.#rescanTimer) clearInterval(this.#rescanTimer);
+    this.#rescanTimer = undefined;
+    const set = this.#sockets;
+    const message = this.#messageSocket;
+    this.#sockets = undefined;
     this.#messageSocket = undefined;
-    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all([set?.close(), message && new Promise<void>((resolve) => message.close(() => resolve()))]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -381,9 +404,15 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   // -------------------------------------------------------------------------------------------------------------
   // Datagram handling
 
-  #onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+  #onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo, local: string): void {
     this.stats.datagramsReceived++;
     const from: AccessContext = { address: rinfo.address, port: rinfo.port };
+    if (this.#reachedVia.get(rinfo.address) !== local) {
+      // Bounded: the oldest host is forgotten first.
+      this.#reachedVia.delete(rinfo.address);
+      if (this.#reachedVia.size >= REACHED_VIA_MAX) this.#reachedVia.delete(this.#reachedVia.keys().next().value ?? '');
+      this.#reachedVia.set(rinfo.address, local);
+    }
     try {
       this.#dispatch(socket, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), from);
     } catch (error) {
@@ -700,9 +729,20 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.#sendRaw(socket, ack, to);
   }
 
-  #sendRaw(socket: Socket, bytes: Uint8Array, to: AccessContext): void {
+  #sendRaw(received: Socket, bytes: Uint8Array, to: AccessContext): void {
     if (this.#closed) return;
     this.stats.acksSent++;
+    // The socket a command arrived on is gone when its address went away meanwhile (FORCEIP): answer from the
+    // interface that reaches the host now.
+    const sockets = this.#sockets;
+    const socket =
+      sockets?.everyInterface && sockets.localAddressOf(received) === undefined
+        ? sockets.socketFor(to.address, this.ipConfig.ip)
+        : received;
+    if (!socket) {
+      this.stats.sendErrors++;
+      return;
+    }
     try {
       socket.send(bytes, to.port, to.address, (error) => {
         if (error) this.stats.sendErrors++;
@@ -760,7 +800,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         ? { ...this.#model.initialIp } // 0.0.0.0 restarts the IP configuration cycle: back to the start-up address.
         : { ip: cmd.ip, subnetMask: cmd.mask, gateway: cmd.gateway };
     try {
-      await this.#options.applyIpConfig?.(config);
+      await this.#options.applyIpConfig?.(config, this.ipConfig);
     } catch (error) {
       this.#reportError(error);
       return this.#statusAck(GvcpStatus.ERROR, ACK_CODE_FOR.forceip, cmd.reqId);
@@ -768,6 +808,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.registers.set(B.CURRENT_IP_ADDRESS, ipv4ToU32(config.ip));
     this.registers.set(B.CURRENT_SUBNET_MASK, ipv4ToU32(config.subnetMask));
     this.registers.set(B.CURRENT_DEFAULT_GATEWAY, ipv4ToU32(config.gateway));
+    // The hook may have moved an interface address: answer (this ack too) from where the device is now.
+    await this.#sockets?.refresh();
     // The control channel was bound to the old address: it is gone, and so are the channels it opened.
     if (this.control.release()) this.#lostControl('forceip');
     this.#emitSafe('forceIp', { ...config, from });
@@ -918,11 +960,22 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   // Message channel
 
   async #messageChannelSocket(): Promise<Socket> {
-    if (this.#messageSocket) return this.#messageSocket;
+    // Events leave from the address the host reached (bound to every interface: the one it sent commands to).
+    const host = u32ToIpv4(this.registers.get(B.MCDA));
+    const source =
+      (this.#bindAddress === '0.0.0.0'
+        ? (this.#reachedVia.get(host) ?? this.#sockets?.socketFor(host, this.ipConfig.ip)?.address().address)
+        : undefined) ?? this.#bindAddress;
+    if (this.#messageSocket) {
+      if (this.#messageSource === source) return this.#messageSocket;
+      const old = this.#messageSocket;
+      this.#messageSocket = undefined;
+      old.close();
+    }
     const s = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.bind({ port: 0, address: this.#bindAddress }, () => {
+      s.bind({ port: 0, address: source }, () => {
         s.off('error', reject);
         resolve();
       });
@@ -944,6 +997,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       throw new Error('GvcpDevice is closed');
     }
     this.#messageSocket = s;
+    this.#messageSource = source;
     return s;
   }
 

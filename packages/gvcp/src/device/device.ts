@@ -5,6 +5,7 @@ import {
   ipv4ToU32,
   isIpv4,
   isLoopback,
+  listIpv4Interfaces,
   sameSubnet,
   u32ToIpv4,
   ValueOutOfRangeError,
@@ -74,6 +75,8 @@ const MAX_QUEUED_EVENTS = 64;
 
 /** Hosts whose last reached local address is remembered (for the message channel's source address). */
 const REACHED_VIA_MAX = 256;
+/** End of the current IP configuration registers (0x0024 IP ... 0x0044 gateway). */
+const REACHED_END = 0x0048;
 const key = (a: AccessContext): string => `${a.address}:${a.port}`;
 
 /**
@@ -559,11 +562,11 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     // Any command from the primary application is its heartbeat.
     this.control.touch(from);
     if (this.control.primary) this.#armHeartbeat();
-    const work = this.#executeAccess(cmd, from);
+    const work = this.#executeAccess(cmd, from, socket);
     return this.#withPendingAck(socket, cmd, from, work);
   }
 
-  async #executeAccess(cmd: GvcpCommand, from: AccessContext): Promise<Uint8Array> {
+  async #executeAccess(cmd: GvcpCommand, from: AccessContext, reply: Socket): Promise<Uint8Array> {
     switch (cmd.type) {
       case 'readreg': {
         if (cmd.addresses.length > READREG_MAX_COUNT)
@@ -572,7 +575,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         const values: number[] = [];
         for (const address of cmd.addresses) {
           try {
-            values.push(await this.registers.readRegister(address, from));
+            values.push(this.#reachedWord(address, reply) ?? (await this.registers.readRegister(address, from)));
           } catch (error) {
             this.#noteHandlerError(error);
             return encodeAck({ type: 'readreg', ackId: cmd.reqId, status: statusOf(error), values });
@@ -610,7 +613,15 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
           return this.#statusAck(GvcpStatus.INVALID_PARAMETER, ACK_CODE_FOR.readmem, cmd.reqId);
         }
         try {
-          const data = await this.registers.readMemory(cmd.address, cmd.count, from);
+          let data = await this.registers.readMemory(cmd.address, cmd.count, from);
+          if (cmd.address < REACHED_END && cmd.address + cmd.count > B.CURRENT_IP_ADDRESS) {
+            data = Uint8Array.from(data);
+            const view = new DataView(data.buffer);
+            for (let a = cmd.address; a < cmd.address + cmd.count; a += 4) {
+              const word = this.#reachedWord(a, reply);
+              if (word !== undefined) view.setUint32(a - cmd.address, word);
+            }
+          }
           return encodeAck({
             type: 'readmem',
             ackId: cmd.reqId,
@@ -776,9 +787,42 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     if (this.#closed) return;
     const w = new ByteWriter(GVCP_HEADER_SIZE + DEVICE_INFO_SIZE);
     w.u16(GvcpStatus.SUCCESS).u16(ACK_CODE_FOR.discovery).u16(DEVICE_INFO_SIZE).u16(reqId);
-    // The payload is a copy of bootstrap registers 0x0000-0x00F7, byte for byte.
-    w.raw(this.#model.localBytes(0, DEVICE_INFO_SIZE));
+    // The payload is a copy of bootstrap registers 0x0000-0x00F7, byte for byte, except that bound to every
+    // interface it names the address of the interface that answers (one camera on each subnet, as a host sees it).
+    const info = Uint8Array.from(this.#model.localBytes(0, DEVICE_INFO_SIZE));
+    const reached = this.#reachedConfig(socket);
+    const view = new DataView(info.buffer);
+    view.setUint32(B.CURRENT_IP_ADDRESS, ipv4ToU32(reached.ip));
+    view.setUint32(B.CURRENT_SUBNET_MASK, ipv4ToU32(reached.subnetMask));
+    view.setUint32(B.CURRENT_DEFAULT_GATEWAY, ipv4ToU32(reached.gateway));
+    w.raw(info);
     this.#sendRaw(socket, w.finish(), this.#ackDestination(from, allowBroadcast));
+  }
+
+  /**
+   * The IP configuration as seen through `reply`: bound to every interface, that of the interface it answers from
+   * (address and mask; the gateway only when on that subnet); else, or on loopback, the device's own.
+   */
+  #reachedConfig(reply: Socket): IpConfig {
+    const config = this.ipConfig;
+    const local = this.#sockets?.everyInterface ? this.#sockets.localAddressOf(reply) : undefined;
+    if (!local || local === config.ip || isLoopback(local)) return config;
+    const subnetMask = listIpv4Interfaces().find((i) => i.address === local)?.netmask ?? config.subnetMask;
+    const gateway = sameSubnet(config.gateway, local, subnetMask) ? config.gateway : '0.0.0.0';
+    return { ip: local, subnetMask, gateway };
+  }
+
+  /**
+   * The current IP, subnet mask and gateway registers as read through `reply` (see {@link #reachedConfig}): a
+   * multi-homed simulator reads as one camera on each subnet. Undefined for every other address.
+   */
+  #reachedWord(address: number, reply: Socket): number | undefined {
+    if (address !== B.CURRENT_IP_ADDRESS && address !== B.CURRENT_SUBNET_MASK && address !== B.CURRENT_DEFAULT_GATEWAY)
+      return undefined;
+    const r = this.#reachedConfig(reply);
+    return ipv4ToU32(
+      address === B.CURRENT_IP_ADDRESS ? r.ip : address === B.CURRENT_SUBNET_MASK ? r.subnetMask : r.gateway,
+    );
   }
 
   /** Unicast to the sender, or broadcast when the host allows it and cannot reach us (other subnet). */
@@ -800,7 +844,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         ? { ...this.#model.initialIp } // 0.0.0.0 restarts the IP configuration cycle: back to the start-up address.
         : { ip: cmd.ip, subnetMask: cmd.mask, gateway: cmd.gateway };
     try {
-      await this.#options.applyIpConfig?.(config, this.ipConfig);
+      await this.#options.applyIpConfig?.(config, this.#reachedConfig(socket));
     } catch (error) {
       this.#reportError(error);
       return this.#statusAck(GvcpStatus.ERROR, ACK_CODE_FOR.forceip, cmd.reqId);

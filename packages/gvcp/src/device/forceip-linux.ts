@@ -47,6 +47,7 @@ export function ipRouteForceIpHook(
     const held = listIpv4Interfaces().find((i) => i.address === previous.ip);
     const dev = options.interface ?? held?.name;
     if (!dev) throw new ForceIpHookError(`no interface holds ${previous.ip}: cannot move it to ${config.ip}`);
+    if (held?.internal) throw new ForceIpHookError(`${previous.ip} is a loopback address: it stays where it is`);
     if (config.ip === previous.ip && config.subnetMask === previous.subnetMask && config.gateway === previous.gateway)
       return;
     const hadDefault = (await ip(command, ['-4', 'route', 'show', 'default', 'dev', dev])).trim() !== '';

@@ -68,7 +68,8 @@ export interface GvcpDeviceOptions {
    */
   maxQueuedPerSource?: number;
   /**
-   * Called on a FORCEIP for this device before it answers, with the new and the current configuration (for example
+   * Called on a FORCEIP for this device before it answers, with the new configuration and the one the command
+   * reached (bound to every interface: the address of the interface it came in on; else the current one) (for example
    * to re-address a network interface: `ipRouteForceIpHook()` does it on Linux); throw to answer with status ERROR.
    * The device then re-reads the interfaces and answers from its new address.
    */

@@ -5,7 +5,6 @@ import {
   ipv4ToU32,
   isIpv4,
   isLoopback,
-  listIpv4Interfaces,
   sameSubnet,
   u32ToIpv4,
   ValueOutOfRangeError,
@@ -807,7 +806,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     const config = this.ipConfig;
     const local = this.#sockets?.everyInterface ? this.#sockets.localAddressOf(reply) : undefined;
     if (!local || local === config.ip || isLoopback(local)) return config;
-    const subnetMask = listIpv4Interfaces().find((i) => i.address === local)?.netmask ?? config.subnetMask;
+    const subnetMask = this.#sockets?.interfaceOf(local)?.netmask ?? config.subnetMask;
     const gateway = sameSubnet(config.gateway, local, subnetMask) ? config.gateway : '0.0.0.0';
     return { ip: local, subnetMask, gateway };
   }

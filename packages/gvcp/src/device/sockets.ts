@@ -52,6 +52,8 @@ export class DeviceSockets {
   #port = 0;
   #closed = false;
   #refreshing: Promise<void> = Promise.resolve();
+  /** The interfaces as last read (at open and on each refresh): a datagram never costs a system call. */
+  #known: Ipv4Interface[] = [];
 
   private constructor(options: DeviceSocketsOptions) {
     this.#options = options;
@@ -101,10 +103,15 @@ export class DeviceSockets {
   socketFor(remote: string, preferred = this.#options.currentIp?.()): Socket | undefined {
     const unicast = [...this.#bound.values()].filter((b) => !b.broadcast);
     if (unicast.length <= 1) return unicast[0]?.socket;
-    const ifaces = this.#interfaces().filter((i) => this.#bound.has(i.address));
+    const ifaces = this.#known.filter((i) => this.#bound.has(i.address));
     const local = interfaceFor(remote, ifaces)?.address;
     const pick = (local && this.#bound.get(local)) || (preferred && this.#bound.get(preferred)) || unicast[0];
     return pick?.socket;
+  }
+
+  /** The interface (as last read) that holds local address `address`. */
+  interfaceOf(address: string): Ipv4Interface | undefined {
+    return this.#known.find((i) => i.address === address);
   }
 
   /** The local address `socket` is bound to (the address a host reached), or undefined. */
@@ -133,16 +140,13 @@ export class DeviceSockets {
     await Promise.all(all.map((b) => new Promise<void>((resolve) => b.socket.close(() => resolve()))));
   }
 
-  #interfaces(): Ipv4Interface[] {
-    return (this.#options.interfaces ?? listIpv4Interfaces)();
-  }
-
-  /** The unicast and broadcast addresses to bind, interface order, no duplicates. */
+  /** Reads the interfaces again and returns the unicast and broadcast addresses to bind, in interface order. */
   #wanted(): Array<{ address: string; broadcast: boolean }> {
+    this.#known = (this.#options.interfaces ?? listIpv4Interfaces)();
     const out = new Map<string, boolean>();
-    for (const i of this.#interfaces()) if (!out.has(i.address)) out.set(i.address, false);
+    for (const i of this.#known) if (!out.has(i.address)) out.set(i.address, false);
     out.set(LIMITED_BROADCAST, true);
-    for (const i of this.#interfaces()) {
+    for (const i of this.#known) {
       // /31 and /32 subnets have no broadcast address; loopback gets none either.
       if (!i.internal && i.prefixLength < 31 && !out.has(i.broadcast)) out.set(i.broadcast, true);
     }

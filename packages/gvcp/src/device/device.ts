@@ -1005,10 +1005,14 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   async #messageChannelSocket(): Promise<Socket> {
     // Events leave from the address the host reached (bound to every interface: the one it sent commands to).
     const host = u32ToIpv4(this.registers.get(B.MCDA));
-    const source =
-      (this.#bindAddress === '0.0.0.0'
-        ? (this.#reachedVia.get(host) ?? this.#sockets?.socketFor(host, this.ipConfig.ip)?.address().address)
-        : undefined) ?? this.#bindAddress;
+    const sockets = this.#sockets;
+    // (an address the host reached that is gone since, after FORCEIP say, is not one to bind)
+    const via = this.#reachedVia.get(host);
+    const reached = via !== undefined && sockets?.addresses.includes(via) ? via : undefined;
+    const routed = sockets?.everyInterface ? sockets.socketFor(host, this.ipConfig.ip) : undefined;
+    const source = sockets?.everyInterface
+      ? (reached ?? (routed && sockets.localAddressOf(routed)) ?? this.#bindAddress)
+      : this.#bindAddress;
     if (this.#messageSocket) {
       if (this.#messageSource === source) return this.#messageSocket;
       const old = this.#messageSocket;

@@ -25,6 +25,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'gige simulate': [
     'cam gige simulate --address 127.0.0.1 --port 0',
     'cam gige simulate --pixel-format BayerRG8 --fps 30',
+    'ip netns exec cam0 cam gige simulate --forceip-hook ip --path-mtu egress',
   ],
   'gige grab': [
     'cam gige grab 192.168.1.20 --frames 10 --out shots',

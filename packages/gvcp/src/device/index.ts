@@ -37,8 +37,8 @@ export {
   type FrameEventName,
   frameEventData,
 } from './event-control.js';
+export { ForceIpHookError, type IpRouteForceIpHookOptions, ipRouteForceIpHook } from './forceip-linux.js';
 export {
-  bitsPerPixel,
   buildGenicamXml,
   CHUNK_DATA_LENGTH,
   ChunkId,
@@ -46,12 +46,9 @@ export {
   ChunkSelector,
   FeatureRegister,
   type GenicamXmlOptions,
-  PixelFormat,
-  type PixelFormatName,
-  PixelFormatPfncName,
+  SimulatedPixelFormat,
+  type SimulatedPixelFormatName,
   TEST_EVENT_ID,
-  TestPattern,
-  type TestPatternName,
 } from './genicam.js';
 export { derivedMac, derivedSerialNumber } from './identity.js';
 export {

@@ -1,18 +1,19 @@
 import type { ChunkName } from '@cam/gvcp';
-import { pixelFormatInfo } from '../codec/pixel-format.js';
+import { pixelFormatInfo, TestPattern } from '@cam/gvcp/codec';
+import { egressMtu } from '@cam/net-utils';
+import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from '../engine/scene.js';
+import { TestPatternRenderer } from '../engine/test-pattern.js';
 import { frameChunkData } from './chunks.js';
 import { FrameClock } from './frame-clock.js';
-import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from './scene.js';
 import { GvspSender, type GvspSenderStats, type LossOptions } from './sender.js';
-import { TestPattern } from './test-pattern.js';
 
-/** SFNC TestPattern values: GreyDiagonalRamp is {@link TestPattern}'s moving ramp; the still ones the scene draws. */
-const TEST_PATTERN_DIAGONAL = 5;
+/** SFNC TestPattern values: GreyDiagonalRamp is {@link TestPatternRenderer}'s moving ramp; the still ones the scene draws. */
+const TEST_PATTERN_DIAGONAL = TestPattern.GreyDiagonalRamp;
 const STILL_PATTERNS: Record<number, SensorSettings['testPattern']> = {
-  1: 'Black',
-  2: 'White',
-  3: 'GreyHorizontalRamp',
-  4: 'GreyVerticalRamp',
+  [TestPattern.Black]: 'Black',
+  [TestPattern.White]: 'White',
+  [TestPattern.GreyHorizontalRamp]: 'GreyHorizontalRamp',
+  [TestPattern.GreyVerticalRamp]: 'GreyVerticalRamp',
 };
 
 /** A PACKETRESEND as the device hands it over. */
@@ -104,9 +105,11 @@ export interface AttachStreamingOptions {
   /**
    * Path MTU of the emulated link (IP datagram bytes). A packet larger than it with SCPS DoNotFragment set is not
    * delivered (as a router drops it), so a host's packet-size negotiation settles at or below it; without
-   * DoNotFragment it would be fragmented on the way and is delivered. Default: no limit.
+   * DoNotFragment it would be fragmented on the way and is delivered. `'egress'`: the MTU of the interface that
+   * reaches the stream's host (read from the system, `/sys/class/net/IF/mtu` on Linux), as a camera knows its
+   * link; the kernel would otherwise fragment an oversized datagram silently. Default: no limit.
    */
-  pathMtu?: number;
+  pathMtu?: number | 'egress';
 }
 
 /** A running streaming attachment; `close()` detaches it from the device. */
@@ -201,14 +204,24 @@ export async function attachGvspStreaming(
   };
 
   /** The emulated link (pathMtu): packets larger than it with DoNotFragment set never arrive. */
+  let egress = { host: '', mtu: undefined as number | undefined, at: 0 };
+  const pathMtu = (host: string): number | undefined => {
+    if (options.pathMtu !== 'egress') return options.pathMtu;
+    // Read again at most once a second per host: a link's MTU can change, frames must not each read a file.
+    const now = Date.now();
+    if (egress.host !== host || now - egress.at > 1000) egress = { host, mtu: egressMtu(host), at: now };
+    return egress.mtu;
+  };
   const blockedByPathMtu = (): boolean => {
     if (options.pathMtu === undefined) return false;
     const ch = device.streamChannel(channel);
-    return ch.doNotFragment === true && ch.packetSize > options.pathMtu;
+    if (ch.doNotFragment !== true) return false;
+    const mtu = pathMtu(ch.hostAddress);
+    return mtu !== undefined && ch.packetSize > mtu;
   };
 
   const run = async (gen: number, mode: number): Promise<void> => {
-    let pattern: TestPattern | undefined;
+    let pattern: TestPatternRenderer | undefined;
     let buf: Uint8Array | undefined;
     for (let n = 0; running && gen === generation; n++) {
       const frameStart = await clock.next(timing);
@@ -223,7 +236,7 @@ export async function attachGvspStreaming(
           pattern.height !== fmt.height ||
           pattern.pixelFormat !== fmt.pixelFormat
         ) {
-          pattern = new TestPattern({ width: fmt.width, height: fmt.height, pixelFormat: fmt.pixelFormat });
+          pattern = new TestPatternRenderer({ width: fmt.width, height: fmt.height, pixelFormat: fmt.pixelFormat });
           buf = new Uint8Array(pattern.byteSize);
         }
         data = pattern.render(n, buf);

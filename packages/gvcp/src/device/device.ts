@@ -63,8 +63,8 @@ const key = (a: AccessContext): string => `${a.address}:${a.port}`;
 /**
  * A simulated GigE Vision camera. This class is the GVCP server (the role of Aravis's arvgvfakecamera.c): the UDP
  * socket, command dispatch and the bounded command queue, PENDING_ACK, the retransmission cache, control channel
- * privilege and heartbeat, DISCOVERY / FORCEIP, ACTION (scheduled too) and the message channel. What the camera
- * holds (bootstrap registers, GenICam features, acquisition state) is the register model, model.ts
+ * privilege and heartbeat, DISCOVERY / FORCEIP, ACTION (scheduled too); events go out through message-channel.ts.
+ * What the camera holds (bootstrap registers, GenICam features, acquisition state) is the register model, model.ts
  * (arvfakecamera.c), which this server composes; its public API (`registers`, `imageFormat()`, ...) is reached
  * through here.
  *

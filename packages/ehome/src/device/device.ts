@@ -9,9 +9,9 @@ import {
   type CallOptions,
   deadlineSignal,
   FrameTooLargeError,
+  PendingRequests,
   ProtocolError,
   sleep,
-  TimeoutError,
 } from '@cam/net-utils';
 import {
   type CommandName,
@@ -37,8 +37,15 @@ import {
   type XmlTree,
 } from '../codec/index.js';
 import { createUdpSocket } from '../transport/udp.js';
-import { syntheticJpeg } from './jpeg.js';
-import { querySimulated, type SimulatedRecording, simulatedRecordingIndex } from './recordings.js';
+import { CLIP_FPS, clipFrameAt, clipPsBytes, loadClip, scenePicture } from './clips.js';
+import {
+  findSimulatedRecording,
+  querySimulated,
+  type RecordingSizer,
+  type SimulatedRecording,
+  simulatedRecordingIndex,
+  simulatedRecordingsBetween,
+} from './recordings.js';
 
 /** Answer a media handler gives (part 2 of the issue plugs preview and playback in here). */
 export interface MediaAnswer<C extends CommandName = CommandName> {
@@ -69,10 +76,15 @@ export interface EhomeDeviceOptions {
   localPort?: number;
   /** Video channels, 1..64. Default 1. */
   channels?: number;
-  /** Recording index; default a day of hourly files per channel ({@link simulatedRecordingIndex}). */
+  /**
+   * A fixed recording index. Default: every day has recordings, derived from its date
+   * ({@link simulatedRecordingIndex}), sized as their download of the shipped playback clip weighs.
+   */
   recordings?: SimulatedRecording[];
-  /** Day of the default recording index, `YYYY-MM-DD`. Default today (UTC). */
+  /** Day listed in {@link EhomeDevice.recordings} (any day can be queried). Default today (UTC). */
   recordingDay?: string;
+  /** Bytes a download of a stretch of recording weighs. Default: MPEG-PS of the shipped playback clip. */
+  recordingSizer?: RecordingSizer;
   /** Register retry backoff. Default 500 ms doubling to 30 s with 20 % jitter. */
   backoff?: BackoffOptions;
   /** Wait for a REGISTER reply per attempt. Default 2000 ms. */
@@ -89,7 +101,7 @@ export interface EhomeDeviceOptions {
   maxReplyBytes?: number;
   /** Pause between REBOOT and registering again. Default 200 ms. */
   rebootDelayMs?: number;
-  /** Makes the picture of a capture or alarm; default a small grey JPEG. */
+  /** Makes the picture of a capture or alarm; default a JPEG of the preview scene at that second. */
   takePicture?: (channel: number, picId: string) => Uint8Array;
   /** Configuration blocks by ConfigCmd (GETDEVICECONFIG/SETDEVICECONFIG); GetServerInfo is generated. */
   config?: Record<string, XmlTree>;
@@ -122,12 +134,6 @@ export interface EhomeDeviceStats {
   commands: number;
   duplicateRequests: number;
   dropped: number;
-}
-
-interface Pending {
-  command: CommandName;
-  resolve: (r: EhomeResponse) => void;
-  reject: (e: Error) => void;
 }
 
 const DEFAULT_MAX_REPLY_BYTES = 64 * 1024;
@@ -191,7 +197,10 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
   readonly ptzState = new Map<number, { command: PtzCommand; action: 'Start' | 'Stop'; speed: number }>();
   /** Pictures taken (for QUERYPICTURES). */
   readonly pictures: (PictureEntry & { channel: number })[] = [];
+  /** The recordings of `recordingDay` (or the fixed index); {@link recordingsBetween} answers any day. */
   readonly recordings: SimulatedRecording[];
+  /** What a download of a stretch of recording weighs (the index's `size`). */
+  readonly recordingSizer: RecordingSizer;
   private readonly options: EhomeDeviceOptions;
   private readonly socket: Socket;
   private readonly version: string;
@@ -199,9 +208,12 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
   /** Number of video channels (1..64). */
   readonly channels: number;
   private readonly config = new Map<string, XmlTree>();
-  private readonly pending = new Map<number, Pending>();
   private readonly answered = new Map<string, Uint8Array | null>();
   private readonly closer = new AbortController();
+  /** Requests waiting for their response, by sequence (net-utils' one UDP request/resend loop). */
+  private readonly pending = new PendingRequests<number, { command: CommandName }, EhomeResponse>({
+    signal: this.closer.signal,
+  });
   private sequence = 0;
   private heartbeat: ReturnType<typeof setTimeout> | undefined;
   private registering: Promise<void> | undefined;
@@ -219,9 +231,14 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     this.channels = options.channels ?? 1;
     if (!(this.channels >= 1 && this.channels <= 64)) throw new RangeError('channels: 1..64');
     this.firmwareVersion = options.firmwareVersion ?? 'V5.6.0 build 200101';
+    this.recordingSizer = options.recordingSizer ?? playbackClipSizer;
     this.recordings =
       options.recordings ??
-      simulatedRecordingIndex(this.channels, options.recordingDay ?? formatEhomeTime(new Date()).slice(0, 10));
+      simulatedRecordingIndex(
+        this.channels,
+        options.recordingDay ?? formatEhomeTime(new Date()).slice(0, 10),
+        this.recordingSizer,
+      );
     for (const [k, v] of Object.entries(options.config ?? {})) this.config.set(k, v);
     this.socket = createUdpSocket(options.localAddress?.includes(':') ? 'udp6' : 'udp4');
     this.socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
@@ -391,9 +408,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     this.closer.abort(new AbortError(`device ${this.deviceId} closed`));
     this.stopHeartbeat();
     this._registered = false;
-    const err = new AbortError(`device ${this.deviceId} closed`);
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    // the pending requests were rejected by the closer's abort (their table listens to it)
     if (this.bound) await new Promise<void>((resolve) => this.socket.close(() => resolve()));
     else this.socket.close();
   }
@@ -432,47 +447,17 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     const bytes = encodeMessage(request(command, seq, params, { version: this.version, encoding: this.encoding }));
     const attemptMs = options.attemptMs ?? this.options.requestAttemptMs ?? 1000;
     const resends = options.resends ?? this.options.maxResends ?? 3;
-    const deadline = deadlineSignal(options, `${command} from ${this.deviceId}`);
-    return new Promise<EhomeResponseOf<C>>((resolve, reject) => {
-      let attempts = 0;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const cleanup = (): void => {
-        if (timer) clearTimeout(timer);
-        this.pending.delete(seq);
-        deadline.signal.removeEventListener('abort', onAbort);
-        this.closer.signal.removeEventListener('abort', onAbort);
-        deadline.dispose();
-      };
-      const onAbort = (): void => {
-        cleanup();
-        reject(abortReason(deadline.signal.aborted ? deadline.signal : this.closer.signal));
-      };
-      deadline.signal.addEventListener('abort', onAbort, { once: true });
-      this.closer.signal.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(seq, {
-        command,
-        resolve: (r) => {
-          cleanup();
-          resolve(r as EhomeResponseOf<C>);
-        },
-        reject: (e) => {
-          cleanup();
-          reject(e);
-        },
-      });
-      const attempt = (): void => {
-        attempts++;
-        this.socket.send(bytes, port, host);
-        timer = setTimeout(() => {
-          if (attempts <= resends) attempt();
-          else {
-            cleanup();
-            reject(new TimeoutError(`${command} from ${this.deviceId}`, attemptMs * (resends + 1)));
-          }
-        }, attemptMs);
-      };
-      attempt();
-    });
+    return this.pending.request(
+      seq,
+      { command },
+      {
+        ...options,
+        attemptMs,
+        resends,
+        what: `${command} from ${this.deviceId}`,
+        send: () => this.socket.send(bytes, port, host),
+      },
+    ) as Promise<EhomeResponseOf<C>>;
   }
 
   private async sendOk<C extends DeviceCommand>(
@@ -589,15 +574,31 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     );
   }
 
+  /** Recordings of `channel` overlapping [start, stop] of `fileType` (255 = any), in time order, on any day. */
+  recordingsBetween(channel: number, fileType: number, start: string, stop: string): SimulatedRecording[] {
+    const index =
+      this.options.recordings ?? simulatedRecordingsBetween(this.channels, channel, start, stop, this.recordingSizer);
+    return querySimulated(index, channel, fileType, start, stop);
+  }
+
+  /** The recording a PLAYBACK or DOWNLOAD names, by file name or by a time inside it. */
+  findRecording(channel: number, by: { fileName?: string; time?: string }): SimulatedRecording | undefined {
+    if (by.fileName !== undefined) {
+      if (this.options.recordings)
+        return this.options.recordings.find((r) => r.name === by.fileName && r.channel === channel);
+      return findSimulatedRecording(this.channels, channel, by.fileName, this.recordingSizer);
+    }
+    const t = by.time;
+    if (t === undefined) return undefined;
+    return this.recordingsBetween(channel, 255, t, t).find((r) => r.start <= t && r.stop > t);
+  }
+
   private async uploadPicture(
     channel: number,
     picId: string,
     signal?: AbortSignal,
   ): Promise<{ size: number; url: string }> {
-    const jpeg = (this.options.takePicture ?? ((ch, id) => syntheticJpeg(`${this.deviceId} ch${ch} ${id}`)))(
-      channel,
-      picId,
-    );
+    const jpeg = (this.options.takePicture ?? (() => scenePicture()))(channel, picId);
     const r = await this.upload('picture', channel, picId, jpeg, signal);
     this.pictures.push({ picId, time: formatEhomeTime(new Date()), size: jpeg.length, channel });
     if (this.pictures.length > 1000) this.pictures.shift();
@@ -668,8 +669,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
       return;
     }
     if (msg.kind === 'response') {
-      const p = this.pending.get(msg.sequence);
-      if (p && p.command === msg.command) p.resolve(msg);
+      if (this.pending.meta(msg.sequence)?.command === msg.command) this.pending.resolve(msg.sequence, msg);
       else this.drop(`unmatched response ${msg.command} #${msg.sequence}`);
       return;
     }
@@ -730,10 +730,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
         const p = req.params;
         if (!hasChannel(p.channel)) return fail(Status.NOT_FOUND, `no channel ${p.channel}`);
         if (p.uploadFlag === 0) {
-          const jpeg = (this.options.takePicture ?? ((ch, id) => syntheticJpeg(`${this.deviceId} ch${ch} ${id}`)))(
-            p.channel,
-            p.picId,
-          );
+          const jpeg = (this.options.takePicture ?? (() => scenePicture()))(p.channel, p.picId);
           this.pictures.push({
             picId: p.picId,
             time: formatEhomeTime(new Date()),
@@ -764,7 +761,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
       case 'QUERYRECORDEDFILES': {
         const p = req.params;
         if (!hasChannel(p.channel)) return fail(Status.NOT_FOUND, `no channel ${p.channel}`);
-        const all = querySimulated(this.recordings, p.channel, p.fileType, p.startTime, p.stopTime);
+        const all = this.recordingsBetween(p.channel, p.fileType, p.startTime, p.stopTime);
         const files = all.slice(p.startIdx, p.startIdx + p.chunkSize).map(({ name, start, stop, size, flag }) => ({
           name,
           start,
@@ -931,3 +928,7 @@ function fitting(build: (n: number) => EncodableMessage, count: number): Encodab
   }
   return build(0);
 }
+
+/** The default {@link RecordingSizer}: MPEG-PS bytes of the shipped playback clip from the frame of that second. */
+const playbackClipSizer: RecordingSizer = (startMs, durationMs) =>
+  clipPsBytes(loadClip('playback'), clipFrameAt(startMs), Math.round((durationMs / 1000) * CLIP_FPS));

@@ -26,7 +26,7 @@ export {
   type GvcpDeviceStats,
   type IpConfig,
 } from './device.js';
-export { DeviceStatusError, statusOf } from './errors.js';
+export { GvcpDeviceStatusError, statusOf } from './errors.js';
 export {
   EventControl,
   type EventRegisters,
@@ -37,6 +37,7 @@ export {
   type FrameEventName,
   frameEventData,
 } from './event-control.js';
+export { ForceIpHookError, type IpRouteForceIpHookOptions, ipRouteForceIpHook } from './forceip-linux.js';
 export {
   buildGenicamXml,
   CHUNK_DATA_LENGTH,

@@ -110,6 +110,33 @@ describeInterop('packed tarballs install into an empty npm project', ['npm'], ()
       const version = await run(cam, ['--version'], { timeout: 20_000 });
       expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
 
+      // The simulated EHome device's clips and pictures ship in @cam/ehome's tarball and are found from its dist/.
+      const clip = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "import { loadClip, scenePicture } from '@cam/ehome'; const c = loadClip('playback');" +
+            ' console.log(JSON.stringify({ frames: c.frames.length, width: c.width, jpeg: scenePicture()[0] }))',
+        ],
+        { cwd: camProject, timeout: 30_000 },
+      );
+      expect(JSON.parse(clip.stdout)).toEqual({ frames: 1500, width: 640, jpeg: 0xff });
+
+      // `cam view`'s browser app ships in the tarball (dist/viewer) and is served by the installed cam
+      const view = await startProcess(cam, ['view', '--json'], { timeoutMs: 60_000 });
+      try {
+        const { url } = JSON.parse(view.firstLine) as { url: string };
+        const page = await (await fetch(url)).text();
+        expect(page).toContain('/assets/main.js');
+        const app = await fetch(new URL('/assets/main.js', url));
+        expect(app.status).toBe(200);
+        expect((await app.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
+      } finally {
+        view.child.kill('SIGINT');
+        expect(await view.exit).toBe(130);
+      }
+
       const sim = await startProcess(
         cam,
         ['gige', 'simulate', '--address', '127.0.0.1', '--port', '0', '--width', '64', '--height', '48', '--json'],

@@ -72,6 +72,13 @@ export const EXAMPLES: Record<string, string[]> = {
   'sdk read': ['cam sdk read 192.168.1.50 logo.bmp'],
   'sdk search': ['cam sdk search --address 192.168.1.50'],
   'sdk simulate': ['cam sdk simulate --port 0 --dir ./controller'],
+  view: [
+    'cam view --gige 192.168.1.20',
+    'cam view --scgvmp 192.168.1.30',
+    'cam view --ehome http://127.0.0.1:7680',
+    'cam view --sdk 192.168.1.50',
+    'cam view --address 0.0.0.0 --port 8080   # prints a URL with a token',
+  ],
   demo: ['cam demo', 'cam demo --only gige,scgvmp --json'],
   completion: ['cam completion bash > /etc/bash_completion.d/cam', 'cam completion zsh > ~/.zfunc/_cam'],
   help: ['cam help gige grab'],

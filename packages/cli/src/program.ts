@@ -5,6 +5,7 @@ import { registerGige } from './commands/gige.js';
 import { registerGvsp } from './commands/gvsp.js';
 import { registerScGvmp } from './commands/scgvmp.js';
 import { registerSdk } from './commands/sdk.js';
+import { registerView } from './commands/view.js';
 import { registerCompletion } from './completion.js';
 import { finishHelp } from './help.js';
 import { version } from './version.js';
@@ -26,6 +27,7 @@ export function createProgram(output: OutputConfiguration = {}): Command {
   registerScGvmp(program);
   registerEhome(program);
   registerSdk(program);
+  registerView(program);
   registerDemo(program);
   registerCompletion(program);
   finishHelp(program); // last: one help style and an Examples section for every command above

@@ -37,8 +37,15 @@ import {
   type XmlTree,
 } from '../codec/index.js';
 import { createUdpSocket } from '../transport/udp.js';
-import { syntheticJpeg } from './jpeg.js';
-import { querySimulated, type SimulatedRecording, simulatedRecordingIndex } from './recordings.js';
+import { CLIP_FPS, clipFrameAt, clipPsBytes, loadClip, scenePicture } from './clips.js';
+import {
+  findSimulatedRecording,
+  querySimulated,
+  type RecordingSizer,
+  type SimulatedRecording,
+  simulatedRecordingIndex,
+  simulatedRecordingsBetween,
+} from './recordings.js';
 
 /** Answer a media handler gives (part 2 of the issue plugs preview and playback in here). */
 export interface MediaAnswer<C extends CommandName = CommandName> {
@@ -69,10 +76,15 @@ export interface EhomeDeviceOptions {
   localPort?: number;
   /** Video channels, 1..64. Default 1. */
   channels?: number;
-  /** Recording index; default a day of hourly files per channel ({@link simulatedRecordingIndex}). */
+  /**
+   * A fixed recording index. Default: every day has recordings, derived from its date
+   * ({@link simulatedRecordingIndex}), sized as their download of the shipped playback clip weighs.
+   */
   recordings?: SimulatedRecording[];
-  /** Day of the default recording index, `YYYY-MM-DD`. Default today (UTC). */
+  /** Day listed in {@link EhomeDevice.recordings} (any day can be queried). Default today (UTC). */
   recordingDay?: string;
+  /** Bytes a download of a stretch of recording weighs. Default: MPEG-PS of the shipped playback clip. */
+  recordingSizer?: RecordingSizer;
   /** Register retry backoff. Default 500 ms doubling to 30 s with 20 % jitter. */
   backoff?: BackoffOptions;
   /** Wait for a REGISTER reply per attempt. Default 2000 ms. */
@@ -89,7 +101,7 @@ export interface EhomeDeviceOptions {
   maxReplyBytes?: number;
   /** Pause between REBOOT and registering again. Default 200 ms. */
   rebootDelayMs?: number;
-  /** Makes the picture of a capture or alarm; default a small grey JPEG. */
+  /** Makes the picture of a capture or alarm; default a JPEG of the preview scene at that second. */
   takePicture?: (channel: number, picId: string) => Uint8Array;
   /** Configuration blocks by ConfigCmd (GETDEVICECONFIG/SETDEVICECONFIG); GetServerInfo is generated. */
   config?: Record<string, XmlTree>;
@@ -185,7 +197,10 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
   readonly ptzState = new Map<number, { command: PtzCommand; action: 'Start' | 'Stop'; speed: number }>();
   /** Pictures taken (for QUERYPICTURES). */
   readonly pictures: (PictureEntry & { channel: number })[] = [];
+  /** The recordings of `recordingDay` (or the fixed index); {@link recordingsBetween} answers any day. */
   readonly recordings: SimulatedRecording[];
+  /** What a download of a stretch of recording weighs (the index's `size`). */
+  readonly recordingSizer: RecordingSizer;
   private readonly options: EhomeDeviceOptions;
   private readonly socket: Socket;
   private readonly version: string;
@@ -216,9 +231,14 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     this.channels = options.channels ?? 1;
     if (!(this.channels >= 1 && this.channels <= 64)) throw new RangeError('channels: 1..64');
     this.firmwareVersion = options.firmwareVersion ?? 'V5.6.0 build 200101';
+    this.recordingSizer = options.recordingSizer ?? playbackClipSizer;
     this.recordings =
       options.recordings ??
-      simulatedRecordingIndex(this.channels, options.recordingDay ?? formatEhomeTime(new Date()).slice(0, 10));
+      simulatedRecordingIndex(
+        this.channels,
+        options.recordingDay ?? formatEhomeTime(new Date()).slice(0, 10),
+        this.recordingSizer,
+      );
     for (const [k, v] of Object.entries(options.config ?? {})) this.config.set(k, v);
     this.socket = createUdpSocket(options.localAddress?.includes(':') ? 'udp6' : 'udp4');
     this.socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
@@ -554,15 +574,31 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     );
   }
 
+  /** Recordings of `channel` overlapping [start, stop] of `fileType` (255 = any), in time order, on any day. */
+  recordingsBetween(channel: number, fileType: number, start: string, stop: string): SimulatedRecording[] {
+    const index =
+      this.options.recordings ?? simulatedRecordingsBetween(this.channels, channel, start, stop, this.recordingSizer);
+    return querySimulated(index, channel, fileType, start, stop);
+  }
+
+  /** The recording a PLAYBACK or DOWNLOAD names, by file name or by a time inside it. */
+  findRecording(channel: number, by: { fileName?: string; time?: string }): SimulatedRecording | undefined {
+    if (by.fileName !== undefined) {
+      if (this.options.recordings)
+        return this.options.recordings.find((r) => r.name === by.fileName && r.channel === channel);
+      return findSimulatedRecording(this.channels, channel, by.fileName, this.recordingSizer);
+    }
+    const t = by.time;
+    if (t === undefined) return undefined;
+    return this.recordingsBetween(channel, 255, t, t).find((r) => r.start <= t && r.stop > t);
+  }
+
   private async uploadPicture(
     channel: number,
     picId: string,
     signal?: AbortSignal,
   ): Promise<{ size: number; url: string }> {
-    const jpeg = (this.options.takePicture ?? ((ch, id) => syntheticJpeg(`${this.deviceId} ch${ch} ${id}`)))(
-      channel,
-      picId,
-    );
+    const jpeg = (this.options.takePicture ?? (() => scenePicture()))(channel, picId);
     const r = await this.upload('picture', channel, picId, jpeg, signal);
     this.pictures.push({ picId, time: formatEhomeTime(new Date()), size: jpeg.length, channel });
     if (this.pictures.length > 1000) this.pictures.shift();
@@ -694,10 +730,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
         const p = req.params;
         if (!hasChannel(p.channel)) return fail(Status.NOT_FOUND, `no channel ${p.channel}`);
         if (p.uploadFlag === 0) {
-          const jpeg = (this.options.takePicture ?? ((ch, id) => syntheticJpeg(`${this.deviceId} ch${ch} ${id}`)))(
-            p.channel,
-            p.picId,
-          );
+          const jpeg = (this.options.takePicture ?? (() => scenePicture()))(p.channel, p.picId);
           this.pictures.push({
             picId: p.picId,
             time: formatEhomeTime(new Date()),
@@ -728,7 +761,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
       case 'QUERYRECORDEDFILES': {
         const p = req.params;
         if (!hasChannel(p.channel)) return fail(Status.NOT_FOUND, `no channel ${p.channel}`);
-        const all = querySimulated(this.recordings, p.channel, p.fileType, p.startTime, p.stopTime);
+        const all = this.recordingsBetween(p.channel, p.fileType, p.startTime, p.stopTime);
         const files = all.slice(p.startIdx, p.startIdx + p.chunkSize).map(({ name, start, stop, size, flag }) => ({
           name,
           start,
@@ -895,3 +928,7 @@ function fitting(build: (n: number) => EncodableMessage, count: number): Encodab
   }
   return build(0);
 }
+
+/** The default {@link RecordingSizer}: MPEG-PS bytes of the shipped playback clip from the frame of that second. */
+const playbackClipSizer: RecordingSizer = (startMs, durationMs) =>
+  clipPsBytes(loadClip('playback'), clipFrameAt(startMs), Math.round((durationMs / 1000) * CLIP_FPS));

@@ -1,3 +1,4 @@
+export { CLIP_FPS, type Clip, type ClipFrame, loadClip, scenePicture } from './clips.js';
 export {
   EhomeDevice,
   type EhomeDeviceEvents,
@@ -6,5 +7,12 @@ export {
   type MediaAnswer,
   type MediaHandler,
 } from './device.js';
-export { syntheticJpeg } from './jpeg.js';
-export { querySimulated, type SimulatedRecording, simulatedRecordingIndex } from './recordings.js';
+export {
+  findSimulatedRecording,
+  MAX_QUERY_DAYS,
+  querySimulated,
+  type RecordingSizer,
+  type SimulatedRecording,
+  simulatedRecordingIndex,
+  simulatedRecordingsBetween,
+} from './recordings.js';

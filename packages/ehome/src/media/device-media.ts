@@ -1,6 +1,6 @@
 import { Status } from '../codec/index.js';
+import { CLIP_FRAME_TICKS, CLIP_GOP, type Clip, clipFrameAt, clipPsBytes, loadClip } from '../device/clips.js';
 import type { EhomeDevice, MediaAnswer, MediaHandler } from '../device/device.js';
-import type { SimulatedRecording } from '../device/recordings.js';
 import type { MediaFraming } from './framing.js';
 import { H264TestPatternGenerator } from './h264-generator.js';
 import { speedFromWire } from './platform.js';
@@ -9,16 +9,23 @@ import { type AccessUnitSource, MediaPusher } from './pusher.js';
 
 /** Settings of {@link EhomeDeviceMedia}. */
 export interface EhomeDeviceMediaOptions {
-  /** Picture size of the generated H.264 (I_PCM: keep it small). Default 64x48. */
+  /**
+   * What the device sends: `clips` (the default), real H.264 640x360 at 25 fps from the package's `media/` clips
+   * (preview and playback are different scenes); or `test-pattern`, a synthetic I_PCM picture of `width` x
+   * `height` at `fps` (uncompressed-sized: for tests that want tiny, exactly predictable frames). Setting `width`
+   * or `height` without `video` selects the test pattern.
+   */
+  video?: 'clips' | 'test-pattern';
+  /** Test pattern picture size. Default 64x48. */
   width?: number;
   height?: number;
-  /** Frame rate of live and recorded video. Default 25. */
+  /** Test pattern frame rate (the clips are 25 fps). Default 25. */
   fps?: number;
   /** How the device frames its TCP media. Default interleaved RTP. */
   framing?: MediaFraming;
   /** Add the stray 0x0D after RTP headers like some devices. Default false. */
   strayByte?: boolean;
-  /** Seconds of video a DOWNLOAD of a simulated recording carries. Default 4. */
+  /** Cuts a DOWNLOAD to this many seconds (then it no longer matches the index's size). Default: the whole recording. */
   downloadSeconds?: number;
   /** Source address of media connections. */
   localAddress?: string;
@@ -37,8 +44,9 @@ interface Session {
   pusher: MediaPusher;
   channel: number;
   channelType?: string;
-  generator: H264TestPatternGenerator;
-  source: RecordingSource | undefined;
+  /** Where FORCEIFRAME asks for a key frame. */
+  keyframes: { requestKeyframe(): void };
+  source: AccessUnitSource | undefined;
   sink: string;
   /** Playback range in ms since the epoch (SEEK must fall inside). */
   range?: [number, number];
@@ -94,6 +102,55 @@ export class RecordingSource implements AccessUnitSource {
 }
 
 /**
+ * Frames of a looped clip from `first` on, `frames` of them (endless when undefined), forwards or backwards, with
+ * seek. Time stamps count 90 kHz ticks from the start of the stretch. Backwards, only the IDR of each second is
+ * sent (as devices play reverse: key frames only), one per tick. FORCEIFRAME jumps to the next second's IDR (a
+ * pre-encoded clip can't make a new one), so the picture runs ahead by less than a second.
+ */
+export class ClipSource implements AccessUnitSource {
+  private position: number;
+  private reverse: boolean;
+
+  constructor(
+    private readonly clip: Clip,
+    private readonly first: number,
+    private readonly frames: number | undefined,
+    reverse = false,
+  ) {
+    this.reverse = reverse;
+    this.position = reverse && frames !== undefined ? this.gopStart(frames - 1) : 0;
+  }
+
+  next(): { data: Uint8Array; pts: number; keyframe: boolean } | undefined {
+    const p = this.position;
+    if (p < 0 || (this.frames !== undefined && p >= this.frames)) return undefined;
+    const n = this.clip.frames.length;
+    const frame = this.clip.frames[(this.first + p) % n]!;
+    this.position = this.reverse ? this.gopStart(p) - CLIP_GOP : p + 1;
+    return { data: frame.data, pts: (p * CLIP_FRAME_TICKS) % 2 ** 33, keyframe: frame.keyframe };
+  }
+
+  seek(ms: number): void {
+    const last = this.frames === undefined ? Number.MAX_SAFE_INTEGER : this.frames - 1;
+    this.position = this.gopStart(Math.min(last, Math.max(0, Math.floor((ms / 1000) * (90000 / CLIP_FRAME_TICKS)))));
+  }
+
+  setReverse(reverse: boolean): void {
+    this.reverse = reverse;
+    this.position = this.gopStart(Math.max(0, this.position - 1));
+  }
+
+  requestKeyframe(): void {
+    if (!this.reverse) this.position = this.gopStart(this.position + CLIP_GOP - 1);
+  }
+
+  /** The stretch position of the IDR at or before position `p`. */
+  private gopStart(p: number): number {
+    return p - ((this.first + p) % CLIP_GOP);
+  }
+}
+
+/**
  * The media side of a simulated EHome device: answers INVITESTREAM (live H.264 test pattern), PLAYBACK of its
  * simulated recordings with PLAYBACKCONTROL (pause, resume, fast/slow, seek, reverse), FORCEIFRAME, DOWNLOAD and
  * BYESTREAM, pushing MPEG-PS over RTP to the platform's sink. Plug it in with `new EhomeDevice({ mediaHandler:
@@ -127,6 +184,12 @@ export class EhomeDeviceMedia {
   close(): void {
     for (const s of this.sessions.values()) s.pusher.stop();
     this.sessions.clear();
+  }
+
+  /** True when the device sends the shipped clips (the default), false for the synthetic test pattern. */
+  get usesClips(): boolean {
+    const o = this.options;
+    return (o.video ?? (o.width !== undefined || o.height !== undefined ? 'test-pattern' : 'clips')) === 'clips';
   }
 
   private generator(): H264TestPatternGenerator {
@@ -205,7 +268,7 @@ export class EhomeDeviceMedia {
         let n = 0;
         for (const s of this.sessions.values()) {
           if (s.kind === 'preview' && s.channel === Number(p.channel) && s.channelType === p.channelType) {
-            s.generator.requestKeyframe();
+            s.keyframes.requestKeyframe();
             n++;
           }
         }
@@ -223,33 +286,60 @@ export class EhomeDeviceMedia {
     sink: string,
     device: EhomeDevice,
   ): MediaAnswer {
-    const fps = this.options.fps ?? 25;
-    const generator = this.generator();
-    let source: AccessUnitSource;
-    let recordingSource: RecordingSource | undefined;
+    const clips = this.usesClips;
+    const fps = clips ? 25 : (this.options.fps ?? 25);
+    let source: AccessUnitSource & { requestKeyframe?(): void };
+    let keyframes: { requestKeyframe(): void } = { requestKeyframe: () => {} };
     let range: [number, number] | undefined;
     let fileSize: number | undefined;
     let pushFps = fps;
     if (command === 'INVITESTREAM') {
-      source = { next: () => generator.next() };
+      if (clips) {
+        // Start at the frame of the current second, so the seconds in the picture are the wall clock's.
+        const live = new ClipSource(loadClip('live'), clipFrameAt(Date.now()), undefined);
+        source = live;
+        keyframes = live;
+      } else {
+        const generator = this.generator();
+        source = { next: () => generator.next() };
+        keyframes = generator;
+      }
     } else {
-      const rec = findRecording(device.recordings, channel, p);
+      const rec =
+        typeof p.fileName === 'string'
+          ? device.findRecording(channel, { fileName: p.fileName })
+          : device.findRecording(channel, { time: String(p.startTime) });
       if (!rec) return { status: Status.NOT_FOUND, description: 'no such recording' };
+      const recEnd = rec.startMs + rec.durationMs;
       if (command === 'PLAYBACK') {
-        const from = Math.max(parseTime(rec.start), parseTime(String(p.startTime)));
-        const to = Math.min(parseTime(rec.stop), parseTime(String(p.stopTime)));
+        const from = Math.max(rec.startMs, parseTime(String(p.startTime)));
+        const to = Math.min(recEnd, parseTime(String(p.stopTime)));
         if (!(to > from)) return { status: Status.BAD_REQUEST, description: 'empty playback range' };
         range = [from, to];
-        recordingSource = new RecordingSource(generator, to - from, fps, p.reverse === 1);
-        source = recordingSource;
+        if (clips) {
+          const frames = Math.round(((to - from) / 1000) * fps);
+          source = new ClipSource(loadClip('playback'), clipFrameAt(from), frames, p.reverse === 1);
+        } else {
+          const generator = this.generator();
+          source = new RecordingSource(generator, to - from, fps, p.reverse === 1);
+          keyframes = generator;
+        }
       } else {
-        // DOWNLOAD: a short clip stands for the file; its size is known before sending.
-        const clip = Array.from({ length: Math.round((this.options.downloadSeconds ?? 4) * fps) }, () =>
-          generator.next(),
-        );
-        fileSize = clip.reduce((n, au) => n + muxPs(au).length, 0);
-        let i = 0;
-        source = { next: () => clip[i++] };
+        // DOWNLOAD: the whole recording (or `downloadSeconds` of it); its size is known before sending.
+        const seconds = Math.min(rec.durationMs / 1000, this.options.downloadSeconds ?? Number.POSITIVE_INFINITY);
+        const frames = Math.max(1, Math.round(seconds * fps));
+        if (clips) {
+          const clip = loadClip('playback');
+          const first = clipFrameAt(rec.startMs);
+          source = new ClipSource(clip, first, frames);
+          fileSize = clipPsBytes(clip, first, frames);
+        } else {
+          const generator = this.generator();
+          const clip = Array.from({ length: frames }, () => generator.next());
+          fileSize = clip.reduce((n, au) => n + muxPs(au).length, 0);
+          let i = 0;
+          source = { next: () => clip[i++] };
+        }
         pushFps = 1000;
       }
     }
@@ -268,8 +358,8 @@ export class EhomeDeviceMedia {
       kind: command === 'INVITESTREAM' ? 'preview' : command === 'PLAYBACK' ? 'playback' : 'download',
       pusher,
       channel,
-      generator,
-      source: recordingSource,
+      keyframes,
+      source: command === 'PLAYBACK' ? source : undefined,
       sink,
       ...(typeof p.channelType === 'string' ? { channelType: p.channelType } : {}),
       ...(range ? { range } : {}),
@@ -290,14 +380,4 @@ export class EhomeDeviceMedia {
       params: (fileSize === undefined ? { session: id } : { session: id, fileSize }) as never,
     };
   }
-}
-
-function findRecording(
-  index: readonly SimulatedRecording[],
-  channel: number,
-  p: Record<string, unknown>,
-): SimulatedRecording | undefined {
-  if (typeof p.fileName === 'string') return index.find((r) => r.name === p.fileName && r.channel === channel);
-  const start = String(p.startTime);
-  return index.find((r) => r.channel === channel && r.start <= start && r.stop > start);
 }

@@ -1,0 +1,205 @@
+/**
+ * `cam view` benchmark: frames displayed per second in headless Chromium (Debian's, through test-support/browser.ts)
+ * against the camera's rate, the receiver's losses, the median delay from a frame's completion in the receiver to its
+ * display, and the CPU the viewer adds. The simulated camera and `cam view` (from source, with the browser app built
+ * into dist/viewer) run as their own processes on loopback so each one's CPU is read from /proc.
+ *
+ * Run: `cd packages/cli && node scripts/build-viewer.mjs && flock /tmp/cam-bench.lock node --conditions=@cam/source
+ * --import tsx bench/view.ts` (BENCH_SECONDS, default 10, per measurement).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { launchChromium } from '../../../test-support/browser.js';
+import { type StartedCam, startCam } from '../../../test-support/cli.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const TICK = 100; // USER_HZ
+
+/** CPU seconds (user + system) of a process and, with `tree`, all its descendants. */
+function cpuSeconds(pid: number, tree = false): number {
+  const stat = (p: number): { ppid: number; cpu: number } | undefined => {
+    try {
+      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / TICK };
+    } catch {
+      return undefined;
+    }
+  };
+  if (!tree) return stat(pid)?.cpu ?? 0;
+  const all = new Map<number, { ppid: number; cpu: number }>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const s = stat(Number(d));
+    if (s) all.set(Number(d), s);
+  }
+  const pids = new Set([pid]);
+  for (let grown = true; grown; ) {
+    grown = false;
+    for (const [p, s] of all)
+      if (!pids.has(p) && pids.has(s.ppid)) {
+        pids.add(p);
+        grown = true;
+      }
+  }
+  let sum = 0;
+  for (const p of pids) sum += all.get(p)?.cpu ?? 0;
+  return sum;
+}
+
+interface Stats {
+  completedFrames: number;
+  failures: number;
+  missingPackets: number;
+  resentPackets: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function stop(p: StartedCam): Promise<void> {
+  if (p.child.exitCode !== null) return;
+  p.child.kill('SIGINT');
+  await Promise.race([p.exit, sleep(5000)]);
+  if (p.child.exitCode === null) p.child.kill('SIGKILL');
+}
+
+async function run(
+  width: number,
+  height: number,
+  fps: number,
+  packetSize: number,
+): Promise<Record<string, string | number>> {
+  const sim = await startCam(
+    [
+      'gige',
+      'simulate',
+      '--address',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--width',
+      String(width),
+      '--height',
+      String(height),
+      '--fps',
+      String(fps),
+      '--pixel-format',
+      'Mono8',
+      '--json',
+    ],
+    { timeoutMs: 10 * 60_000 },
+  );
+  // the simulator is stopped whatever fails after it started
+  let view: StartedCam;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  try {
+    view = await startCam(
+      [
+        'view',
+        '--gige',
+        '127.0.0.1',
+        '--gige-port',
+        String(JSON.parse(sim.firstLine).port),
+        '--packet-size',
+        String(packetSize),
+        '--json',
+      ],
+      { timeoutMs: 10 * 60_000 },
+    );
+    const started = view;
+    browser = await launchChromium().catch(async (e: unknown) => {
+      await stop(started);
+      throw e;
+    });
+  } catch (e) {
+    await stop(sim);
+    throw e;
+  }
+  try {
+    const { url, open } = JSON.parse(view.firstLine) as { url: string; open: string };
+    const stats = async (): Promise<Stats> => (await (await fetch(`${url}api/gige/gige-1/stats`)).json()) as Stats;
+    const viewPid = view.child.pid as number;
+    const simPid = sim.child.pid as number;
+    // Chromium's processes are the rest of this process's tree
+    const browserCpuNow = (): number =>
+      cpuSeconds(process.pid, true) - cpuSeconds(process.pid) - cpuSeconds(simPid, true) - cpuSeconds(viewPid, true);
+
+    // the receiver alone (no page open): the floor for the viewer's added CPU
+    await sleep(2000);
+    let s0 = await stats();
+    let c0 = cpuSeconds(viewPid);
+    let t0 = performance.now();
+    await sleep(SECONDS * 1000);
+    let s1 = await stats();
+    const receiverOnly = (cpuSeconds(viewPid) - c0) / ((performance.now() - t0) / 1000);
+    const receiverOnlyFps = ((s1.completedFrames - s0.completedFrames) * 1000) / (performance.now() - t0);
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(open);
+    await page.waitForFunction(
+      () => (globalThis as unknown as { camViewer: { displayed: number } }).camViewer.displayed > 10,
+      undefined,
+      { timeout: 60_000 },
+    );
+    await sleep(2000);
+    const shown = () =>
+      page.evaluate(() => {
+        const v = (globalThis as unknown as { camViewer: { displayed: number; dropped: number; delays: number[] } })
+          .camViewer;
+        return { displayed: v.displayed, dropped: v.dropped, delays: v.delays.length };
+      });
+    const d0 = await shown();
+    s0 = await stats();
+    c0 = cpuSeconds(viewPid);
+    const b0 = browserCpuNow();
+    t0 = performance.now();
+    await sleep(SECONDS * 1000);
+    const elapsed = (performance.now() - t0) / 1000;
+    const d1 = await shown();
+    s1 = await stats();
+    const viewCpu = (cpuSeconds(viewPid) - c0) / elapsed;
+    const browserCpu = (browserCpuNow() - b0) / elapsed;
+    const delays = (
+      await page.evaluate(
+        (from) => (globalThis as unknown as { camViewer: { delays: number[] } }).camViewer.delays.slice(from),
+        d0.delays,
+      )
+    ).sort((a, b) => a - b);
+    const received = (s1.completedFrames - s0.completedFrames) / elapsed;
+    const displayed = (d1.displayed - d0.displayed) / elapsed;
+    return {
+      config: `${width}x${height} Mono8 @ ${fps}, packets of ${packetSize} B`,
+      'camera fps (receiver, page open)': received.toFixed(1),
+      'displayed fps': displayed.toFixed(1),
+      'displayed / camera': `${((100 * displayed) / fps).toFixed(1)}%`,
+      'displayed / received': `${((100 * displayed) / received).toFixed(1)}%`,
+      'dropped for display': d1.dropped - d0.dropped,
+      'receiver failed frames': s1.failures - s0.failures,
+      'missing packets': s1.missingPackets - s0.missingPackets,
+      'resent packets': s1.resentPackets - s0.resentPackets,
+      'median completion-to-display ms': (delays[Math.floor(delays.length / 2)] ?? Number.NaN).toFixed(1),
+      'p90 ms': (delays[Math.floor(delays.length * 0.9)] ?? Number.NaN).toFixed(1),
+      'cam view CPU, receiver only': `${(100 * receiverOnly).toFixed(0)}% (${receiverOnlyFps.toFixed(1)} fps)`,
+      'cam view CPU, page open': `${(100 * viewCpu).toFixed(0)}%`,
+      'viewer added CPU (server)': `${(100 * (viewCpu - receiverOnly)).toFixed(0)}%`,
+      'Chromium CPU (all processes)': `${(100 * browserCpu).toFixed(0)}%`,
+    };
+  } finally {
+    await browser.close();
+    await stop(view);
+    await stop(sim);
+  }
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+console.log(`cam view benchmark, ${SECONDS} s per measurement; load average before: ${load()}`);
+for (const [w, h, fps, packet] of [
+  [640, 480, 30, 1500],
+  [1280, 1024, 60, 1500],
+] as const) {
+  const r = await run(w, h, fps, packet);
+  console.log(JSON.stringify({ ...r, 'load average after': load() }, null, 2));
+}

@@ -3,3 +3,4 @@ export * from './codec/index.js';
 export * from './device/index.js';
 export * from './media/index.js';
 export * from './platform/index.js';
+export * from './store/index.js';

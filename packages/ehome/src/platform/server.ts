@@ -33,13 +33,16 @@ import {
   scanKeepalive,
   UnknownCommandError,
 } from '../codec/index.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { EhomeStore, RetentionPolicy } from '../store/types.js';
 import { createUdpSocket } from '../transport/udp.js';
-import { DeviceHandle } from './device-handle.js';
+import { DeviceHandle, type DevicePort, type MediaContext } from './device-handle.js';
 import { DeviceOfflineError } from './errors.js';
 import { type EhomeEvent, type EhomeServerEvents, EventQueue, type StoredMedia } from './events.js';
 import { KeepaliveAnswers, platformVersion } from './keepalive-answers.js';
 import { MediaLinker } from './linker.js';
 import { PictureServer, type PictureServerOptions } from './picture-server.js';
+import { PlatformRecorder } from './recorder.js';
 import { type DeviceRegistry, type DeviceSession, MemoryDeviceRegistry } from './registry.js';
 
 /** Default EHome register port (seed 002 (2)e). */
@@ -106,6 +109,14 @@ export interface EhomeServerOptions {
   maxResends?: number;
   /** How long an alarm waits for its pictures/videos (and media for its alarm). Default 30 s. */
   linkTimeoutMs?: number;
+  /**
+   * Where sessions, events, alarms, pictures (metadata) and command history are kept: `openEmbeddedStore(dir)`,
+   * `openPostgresStore(url)`, or by default a {@link MemoryStore}. Alarms and uploads are acknowledged only after
+   * their record is committed here. The caller opens it and closes it after the server.
+   */
+  store?: EhomeStore;
+  /** What the store keeps (days, media bytes, event count); enforced once a minute. Default: everything. */
+  retention?: RetentionPolicy;
   /** Where sessions live. Default {@link MemoryDeviceRegistry}. */
   registry?: DeviceRegistry;
   /** Log sink (NAT rebinding, refusals, drops). Default: none. */
@@ -156,6 +167,8 @@ export interface EhomeServerStats {
   /** Responses that matched no outstanding request. */
   unmatchedResponses: number;
   alarms: number;
+  /** Alarms not acknowledged because their record could not be committed (the device resends them). */
+  alarmsNotStored: number;
   eventsDropped: number;
   /** REGISTERs for an online DeviceID from another address, held while its current address is probed. */
   registersHeld: number;
@@ -231,6 +244,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     timeouts: 0,
     unmatchedResponses: 0,
     alarms: 0,
+    alarmsNotStored: 0,
     eventsDropped: 0,
     registersHeld: 0,
     registersThrottled: 0,
@@ -249,7 +263,11 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private readonly allowlist: Set<string> | undefined;
   private readonly passwords: Map<string, string> | undefined;
   private readonly upgradeWaiters = new Map<string, Set<(r: RequestParams<'UPGRADESTATUS'>) => void>>();
-  private readonly recentAlarms = new Map<string, number>();
+  /** Alarms seen lately: when, and the commit of their record (a resend is answered once that commit is done). */
+  private readonly recentAlarms = new Map<string, { at: number; committed: Promise<boolean> }>();
+  readonly store: EhomeStore;
+  private readonly recorder: PlatformRecorder;
+  private readonly port: DevicePort;
   private readonly claims = new Map<string, Claim>();
   private readonly registerBuckets = new Map<string, { tokens: number; at: number }>();
   /** Online sessions per source address (for `maxSessionsPerSource`). */
@@ -268,6 +286,20 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     super();
     this.options = options;
     this.registry = options.registry ?? new MemoryDeviceRegistry();
+    this.store = options.store ?? new MemoryStore();
+    this.recorder = new PlatformRecorder(
+      this.store,
+      (l, m, f) => this.log(l, m, f),
+      options.retention,
+      (files) => (this.pictures ? this.pictures.remove(files) : Promise.resolve()),
+    );
+    this.port = {
+      session: (id) => this.registry.get(id),
+      request: (id, command, params, o) => this.request(id, command, params, o),
+      media: () => this.mediaContext(),
+      waitCaptureUpload: (id, picId, signal) => this.linker.waitCapture(id, picId, signal),
+      waitUpgradeResult: (id, o) => this.waitUpgradeResult(id, o),
+    };
     this.keepAliveSeconds = options.keepAliveSeconds ?? 15;
     this.offlineAfterMissed = options.offlineAfterMissed ?? 6;
     if (!(this.keepAliveSeconds >= 1 && this.keepAliveSeconds <= 3600))
@@ -298,7 +330,10 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         ...(options.maxStoredBytes !== undefined ? { maxTotalBytes: options.maxStoredBytes } : {}),
         ...options.pictureLimits,
         authorize: (deviceId, address) => this.registry.get(deviceId)?.address === address,
-        onStored: (media) => this.onMediaStored(media),
+        onStored: async (media) => {
+          await this.recorder.media(media);
+          this.onMediaStored(media);
+        },
         onRefused: (address, port, status, reason) =>
           this.publish({ type: 'dropped', server: 'picture', address, port, reason: `${status} ${reason}` }),
       });
@@ -338,7 +373,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
    * What media streams need: the port pool (created on first use), the SinkIP, and registration of a stream so
    * {@link close} tears it down.
    */
-  mediaContext(): { pool: PortPool; sinkAddress: string; track(s: { close(): Promise<void> }): () => void } {
+  private mediaContext(): MediaContext {
     if (!this.mediaPool) {
       const o = this.options.mediaPorts;
       if (o instanceof PortPool) this.mediaPool = o;
@@ -365,7 +400,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
 
   /** A handle to send requests to `deviceId` (it need not be online yet; calls fail if it is not). */
   device(deviceId: string): DeviceHandle {
-    return new DeviceHandle(this, deviceId);
+    return new DeviceHandle(this.port, deviceId);
   }
 
   /**
@@ -441,6 +476,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     } catch (e) {
       return Promise.reject(e);
     }
+    const started = Date.now();
     const attemptMs = this.options.requestAttemptMs ?? 2000;
     const maxResends = this.options.maxResends ?? 3;
     const deadline = deadlineSignal(options, `${command} to ${deviceId}`);
@@ -454,6 +490,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
       };
       const onAbort = (): void => {
         finish();
+        this.recorder.command(deviceId, command, started, undefined, abortReason(deadline.signal));
         reject(abortReason(deadline.signal));
       };
       if (deadline.signal.aborted) {
@@ -470,10 +507,12 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         timer: undefined,
         resolve: (r) => {
           finish();
+          this.recorder.command(deviceId, command, started, r.status, undefined);
           resolve(r as EhomeResponseOf<C>);
         },
         reject: (e) => {
           finish();
+          this.recorder.command(deviceId, command, started, undefined, e);
           reject(e);
         },
       };
@@ -501,7 +540,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   }
 
   /** Waits for the final UPGRADESTATUS (SUCCEEDED or FAILED) of a device. */
-  waitUpgradeResult(deviceId: string, options: CallOptions = {}): Promise<RequestParams<'UPGRADESTATUS'>> {
+  private waitUpgradeResult(deviceId: string, options: CallOptions = {}): Promise<RequestParams<'UPGRADESTATUS'>> {
     const deadline = deadlineSignal(options, `upgrade of ${deviceId}`);
     return new Promise((resolve, reject) => {
       let s = this.upgradeWaiters.get(deviceId);
@@ -533,13 +572,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     });
   }
 
-  /** Waits for the upload of a picture the platform asked for (internal to {@link DeviceHandle.capturePicture}). */
-  waitCaptureUpload(deviceId: string, picId: string, signal: AbortSignal): Promise<StoredMedia> {
-    return this.linker.waitCapture(deviceId, picId, signal);
-  }
-
   /** Next platform sequence (wraps at 2^32). */
-  nextSequence(): number {
+  private nextSequence(): number {
     this.sequence = this.sequence >= 0xffffffff ? 1 : this.sequence + 1;
     return this.sequence;
   }
@@ -868,6 +902,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
       params.pictureServerType = PICTURE_SERVER_TYPE_HTTP;
     }
     this.reply(this.cms, rinfo, response(req, Status.OK, 'OK', params, { version }));
+    this.recorder.session(session, true);
     this.publish({ type: 'online', deviceId: session.deviceId, session, reRegistered: existing !== undefined });
   }
 
@@ -920,24 +955,50 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     }
   }
 
+  /**
+   * An alarm is acknowledged only once its record is committed to the store, so a platform killed at any moment
+   * never acknowledged an alarm it lost: a device that got no answer resends, and the resend is stored once (by
+   * DeviceID, Sequence and AlarmTime, also across a restart). A store that cannot commit leaves the alarm unanswered.
+   */
   private onAlarm(req: EhomeRequestOf<'ALARM'>, rinfo: RemoteInfo, socket: Socket): void {
     const s = this.authentic(req, req.params.deviceId, rinfo, socket);
     if (!s) return;
     const key = `${s.deviceId}\u0000${req.sequence}`;
     const now = Date.now();
-    // A resent alarm (its reply was lost) is answered again but reported once.
-    if (!this.recentAlarms.has(key)) {
+    let seen = this.recentAlarms.get(key);
+    if (!seen) {
       if (this.recentAlarms.size >= 10_000) {
         const oldest = this.recentAlarms.keys().next().value;
         if (oldest !== undefined) this.recentAlarms.delete(oldest);
       }
-      this.recentAlarms.set(key, now);
-      this.stats.alarms++;
-      this.linker.onAlarm(s.deviceId, req.params, now);
+      const deviceId = s.deviceId;
+      const committed = this.recorder.alarm(deviceId, req.params, req.sequence, now).then(
+        ({ id, duplicate }) => {
+          if (!duplicate) {
+            this.stats.alarms++;
+            this.linker.onAlarm(deviceId, req.params, now, id);
+          }
+          return true;
+        },
+        (e: unknown) => {
+          this.stats.alarmsNotStored++;
+          this.recentAlarms.delete(key); // a resend tries the store again
+          this.log('warn', 'alarm not stored, not acknowledged', {
+            deviceId,
+            error: e instanceof Error ? e.message : String(e),
+          });
+          return false;
+        },
+      );
+      seen = { at: now, committed };
+      this.recentAlarms.set(key, seen);
     }
-    if (req.params.needsResponse !== 0) {
-      this.reply(socket, rinfo, response(req, Status.OK, 'OK', {}, { version: platformVersion(req.version) }));
-    }
+    if (req.params.needsResponse === 0) return;
+    void seen.committed.then((ok) => {
+      if (ok && !this.closed) {
+        this.reply(socket, rinfo, response(req, Status.OK, 'OK', {}, { version: platformVersion(req.version) }));
+      }
+    });
   }
 
   private onResponse(res: EhomeResponse, rinfo: RemoteInfo): void {
@@ -967,8 +1028,9 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     const limit = this.keepAliveSeconds * 1000 * this.offlineAfterMissed;
     for (const s of this.registry.values()) if (now - s.lastSeen > limit) this.goOffline(s, 'timeout');
     this.linker.sweep(now);
+    this.recorder.tick(now, this.registry.values());
     for (const [k, t] of this.recentAlarms) {
-      if (now - t < 120_000) break;
+      if (now - t.at < 120_000) break;
       this.recentAlarms.delete(k);
     }
   }
@@ -982,6 +1044,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     for (const p of [...this.pending.values()]) if (p.deviceId === s.deviceId) p.reject(err);
     this.linker.dropDevice(s.deviceId, err);
     this.log('info', 'device offline', { deviceId: s.deviceId, reason });
+    this.recorder.session(s, false);
     this.publish({ type: 'offline', deviceId: s.deviceId, reason, lastSeen: s.lastSeen });
   }
 
@@ -1021,6 +1084,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   }
 
   private publish(e: EhomeEvent): void {
+    this.recorder.event(e);
     // Listener exceptions must not break the datagram loop.
     try {
       const emit = this.emit as (name: string, ev: EhomeEvent) => boolean;

@@ -135,7 +135,8 @@ export class PictureServer {
   private async recover(): Promise<void> {
     let total = 0;
     for (const top of await readdir(this.directory, { withFileTypes: true })) {
-      if (!top.isDirectory()) continue;
+      // Device folders only: a name starting with '.' is never one (fileNameOf keeps no '.'), e.g. the store's.
+      if (!top.isDirectory() || top.name.startsWith('.')) continue;
       const dir = join(this.directory, top.name);
       for (const f of await readdir(dir, { withFileTypes: true })) {
         if (!f.isFile()) continue;

@@ -51,7 +51,7 @@ export class PlatformRecorder {
       { type: 'alarm', deviceId, alarm, pictures: [], video: undefined, missing, complete: false, receivedAt: at },
       at,
     );
-    return this.store.appendAlarm(record, `${deviceId}\u0000${sequence}\u0000${alarm.alarmTime}`);
+    return this.store.appendAlarm(record, JSON.stringify([deviceId, sequence, alarm.alarmTime]));
   }
 
   /** Commits an upload's record and sets its `storeId`. */

@@ -55,6 +55,11 @@ async function count(q: SqlRun, del: string, params: unknown[]): Promise<number>
   return Number(r[0]?.n ?? 0);
 }
 
+/** JSON for a jsonb column: PostgreSQL refuses U+0000 in text, so a NUL from the wire becomes U+FFFD. */
+function toJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? x.replaceAll('\u0000', '\ufffd') : x));
+}
+
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const json = (v: unknown): Record<string, unknown> =>
   (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>;
@@ -170,7 +175,7 @@ export class SqlStore implements EhomeStore {
         e.at,
         e.type,
         e.deviceId ?? null,
-        JSON.stringify(e.body),
+        toJson(e.body),
       ]);
       return num(r[0]?.id);
     });
@@ -180,7 +185,7 @@ export class SqlStore implements EhomeStore {
     return this.write(async (q) => {
       const r = await q(
         'insert into events (at, type, device_id, dedupe, body) values ($1, $2, $3, $4, $5::jsonb) on conflict (dedupe) do nothing returning id',
-        [e.at, e.type, e.deviceId ?? null, dedupeKey, JSON.stringify(e.body)],
+        [e.at, e.type, e.deviceId ?? null, dedupeKey, toJson(e.body)],
       );
       if (r.length > 0) return { id: num(r[0]!.id), duplicate: false };
       const old = await q('select id from events where dedupe = $1', [dedupeKey]);
@@ -190,7 +195,7 @@ export class SqlStore implements EhomeStore {
 
   updateEvent(id: number, body: Record<string, unknown>): Promise<void> {
     return this.write(async (q) => {
-      await q('update events set body = $2::jsonb where id = $1', [id, JSON.stringify(body)]);
+      await q('update events set body = $2::jsonb where id = $1', [id, toJson(body)]);
     });
   }
 
@@ -211,7 +216,7 @@ export class SqlStore implements EhomeStore {
          on conflict (device_id) do update set node_id = excluded.node_id, online = excluded.online,
            registered_at = excluded.registered_at, last_seen = excluded.last_seen, session = excluded.session
          where excluded.online or sessions.node_id = excluded.node_id`,
-        [s.deviceId, this.nodeId, online, s.registeredAt, s.lastSeen, JSON.stringify(s)],
+        [s.deviceId, this.nodeId, online, s.registeredAt, s.lastSeen, toJson(s)],
       );
     });
   }

@@ -177,10 +177,10 @@ export class MemoryStore implements EhomeStore {
     };
     if (policy.days !== undefined) {
       const cut = now - policy.days * 86_400_000;
-      const keepFrom = this.events.findIndex((e) => e.at >= cut);
-      const n = keepFrom < 0 ? this.events.length : keepFrom;
-      for (const g of this.events.splice(0, n)) this.forgetDedupe(g.id);
-      out.events += n;
+      const keep = this.events.filter((e) => e.at >= cut);
+      for (const g of this.events) if (g.at < cut) this.forgetDedupe(g.id);
+      out.events += this.events.length - keep.length;
+      this.events.splice(0, this.events.length, ...keep);
       while (this.commandList.length > 0 && this.commandList[0]!.at < cut) {
         this.commandList.shift();
         out.commands++;

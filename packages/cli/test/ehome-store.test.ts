@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { EhomeDevice } from '@cam/ehome';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type StartedCam, startCam } from '../../../test-support/cli.js';
+import { describeInterop } from '../../../test-support/interop.js';
+import { startPostgres } from '../../../test-support/postgres.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -123,5 +125,83 @@ describe('cam ehome serve: nothing acknowledged is lost', () => {
     expect(all.length).toBe(stored.size);
     b.cam.child.kill('SIGINT');
     expect(await b.cam.exit).toBe(130);
+  }, 120_000);
+});
+
+/** Polls `check` every 200 ms until it returns a value (bounded: `ms`). */
+async function until<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describeInterop('cam ehome serve: two platform processes on one PostgreSQL', ['postgresql'], () => {
+  it('a device registered on A is listed by B; capture, ptz and config through B reach it via A, events are visible from both', async () => {
+    const pg = await startPostgres({ database: 'cam2' });
+    cleanups.push(() => pg.stop());
+    const portA = await freeUdpPort();
+    const a = await serve(portA, tempDir(), ['--store', pg.url]);
+    const b = await serve(await freeUdpPort(), tempDir(), ['--store', pg.url]);
+    expect(JSON.parse(a.cam.firstLine).store).toBe('postgres');
+    const dev = new EhomeDevice({
+      server: { host: '127.0.0.1', port: portA },
+      deviceId: 'shared1',
+      localAddress: '127.0.0.1',
+      backoff: { initialMs: 100, maxMs: 500 },
+      registerAttemptMs: 500,
+    });
+    cleanups.push(() => dev.close());
+    await dev.start({ timeoutMs: 20_000 });
+
+    const listed = await until('B lists the device', 15_000, async () => {
+      const list = (await (await fetch(`${b.api}/api/devices`)).json()) as { deviceId: string; online: boolean }[];
+      return list.find((d) => d.deviceId === 'shared1' && d.online);
+    });
+    expect(listed).toMatchObject({ deviceId: 'shared1', online: true });
+
+    // PTZ through B: forwarded to A, which holds the session.
+    const ptz = await fetch(`${b.api}/api/devices/shared1/ptz`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ command: 'LEFT', speed: 3 }),
+    });
+    expect(ptz.status).toBe(200);
+    expect(ptz.headers.get('x-cam-forwarded-to')).toBe(a.api);
+    expect(dev.ptzState.get(1)).toMatchObject({ command: 'LEFT', speed: 3 });
+
+    const config = await fetch(`${b.api}/api/devices/shared1/config/GetServerInfo`);
+    expect(config.status).toBe(200);
+    expect(Object.keys((await config.json()) as object).length).toBeGreaterThan(0);
+
+    const capture = await fetch(`${b.api}/api/devices/shared1/capture`, { method: 'POST' });
+    expect(capture.status).toBe(200);
+    const pic = (await capture.json()) as { url: string; size: number };
+    expect(pic.url).toMatch(/^\/api\/pictures\/\d+$/);
+    // The picture file is on A; B serves it by asking A.
+    const bytes = new Uint8Array(await (await fetch(`${b.api}${pic.url}`)).arrayBuffer());
+    expect(bytes.length).toBe(pic.size);
+    expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
+
+    await dev.raiseAlarm({ pictures: 1, alarmType: 'SHARED_ALARM' });
+    for (const api of [a.api, b.api]) {
+      const alarm = await until(`alarm visible from ${api}`, 15_000, async () => {
+        const r = (await (await fetch(`${api}/api/events?type=alarm&device=shared1`)).json()) as {
+          events: { alarm: { alarmType: string }; complete: boolean }[];
+        };
+        return r.events.find((e) => e.alarm.alarmType === 'SHARED_ALARM' && e.complete);
+      });
+      expect(alarm.complete).toBe(true);
+    }
+    const history = (await (await fetch(`${b.api}/api/devices/shared1/commands`)).json()) as { command: string }[];
+    expect(history.map((h) => h.command)).toEqual(expect.arrayContaining(['PTZCONTROL', 'GETDEVICECONFIG', 'CAPTUREPICTURE']));
+
+    for (const p of [a, b]) {
+      p.cam.child.kill('SIGINT');
+      expect(await p.cam.exit).toBe(130);
+    }
   }, 120_000);
 });

@@ -197,7 +197,9 @@ describeInterop('cam ehome serve: two platform processes on one PostgreSQL', ['p
       expect(alarm.complete).toBe(true);
     }
     const history = (await (await fetch(`${b.api}/api/devices/shared1/commands`)).json()) as { command: string }[];
-    expect(history.map((h) => h.command)).toEqual(expect.arrayContaining(['PTZCONTROL', 'GETDEVICECONFIG', 'CAPTUREPICTURE']));
+    expect(history.map((h) => h.command)).toEqual(
+      expect.arrayContaining(['PTZCONTROL', 'GETDEVICECONFIG', 'CAPTUREPICTURE']),
+    );
 
     for (const p of [a, b]) {
       p.cam.child.kill('SIGINT');

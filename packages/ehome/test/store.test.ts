@@ -67,7 +67,13 @@ function contract(open: () => Promise<EhomeStore>): void {
     for (let i = 0; i < 30; i++) ids.push(await store.appendEvent(alarm(i % 3 === 0 ? 'cA' : 'cB', t0 + i * 1000, i)));
     await store.appendEvent({ at: t0, type: 'gps', deviceId: 'cA', body: { latitude: 1 } });
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
-    const page1 = await store.queryEvents({ type: 'alarm', deviceId: 'cA', from: t0 + 3000, to: t0 + 21_000, limit: 3 });
+    const page1 = await store.queryEvents({
+      type: 'alarm',
+      deviceId: 'cA',
+      from: t0 + 3000,
+      to: t0 + 21_000,
+      limit: 3,
+    });
     expect(page1.events.map((e) => (e.body.alarm as { alarmType: string }).alarmType)).toEqual(['T3', 'T6', 'T9']);
     expect(page1.next).toBe(page1.events[2]!.id);
     const page2 = await store.queryEvents({
@@ -79,7 +85,14 @@ function contract(open: () => Promise<EhomeStore>): void {
       after: page1.next!,
     });
     expect(page2.events.map((e) => (e.body.alarm as { alarmType: string }).alarmType)).toEqual(['T12', 'T15', 'T18']);
-    const page3 = await store.queryEvents({ type: 'alarm', deviceId: 'cA', from: t0 + 3000, to: t0 + 21_000, limit: 3, after: page2.next! });
+    const page3 = await store.queryEvents({
+      type: 'alarm',
+      deviceId: 'cA',
+      from: t0 + 3000,
+      to: t0 + 21_000,
+      limit: 3,
+      after: page2.next!,
+    });
     expect(page3.events.map((e) => (e.body.alarm as { alarmType: string }).alarmType)).toEqual(['T21']);
     expect(page3.next).toBe(null);
     expect(page1.events[0]!.body.text).toBe(store.kind === 'memory' ? 'nul\u0000inside' : 'nul\ufffdinside');
@@ -118,11 +131,28 @@ function contract(open: () => Promise<EhomeStore>): void {
     });
     expect(await store.media(id)).toMatchObject({ id, nodeId: store.nodeId, mediaId: 'P1', size: 51_200, channel: 1 });
     expect(await store.media(id + 1000)).toBeUndefined();
-    await store.addCommand({ at: now, deviceId: 's1', command: 'PTZCONTROL', status: 200, durationMs: 12, error: undefined });
-    await store.addCommand({ at: now + 1, deviceId: 's1', command: 'REBOOT', status: undefined, durationMs: 8000, error: 'TimeoutError: x' });
+    await store.addCommand({
+      at: now,
+      deviceId: 's1',
+      command: 'PTZCONTROL',
+      status: 200,
+      durationMs: 12,
+      error: undefined,
+    });
+    await store.addCommand({
+      at: now + 1,
+      deviceId: 's1',
+      command: 'REBOOT',
+      status: undefined,
+      durationMs: 8000,
+      error: 'TimeoutError: x',
+    });
     expect((await store.commands('s1')).map((c) => c.command)).toEqual(['REBOOT', 'PTZCONTROL']);
     await store.heartbeat('http://127.0.0.1:1');
-    expect((await store.nodes()).find((n) => n.nodeId === store.nodeId)).toMatchObject({ apiUrl: 'http://127.0.0.1:1', alive: true });
+    expect((await store.nodes()).find((n) => n.nodeId === store.nodeId)).toMatchObject({
+      apiUrl: 'http://127.0.0.1:1',
+      alive: true,
+    });
   });
 
   it('enforces retention by days, media bytes and event count, and names the files to delete', async () => {
@@ -130,9 +160,25 @@ function contract(open: () => Promise<EhomeStore>): void {
     const old = now - 10 * 86_400_000;
     await store.appendEvent(alarm('ret', old, 1));
     await store.appendEvent(alarm('ret', now, 2));
-    await store.addMedia({ deviceId: 'ret', kind: 'picture', mediaId: 'old', path: '/x/old.jpg', size: 10, channel: 1, receivedAt: old });
+    await store.addMedia({
+      deviceId: 'ret',
+      kind: 'picture',
+      mediaId: 'old',
+      path: '/x/old.jpg',
+      size: 10,
+      channel: 1,
+      receivedAt: old,
+    });
     for (let i = 0; i < 3; i++) {
-      await store.addMedia({ deviceId: 'ret', kind: 'picture', mediaId: `n${i}`, path: `/x/n${i}.jpg`, size: 100, channel: 1, receivedAt: now + i });
+      await store.addMedia({
+        deviceId: 'ret',
+        kind: 'picture',
+        mediaId: `n${i}`,
+        path: `/x/n${i}.jpg`,
+        size: 100,
+        channel: 1,
+        receivedAt: now + i,
+      });
     }
     const byDays = await store.enforceRetention({ days: 7 }, now);
     expect(byDays.events).toBeGreaterThanOrEqual(1);
@@ -212,4 +258,3 @@ describeInterop('PostgreSQL store', ['postgresql'], () => {
     }
   }, 60_000);
 });
-

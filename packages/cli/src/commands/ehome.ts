@@ -200,7 +200,8 @@ function registerServe(ehome: Command): void {
         const dataDirectory = resolve(opts.data ?? './ehome-data');
         const retention: RetentionPolicy = {};
         if (opts.retentionDays !== undefined) retention.days = parseNumber(opts.retentionDays, 'retention-days');
-        if (opts.retentionMedia !== undefined) retention.maxMediaBytes = parseBytes(opts.retentionMedia, 'retention-media');
+        if (opts.retentionMedia !== undefined)
+          retention.maxMediaBytes = parseBytes(opts.retentionMedia, 'retention-media');
         if (opts.retentionEvents !== undefined) {
           retention.maxEvents = parseNumber(opts.retentionEvents, 'retention-events');
         }
@@ -249,8 +250,7 @@ function registerServe(ehome: Command): void {
         }
         if (json) {
           jsonLine({ type: 'listening', address, ...ports, api: api?.url, dataDirectory, store: store.kind });
-        }
-        else {
+        } else {
           process.stdout.write(
             `EHome platform on ${address}: register udp ${ports.port}, alarms udp ${ports.alarmPort}, pictures http ${ports.picturePort} -> ${dataDirectory}${api ? `, API ${api.url}` : ''}\n`,
           );

@@ -140,7 +140,7 @@ describe('EhomeHttpApi', () => {
     expect(dl.status).toBe(200);
     const ps = new Uint8Array(await dl.arrayBuffer());
     expect([...ps.subarray(0, 4)]).toEqual([0x00, 0x00, 0x01, 0xba]);
-    expect(await json(api, '/api/devices/cam1/preview?format=mp4')).toMatchObject({
+    expect(await json(api, '/api/devices/cam1/preview?format=avi')).toMatchObject({
       status: 400,
       body: { error: { code: 'FORMAT_UNSUPPORTED' } },
     });

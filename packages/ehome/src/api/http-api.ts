@@ -11,6 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { EHOME_TIME, FieldTypeError, PTZ_COMMANDS, type PtzCommand, type XmlTree } from '../codec/index.js';
 import type { AccessUnit } from '../media/ps.js';
+import { STREAM_FORMATS, StreamBodyEncoder, type StreamFormat } from '../media/stream-body.js';
 import { DeviceOfflineError, DeviceStatusError } from '../platform/errors.js';
 import type { EhomeServer } from '../platform/server.js';
 import { type ApiDevice, toApiDevice } from '../store/event-json.js';
@@ -415,8 +416,7 @@ export class EhomeHttpApi implements AsyncDisposable {
     app.get('/api/devices/:id/preview', async (c) => {
       const id = c.req.param('id');
       await this.device(id);
-      const format = c.req.query('format') ?? 'h264';
-      if (format !== 'h264') throw new ApiError(400, 'FORMAT_UNSUPPORTED', `format ${format}: only h264 is served`);
+      const format = streamFormat(c.req.query('format'));
       const seconds = intParam(c.req.query('seconds'), 'seconds', 1, this.options.maxStreamSeconds ?? 3600, 10);
       const streamName = c.req.query('stream') ?? 'main';
       if (streamName !== 'main' && streamName !== 'sub' && streamName !== 'third') {
@@ -426,21 +426,20 @@ export class EhomeHttpApi implements AsyncDisposable {
         channel: intParam(c.req.query('channel'), 'channel', 1, 4096, 1),
         stream: streamName,
       });
-      return this.streamAccessUnits(c, stream, seconds);
+      return this.streamAccessUnits(c, stream, seconds, new StreamBodyEncoder(format, { fragment: 'frame' }));
     });
 
     app.get('/api/devices/:id/playback', async (c) => {
       const id = c.req.param('id');
       await this.device(id);
-      const format = c.req.query('format') ?? 'h264';
-      if (format !== 'h264') throw new ApiError(400, 'FORMAT_UNSUPPORTED', `format ${format}: only h264 is served`);
+      const format = streamFormat(c.req.query('format'));
       const seconds = intParam(c.req.query('seconds'), 'seconds', 1, this.options.maxStreamSeconds ?? 3600, 3600);
       const stream = await this.server.device(id).playback({
         channel: intParam(c.req.query('channel'), 'channel', 1, 4096, 1),
         start: ehomeTimeOf(c.req.query('from'), 'from'),
         end: ehomeTimeOf(c.req.query('to'), 'to'),
       });
-      return this.streamAccessUnits(c, stream, seconds);
+      return this.streamAccessUnits(c, stream, seconds, new StreamBodyEncoder(format, { fragment: 'gop' }));
     });
 
     app.get('/api/devices/:id/download', async (c) => {
@@ -574,6 +573,7 @@ export class EhomeHttpApi implements AsyncDisposable {
     c: Context,
     stream: { [Symbol.asyncIterator](): AsyncIterator<AccessUnit>; stop(): Promise<void> },
     seconds: number,
+    encoder: StreamBodyEncoder,
   ): Promise<Response> {
     const it = stream[Symbol.asyncIterator]();
     const firstTimeout = AbortSignal.timeout(10_000);
@@ -605,26 +605,28 @@ export class EhomeHttpApi implements AsyncDisposable {
     const timer = setTimeout(stop, seconds * 1000);
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
-        controller.enqueue(first.value.data.slice());
+        for (const chunk of encoder.push(first.value)) controller.enqueue(chunk);
       },
       async pull(controller) {
-        if (stopped || Date.now() >= until) {
+        const end = (): void => {
           clearTimeout(timer);
           stop();
+          for (const chunk of encoder.flush()) controller.enqueue(chunk);
           controller.close();
-          return;
-        }
-        try {
-          const r = await it.next();
-          if (r.done) {
-            clearTimeout(timer);
-            stop();
-            controller.close();
-          } else controller.enqueue(r.value.data.slice());
-        } catch {
-          clearTimeout(timer);
-          stop();
-          controller.close();
+        };
+        // An mp4 body may hold a frame back (its duration comes from the next one): read until a chunk is out.
+        for (let sent = false; !sent; ) {
+          if (stopped || Date.now() >= until) return end();
+          try {
+            const r = await it.next();
+            if (r.done) return end();
+            for (const chunk of encoder.push(r.value)) {
+              controller.enqueue(chunk);
+              sent = true;
+            }
+          } catch {
+            return end();
+          }
         }
       },
       cancel() {
@@ -636,8 +638,16 @@ export class EhomeHttpApi implements AsyncDisposable {
       clearTimeout(timer);
       stop();
     });
-    return c.body(body, 200, { 'content-type': 'video/h264', 'cache-control': 'no-store' });
+    return c.body(body, 200, { 'content-type': encoder.contentType, 'cache-control': 'no-store' });
   }
+}
+
+function streamFormat(value: string | undefined): StreamFormat {
+  const format = value ?? 'h264';
+  if (!(STREAM_FORMATS as readonly string[]).includes(format)) {
+    throw new ApiError(400, 'FORMAT_UNSUPPORTED', `format ${format}: ${STREAM_FORMATS.join(' or ')}`);
+  }
+  return format as StreamFormat;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -124,15 +124,18 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/api/devices/{id}/preview': {
         get: {
-          summary: 'Live video as a chunked H.264 Annex B body',
+          summary: 'Live video as a chunked body: H.264 Annex B, or fragmented MP4 (one segment per frame)',
           parameters: [
             id,
             q('seconds', 'duration (default 10)', 'integer'),
             q('channel', 'channel', 'integer'),
             q('stream', 'main|sub|third'),
-            q('format', 'h264'),
+            q('format', 'h264 (default) or mp4'),
           ],
-          responses: { 200: { description: 'H.264', content: { 'video/h264': {} } }, ...errors },
+          responses: {
+            200: { description: 'H.264 or fMP4', content: { 'video/h264': {}, 'video/mp4': {} } },
+            ...errors,
+          },
         },
       },
       '/api/devices/{id}/playback': {
@@ -142,9 +145,12 @@ export function openApiDocument(): Record<string, unknown> {
             ...range,
             q('seconds', 'longest duration', 'integer'),
             q('channel', 'channel', 'integer'),
-            q('format', 'h264'),
+            q('format', 'h264 (default) or mp4 (one segment per GOP)'),
           ],
-          responses: { 200: { description: 'H.264', content: { 'video/h264': {} } }, ...errors },
+          responses: {
+            200: { description: 'H.264 or fMP4', content: { 'video/h264': {}, 'video/mp4': {} } },
+            ...errors,
+          },
         },
       },
       '/api/devices/{id}/download': {

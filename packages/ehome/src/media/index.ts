@@ -1,4 +1,4 @@
-export { BitWriter, crc32Mpeg2 } from './bits.js';
+export * from '../codec/media/index.js';
 export {
   EhomeDeviceMedia,
   type EhomeDeviceMediaOptions,
@@ -18,13 +18,10 @@ export {
   PRIVATE_HEADER_SIZE,
   STRAY_BYTE,
 } from './framing.js';
-export { h264NalType, h265NalType, isKeyframe, nalUnits } from './h26x.js';
 export {
-  escapeRbsp,
   type GeneratedAccessUnit,
   type H264GeneratorOptions,
   H264TestPatternGenerator,
-  unescapeRbsp,
 } from './h264-generator.js';
 export {
   type DownloadOptions,

@@ -56,3 +56,45 @@ export function isKeyframe(accessUnit: Uint8Array, codec: 'h264' | 'h265'): bool
   }
   return false;
 }
+
+/** Inserts emulation-prevention bytes (00 00 0x -> 00 00 03 0x for x <= 3), RBSP -> EBSP. */
+export function escapeRbsp(rbsp: Uint8Array): Uint8Array {
+  let extra = 0;
+  for (let i = 0, zeros = 0; i < rbsp.length; i++) {
+    const b = rbsp[i]!;
+    if (zeros >= 2 && b <= 3) {
+      extra++;
+      zeros = 0;
+    }
+    zeros = b === 0 ? zeros + 1 : 0;
+  }
+  if (extra === 0) return rbsp;
+  const out = new Uint8Array(rbsp.length + extra);
+  let o = 0;
+  for (let i = 0, zeros = 0; i < rbsp.length; i++) {
+    const b = rbsp[i]!;
+    if (zeros >= 2 && b <= 3) {
+      out[o++] = 3;
+      zeros = 0;
+    }
+    out[o++] = b;
+    zeros = b === 0 ? zeros + 1 : 0;
+  }
+  return out;
+}
+
+/** Removes emulation-prevention bytes (EBSP -> RBSP). */
+export function unescapeRbsp(ebsp: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ebsp.length);
+  let o = 0;
+  for (let i = 0, zeros = 0; i < ebsp.length; i++) {
+    const b = ebsp[i]!;
+    if (zeros >= 2 && b === 3) {
+      zeros = 0;
+      continue;
+    }
+    out[o++] = b;
+    zeros = b === 0 ? zeros + 1 : 0;
+  }
+  return out.subarray(0, o);
+}

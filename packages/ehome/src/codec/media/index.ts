@@ -1,0 +1,19 @@
+// The pure media codec: bytes in, bytes out, no I/O and no node: imports (it bundles for a browser).
+export { BitWriter, crc32Mpeg2 } from './bits.js';
+export {
+  annexBToAvcc,
+  encodeAvcC,
+  encodedLengthFmp4Fragment,
+  encodeFmp4Fragment,
+  encodeFmp4Init,
+  type Fmp4AccessUnit,
+  Fmp4Muxer,
+  type Fmp4MuxerOptions,
+  type Fmp4MuxerStats,
+  type Fmp4Sample,
+  type Fmp4VideoTrack,
+  SAMPLE_FLAGS_NON_SYNC,
+  SAMPLE_FLAGS_SYNC,
+} from './fmp4.js';
+export { escapeRbsp, h264NalType, h265NalType, isKeyframe, nalUnits, unescapeRbsp } from './h26x.js';
+export { type H264SpsInfo, parseH264Sps } from './h264-sps.js';

@@ -1,9 +1,20 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { postgresBinDir } from './interop.js';
+
+// No vitest import here: benchmarks use this file too.
+
+/** The directory of Debian's PostgreSQL server binaries (`initdb`, `pg_ctl`, `postgres`), newest version first. */
+export function postgresBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((v) => /^\d+$/.test(v) && existsSync(`${root}/${v}/bin/postgres`))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? undefined : `${root}/${versions[0]}/bin`;
+}
 
 /** A PostgreSQL server a test started: its URL, and `stop()` which stops it and removes its data. */
 export interface TestPostgres {

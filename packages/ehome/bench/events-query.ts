@@ -69,7 +69,8 @@ try {
   }
   const loadAfter = loadavg()[0]!;
   times.sort((a, b) => a - b);
-  const q = (p: number): number => Math.round(times[Math.min(times.length - 1, Math.floor(times.length * p))]! * 100) / 100;
+  const q = (p: number): number =>
+    Math.round(times[Math.min(times.length - 1, Math.floor(times.length * p))]! * 100) / 100;
   console.log(
     JSON.stringify(
       {

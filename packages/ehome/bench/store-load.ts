@@ -96,6 +96,7 @@ for (const t of cfg.targets) {
 const sentAt = new Map<number, number>();
 const ackMs: number[] = [];
 let acked = 0;
+let resends = 0;
 for (const s of amsSockets.values()) {
   s.on('message', (msg) => {
     try {
@@ -149,6 +150,8 @@ function upload(d: (typeof devices)[number], picId: string): Promise<void> {
   });
 }
 
+// Alarms come from registered devices only (an unregistered one is answered 403, as it should be).
+const online = devices.filter((d) => d.registered);
 const total = cfg.rate * cfg.seconds;
 let seq = 1000;
 let sent = 0;
@@ -157,7 +160,7 @@ const start = performance.now();
 while (sent < total) {
   const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * cfg.rate));
   while (sent < due) {
-    const d = devices[(sent * 7919) % cfg.count]!;
+    const d = online[(sent * 7919) % online.length]!;
     const picId = `P${sent}`;
     const sequence = ++seq;
     const bytes = encodeMessage(
@@ -171,7 +174,17 @@ while (sent < total) {
       }),
     );
     sentAt.set(sequence, performance.now());
-    amsSockets.get(d.target.alarmPort)!.send(bytes, d.target.alarmPort, host);
+    const socket = amsSockets.get(d.target.alarmPort)!;
+    socket.send(bytes, d.target.alarmPort, host);
+    // Unanswered: resent after 1, 2 and 3 s as a device does (the ack time counts from the first send).
+    for (const after of [1000, 2000, 3000]) {
+      setTimeout(() => {
+        if (sentAt.has(sequence)) {
+          resends++;
+          socket.send(bytes, d.target.alarmPort, host);
+        }
+      }, after).unref();
+    }
     uploads.push(upload(d, picId));
     sent++;
   }
@@ -192,6 +205,7 @@ process.send?.({
   registerMs,
   sent,
   acked,
+  resends,
   sendMs,
   ackP50: q(ackMs, 0.5),
   ackP99: q(ackMs, 0.99),

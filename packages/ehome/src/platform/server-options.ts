@@ -79,7 +79,7 @@ export interface EhomeServerOptions {
   registry?: DeviceRegistry;
   /** Log sink (NAT rebinding, refusals, drops). Default: none. */
   log?: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void;
-  /** UDP receive buffer for the register socket (bursts of REGISTER from many devices). */
+  /** UDP receive buffer of the register and alarm sockets (bursts of REGISTER or ALARM from many devices). */
   recvBufferSize?: number;
   /** Outstanding platform requests at most. Default 4096. */
   maxPendingRequests?: number;

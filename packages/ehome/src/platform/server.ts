@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -43,6 +42,7 @@ import { KeepaliveAnswers, platformVersion } from './keepalive-answers.js';
 import { MediaLinker } from './linker.js';
 import { PictureServer } from './picture-server.js';
 import { PlatformRecorder } from './recorder.js';
+import { RegisterAdmission } from './register-admission.js';
 import { type DeviceRegistry, type DeviceSession, MemoryDeviceRegistry } from './registry.js';
 import {
   ALARM_SERVER_TYPE_UDP,
@@ -61,20 +61,6 @@ export {
   type EhomeServerStats,
   PICTURE_SERVER_TYPE_HTTP,
 } from './server-options.js';
-
-/** A REGISTER for an online DeviceID from another address, held while the session's address is probed. */
-interface Claim {
-  address: string;
-  port: number;
-  /**
-   * `probing` while the old address is asked; `free` once it stayed silent (the claim wins until `until`);
-   * `refused` once it answered (further claims are refused without a new probe until `until`).
-   */
-  state: 'probing' | 'free' | 'refused';
-  until: number;
-  /** The latest held REGISTER, answered when the probe frees the DeviceID. */
-  held: { req: EhomeRequestOf<'REGISTER'>; rinfo: RemoteInfo } | undefined;
-}
 
 interface PendingRequest {
   deviceId: string;
@@ -95,16 +81,6 @@ function firstLanIpv4(): string {
   } catch {
     return '127.0.0.1';
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  if (x.length !== y.length) {
-    timingSafeEqual(x, x);
-    return false;
-  }
-  return timingSafeEqual(x, y);
 }
 
 /**
@@ -144,18 +120,13 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private readonly linker: MediaLinker;
   private readonly pending = new Map<number, PendingRequest>();
   private readonly queues = new Set<EventQueue<EhomeEvent>>();
-  private readonly allowlist: Set<string> | undefined;
-  private readonly passwords: Map<string, string> | undefined;
   private readonly upgradeWaiters = new Map<string, Set<(r: RequestParams<'UPGRADESTATUS'>) => void>>();
   /** Alarms seen lately: when, and the commit of their record (a resend is answered once that commit is done). */
   private readonly recentAlarms = new Map<string, { at: number; committed: Promise<boolean> }>();
   readonly store: EhomeStore;
   private readonly recorder: PlatformRecorder;
   private readonly port: DevicePort;
-  private readonly claims = new Map<string, Claim>();
-  private readonly registerBuckets = new Map<string, { tokens: number; at: number }>();
-  /** Online sessions per source address (for `maxSessionsPerSource`). */
-  private readonly sessionsBySource = new Map<string, number>();
+  private readonly admission: RegisterAdmission;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private sequence = 0;
   private closed = false;
@@ -189,11 +160,22 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     if (!(this.keepAliveSeconds >= 1 && this.keepAliveSeconds <= 3600))
       throw new RangeError('keepAliveSeconds: 1..3600');
     if (!(this.offlineAfterMissed >= 1)) throw new RangeError('offlineAfterMissed must be >= 1');
-    if (options.allowlist) this.allowlist = new Set(options.allowlist);
-    if (options.passwords) {
-      this.passwords =
-        options.passwords instanceof Map ? new Map(options.passwords) : new Map(Object.entries(options.passwords));
-    }
+    this.admission = new RegisterAdmission({
+      registry: this.registry,
+      stats: this.stats,
+      options,
+      closed: () => this.closed,
+      probe: (session, ms) => this.request(session.deviceId, 'GETDEVICEWORKSTATUS', {}, { timeoutMs: ms }),
+      answer: (req, rinfo, status, reason) =>
+        this.reply(
+          this.cms,
+          rinfo,
+          response(req, status, reason, undefined, { version: platformVersion(req.version) }),
+        ),
+      publish: (e) => this.publish(e),
+      log: (level, message, fields) => this.log(level, message, fields),
+      retry: (req, rinfo) => this.onRegister(req, rinfo),
+    });
     const type = options.address?.includes(':') ? 'udp6' : 'udp4';
     this.cms = createUdpSocket(type);
     this.cms.on('message', (msg, rinfo) => this.onCmsDatagram(msg, rinfo));
@@ -226,7 +208,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
 
   /** True when an allowlist or passwords are configured. */
   get accessControl(): boolean {
-    return this.allowlist !== undefined || this.passwords !== undefined;
+    return this.admission.accessControl;
   }
 
   /** Binds every server; resolves with the ports actually used. */
@@ -234,8 +216,10 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     const address = this.options.address ?? '0.0.0.0';
     await bindUdp(this.cms, this.options.port ?? DEFAULT_REGISTER_PORT, address);
     if (this.options.recvBufferSize) this.cms.setRecvBufferSize(this.options.recvBufferSize);
-    if (this.ams)
+    if (this.ams) {
       await bindUdp(this.ams, (this.options.alarmPort as number | undefined) ?? DEFAULT_ALARM_PORT, address);
+      if (this.options.recvBufferSize) this.ams.setRecvBufferSize(this.options.recvBufferSize);
+    }
     if (this.pictures) await this.pictures.listen();
     this.advertised =
       this.options.advertisedAddress ?? (address === '0.0.0.0' || address === '::' ? firstLanIpv4() : address);
@@ -556,177 +540,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   }
 
   private onRegister(req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): void {
-    const p = req.params;
-    const version = platformVersion(req.version);
-    if (!this.registerAllowed(rinfo.address)) {
-      this.stats.registersThrottled++;
-      return;
-    }
-    const refuse = (status: number, reason: string): void => {
-      this.stats.refused++;
-      this.log('warn', 'register refused', { deviceId: p.deviceId, address: rinfo.address, port: rinfo.port, reason });
-      this.publish({ type: 'refused', deviceId: p.deviceId, address: rinfo.address, port: rinfo.port, status, reason });
-      this.reply(this.cms, rinfo, response(req, status, reason, undefined, { version }));
-    };
-    if (this.allowlist && !this.allowlist.has(p.deviceId)) {
-      refuse(Status.FORBIDDEN, 'device not allowed');
-      return;
-    }
-    const expected = this.passwords?.get(p.deviceId);
-    if (expected !== undefined && !safeEqual(expected, p.password ?? '')) {
-      refuse(Status.UNAUTHORIZED, 'wrong password');
-      return;
-    }
-    const current = this.registry.get(p.deviceId);
-    if (!current && this.registry.size >= (this.options.maxSessions ?? 65_536)) {
-      this.stats.sessionsRefused++;
-      refuse(503, 'platform full: too many devices online');
-      return;
-    }
-    if (!current && (this.sessionsBySource.get(rinfo.address) ?? 0) >= (this.options.maxSessionsPerSource ?? 4096)) {
-      this.stats.sessionsRefused++;
-      refuse(503, 'too many devices online from this address');
-      return;
-    }
-    // Session safety: an online DeviceID moves to another address at once only when its password proves the
-    // claim; otherwise the claim is held until the current address stops answering.
-    if (
-      current &&
-      (current.address !== rinfo.address || current.port !== rinfo.port) &&
-      expected === undefined &&
-      !this.claimWins(current, req, rinfo)
-    ) {
-      return;
-    }
-    this.claims.delete(p.deviceId);
-    this.acceptRegister(req, rinfo);
-  }
-
-  private countSource(address: string, delta: number): void {
-    const n = (this.sessionsBySource.get(address) ?? 0) + delta;
-    if (n <= 0) this.sessionsBySource.delete(address);
-    else this.sessionsBySource.set(address, n);
-  }
-
-  /** Spends one REGISTER token of the source address; false when its bucket is empty. */
-  private registerAllowed(address: string): boolean {
-    const rate = this.options.registerRate ?? { perSecond: 100, burst: 1000 };
-    const now = Date.now();
-    let b = this.registerBuckets.get(address);
-    if (!b) {
-      // Bounded: the oldest source is forgotten first (a forgotten source starts with a full bucket again).
-      if (this.registerBuckets.size >= 10_000) {
-        const oldest = this.registerBuckets.keys().next().value;
-        if (oldest !== undefined) this.registerBuckets.delete(oldest);
-      }
-      b = { tokens: rate.burst, at: now };
-      this.registerBuckets.set(address, b);
-    }
-    b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
-  /**
-   * Whether a REGISTER for online `session` from another address may take the session now. The first such
-   * REGISTER starts a probe of the session's address (a GETDEVICEWORKSTATUS, resent); while it runs further
-   * REGISTERs are held unanswered. An answer from the old address means the device is there: the claim is refused
-   * (403). Silence means the device left that address (NAT rebinding, a restart on a new port): the held REGISTER
-   * is answered and the session moves.
-   */
-  private claimWins(session: DeviceSession, req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): boolean {
-    const deviceId = session.deviceId;
-    const now = Date.now();
-    const claim = this.claims.get(deviceId);
-    if (claim?.state === 'refused' && now <= claim.until) {
-      // The device answered a probe a moment ago: refuse at once, so claims cannot keep it probed.
-      this.stats.refused++;
-      this.reply(
-        this.cms,
-        rinfo,
-        response(req, Status.FORBIDDEN, 'DeviceID is online at another address', undefined, {
-          version: platformVersion(req.version),
-        }),
-      );
-      return false;
-    }
-    if (claim && claim.address === rinfo.address && claim.port === rinfo.port) {
-      if (claim.state === 'free' && now <= claim.until) return true;
-      if (claim.state === 'probing') {
-        claim.held = { req, rinfo };
-        this.stats.registersHeld++;
-        return false;
-      }
-    } else if (claim?.state === 'probing') {
-      // Another claimant while one is probed: not answered (it retries; the probe decides for the first).
-      this.stats.registersHeld++;
-      return false;
-    }
-    const probeMs = this.options.takeoverProbeMs ?? 3000;
-    const fresh: Claim = {
-      address: rinfo.address,
-      port: rinfo.port,
-      state: 'probing',
-      until: now + probeMs,
-      held: { req, rinfo },
-    };
-    this.claims.set(deviceId, fresh);
-    this.stats.registersHeld++;
-    this.log('warn', 'REGISTER from another address held: probing the registered one', {
-      deviceId,
-      registered: `${session.address}:${session.port}`,
-      from: `${rinfo.address}:${rinfo.port}`,
-    });
-    this.probeSession(session, probeMs).then(
-      (alive) => {
-        if (this.closed || this.claims.get(deviceId) !== fresh) return;
-        const held = fresh.held;
-        if (alive) {
-          fresh.state = 'refused';
-          fresh.until = Date.now() + probeMs;
-          fresh.held = undefined;
-          this.stats.refused++;
-          const reason = 'DeviceID is online at another address';
-          this.publish({
-            type: 'refused',
-            deviceId,
-            address: fresh.address,
-            port: fresh.port,
-            status: Status.FORBIDDEN,
-            reason,
-          });
-          if (held) {
-            this.reply(
-              this.cms,
-              held.rinfo,
-              response(held.req, Status.FORBIDDEN, reason, undefined, { version: platformVersion(held.req.version) }),
-            );
-          }
-          return;
-        }
-        fresh.state = 'free';
-        fresh.until = Date.now() + 30_000;
-        fresh.held = undefined;
-        if (held) this.onRegister(held.req, held.rinfo);
-      },
-      () => {},
-    );
-    return false;
-  }
-
-  /** True when the device at the session's address answers a GETDEVICEWORKSTATUS within `ms` (any status). */
-  private async probeSession(session: DeviceSession, ms: number): Promise<boolean> {
-    try {
-      await this.request(session.deviceId, 'GETDEVICEWORKSTATUS', {}, { timeoutMs: ms });
-      return true;
-    } catch (e) {
-      // Timed out: nobody answers there any more. Any other failure (too many outstanding requests, closing) proves
-      // nothing, so the claim is refused while the session is still there: claims must not win by overloading us.
-      if (TimeoutError.isInstance(e)) return false;
-      return this.registry.get(session.deviceId) === session;
-    }
+    if (this.admission.admit(req, rinfo)) this.acceptRegister(req, rinfo);
   }
 
   private acceptRegister(req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): void {
@@ -759,13 +573,13 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         this.publish({ type: 'moved', deviceId: p.deviceId, from, to });
       }
       if (existing.address !== rinfo.address) {
-        this.countSource(existing.address, -1);
-        this.countSource(rinfo.address, 1);
+        this.admission.countSource(existing.address, -1);
+        this.admission.countSource(rinfo.address, 1);
       }
       Object.assign(existing, fields);
     } else {
       this.registry.set(session);
-      this.countSource(rinfo.address, 1);
+      this.admission.countSource(rinfo.address, 1);
     }
     this.stats.registrations++;
     const params: ResponseParams<'REGISTER'> = { keepAliveSeconds: this.keepAliveSeconds };
@@ -922,8 +736,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private goOffline(s: DeviceSession, reason: 'timeout' | 'logout'): void {
     if (this.registry.get(s.deviceId) !== s) return;
     this.registry.delete(s.deviceId);
-    this.countSource(s.address, -1);
-    this.claims.delete(s.deviceId);
+    this.admission.countSource(s.address, -1);
+    this.admission.forget(s.deviceId);
     const err = new DeviceOfflineError(s.deviceId, reason === 'logout' ? 'logged out' : 'went offline');
     for (const p of [...this.pending.values()]) if (p.deviceId === s.deviceId) p.reject(err);
     this.linker.dropDevice(s.deviceId, err);

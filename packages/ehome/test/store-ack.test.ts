@@ -67,4 +67,25 @@ describe('acknowledged only after the record is committed', () => {
     await dev.raiseAlarm({ pictures: 1, alarmType: 'PIC_TEST', order: 'before' });
     expect(readdirSync(dir)).toHaveLength(1);
   });
+
+  it('retention by media bytes deletes the oldest pictures: rows, files and their share of the storage budget', async () => {
+    const store = new MemoryStore();
+    const server = await startServer(c, { store, retention: { maxMediaBytes: 1 } });
+    const dev = track(
+      c,
+      new EhomeDevice({
+        server: { host: '127.0.0.1', port: server.addresses().port },
+        deviceId: 'ret1',
+        localAddress: '127.0.0.1',
+      }),
+    );
+    await dev.start({ timeoutMs: 5000 });
+    for (let i = 0; i < 3; i++) await dev.raiseAlarm({ pictures: 1, order: 'before' });
+    const dir = join(server.pictures!.directory, 'ret1');
+    expect(readdirSync(dir)).toHaveLength(3);
+    await server.enforceRetention();
+    // A budget of 1 byte keeps nothing: every picture row and file goes, and the budget is given back.
+    expect(readdirSync(dir)).toHaveLength(0);
+    expect(server.pictures!.storedBytes).toBe(0);
+  });
 });

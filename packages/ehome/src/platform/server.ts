@@ -288,6 +288,11 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     return q;
   }
 
+  /** Runs the retention policy now (the sweep runs it once a minute); resolves once rows and files are gone. */
+  enforceRetention(): Promise<void> {
+    return this.recorder.enforceRetention();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -33,7 +33,8 @@ const fill = `insert into events (at, type, device_id, body)
       'missing', '[]'::jsonb, 'complete', true)
   from generate_series(1, ${alarms}) as i`;
 try {
-  const location = values.postgres ? (server = await startPostgres({ database: 'events' })).url : join(root, 'store');
+  if (values.postgres) server = await startPostgres({ database: 'events' });
+  const location = server ? server.url : join(root, 'store');
   // Create the schema through the store, then fill it in bulk directly.
   await (await openStore(location)).close();
   const fillStart = performance.now();

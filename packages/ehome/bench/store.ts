@@ -43,7 +43,8 @@ function message<T>(child: ChildProcess, cmd: string, ms: number): Promise<T> {
 }
 
 try {
-  const location = mode === 'postgres' ? (pg = await startPostgres({ database: 'bench' })).url : join(root, 'store');
+  if (mode === 'postgres') pg = await startPostgres({ database: 'bench' });
+  const location = pg ? pg.url : join(root, 'store');
   interface Ready {
     port: number;
     alarmPort: number;

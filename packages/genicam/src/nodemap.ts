@@ -1,4 +1,4 @@
-import { AbortError, type CallOptions, copyBytes, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { AbortError, type CallOptions, copyBytes, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { decodeChunks } from './chunk.js';
 import {
   type AccessMode,

@@ -1,4 +1,4 @@
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { FieldTypeError, XmlEntityError, XmlSyntaxError } from './errors.js';
 

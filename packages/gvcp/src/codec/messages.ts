@@ -8,7 +8,7 @@ import {
   TruncatedError,
   ValueOutOfRangeError,
   WireError,
-} from '@cam/net-utils';
+} from '@cam/net-utils/wire';
 import {
   GVCP_HEADER_SIZE,
   GVCP_KEY,

@@ -46,6 +46,7 @@ import {
   WRITEMEM_MAX_COUNT,
   WRITEREG_MAX_COUNT,
 } from '../codec/index.js';
+import { pixelFormatBits, TestPattern } from '../codec/pixel-format.js';
 import {
   AcquisitionControl,
   type AcquisitionStopReason,
@@ -56,15 +57,14 @@ import {
 import { DeviceStatusError, statusOf } from './errors.js';
 import { EventControl, type FrameEventName } from './event-control.js';
 import {
-  bitsPerPixel,
   buildGenicamXml,
   CHUNK_DATA_LENGTH,
   type ChunkName,
   ChunkSelector,
   FeatureRegister as F,
-  PixelFormat,
+  SimulatedPixelFormat,
+  type SimulatedPixelFormatName,
   TEST_EVENT_ID,
-  TestPattern,
 } from './genicam.js';
 import { derivedMac, derivedSerialNumber } from './identity.js';
 import { type Application, ControlChannel, type PrimaryApplication } from './privilege.js';
@@ -101,7 +101,7 @@ export interface GvcpDeviceOptions {
   sensorHeight?: number;
   width?: number;
   height?: number;
-  pixelFormat?: keyof typeof PixelFormat;
+  pixelFormat?: SimulatedPixelFormatName;
   /** Stream channels (stream channel register blocks), default 1. */
   streamChannels?: number;
   /** Action signals (group key/mask pairs), default 2. */
@@ -545,7 +545,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
       pixelFormat,
       // with chunk data: the image chunk's tag, then each enabled chunk and its tag
       payloadSize:
-        Math.ceil((width * height * bitsPerPixel(pixelFormat)) / 8) +
+        Math.ceil((width * height * pixelFormatBits(pixelFormat)) / 8) +
         (this.chunkSettings().active ? 8 + this.chunkSettings().enabled.length * (CHUNK_DATA_LENGTH + 8) : 0),
     };
   }
@@ -1648,10 +1648,10 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
           throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in ${min}..${max}`);
         return undefined;
       };
-    const pf = PixelFormat[o.pixelFormat ?? 'Mono8'];
+    const pf = SimulatedPixelFormat[o.pixelFormat ?? 'Mono8'];
     if (pf === undefined)
       throw new ValueOutOfRangeError('pixelFormat', `unknown pixel format ${String(o.pixelFormat)}`);
-    const validPf = new Set<number>(Object.values(PixelFormat));
+    const validPf = new Set<number>(Object.values(SimulatedPixelFormat));
 
     r.define({ address: F.SensorWidth, name: 'SensorWidth', access: 'RO', initial: sensorWidth });
     r.define({ address: F.SensorHeight, name: 'SensorHeight', access: 'RO', initial: sensorHeight });

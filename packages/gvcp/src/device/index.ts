@@ -38,7 +38,6 @@ export {
   frameEventData,
 } from './event-control.js';
 export {
-  bitsPerPixel,
   buildGenicamXml,
   CHUNK_DATA_LENGTH,
   ChunkId,
@@ -46,12 +45,9 @@ export {
   ChunkSelector,
   FeatureRegister,
   type GenicamXmlOptions,
-  PixelFormat,
-  type PixelFormatName,
-  PixelFormatPfncName,
+  SimulatedPixelFormat,
+  type SimulatedPixelFormatName,
   TEST_EVENT_ID,
-  TestPattern,
-  type TestPatternName,
 } from './genicam.js';
 export { derivedMac, derivedSerialNumber } from './identity.js';
 export {

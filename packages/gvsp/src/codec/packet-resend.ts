@@ -1,5 +1,5 @@
-import { decodeCommand, encodePacketResendCommand } from '@cam/gvcp';
-import { MalformedError } from '@cam/net-utils';
+import { decodeCommand, encodePacketResendCommand } from '@cam/gvcp/codec';
+import { MalformedError } from '@cam/net-utils/wire';
 
 /**
  * PACKETRESEND (GVCP command 0x0040), the one GVCP message the stream side needs: the receiver sends it from its

@@ -1,4 +1,4 @@
-import { MalformedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { MalformedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { escapeXmlAttribute } from './xml.js';
 import { elementText, readXmlFragment, type XmlElement } from './xml-scan.js';
 

@@ -1,4 +1,4 @@
-import { FrameTooLargeError, MalformedError } from '@cam/net-utils';
+import { FrameTooLargeError, MalformedError } from '@cam/net-utils/wire';
 
 /**
  * A small XML reader for SDK documents, linear in its input: it moves forward with `indexOf` or one character at a

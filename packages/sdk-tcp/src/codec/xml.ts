@@ -1,4 +1,4 @@
-import { FrameTooLargeError, MalformedError, ValueOutOfRangeError, WireError } from '@cam/net-utils';
+import { FrameTooLargeError, MalformedError, ValueOutOfRangeError, WireError } from '@cam/net-utils/wire';
 import { MAX_XML_TOTAL } from './constants.js';
 import { findElement, readXmlDocument, readXmlFragment, type XmlElement } from './xml-scan.js';
 

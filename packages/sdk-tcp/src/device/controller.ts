@@ -5,7 +5,7 @@ import { type Screen as ProgramSet, parseProgramXml, programToXml } from '../cod
 import { escapeXmlAttribute } from '../codec/xml.js';
 import { findElement, readXmlFragment, type XmlElement } from '../codec/xml-scan.js';
 import { md5File } from '../transport/files.js';
-import type { SdkMethodHandler, SdkMethodResult } from './device.js';
+import type { SdkMethodHandler, SdkMethodResult } from './method.js';
 import { BUILTIN_FONTS, renderFrame } from './render.js';
 
 /**

@@ -1,7 +1,26 @@
+import { imageByteSize, pixelFormatInfo, pixelFormatName } from '@cam/gvcp/codec';
 import { copyBytes } from '@cam/net-utils';
-import { GVSP_CHUNK_APPENDED_BIT, GvspPayloadType, gvspPayloadTypeName } from '../codec/constants.js';
+import {
+  GVSP_CHUNK_APPENDED_BIT,
+  GVSP_STANDARD_HEADER_SIZE,
+  GvspPacketFormat,
+  GvspPayloadType,
+  gvspPayloadTypeName,
+} from '../codec/constants.js';
 import { decodeGvspPacket, type GvspLeader, type GvspTrailer, partImageAoi } from '../codec/packet.js';
-import { imageByteSize, pixelFormatInfo, pixelFormatName } from '../codec/pixel-format.js';
+import {
+  gvspChunksAppendedAt,
+  gvspFormatOf,
+  gvspHeaderLength,
+  gvspLeaderTimestamp,
+  gvspPayloadTypeAt,
+  gvspTrailerSizeYOffset,
+  gvspU16,
+  gvspU32,
+  IMAGE_LEADER_SIZE,
+  ImageLeaderField,
+  MULTIZONE_FIELD_SHIFT,
+} from '../codec/packet-fields.js';
 import { FRAME_STATUS_NAMES, type FrameStatusName } from './reassembler.js';
 
 /** One part of a multipart frame, located in {@link GvspFrame.data}. */
@@ -73,43 +92,77 @@ export function buildFrame(
   buffer: Uint8Array,
   options: { copy: boolean; swap16: boolean; release: () => void },
 ): GvspFrame {
-  let leader: GvspLeader | undefined;
-  let trailer: GvspTrailer | undefined;
   let data = buffer.subarray(0, rec.dataEnd);
-  try {
-    if (rec.leader.byteLength > 0) {
-      const p = decodeGvspPacket(rec.leader);
-      if (p.kind === 'leader') leader = p.leader;
-      else if (p.kind === 'allIn') {
-        leader = p.leader;
-        trailer = p.trailer;
+  // The scalar fields come from the stored leader and trailer bytes through the codec's field readers, the ones
+  // the reassembler used on the same packets; the full leader/trailer objects are decoded only when asked for.
+  const lb = rec.leader;
+  const tb = rec.trailer;
+  const lh = lb.byteLength >= GVSP_STANDARD_HEADER_SIZE ? gvspHeaderLength(lb) : 0;
+  const hasLeader =
+    lh > 0 &&
+    lb.byteLength >= lh + 4 &&
+    (gvspFormatOf(lb) === GvspPacketFormat.LEADER || gvspFormatOf(lb) === GvspPacketFormat.ALL_IN);
+  const th = tb.byteLength >= GVSP_STANDARD_HEADER_SIZE ? gvspHeaderLength(tb) : 0;
+  const hasTrailer = th > 0 && tb.byteLength >= th + 4 && gvspFormatOf(tb) === GvspPacketFormat.TRAILER;
+  const payloadType = hasLeader ? gvspPayloadTypeAt(lb, lh) : hasTrailer ? gvspPayloadTypeAt(tb, th) : 0;
+  const chunksAppended = hasLeader ? gvspChunksAppendedAt(lb, lh) : hasTrailer ? gvspChunksAppendedAt(tb, th) : false;
+  // image fields: image and extended-chunk leaders, and multizone ones 4 bytes further on
+  let field = -1;
+  if (hasLeader && (payloadType === GvspPayloadType.IMAGE || payloadType === GvspPayloadType.EXTENDED_CHUNK)) {
+    field = lh;
+  } else if (hasLeader && payloadType === GvspPayloadType.MULTIZONE_IMAGE) field = lh + MULTIZONE_FIELD_SHIFT;
+  if (field >= 0 && lb.byteLength < field + IMAGE_LEADER_SIZE) field = -1;
+  const u32 = (k: keyof typeof ImageLeaderField): number => (field >= 0 ? gvspU32(lb, field + ImageLeaderField[k]) : 0);
+  const u16 = (k: keyof typeof ImageLeaderField): number => (field >= 0 ? gvspU16(lb, field + ImageLeaderField[k]) : 0);
+  const pixelFormat = u32('pixelFormat');
+  const width = u32('sizeX');
+  let height = u32('sizeY');
+  const sizeYAt = gvspTrailerSizeYOffset(payloadType);
+  if (sizeYAt >= 0) {
+    let trailerSizeY = 0;
+    if (hasTrailer && tb.byteLength >= th + sizeYAt + 4) trailerSizeY = gvspU32(tb, th + sizeYAt);
+    else if (field >= 0 && gvspFormatOf(lb) === GvspPacketFormat.ALL_IN) {
+      // an all-in packet's trailer body follows its leader body in the same bytes
+      const at = field + IMAGE_LEADER_SIZE + sizeYAt;
+      if (lb.byteLength >= at + 4) trailerSizeY = gvspU32(lb, at);
+    }
+    if (trailerSizeY > 0 && trailerSizeY < height) height = trailerSizeY;
+  }
+  const paddingX = u16('paddingX');
+  const paddingY = u16('paddingY');
+  const timestamp = hasLeader && lb.byteLength >= lh + 12 ? gvspLeaderTimestamp(lb, lh) : 0n;
+  // the slot's leader and trailer memory is reused for later frames: keep copies for the lazy decode
+  const leaderBytes = hasLeader ? copyBytes(lb) : undefined;
+  const trailerBytes = hasTrailer ? copyBytes(tb) : undefined;
+  let decoded: { leader: GvspLeader | undefined; trailer: GvspTrailer | undefined } | undefined;
+  const decode = (): { leader: GvspLeader | undefined; trailer: GvspTrailer | undefined } => {
+    if (decoded) return decoded;
+    decoded = { leader: undefined, trailer: undefined };
+    try {
+      if (leaderBytes) {
+        const p = decodeGvspPacket(leaderBytes);
+        if (p.kind === 'leader') decoded.leader = p.leader;
+        else if (p.kind === 'allIn') {
+          decoded.leader = p.leader;
+          decoded.trailer = p.trailer;
+        }
       }
+    } catch {
+      decoded.leader = undefined;
     }
-  } catch {
-    leader = undefined;
-  }
-  try {
-    if (rec.trailer.byteLength > 0) {
-      const p = decodeGvspPacket(rec.trailer);
-      if (p.kind === 'trailer') trailer = p.trailer;
+    try {
+      if (trailerBytes) {
+        const p = decodeGvspPacket(trailerBytes);
+        if (p.kind === 'trailer') decoded.trailer = p.trailer;
+      }
+    } catch {
+      decoded.trailer = undefined;
     }
-  } catch {
-    trailer = undefined;
-  }
-  const l = leader as (GvspLeader & Partial<Record<string, unknown>>) | undefined;
-  const num = (k: string): number => (l && typeof l[k] === 'number' ? (l[k] as number) : 0);
-  const payloadType = leader?.payloadType ?? trailer?.payloadType ?? 0;
-  const pixelFormat = num('pixelFormat');
-  let height = num('sizeY');
-  if (trailer?.sizeY !== undefined && trailer.sizeY > 0 && trailer.sizeY < height) height = trailer.sizeY;
-  const width = num('sizeX');
-  const chunksAppended = leader?.chunksAppended ?? trailer?.chunksAppended ?? false;
+    return decoded;
+  };
   let imageLength = data.byteLength;
   if (payloadType === GvspPayloadType.IMAGE || payloadType === GvspPayloadType.MULTIZONE_IMAGE) {
-    imageLength = Math.min(
-      data.byteLength,
-      imageByteSize(pixelFormat, width, height, num('paddingX'), num('paddingY')),
-    );
+    imageLength = Math.min(data.byteLength, imageByteSize(pixelFormat, width, height, paddingX, paddingY));
   }
   if (options.swap16 && pixelFormatInfo(pixelFormat)?.wordPixels && imageLength >= 2) {
     // seed 001: cameras differ in the byte order of 16-bit pixels; make them little-endian as PFNC says
@@ -129,9 +182,11 @@ export function buildFrame(
     giveBack();
   }
   const parts: GvspFramePart[] = [];
-  if (leader && 'parts' in leader) {
+  // multipart frames (rare): the part table is the one place that needs the whole leader
+  const partsLeader = payloadType === GvspPayloadType.MULTIPART ? decode().leader : undefined;
+  if (partsLeader && 'parts' in partsLeader) {
     let off = 0;
-    leader.parts.forEach((p, index) => {
+    partsLeader.parts.forEach((p, index) => {
       const aoi = partImageAoi(p);
       const part: GvspFramePart = {
         index,
@@ -158,21 +213,25 @@ export function buildFrame(
     payloadType,
     payloadTypeName: payloadType === 0 ? 'UNKNOWN' : gvspPayloadTypeName(payloadType & ~GVSP_CHUNK_APPENDED_BIT),
     chunksAppended,
-    timestamp: l && typeof l.timestamp === 'bigint' ? l.timestamp : 0n,
+    timestamp,
     pixelFormat,
     pixelFormatName: pixelFormat ? pixelFormatName(pixelFormat) : '',
     width,
     height,
-    offsetX: num('offsetX'),
-    offsetY: num('offsetY'),
-    paddingX: num('paddingX'),
-    paddingY: num('paddingY'),
+    offsetX: u32('offsetX'),
+    offsetY: u32('offsetY'),
+    paddingX,
+    paddingY,
     parts,
     data,
     image,
     chunkData,
-    leader,
-    trailer,
+    get leader() {
+      return decode().leader;
+    },
+    get trailer() {
+      return decode().trailer;
+    },
     packets: {
       expected: rec.expected,
       received: rec.received,

@@ -1,3 +1,4 @@
+import { pixelFormatBits } from '@cam/gvcp/codec';
 import {
   GVSP_EXTENDED_HEADER_SIZE,
   GVSP_STANDARD_HEADER_SIZE,
@@ -7,7 +8,29 @@ import {
   IP_UDP_OVERHEAD,
   isPacketGoneStatus,
 } from '../codec/constants.js';
-import { pixelFormatBits } from '../codec/pixel-format.js';
+import {
+  GENDC_SUBHEADER_SIZE,
+  gvspAddressOffset,
+  gvspAllInDataStart,
+  gvspBlockIdNumber,
+  gvspFormatOf,
+  gvspGendcDestinationOffset,
+  gvspImageLeaderBytes,
+  gvspIsExtendedId,
+  gvspLow24,
+  gvspPacketIdOf,
+  gvspPartIdOf,
+  gvspPartLength,
+  gvspPayloadTypeAt,
+  gvspResendFlag,
+  gvspStatusOf,
+  gvspU32,
+  IMAGE_LEADER_SIZE,
+  ImageLeaderField,
+  MULTIPART_LEADER_FIXED_SIZE,
+  MULTIPART_PART_INFO_SIZE,
+  PAYLOAD_SUBHEADER_SIZE,
+} from '../codec/packet-fields.js';
 
 /**
  * The frame reassembly engine behind {@link GvspReceiver}: no sockets, no timers, no allocation per packet.
@@ -156,7 +179,6 @@ const SLOT_HELD = 3;
 /** Ended, waiting for older frames to end so frames are handed over in block order. */
 const SLOT_DONE = 4;
 
-const TWO32 = 0x1_0000_0000;
 /** SCPS packet sizes (IP + UDP + GVSP header + data) the engine accepts, configured or learnt. */
 const MIN_PACKET_SIZE = 64;
 const MAX_PACKET_SIZE = 65535;
@@ -381,30 +403,18 @@ export class GvspReassembler {
       c[Counter.malformedPackets]!++;
       return;
     }
-    const status = (p[0]! << 8) | p[1]!;
-    const fmtByte = p[4]!;
-    const ext = (fmtByte & 0x80) !== 0;
-    const format = fmtByte & 0x7f;
-    let blockId: number;
-    let packetId: number;
-    let hdr: number;
-    let resent = status === GvspStatus.PACKET_RESEND;
-    if (ext) {
-      if (len < GVSP_EXTENDED_HEADER_SIZE) {
-        c[Counter.malformedPackets]!++;
-        return;
-      }
-      blockId =
-        (((p[8]! << 24) | (p[9]! << 16) | (p[10]! << 8) | p[11]!) >>> 0) * TWO32 +
-        (((p[12]! << 24) | (p[13]! << 16) | (p[14]! << 8) | p[15]!) >>> 0);
-      packetId = ((p[16]! << 24) | (p[17]! << 16) | (p[18]! << 8) | p[19]!) >>> 0;
-      hdr = GVSP_EXTENDED_HEADER_SIZE;
-      if ((p[3]! & 0x01) !== 0) resent = true;
-    } else {
-      blockId = (p[2]! << 8) | p[3]!;
-      packetId = (p[5]! << 16) | (p[6]! << 8) | p[7]!;
-      hdr = GVSP_STANDARD_HEADER_SIZE;
+    // header fields through the codec's readers (codec/packet-fields.ts), the ones decodeGvspPacket uses
+    const status = gvspStatusOf(p);
+    const ext = gvspIsExtendedId(p);
+    const format = gvspFormatOf(p);
+    const hdr = ext ? GVSP_EXTENDED_HEADER_SIZE : GVSP_STANDARD_HEADER_SIZE;
+    if (len < hdr) {
+      c[Counter.malformedPackets]!++;
+      return;
     }
+    const blockId = gvspBlockIdNumber(p);
+    const packetId = gvspPacketIdOf(p);
+    const resent = status === GvspStatus.PACKET_RESEND || gvspResendFlag(p);
     if (format < GvspPacketFormat.LEADER || format > GvspPacketFormat.GENDC) {
       c[Counter.malformedPackets]!++;
       return;
@@ -490,7 +500,7 @@ export class GvspReassembler {
         const size = ext ? this.dataSizeExtended : this.dataSize;
         if (format === GvspPacketFormat.H264) {
           // an H.264 data packet starts with its 8-byte timestamp; the NAL bytes follow
-          if (len < hdr + 8) {
+          if (len < hdr + PAYLOAD_SUBHEADER_SIZE) {
             c[Counter.malformedPackets]!++;
             return;
           }
@@ -499,37 +509,44 @@ export class GvspReassembler {
         break;
       }
       case GvspPacketFormat.MULTIZONE: {
-        if (len < hdr + 8) {
+        if (len < hdr + PAYLOAD_SUBHEADER_SIZE) {
           c[Counter.malformedPackets]!++;
           return;
         }
-        const off = ((p[hdr + 2]! << 8) | p[hdr + 3]!) * TWO32 + readU32(p, hdr + 4);
-        this.copy(slot, buf, p, hdr + 8, len - hdr - 8, off);
+        const off = gvspAddressOffset(p, hdr);
+        this.copy(slot, buf, p, hdr + PAYLOAD_SUBHEADER_SIZE, len - hdr - PAYLOAD_SUBHEADER_SIZE, off);
         break;
       }
       case GvspPacketFormat.MULTIPART: {
-        if (len < hdr + 8) {
+        if (len < hdr + PAYLOAD_SUBHEADER_SIZE) {
           c[Counter.malformedPackets]!++;
           return;
         }
-        const part = p[hdr]!;
+        const part = gvspPartIdOf(p, hdr);
         if (this.leaderLength[slot] === 0 || part >= this.partCount[slot]!) {
           // cannot place the data before the leader gave the part layout: leave it missing, a resend brings it
           c[Counter.ignoredPackets]!++;
           c[Counter.ignoredBytes]! += len;
           return;
         }
-        const off = ((p[hdr + 2]! << 8) | p[hdr + 3]!) * TWO32 + readU32(p, hdr + 4);
-        this.copy(slot, buf, p, hdr + 8, len - hdr - 8, this.partOffsets[slot]![part]! + off);
+        const off = gvspAddressOffset(p, hdr);
+        this.copy(
+          slot,
+          buf,
+          p,
+          hdr + PAYLOAD_SUBHEADER_SIZE,
+          len - hdr - PAYLOAD_SUBHEADER_SIZE,
+          this.partOffsets[slot]![part]! + off,
+        );
         break;
       }
       case GvspPacketFormat.GENDC: {
-        if (len < hdr + 16) {
+        if (len < hdr + GENDC_SUBHEADER_SIZE) {
           c[Counter.malformedPackets]!++;
           return;
         }
-        const off = readU32(p, hdr + 4) * TWO32 + readU32(p, hdr + 8);
-        this.copy(slot, buf, p, hdr + 16, len - hdr - 16, off);
+        const off = gvspGendcDestinationOffset(p, hdr);
+        this.copy(slot, buf, p, hdr + GENDC_SUBHEADER_SIZE, len - hdr - GENDC_SUBHEADER_SIZE, off);
         break;
       }
       case GvspPacketFormat.ALL_IN: {
@@ -538,7 +555,7 @@ export class GvspReassembler {
         this.leaderLength[slot] = n;
         this.trailerLength[slot] = 0;
         this.lastId[slot] = packetId;
-        const dataStart = allInDataStart(p, hdr, len);
+        const dataStart = gvspAllInDataStart(p, hdr, len);
         if (dataStart < 0) {
           c[Counter.malformedPackets]!++;
           return;
@@ -599,26 +616,24 @@ export class GvspReassembler {
 
   private onLeader(slot: number, p: Uint8Array, hdr: number, len: number, ext: boolean): void {
     if (len < hdr + 4) return;
-    const payloadType = ((p[hdr + 2]! << 8) | p[hdr + 3]!) & 0x3fff;
+    const payloadType = gvspPayloadTypeAt(p, hdr);
     const ds = ext ? this.dataSizeExtended : this.dataSize;
     let bytes = -1;
-    if ((payloadType === GvspPayloadType.IMAGE || payloadType === GvspPayloadType.EXTENDED_CHUNK) && len >= hdr + 36) {
-      const pf = readU32(p, hdr + 12);
-      const sx = readU32(p, hdr + 16);
-      const sy = readU32(p, hdr + 20);
-      const px = (p[hdr + 32]! << 8) | p[hdr + 33]!;
-      const py = (p[hdr + 34]! << 8) | p[hdr + 35]!;
-      bytes = (Math.ceil((sx * pixelFormatBits(pf)) / 8) + px) * sy + py;
-      if ((p[hdr + 2]! & 0x40) !== 0) bytes = -1; // chunk data follow: size unknown until the trailer
+    if (
+      (payloadType === GvspPayloadType.IMAGE || payloadType === GvspPayloadType.EXTENDED_CHUNK) &&
+      len >= hdr + IMAGE_LEADER_SIZE
+    ) {
+      bytes = gvspImageLeaderBytes(p, hdr, pixelFormatBits(gvspU32(p, hdr + ImageLeaderField.pixelFormat)));
     } else if (payloadType === GvspPayloadType.MULTIPART) {
-      const count = ext ? p[7]! : Math.floor((len - hdr - 12) / 48);
-      const n = Math.min(count, Math.floor((len - hdr - 12) / 48), 256);
+      const fit = Math.floor((len - hdr - MULTIPART_LEADER_FIXED_SIZE) / MULTIPART_PART_INFO_SIZE);
+      // extended ids carry the part count in the header's spare byte; standard mode counts what fits
+      const count = ext ? gvspLow24(p) & 0xff : fit;
+      const n = Math.min(count, fit, 256);
       const offs = this.partOffsets[slot]!;
       let total = 0;
       for (let i = 0; i < n; i++) {
         offs[i] = total;
-        const b = hdr + 12 + i * 48;
-        total += ((p[b + 2]! << 8) | p[b + 3]!) * TWO32 + readU32(p, b + 4);
+        total += gvspPartLength(p, hdr, i);
       }
       this.partCount[slot] = n;
       if (total > this.payloadSize) this.sizeMismatch[slot] = 1;
@@ -874,58 +889,4 @@ export class GvspReassembler {
   abortAll(): void {
     for (let s = 0; s < this.slotCount; s++) if (this.state[s] === SLOT_FILLING) this.finish(s, FrameStatus.ABORTED);
   }
-}
-
-function readU32(p: Uint8Array, o: number): number {
-  return ((p[o]! << 24) | (p[o + 1]! << 16) | (p[o + 2]! << 8) | p[o + 3]!) >>> 0;
-}
-
-/** Offset of the data in an all-in packet (after leader, trailer and chunk info), or -1. */
-function allInDataStart(p: Uint8Array, hdr: number, len: number): number {
-  if (len < hdr + 4) return -1;
-  const raw = (p[hdr + 2]! << 8) | p[hdr + 3]!;
-  const type = raw & 0x3fff;
-  const chunk = (raw & 0x4000) !== 0 ? 8 : 0;
-  let leader: number;
-  let trailer: number;
-  switch (type) {
-    case GvspPayloadType.IMAGE:
-      leader = 36;
-      trailer = 8;
-      break;
-    case GvspPayloadType.EXTENDED_CHUNK:
-      leader = 36;
-      trailer = 16;
-      break;
-    case GvspPayloadType.RAW_DATA:
-      leader = 20;
-      trailer = 4;
-      break;
-    case GvspPayloadType.FILE: {
-      let i = hdr + 20;
-      while (i < len && p[i] !== 0) i++;
-      if (i >= len) return -1;
-      leader = i + 1 - hdr;
-      trailer = 4;
-      break;
-    }
-    case GvspPayloadType.CHUNK_DATA:
-      leader = 12;
-      trailer = 8;
-      break;
-    case GvspPayloadType.JPEG:
-    case GvspPayloadType.JPEG2000:
-    case GvspPayloadType.H264:
-      leader = 32;
-      trailer = 4;
-      break;
-    case GvspPayloadType.MULTIZONE_IMAGE:
-      leader = 40;
-      trailer = 8;
-      break;
-    default:
-      return -1;
-  }
-  const start = hdr + leader + trailer + chunk;
-  return start <= len ? start : -1;
 }

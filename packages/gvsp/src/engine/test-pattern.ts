@@ -1,23 +1,23 @@
+import { imageByteSize, pixelFormatBits, pixelFormatInfo } from '@cam/gvcp/codec';
 import { ValueOutOfRangeError } from '@cam/net-utils';
-import { imageByteSize, pixelFormatBits, pixelFormatInfo } from '../codec/pixel-format.js';
 
-export interface TestPatternOptions {
+export interface TestPatternRendererOptions {
   width: number;
   height: number;
   pixelFormat: number;
 }
 
 /**
- * A moving test pattern: a diagonal ramp that shifts by one step per frame, so every frame differs and a
+ * Draws SFNC TestPattern GreyDiagonalRamp (the TestPattern enumeration of @cam/gvcp/codec) as it moves: a diagonal ramp that shifts by one step per frame, so every frame differs and a
  * misplaced packet shows. Writes into a caller-owned buffer (no allocation per frame).
  */
-export class TestPattern {
+export class TestPatternRenderer {
   readonly width: number;
   readonly height: number;
   readonly pixelFormat: number;
   readonly byteSize: number;
 
-  constructor(options: TestPatternOptions) {
+  constructor(options: TestPatternRendererOptions) {
     const { width, height, pixelFormat } = options;
     if (!Number.isInteger(width) || width <= 0 || !Number.isInteger(height) || height <= 0) {
       throw new ValueOutOfRangeError('size', `${width}x${height} is not a positive image size`);

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { imageByteSize } from '@cam/gvcp/codec';
 import { ValueOutOfRangeError } from '@cam/net-utils';
 import {
   GVSP_EXTENDED_HEADER_SIZE,
@@ -18,7 +18,6 @@ import {
   type GvspTrailer,
   type ImageLeader,
 } from '../codec/packet.js';
-import { imageByteSize } from '../codec/pixel-format.js';
 
 /** Which data-packet format carries the payload. */
 export type DataPacketKind = 'payload' | 'h264' | 'multizone' | 'multipart' | 'gendc';

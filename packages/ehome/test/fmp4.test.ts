@@ -17,7 +17,7 @@ import {
   SAMPLE_FLAGS_NON_SYNC,
   SAMPLE_FLAGS_SYNC,
 } from '../src/codec/media/index.js';
-import { H264TestPatternGenerator } from '../src/media/index.js';
+import { H264TestPatternGenerator } from '../src/index.js';
 
 interface Box {
   type: string;

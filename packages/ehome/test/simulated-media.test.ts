@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { itInterop } from '../../../test-support/interop.js';
 import { nalUnits, parseH264Sps } from '../src/codec/media/index.js';
-import { clipPsBytes, loadClip, scenePicture } from '../src/device/clips.js';
+import { clipPsBytes, loadClip, scenePicture } from '../src/device/media/clips.js';
 import { simulatedRecordingIndex } from '../src/device/recordings.js';
 import {
   type AccessUnit,

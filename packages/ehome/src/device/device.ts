@@ -37,7 +37,7 @@ import {
   type XmlTree,
 } from '../codec/index.js';
 import { createUdpSocket } from '../transport/udp.js';
-import { CLIP_FPS, clipFrameAt, clipPsBytes, loadClip, scenePicture } from './clips.js';
+import { CLIP_FPS, clipFrameAt, clipPsBytes, loadClip, scenePicture } from './media/clips.js';
 import {
   findSimulatedRecording,
   querySimulated,

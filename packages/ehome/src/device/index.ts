@@ -1,4 +1,3 @@
-export { CLIP_FPS, type Clip, type ClipFrame, loadClip, scenePicture } from './clips.js';
 export {
   EhomeDevice,
   type EhomeDeviceEvents,
@@ -7,6 +6,7 @@ export {
   type MediaAnswer,
   type MediaHandler,
 } from './device.js';
+export * from './media/index.js';
 export {
   findSimulatedRecording,
   MAX_QUERY_DAYS,

@@ -8,8 +8,8 @@ import {
   readIntoUserBuffer,
   TimeoutError,
 } from '@cam/net-utils';
-import { type MediaEvent, MediaStreamDecoder, type MediaStreamStats } from './framing.js';
-import type { AccessUnit } from './ps.js';
+import { type MediaEvent, MediaStreamDecoder, type MediaStreamStats } from '../../codec/media/framing.js';
+import type { AccessUnit } from '../../codec/media/ps.js';
 
 /** Options of {@link MediaSink.open}. */
 export interface MediaSinkOptions {

@@ -1,4 +1,4 @@
-import { BufferTooSmallError, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { BufferTooSmallError, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 
 /** An RTP packet (RFC 3550). `payload` is a view into the input when decoded. */
 export interface RtpPacket {

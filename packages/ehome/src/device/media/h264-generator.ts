@@ -1,6 +1,6 @@
 import { ValueOutOfRangeError } from '@cam/net-utils';
-import { BitWriter } from '../codec/media/bits.js';
-import { escapeRbsp } from '../codec/media/h26x.js';
+import { BitWriter } from '../../codec/media/bits.js';
+import { escapeRbsp } from '../../codec/media/h26x.js';
 
 /** Settings of {@link H264TestPatternGenerator}. */
 export interface H264GeneratorOptions {

@@ -1,10 +1,10 @@
-import { Status } from '../codec/index.js';
-import { CLIP_FRAME_TICKS, CLIP_GOP, type Clip, clipFrameAt, clipPsBytes, loadClip } from '../device/clips.js';
-import type { EhomeDevice, MediaAnswer, MediaHandler } from '../device/device.js';
-import type { MediaFraming } from './framing.js';
+import { Status } from '../../codec/index.js';
+import type { MediaFraming } from '../../codec/media/framing.js';
+import { muxPs } from '../../codec/media/ps.js';
+import { speedFromWire } from '../../codec/media/speed.js';
+import type { EhomeDevice, MediaAnswer, MediaHandler } from '../device.js';
+import { CLIP_FRAME_TICKS, CLIP_GOP, type Clip, clipFrameAt, clipPsBytes, loadClip } from './clips.js';
 import { H264TestPatternGenerator } from './h264-generator.js';
-import { speedFromWire } from './platform.js';
-import { muxPs } from './ps.js';
 import { type AccessUnitSource, MediaPusher } from './pusher.js';
 
 /** Settings of {@link EhomeDeviceMedia}. */

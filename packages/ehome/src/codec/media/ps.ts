@@ -1,6 +1,6 @@
-import { FrameTooLargeError, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
-import { BitWriter, crc32Mpeg2 } from '../codec/media/bits.js';
-import { isKeyframe } from '../codec/media/h26x.js';
+import { FrameTooLargeError, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
+import { BitWriter, crc32Mpeg2 } from './bits.js';
+import { isKeyframe } from './h26x.js';
 
 /** MPEG-2 systems stream types that EHome devices announce in the program stream map. */
 export const PsStreamType = {

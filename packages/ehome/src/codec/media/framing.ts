@@ -1,4 +1,4 @@
-import { MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { type AccessUnit, muxPs, PsDemuxer, PsStreamType, plainBytes } from './ps.js';
 import { encodeRtpInto, RTP_PAYLOAD_TYPE_PS, RtpSequenceTracker } from './rtp.js';
 

@@ -4,6 +4,7 @@
  */
 
 export { type Ipv4Interface, interfaceFor, listIpv4Interfaces } from './net.js';
+export { type PendingRequestOptions, PendingRequests } from './pending-requests.js';
 export { type AcquireOptions, type PortLease, PortPool, type PortPoolOptions } from './port-pool.js';
 export { type ReadFramesOptions, readFrames } from './stream.js';
 export { readIntoUserBuffer, type UserBufferReads } from './user-buffer.js';

@@ -9,9 +9,9 @@ import {
   type CallOptions,
   deadlineSignal,
   FrameTooLargeError,
+  PendingRequests,
   ProtocolError,
   sleep,
-  TimeoutError,
 } from '@cam/net-utils';
 import {
   type CommandName,
@@ -136,12 +136,6 @@ export interface EhomeDeviceStats {
   dropped: number;
 }
 
-interface Pending {
-  command: CommandName;
-  resolve: (r: EhomeResponse) => void;
-  reject: (e: Error) => void;
-}
-
 const DEFAULT_MAX_REPLY_BYTES = 64 * 1024;
 
 /**
@@ -214,9 +208,12 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
   /** Number of video channels (1..64). */
   readonly channels: number;
   private readonly config = new Map<string, XmlTree>();
-  private readonly pending = new Map<number, Pending>();
   private readonly answered = new Map<string, Uint8Array | null>();
   private readonly closer = new AbortController();
+  /** Requests waiting for their response, by sequence (net-utils' one UDP request/resend loop). */
+  private readonly pending = new PendingRequests<number, { command: CommandName }, EhomeResponse>({
+    signal: this.closer.signal,
+  });
   private sequence = 0;
   private heartbeat: ReturnType<typeof setTimeout> | undefined;
   private registering: Promise<void> | undefined;
@@ -411,9 +408,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     this.closer.abort(new AbortError(`device ${this.deviceId} closed`));
     this.stopHeartbeat();
     this._registered = false;
-    const err = new AbortError(`device ${this.deviceId} closed`);
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    // the pending requests were rejected by the closer's abort (their table listens to it)
     if (this.bound) await new Promise<void>((resolve) => this.socket.close(() => resolve()));
     else this.socket.close();
   }
@@ -452,47 +447,17 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     const bytes = encodeMessage(request(command, seq, params, { version: this.version, encoding: this.encoding }));
     const attemptMs = options.attemptMs ?? this.options.requestAttemptMs ?? 1000;
     const resends = options.resends ?? this.options.maxResends ?? 3;
-    const deadline = deadlineSignal(options, `${command} from ${this.deviceId}`);
-    return new Promise<EhomeResponseOf<C>>((resolve, reject) => {
-      let attempts = 0;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const cleanup = (): void => {
-        if (timer) clearTimeout(timer);
-        this.pending.delete(seq);
-        deadline.signal.removeEventListener('abort', onAbort);
-        this.closer.signal.removeEventListener('abort', onAbort);
-        deadline.dispose();
-      };
-      const onAbort = (): void => {
-        cleanup();
-        reject(abortReason(deadline.signal.aborted ? deadline.signal : this.closer.signal));
-      };
-      deadline.signal.addEventListener('abort', onAbort, { once: true });
-      this.closer.signal.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(seq, {
-        command,
-        resolve: (r) => {
-          cleanup();
-          resolve(r as EhomeResponseOf<C>);
-        },
-        reject: (e) => {
-          cleanup();
-          reject(e);
-        },
-      });
-      const attempt = (): void => {
-        attempts++;
-        this.socket.send(bytes, port, host);
-        timer = setTimeout(() => {
-          if (attempts <= resends) attempt();
-          else {
-            cleanup();
-            reject(new TimeoutError(`${command} from ${this.deviceId}`, attemptMs * (resends + 1)));
-          }
-        }, attemptMs);
-      };
-      attempt();
-    });
+    return this.pending.request(
+      seq,
+      { command },
+      {
+        ...options,
+        attemptMs,
+        resends,
+        what: `${command} from ${this.deviceId}`,
+        send: () => this.socket.send(bytes, port, host),
+      },
+    ) as Promise<EhomeResponseOf<C>>;
   }
 
   private async sendOk<C extends DeviceCommand>(
@@ -704,8 +669,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
       return;
     }
     if (msg.kind === 'response') {
-      const p = this.pending.get(msg.sequence);
-      if (p && p.command === msg.command) p.resolve(msg);
+      if (this.pending.meta(msg.sequence)?.command === msg.command) this.pending.resolve(msg.sequence, msg);
       else this.drop(`unmatched response ${msg.command} #${msg.sequence}`);
       return;
     }

@@ -1,3 +1,7 @@
+/**
+ * Media codec: MPEG-2 program stream (pack, system header, PSM, PES) muxer and demuxer for H.264/H.265 and audio.
+ * Pure: no I/O, no node: imports.
+ */
 import { FrameTooLargeError, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { BitWriter, crc32Mpeg2 } from './bits.js';
 import { isKeyframe } from './h26x.js';

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { h264NalType, nalUnits } from '../../codec/media/h26x.js';
 import { parseH264Sps } from '../../codec/media/h264-sps.js';
 import { muxPs } from '../../codec/media/ps.js';
+import type { RecordingSizer } from '../recordings.js';
 
 /** Frame rate of the shipped clips. */
 export const CLIP_FPS = 25;
@@ -152,3 +153,7 @@ export function scenePicture(when: Date = new Date()): Uint8Array {
   }
   return jpeg;
 }
+
+/** The default {@link RecordingSizer}: MPEG-PS bytes of the shipped playback clip from the frame of that second. */
+export const playbackClipSizer: RecordingSizer = (startMs, durationMs) =>
+  clipPsBytes(loadClip('playback'), clipFrameAt(startMs), Math.round((durationMs / 1000) * CLIP_FPS));

@@ -1,3 +1,7 @@
+/**
+ * Platform side: the TCP listener on a media port that takes one device's media connection and yields its access
+ * units, with limits on frame size, held units and accept time.
+ */
 import { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import {

@@ -1,3 +1,7 @@
+/**
+ * Platform side: preview, playback and download sessions (INVITESTREAM / PLAYBACK / DOWNLOAD signalling, a media
+ * port from the pool, the sink, and the controls that travel to the device).
+ */
 import { createWriteStream } from 'node:fs';
 import { type CallOptions, type PortPool, ProtocolError, throwIfAborted } from '@cam/net-utils';
 import type { RecordedFile } from '../../codec/index.js';

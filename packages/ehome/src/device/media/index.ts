@@ -4,6 +4,7 @@ export {
   CLIP_FPS,
   type Clip,
   type ClipFrame,
+  clipFrameAt,
   clipPsBytes,
   loadClip,
   scenePicture,

@@ -99,6 +99,12 @@ describeInterop('packed tarballs install into an empty npm project', ['npm'], ()
       expect(readdirSync(join(gvspProject, 'node_modules', '@cam')).sort()).toEqual([...gvspWithDependencies].sort());
       for (const p of gvspWithDependencies)
         expect(existsSync(join(gvspProject, 'node_modules', '@cam', p, 'LICENSE'))).toBe(true);
+      // Issue #15: no XML or zip library comes with gvsp. The only third-party package is the native engine's
+      // loader; fflate is an optional peer of @cam/gvcp (zipped GenICam files only), not installed here.
+      const thirdParty = readdirSync(join(gvspProject, 'node_modules')).filter(
+        (n) => !n.startsWith('.') && n !== '@cam',
+      );
+      expect(thirdParty.sort()).toEqual(['node-gyp-build']);
 
       const cam = join(camProject, 'node_modules', '.bin', 'cam');
       const version = await run(cam, ['--version'], { timeout: 20_000 });

@@ -185,6 +185,10 @@ const NON_NODE_TAGS = new Set(['Group', 'StructReg']);
  * await map.set('PixelFormat', 'Mono8');
  * console.log(await map.get('PayloadSize'));
  * ```
+ *
+ * Above 500 lines on purpose: it is the engine every node calls back into (register reads and writes through the
+ * ports, the register cache with its invalidators and polling times, chunk and event ports) and the typed feature
+ * API on top (get / set / execute / describe); the node families themselves live in ./nodes/.
  */
 export class NodeMap {
   readonly schemaVersion: SchemaVersion;

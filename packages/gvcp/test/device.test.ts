@@ -4,7 +4,6 @@ import { unzipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BootstrapRegister as B,
-  DeviceStatusError,
   decodeAck,
   decodeAckHeader,
   decodeCommand,
@@ -15,6 +14,7 @@ import {
   GvcpConfigurationBits,
   GvcpDevice,
   type GvcpDeviceOptions,
+  GvcpDeviceStatusError,
   GvcpStatus,
   PixelFormat,
   parseGenicamUrl,
@@ -304,7 +304,7 @@ describe('GvcpDevice: register access', () => {
       address: 0xb004,
       name: 'Even',
       write: (v) => {
-        if (v % 2) throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, 'odd');
+        if (v % 2) throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, 'odd');
         return v / 2;
       },
     });

@@ -30,14 +30,14 @@ import {
   GvcpConfigurationBits,
   GvcpFlag,
   GvcpStatus,
+  GvcpUnknownCommandError,
   GvspConfigurationBits,
   READMEM_MAX_COUNT,
   READREG_MAX_COUNT,
-  UnknownCommandError,
   WRITEMEM_MAX_COUNT,
   WRITEREG_MAX_COUNT,
 } from '../codec/index.js';
-import { DeviceStatusError, statusOf } from './errors.js';
+import { GvcpDeviceStatusError, statusOf } from './errors.js';
 import type { FrameEventName } from './event-control.js';
 import type { ChunkName } from './genicam.js';
 import { DeviceModel, intOption, SCHEDULED_ACTION_QUEUE } from './model.js';
@@ -447,7 +447,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     try {
       cmd = decodeCommand(bytes);
     } catch (error) {
-      if (UnknownCommandError.isInstance(error)) {
+      if (GvcpUnknownCommandError.isInstance(error)) {
         this.stats.notImplemented++;
         if (ackRequired)
           this.#answer(
@@ -616,7 +616,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   }
 
   #noteHandlerError(error: unknown): void {
-    if (!DeviceStatusError.isInstance(error)) {
+    if (!GvcpDeviceStatusError.isInstance(error)) {
       this.#reportError(error);
     }
   }
@@ -895,7 +895,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     const before = this.control.primary;
     const result = this.control.writeCcp(from, value);
     if (result.status !== GvcpStatus.SUCCESS)
-      throw new DeviceStatusError(result.status, 'control channel privilege refused');
+      throw new GvcpDeviceStatusError(result.status, 'control channel privilege refused');
     if (result.change === 'released') {
       this.#lostControl('released');
     } else if (result.change !== 'none') {

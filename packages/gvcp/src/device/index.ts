@@ -26,7 +26,7 @@ export {
   type GvcpDeviceStats,
   type IpConfig,
 } from './device.js';
-export { DeviceStatusError, statusOf } from './errors.js';
+export { GvcpDeviceStatusError, statusOf } from './errors.js';
 export {
   EventControl,
   type EventRegisters,

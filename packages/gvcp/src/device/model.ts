@@ -12,6 +12,7 @@
  * Above 500 lines on purpose: the bootstrap table and the feature definitions are one long list each, read top to
  * bottom against the GigE Vision specification's register map; cutting them apart would scatter that map.
  */
+
 import {
   ipv4ToU32,
   isIpv4,
@@ -21,7 +22,6 @@ import {
   u32ToIpv4,
   ValueOutOfRangeError,
 } from '@cam/net-utils';
-import { zipSync } from 'fflate';
 import {
   actionGroupRegister,
   BootstrapRegister as B,
@@ -35,13 +35,14 @@ import {
   STREAM_CHANNEL_STRIDE,
 } from '../codec/index.js';
 import { pixelFormatBits, TestPattern } from '../codec/pixel-format.js';
+import { requireFflate } from '../fflate.js';
 import {
   AcquisitionControl,
   type AcquisitionStopReason,
   type TriggerActivationName,
   type TriggerSourceName,
 } from './acquisition.js';
-import { DeviceStatusError } from './errors.js';
+import { GvcpDeviceStatusError } from './errors.js';
 import { EventControl, type FrameEventName } from './event-control.js';
 import {
   buildGenicamXml,
@@ -71,7 +72,7 @@ export interface DeviceModelHooks {
   sendEvent(event: DeviceEvent): void;
   /** The heartbeat timeout or the GVCP configuration changed: re-arm the heartbeat. */
   heartbeatSettingsChanged(): void;
-  /** A CCP write from `from`: apply it and return the register's new value (throw DeviceStatusError to refuse). */
+  /** A CCP write from `from`: apply it and return the register's new value (throw GvcpDeviceStatusError to refuse). */
   writeCcp(value: number, from: AccessContext): number;
   /** DeviceReset was written (called after the ack has gone out). */
   deviceReset(): void;
@@ -149,7 +150,7 @@ export class DeviceModel {
       timestamp: () => this.timestamp(),
       checkUnlocked: () => {
         if (this.registers.get(F.TLParamsLocked) !== 0)
-          throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
+          throw new GvcpDeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
       },
     });
     this.#events = new EventControl(this.registers, F, (e) => {
@@ -409,7 +410,7 @@ export class DeviceModel {
     ];
     this.#userSets = new UserSets(this.registers, F, persisted, () => {
       if (this.registers.get(F.TLParamsLocked) !== 0)
-        throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
+        throw new GvcpDeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
     });
     this.registers.define({
       address: F.DeviceReset,
@@ -491,7 +492,7 @@ export class DeviceModel {
     const zip = o.genicamZip === true;
     const xmlBytes = new TextEncoder().encode(this.genicamXml);
     const fileName = zip ? 'cam-gvcp-device.zip' : 'cam-gvcp-device.xml';
-    const file = zip ? zipSync({ 'cam-gvcp-device.xml': xmlBytes }) : xmlBytes;
+    const file = zip ? requireFflate('genicamZip: true').zipSync({ 'cam-gvcp-device.xml': xmlBytes }) : xmlBytes;
     const fileBlock = Math.max(4, Math.ceil(file.byteLength / 4) * 4);
     r.defineBlock({
       address: GENICAM_FILE_ADDRESS,
@@ -626,7 +627,7 @@ export class DeviceModel {
         }
         const size = v & 0xffff;
         if (size !== 0 && (size < 576 || size > 9000))
-          throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `packet size ${size} not in 576..9000`);
+          throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `packet size ${size} not in 576..9000`);
         const keep = size === 0 ? r.get(base + SC.SCPS) & 0xffff : size;
         return ((v & 0x6000_0000) | keep) >>> 0;
       });
@@ -653,14 +654,14 @@ export class DeviceModel {
     });
     const locked = (): void => {
       if (r.get(F.TLParamsLocked) !== 0)
-        throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
+        throw new GvcpDeviceStatusError(GvcpStatus.WRITE_PROTECT, 'locked while TLParamsLocked is 1');
     };
     const range =
       (min: number, max: number, name: string, lock = true) =>
       (v: number) => {
         if (lock) locked();
         if (v < min || v > max)
-          throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in ${min}..${max}`);
+          throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in ${min}..${max}`);
         return undefined;
       };
     const floatFeature = (address: number, initial: number, min: number, max: number, name: string): void => {
@@ -671,7 +672,7 @@ export class DeviceModel {
         write: (bits) => {
           const v = bitsFloat(bits);
           if (!Number.isFinite(v) || v < min || v > max)
-            throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in ${min}..${max}`);
+            throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in ${min}..${max}`);
           return undefined;
         },
       });
@@ -683,7 +684,7 @@ export class DeviceModel {
         locked();
         const max = sensor - r.get(other);
         if (v < min || v > max)
-          throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in ${min}..${max}`);
+          throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in ${min}..${max}`);
         return undefined;
       };
     const pf = SimulatedPixelFormat[o.pixelFormat ?? 'Mono8'];
@@ -722,7 +723,7 @@ export class DeviceModel {
       write: (v) => {
         locked();
         if (!validPf.has(v))
-          throw new DeviceStatusError(
+          throw new GvcpDeviceStatusError(
             GvcpStatus.INVALID_PARAMETER,
             `pixel format 0x${v.toString(16)} is not supported`,
           );
@@ -743,7 +744,7 @@ export class DeviceModel {
       address: F.TLParamsLocked,
       name: 'TLParamsLocked',
       write: (v) => {
-        if (v > 1) throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, 'TLParamsLocked is 0 or 1');
+        if (v > 1) throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, 'TLParamsLocked is 0 or 1');
         return undefined;
       },
     });

@@ -129,6 +129,11 @@ const DEFAULT_TRY_TIMEOUT_MS = 500;
  * GVCP control channel to one device over UDP. One command is outstanding at a time (the spec's flow control);
  * calls queue in order. Each command is retransmitted with the same req_id when no ack arrives in the per-try
  * timeout; PENDING_ACK extends the wait; a non-success status rejects with {@link GvcpStatusError}.
+ *
+ * Above 500 lines on purpose: besides the one request channel (the wait loop itself is net-utils'
+ * PendingRequests), it is the register API a GenICam Port and the CLI use (registers, memory in spec-sized chunks,
+ * concatenation when the device supports it) and the control privilege with its heartbeat, which must share the
+ * channel's queue and its notion of the last command sent.
  */
 export class GvcpClient implements RegisterAccess, AsyncDisposable {
   readonly address: string;

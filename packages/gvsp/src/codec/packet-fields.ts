@@ -63,19 +63,22 @@ export function gvspLow24(p: Uint8Array): number {
   return (p[5]! << 16) | (p[6]! << 8) | p[7]!;
 }
 
+// The readers below take `ext` ({@link gvspIsExtendedId}) from the caller, who has read it already: the hot path
+// reads the format byte once per datagram.
+
 /** Block id as a number: 16-bit standard, 64-bit extended (exact below 2^53). */
-export function gvspBlockIdNumber(p: Uint8Array): number {
-  return gvspIsExtendedId(p) ? gvspU64Number(p, 8) : gvspU16(p, 2);
+export function gvspBlockIdNumber(p: Uint8Array, ext: boolean): number {
+  return ext ? gvspU64Number(p, 8) : gvspU16(p, 2);
 }
 
 /** Packet id: 24-bit standard, 32-bit extended. */
-export function gvspPacketIdOf(p: Uint8Array): number {
-  return gvspIsExtendedId(p) ? gvspU32(p, 16) : gvspLow24(p);
+export function gvspPacketIdOf(p: Uint8Array, ext: boolean): number {
+  return ext ? gvspU32(p, 16) : gvspLow24(p);
 }
 
 /** The extended header's PACKET_RESEND flag (always false in standard mode, where only the status says so). */
-export function gvspResendFlag(p: Uint8Array): boolean {
-  return gvspIsExtendedId(p) && (p[3]! & GvspHeaderFlag.PACKET_RESEND) !== 0;
+export function gvspResendFlag(p: Uint8Array, ext: boolean): boolean {
+  return ext && (p[3]! & GvspHeaderFlag.PACKET_RESEND) !== 0;
 }
 
 // ---------------------------------------------------------------- leader and trailer bodies (at `hdr`)

@@ -288,7 +288,7 @@ function readHeader(r: ByteReader): GvspHeader {
     status,
     extendedId,
     blockId,
-    packetId: gvspPacketIdOf(p),
+    packetId: gvspPacketIdOf(p, true),
     format,
     flags: gvspSecondWord(p),
     spare: gvspLow24(p),

@@ -35,10 +35,14 @@ import {
 /**
  * The frame reassembly engine behind {@link GvspReceiver}: no sockets, no timers, no allocation per packet.
  *
- * State lives in typed arrays indexed by slot (struct of arrays), headers are read by index arithmetic from the
- * datagram, the payload of each packet is copied once to its offset in a preallocated frame buffer. The same
- * engine runs in a worker thread, whose frame buffers travel to the main thread and back by transfer
+ * State lives in typed arrays indexed by slot (struct of arrays), headers are read through the codec's field
+ * readers (codec/packet-fields.ts), the payload of each packet is copied once to its offset in a preallocated frame
+ * buffer. The same engine runs in a worker thread, whose frame buffers travel to the main thread and back by transfer
  * ({@link GvspReassembler.lendBuffer} / {@link GvspReassembler.restoreBuffer}).
+ *
+ * Above 500 lines on purpose: the per-packet path, the resend scheduler and the in-order hand-over work on the same
+ * struct-of-arrays slot state, which a native engine (`@cam/gvsp-native`) also reads and writes in place
+ * ({@link GvspReassembler.sharedState}); split into objects, the state would need indirections on the hot path.
  */
 
 /** Frame end states. */
@@ -412,9 +416,9 @@ export class GvspReassembler {
       c[Counter.malformedPackets]!++;
       return;
     }
-    const blockId = gvspBlockIdNumber(p);
-    const packetId = gvspPacketIdOf(p);
-    const resent = status === GvspStatus.PACKET_RESEND || gvspResendFlag(p);
+    const blockId = gvspBlockIdNumber(p, ext);
+    const packetId = gvspPacketIdOf(p, ext);
+    const resent = status === GvspStatus.PACKET_RESEND || gvspResendFlag(p, ext);
     if (format < GvspPacketFormat.LEADER || format > GvspPacketFormat.GENDC) {
       c[Counter.malformedPackets]!++;
       return;

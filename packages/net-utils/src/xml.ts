@@ -1,15 +1,51 @@
-import { FrameTooLargeError, MalformedError } from '@cam/net-utils/wire';
+import { FrameTooLargeError, MalformedError } from './errors.js';
 
 /**
- * A small XML reader for SDK documents, linear in its input: it moves forward with `indexOf` or one character at a
- * time and uses no regular expression, so no input makes it backtrack. fast-xml-parser (used before) spent 2-4 s on
- * 2 MiB documents of repeated start tags or attributes (issue #22: every 2 MiB call could hold the event loop for
- * seconds); this reads them in tens of milliseconds and checks the same well-formedness rules that matter here:
- * names, quoted attributes without `<`, unique attribute names, only the five predefined entities and numeric
- * references, balanced tags, one root, closed comments/CDATA/PIs; any DOCTYPE or ENTITY declaration is rejected
- * (no entity expansion, no billion laughs). Elements deeper than `keepDepth` are checked but not kept, so memory
- * stays bounded by what the caller asked for.
+ * The one hardened XML reader of @cam (GenICam description files, EHome signals, Huidu SDK documents). Linear in its
+ * input: it moves forward with bounded searches or one character at a time and uses no regular expression, so no
+ * input makes it backtrack (fast-xml-parser, used before, spent seconds on 2 MiB documents of repeated start tags,
+ * issue #22). It checks the well-formedness rules that matter: names, quoted attributes without `<`, unique attribute
+ * names, only the five predefined entities and numeric references, balanced tags, one root, closed comments, CDATA
+ * and PIs.
+ *
+ * The policy, the same for every caller:
+ * - any DOCTYPE, ENTITY or other `<!` declaration is refused ({@link XmlDeclarationError}): no DTD, no entity
+ *   expansion, no billion laughs, no external entities;
+ * - a reference to anything but the five predefined entities and numeric character references is refused
+ *   ({@link XmlEntityRefError});
+ * - one size cap ({@link XmlReadOptions.maxLength}, default {@link XML_DEFAULTS}) checked before reading, one depth
+ *   cap ({@link XmlReadOptions.maxDepth}) and one element-count cap ({@link XmlReadOptions.maxElements}); each is
+ *   configurable per call, the defaults are the policy.
+ * Elements deeper than `keepDepth` are checked but not kept, so memory stays bounded by what the caller asked for.
+ * Pure: no `node:` import, no dependency; runs in browsers.
  */
+
+/** The default limits of {@link readXmlDocument} and {@link readXmlFragment}. */
+export const XML_DEFAULTS = {
+  /** Largest document, in UTF-16 code units (characters); GenICam files of large cameras reach a few MiB. */
+  maxLength: 16 * 1024 * 1024,
+  /** Deepest element nesting. */
+  maxDepth: 64,
+  /** Most elements kept. */
+  maxElements: 100_000,
+} as const;
+
+/** A `<!DOCTYPE`, `<!ENTITY` or other markup declaration: refused, never expanded. */
+export class XmlDeclarationError extends MalformedError {
+  static override readonly errorName: string = 'XmlDeclarationError';
+}
+
+/** A reference to an entity other than the five predefined ones: refused, never expanded. */
+export class XmlEntityRefError extends MalformedError {
+  static override readonly errorName: string = 'XmlEntityRefError';
+  /** The entity's name. */
+  readonly entity: string;
+
+  constructor(offset: number, entity: string) {
+    super(offset, `XML: unknown entity "&${shown(entity)};" (only the predefined five and character references)`);
+    this.entity = entity;
+  }
+}
 
 /** One element: name, attributes (values unescaped), kept children, and where its content lies in the source. */
 export interface XmlElement {
@@ -18,6 +54,8 @@ export interface XmlElement {
   children: XmlElement[];
   /** Offset of the `<` of its start tag. */
   start: number;
+  /** Offset after the `>` that ends it (its end tag, or its start tag when empty `<a/>`). */
+  end: number;
   /** Source offsets of its content (between `>` and `</`); equal for an empty element. */
   contentStart: number;
   contentEnd: number;
@@ -26,10 +64,12 @@ export interface XmlElement {
 export interface XmlReadOptions {
   /** Elements at this depth or deeper are checked but not kept in `children` (default: keep all). */
   keepDepth?: number;
-  /** Most elements kept (default 100 000); more -> FrameTooLargeError. */
+  /** Most elements kept (default {@link XML_DEFAULTS}); more -> FrameTooLargeError. */
   maxElements?: number;
-  /** Deepest nesting accepted (default 256). */
+  /** Deepest nesting accepted (default {@link XML_DEFAULTS}); deeper -> MalformedError. */
   maxDepth?: number;
+  /** Longest input in characters (default {@link XML_DEFAULTS}); longer -> FrameTooLargeError before reading. */
+  maxLength?: number;
 }
 
 const MAX_NAME_IN_MESSAGE = 40;
@@ -81,7 +121,7 @@ export function unescapeXml(s: string, from = 0, to = s.length): string {
         throw new MalformedError(amp, 'XML: character reference out of range');
       }
       out += String.fromCodePoint(cp);
-    } else throw new MalformedError(amp, `XML: unknown entity "&${shown(ref)};" (only the predefined five)`);
+    } else throw new XmlEntityRefError(amp, ref);
     i = semi + 1;
     amp = indexIn(s, 0x26, i, to);
   }
@@ -174,7 +214,10 @@ class Reader {
       return true;
     }
     if (s.startsWith('<!', i)) {
-      throw new MalformedError(i, 'SDK XML must not contain a DOCTYPE or ENTITY declaration (or any <! declaration)');
+      throw new XmlDeclarationError(
+        i,
+        'XML: a DOCTYPE or ENTITY declaration (any <! declaration) is refused, never expanded',
+      );
     }
     return false;
   }
@@ -232,13 +275,13 @@ class Reader {
         if (++this.kept > this.maxElements) {
           throw new FrameTooLargeError(this.kept, this.maxElements, 'XML elements');
         }
-        el = { name, attributes, children: [], start: lt, contentStart: this.i, contentEnd: this.i };
+        el = { name, attributes, children: [], start: lt, end: this.i, contentStart: this.i, contentEnd: this.i };
         const parent = stack.at(-1)?.el;
         if (parent) parent.children.push(el);
         root ??= el;
       } else if (stack.length === 0) {
         // The caller always keeps depth0 (keepDepth > depth0); this is for type safety.
-        el = { name, attributes, children: [], start: lt, contentStart: this.i, contentEnd: this.i };
+        el = { name, attributes, children: [], start: lt, end: this.i, contentStart: this.i, contentEnd: this.i };
         root ??= el;
       }
       if (!selfClosing) stack.push({ el, name });
@@ -257,7 +300,10 @@ class Reader {
           this.i++;
           const top = stack.pop()!;
           if (top.name !== en) this.fail(`</${shown(en)}> closes <${shown(top.name)}>`, lt3);
-          if (top.el) top.el.contentEnd = lt3;
+          if (top.el) {
+            top.el.contentEnd = lt3;
+            top.el.end = this.i;
+          }
           continue;
         }
         if (this.misc(true)) continue;
@@ -268,11 +314,13 @@ class Reader {
 }
 
 function reader(s: string, options: XmlReadOptions): Reader {
+  const maxLength = options.maxLength ?? XML_DEFAULTS.maxLength;
+  if (s.length > maxLength) throw new FrameTooLargeError(s.length, maxLength, 'XML document (characters)');
   return new Reader(
     s,
     options.keepDepth ?? Number.POSITIVE_INFINITY,
-    options.maxElements ?? 100_000,
-    options.maxDepth ?? 256,
+    options.maxElements ?? XML_DEFAULTS.maxElements,
+    options.maxDepth ?? XML_DEFAULTS.maxDepth,
   );
 }
 
@@ -319,9 +367,28 @@ export function readXmlFragment(s: string, options: XmlReadOptions = {}): XmlEle
 
 /** The text content of an element (CDATA kept verbatim, references resolved, child elements' text included). */
 export function elementText(source: string, el: XmlElement): string {
+  return textIn(source, el.contentStart, el.contentEnd);
+}
+
+/**
+ * The character data directly inside an element, its children's text left out (CDATA kept verbatim, references
+ * resolved). The element's children must have been kept (read without a `keepDepth` that cuts them).
+ */
+export function ownText(source: string, el: XmlElement): string {
+  if (el.children.length === 0) return textIn(source, el.contentStart, el.contentEnd);
   let out = '';
   let i = el.contentStart;
-  const end = el.contentEnd;
+  for (const child of el.children) {
+    out += textIn(source, i, child.start);
+    i = child.end;
+  }
+  return out + textIn(source, i, el.contentEnd);
+}
+
+/** Text of `source[from, end)`: references resolved, CDATA verbatim, comments, PIs and tags skipped. */
+function textIn(source: string, from: number, end: number): string {
+  let out = '';
+  let i = from;
   while (i < end) {
     const lt = source.indexOf('<', i);
     const stop = lt < 0 || lt > end ? end : lt;

@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // One vitest project per package; tests import sibling packages from source through the
@@ -12,6 +13,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@cam/source'] } },
   test: {
     reporters: ['default', './test-support/summary-reporter.ts'],
+    // packages running from source start their worker threads through this (no tsx in shipped code)
+    setupFiles: [fileURLToPath(new URL('./test-support/source-worker.ts', import.meta.url))],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [

@@ -5,6 +5,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const camSource = fileURLToPath(new URL('../packages/cli/src/cam.ts', import.meta.url));
 // Absolute, so the CLI can run with any working directory.
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+// lets packages run from source start their workers (see source-worker.ts); after tsx, which loads it
+const sourceWorker = new URL('./source-worker.ts', import.meta.url).href;
 
 /** Result of one `cam` run. */
 export interface CamRun {
@@ -23,11 +25,15 @@ export function runSource(
   options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CamRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@cam/source', '--import', tsxLoader, file, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@cam/source', '--import', tsxLoader, '--import', sourceWorker, file, ...args],
+      {
+        cwd: options.cwd ?? process.cwd(),
+        env: { ...process.env, ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -71,7 +77,7 @@ export interface StartedCam {
 export function startCam(args: string[], options: { timeoutMs?: number } = {}): Promise<StartedCam> {
   return startProcess(
     process.execPath,
-    ['--conditions=@cam/source', '--import', tsxLoader, camSource, ...args],
+    ['--conditions=@cam/source', '--import', tsxLoader, '--import', sourceWorker, camSource, ...args],
     options,
   );
 }

@@ -99,10 +99,29 @@ describeInterop('packed tarballs install into an empty npm project', ['npm'], ()
       expect(readdirSync(join(gvspProject, 'node_modules', '@cam')).sort()).toEqual([...gvspWithDependencies].sort());
       for (const p of gvspWithDependencies)
         expect(existsSync(join(gvspProject, 'node_modules', '@cam', p, 'LICENSE'))).toBe(true);
+      // Issue #15: no XML or zip library comes with gvsp. The only third-party package is the native engine's
+      // loader; fflate is an optional peer of @cam/gvcp (zipped GenICam files only), not installed here.
+      const thirdParty = readdirSync(join(gvspProject, 'node_modules')).filter(
+        (n) => !n.startsWith('.') && n !== '@cam',
+      );
+      expect(thirdParty.sort()).toEqual(['node-gyp-build']);
 
       const cam = join(camProject, 'node_modules', '.bin', 'cam');
       const version = await run(cam, ['--version'], { timeout: 20_000 });
       expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+
+      // The simulated EHome device's clips and pictures ship in @cam/ehome's tarball and are found from its dist/.
+      const clip = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "import { loadClip, scenePicture } from '@cam/ehome'; const c = loadClip('playback');" +
+            ' console.log(JSON.stringify({ frames: c.frames.length, width: c.width, jpeg: scenePicture()[0] }))',
+        ],
+        { cwd: camProject, timeout: 30_000 },
+      );
+      expect(JSON.parse(clip.stdout)).toEqual({ frames: 1500, width: 640, jpeg: 0xff });
 
       const sim = await startProcess(
         cam,

@@ -15,7 +15,7 @@ server.on('event', (e: EhomeEvent) => {
 await server.listen();
 
 // The simulated device: registers with the platform, answers INVITESTREAM with H.264 in RTP/PS.
-const media = new EhomeDeviceMedia({ width: 160, height: 96, fps: 25 });
+const media = new EhomeDeviceMedia();
 const device = new EhomeDevice({
   server: { host: '127.0.0.1', port: server.addresses().port },
   deviceId: 'example-ipc',

@@ -13,7 +13,7 @@ import { jsonReplacer, UsageError } from './output.js';
 
 /** An unknown feature name, with the closest names the camera has. */
 export class UnknownFeatureNameError extends UnknownFeatureError {
-  static override readonly errorName: string = 'UnknownFeatureError';
+  static override readonly errorName: string = 'UnknownFeatureNameError';
   readonly suggestions: readonly string[];
   constructor(feature: string, suggestions: readonly string[]) {
     super(feature);

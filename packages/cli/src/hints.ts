@@ -62,9 +62,10 @@ export function hintFor(error: unknown): string | undefined {
     return 'the camera stopped accepting our heartbeat: check the link, or another application took control (switchover)';
   if (name === 'TimeoutError')
     return 'no answer in time: check the address (cam gige discover --address IP, cam sdk search), that the device is powered and on this subnet, the port (--port), and that no firewall drops UDP; raise --timeout for a slow link';
-  if (name === 'UnknownFeatureError' && Array.isArray(e.suggestions) && e.suggestions.length > 0)
+  if (name === 'UnknownFeatureNameError' && Array.isArray(e.suggestions) && e.suggestions.length > 0)
     return `did you mean ${e.suggestions.map((s) => String(s)).join(', ')}? (cam gige features IP lists them all)`;
-  if (name === 'UnknownFeatureError') return 'list the camera\'s features with "cam gige features IP"';
+  if (name === 'UnknownFeatureError' || name === 'UnknownFeatureNameError')
+    return 'list the camera\'s features with "cam gige features IP"';
   if (name === 'NotWritableError' || name === 'NotAvailableError')
     return 'the feature is locked right now: many are while acquisition runs (stop it) or depend on another feature (cam gige describe IP NAME)';
   if (name === 'InvalidValueError' || name === 'ValueOutOfRangeError')

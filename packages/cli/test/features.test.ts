@@ -77,7 +77,7 @@ describe('cam gige exec / features filters / describe all / suggestions / all-or
       expect(JSON.parse(r.stdout)).toMatchObject({
         ok: false,
         error: {
-          name: 'UnknownFeatureError',
+          name: 'UnknownFeatureNameError',
           message: "unknown feature 'Widht' (did you mean Width?)".replace('Widht', cmd[1]!.split('=')[0]!),
         },
       });

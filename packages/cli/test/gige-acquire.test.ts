@@ -107,7 +107,7 @@ describe('cam gige grab: images through the conversion module', () => {
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({
       ok: false,
-      error: { name: 'UnknownFeatureError', message: expect.stringMatching(/did you mean Height/) },
+      error: { name: 'UnknownFeatureNameError', message: expect.stringMatching(/did you mean Height/) },
     });
     expect(dev.imageFormat().width).toBe(32); // Width=48 was not written
     expect(dev.registers.get(CCP)).toBe(0); // control given back

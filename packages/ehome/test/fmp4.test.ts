@@ -17,7 +17,7 @@ import {
   SAMPLE_FLAGS_NON_SYNC,
   SAMPLE_FLAGS_SYNC,
 } from '../src/codec/media/index.js';
-import { H264TestPatternGenerator } from '../src/media/index.js';
+import { H264TestPatternGenerator } from '../src/index.js';
 
 interface Box {
   type: string;
@@ -268,6 +268,25 @@ describe('Fmp4Muxer', () => {
     const muxer = new Fmp4Muxer({ maxFragmentFrames: 4 });
     const out = muxAll(stream(32, 32, 10, 1000), muxer);
     expect(out.slice(1).map((s) => readFragment(s).trun.samples.length)).toEqual([4, 4, 2]);
+  });
+
+  it('any NAL bytes in: segments out or a typed error, never anything else', () => {
+    const nal = fc.tuple(fc.constantFrom(0x67, 0x68, 0x65, 0x41, 0x06, 0x09), fc.uint8Array({ maxLength: 40 }));
+    fc.assert(
+      fc.property(fc.array(fc.array(nal, { minLength: 1, maxLength: 4 }), { maxLength: 20 }), (units) => {
+        const muxer = new Fmp4Muxer({ fragment: 'frame' });
+        for (const au of units) {
+          const data = Uint8Array.from(au.flatMap(([h, body]) => [0, 0, 0, 1, h, ...body.map((b) => b || 1)]));
+          try {
+            for (const seg of muxer.push({ data })) expect(seg.length).toBeGreaterThanOrEqual(8);
+          } catch (e) {
+            expect(e).toBeInstanceOf(WireError);
+          }
+        }
+        for (const seg of muxer.flush()) expect(seg.length).toBeGreaterThanOrEqual(8);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   itInterop('ffprobe reads the muxed stream: h264, its size, every frame, no decoder errors', ['ffprobe'], () => {

@@ -61,9 +61,11 @@ function probe(file: string): Record<string, unknown> {
 describe('EhomeHttpApi format=mp4', () => {
   it('answers preview and playback as fragmented MP4: init segment first, then moof/mdat pairs', async () => {
     const { api } = await rig();
+    const records = await fetch(`${api.url}/api/devices/cam1/records?from=2026-01-01 10:00:00&to=2026-01-01 10:59:59`);
+    const [rec] = (await records.json()) as { start: string; stop: string }[];
     for (const path of [
       '/api/devices/cam1/preview?seconds=1&format=mp4',
-      '/api/devices/cam1/playback?from=2026-01-01 10:00:00&to=2026-01-01 10:00:10&seconds=1&format=mp4',
+      `/api/devices/cam1/playback?from=${rec!.start}&to=${rec!.stop}&seconds=1&format=mp4`,
     ]) {
       const res = await fetch(`${api.url}${path}`);
       expect(res.status).toBe(200);

@@ -13,6 +13,7 @@ import {
   type EhomeStreamSession,
   H264TestPatternGenerator,
   PsDemuxer,
+  type SimulatedRecording,
 } from '../src/index.js';
 import { Cleanup, startServer } from './helpers.js';
 
@@ -26,7 +27,9 @@ function pool(size = 4): PortPool {
   return p;
 }
 
-async function rig(options: { poolSize?: number; media?: EhomeDeviceMediaOptions } = {}) {
+async function rig(
+  options: { poolSize?: number; media?: EhomeDeviceMediaOptions; recordings?: SimulatedRecording[] } = {},
+) {
   const mediaPorts = pool(options.poolSize ?? 4);
   const server = await startServer(c, { mediaPorts, mediaAddress: '127.0.0.1' });
   const media = new EhomeDeviceMedia({ width: 32, height: 32, fps: 50, ...options.media });
@@ -37,6 +40,7 @@ async function rig(options: { poolSize?: number; media?: EhomeDeviceMediaOptions
     localAddress: '127.0.0.1',
     channels: 2,
     recordingDay: '2026-01-01',
+    ...(options.recordings ? { recordings: options.recordings } : {}),
     backoff: { initialMs: 50, maxMs: 400 },
     mediaHandler: media.handler,
   });
@@ -90,7 +94,19 @@ describe('EHome media end to end on loopback', () => {
   });
 
   it('playback: queries the range, then pause / resume / speed / seek / reverse reach the device', async () => {
-    const { handle, media } = await rig({ media: { fps: 100 } });
+    // One hour-long recording, so a seek five minutes in stays inside it.
+    const hour: SimulatedRecording = {
+      channel: 1,
+      fileType: 0,
+      name: 'ch0001_20260101000000',
+      start: '2026-01-01 00:00:00',
+      stop: '2026-01-01 01:00:00',
+      size: 1000,
+      flag: 0,
+      startMs: Date.UTC(2026, 0, 1),
+      durationMs: 3_600_000,
+    };
+    const { handle, media } = await rig({ media: { fps: 100 }, recordings: [hour] });
     const stream = await handle.playback({
       channel: 1,
       start: '2026-01-01 00:10:00',
@@ -147,7 +163,8 @@ describe('EHome media end to end on loopback', () => {
   it('playback of a range without recordings is a clear error and takes no port', async () => {
     const { handle, mediaPorts } = await rig();
     await expect(
-      handle.playback({ channel: 1, start: '2030-01-01 00:00:00', end: '2030-01-01 01:00:00' }),
+      // The first recording of that day's first hour starts at 00:56:43.
+      handle.playback({ channel: 1, start: '2030-01-01 00:00:00', end: '2030-01-01 00:00:05' }),
     ).rejects.toThrow(/no recording on channel 1/);
     expect(mediaPorts.inUse).toBe(0);
   });

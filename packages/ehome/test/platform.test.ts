@@ -330,25 +330,24 @@ describe('commands from the platform', () => {
       chunkSize: 16,
     });
     expect(big).toEqual(all);
-    expect(all[0]).toEqual({
-      name: 'ch0001_00000001000000001',
-      start: '2026-01-01 00:00:00',
-      stop: '2026-01-01 00:59:59',
-      size: 400_000_007,
-      flag: 0,
-    });
+    // Names carry the channel and start; recordings last 10..60 s at a time of the hour derived from the date.
+    const first = dev.recordings[0]!;
+    expect(all[0]).toEqual({ name: first.name, start: first.start, stop: first.stop, size: first.size, flag: 0 });
+    expect(first.name).toBe(`ch0001_${first.start.replace(/[- :]/g, '')}`);
+    expect(first.start.slice(0, 13)).toBe('2026-01-01 00');
+    expect(first.durationMs).toBe(Date.parse(`${first.stop.replace(' ', 'T')}Z`) - first.startMs);
+    expect(first.size).toBeGreaterThan(0);
     const alarmOnly = await h.queryRecords({
       channel: 2,
       fileType: 1,
       start: '2026-01-01 06:00:00',
       stop: '2026-01-01 18:00:00',
     });
-    expect(alarmOnly.map((f) => f.start)).toEqual([
-      '2026-01-01 07:00:00',
-      '2026-01-01 11:00:00',
-      '2026-01-01 15:00:00',
-    ]);
-    expect(await h.queryRecords({ start: '2025-01-01 00:00:00', stop: '2025-01-01 01:00:00' })).toEqual([]);
+    expect(alarmOnly.map((f) => f.start.slice(0, 13))).toEqual(['2026-01-01 07', '2026-01-01 11', '2026-01-01 15']);
+    // Any day has recordings, the same ones every time it is asked.
+    const otherDay = await h.queryRecords({ start: '2025-01-01 00:00:00', stop: '2025-01-01 01:59:59' });
+    expect(otherDay.map((f) => f.start.slice(0, 13))).toEqual(['2025-01-01 00', '2025-01-01 01']);
+    expect(await h.queryRecords({ start: '2025-01-01 00:00:00', stop: '2025-01-01 01:59:59' })).toEqual(otherDay);
   });
 
   it('MEDIA without a media handler is answered 501 (preview and playback are part 2)', async () => {

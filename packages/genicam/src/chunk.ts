@@ -1,4 +1,4 @@
-import { MalformedError } from '@cam/net-utils';
+import { MalformedError } from '@cam/net-utils/wire';
 
 /** One chunk: its ChunkID and its data. */
 export interface Chunk {

@@ -1,4 +1,4 @@
-import { type CamErrorOptions, WireError } from '@cam/net-utils';
+import { type CamErrorOptions, WireError } from '@cam/net-utils/wire';
 
 /** Base of every error raised by the GenICam node map. */
 export class GenicamError extends WireError {

@@ -41,7 +41,7 @@ export {
   type NodeType,
   type Sign,
   type Visibility,
-} from './nodes.js';
+} from './nodes/index.js';
 export {
   MemoryPort,
   type Port,

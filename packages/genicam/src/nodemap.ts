@@ -1,4 +1,4 @@
-import { AbortError, type CallOptions, copyBytes, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { AbortError, type CallOptions, copyBytes, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { decodeChunks } from './chunk.js';
 import {
   type AccessMode,
@@ -38,12 +38,13 @@ import {
   publicInt,
   RawRegisterNode,
   RegisterNode,
+  type RegisterRef,
   type Sign,
   StringNode,
   StringRegNode,
   SwissKnifeNode,
   type Visibility,
-} from './nodes.js';
+} from './nodes/index.js';
 import type { Port, PortAccessOptions } from './port.js';
 import { parseXml, type XmlElement } from './xml/tree.js';
 
@@ -184,6 +185,10 @@ const NON_NODE_TAGS = new Set(['Group', 'StructReg']);
  * await map.set('PixelFormat', 'Mono8');
  * console.log(await map.get('PayloadSize'));
  * ```
+ *
+ * Above 500 lines on purpose: it is the engine every node calls back into (register reads and writes through the
+ * ports, the register cache with its invalidators and polling times, chunk and event ports) and the typed feature
+ * API on top (get / set / execute / describe); the node families themselves live in ./nodes/.
  */
 export class NodeMap {
   readonly schemaVersion: SchemaVersion;
@@ -197,8 +202,8 @@ export class NodeMap {
   private readonly nodes = new Map<string, GNode>();
   private readonly invalidatedBy = new Map<string, RegisterNode[]>();
   /** Registers read for a node with PollingTime: their cached bytes expire after the shortest such time (ms). */
-  private readonly pollingTimes = new Map<RegisterNode, number>();
-  private readonly cache = new Map<RegisterNode, Map<string, CacheEntry>>();
+  private readonly pollingTimes = new Map<RegisterRef, number>();
+  private readonly cache = new Map<RegisterRef, Map<string, CacheEntry>>();
   private cacheOn: boolean;
   private hits = 0;
   private misses = 0;
@@ -708,7 +713,7 @@ export class NodeMap {
     return { hits: this.hits, misses: this.misses, entries };
   }
 
-  private portFor(reg: RegisterNode): Port {
+  private portFor(reg: RegisterRef): Port {
     if (reg.portName === '') throw new GenicamXmlError('register without pPort', { node: reg.name });
     const explicit = this.ports[reg.portName] ?? this.dataPorts.get(reg.portName);
     if (explicit !== undefined) return explicit;
@@ -723,17 +728,17 @@ export class NodeMap {
   }
 
   /** Legacy endianness applies to the device's own port, never to chunk or event data ports. */
-  private legacyRegister(reg: RegisterNode): boolean {
+  private legacyRegister(reg: RegisterRef): boolean {
     if (!this.legacyEndianness) return false;
     const node = this.nodes.get(reg.portName);
     return !(node instanceof PortNode && (node.chunkId !== undefined || node.eventId !== undefined));
   }
 
-  private portOpts(reg: RegisterNode, ctx: Ctx, length: number): PortAccessOptions {
+  private portOpts(reg: RegisterRef, ctx: Ctx, length: number): PortAccessOptions {
     return length === 4 && this.legacyRegister(reg) ? { ...ctx.opts, register: true } : ctx.opts;
   }
 
-  private async readRegister(reg: RegisterNode, address: bigint, length: number, ctx: Ctx): Promise<Uint8Array> {
+  private async readRegister(reg: RegisterRef, address: bigint, length: number, ctx: Ctx): Promise<Uint8Array> {
     const useCache = this.cacheOn && reg.cachable !== 'NoCache';
     const key = `${address}:${length}`;
     if (useCache) {
@@ -763,7 +768,7 @@ export class NodeMap {
     return bytes;
   }
 
-  private store(reg: RegisterNode, address: bigint, length: number, bytes: Uint8Array): void {
+  private store(reg: RegisterRef, address: bigint, length: number, bytes: Uint8Array): void {
     let m = this.cache.get(reg);
     if (m === undefined) {
       m = new Map();
@@ -772,7 +777,7 @@ export class NodeMap {
     m.set(`${address}:${length}`, { address, length, bytes, at: performance.now() });
   }
 
-  private async writeRegister(reg: RegisterNode, address: bigint, data: Uint8Array, ctx: Ctx): Promise<void> {
+  private async writeRegister(reg: RegisterRef, address: bigint, data: Uint8Array, ctx: Ctx): Promise<void> {
     const port = this.portFor(reg);
     const length = data.byteLength;
     try {

@@ -1,4 +1,4 @@
-import { type CallOptions, ValueOutOfRangeError } from '@cam/net-utils';
+import { type CallOptions, ValueOutOfRangeError } from '@cam/net-utils/wire';
 
 /**
  * Options the node map passes to every {@link Port} call.

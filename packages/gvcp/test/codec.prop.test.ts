@@ -17,8 +17,8 @@ import {
   type GvcpAck,
   type GvcpCommand,
   type GvcpEvent,
+  GvcpUnknownCommandError,
   parseGenicamUrl,
-  UnknownCommandError,
 } from '../src/index.js';
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -242,9 +242,9 @@ describe('GVCP codec properties', () => {
       decodeCommand(bytes);
       expect.unreachable();
     } catch (e) {
-      expect(UnknownCommandError.isInstance(e)).toBe(true);
-      expect((e as UnknownCommandError).command).toBe(0x1234);
-      expect((e as UnknownCommandError).reqId).toBe(7);
+      expect(GvcpUnknownCommandError.isInstance(e)).toBe(true);
+      expect((e as GvcpUnknownCommandError).command).toBe(0x1234);
+      expect((e as GvcpUnknownCommandError).reqId).toBe(7);
     }
   });
 

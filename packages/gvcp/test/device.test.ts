@@ -4,7 +4,6 @@ import { unzipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BootstrapRegister as B,
-  DeviceStatusError,
   decodeAck,
   decodeAckHeader,
   decodeCommand,
@@ -15,6 +14,7 @@ import {
   GvcpConfigurationBits,
   GvcpDevice,
   type GvcpDeviceOptions,
+  GvcpDeviceStatusError,
   GvcpStatus,
   PixelFormat,
   parseGenicamUrl,
@@ -225,11 +225,11 @@ describe('GvcpDevice: register access', () => {
     const w = await writeRegs(h, port, [
       { address: F.Width, value: 320 },
       { address: F.Height, value: 240 },
-      { address: F.PixelFormat, value: PixelFormat.RGB8Packed },
+      { address: F.PixelFormat, value: PixelFormat.RGB8 },
     ]);
     expect(w).toMatchObject({ type: 'writereg', status: GvcpStatus.SUCCESS, index: 3 });
     const r = await readRegs(h, port, [F.Width, F.Height, F.PixelFormat, F.PayloadSize]);
-    expect(r).toMatchObject({ status: GvcpStatus.SUCCESS, values: [320, 240, PixelFormat.RGB8Packed, 320 * 240 * 3] });
+    expect(r).toMatchObject({ status: GvcpStatus.SUCCESS, values: [320, 240, PixelFormat.RGB8, 320 * 240 * 3] });
     expect(dev.imageFormat()).toMatchObject({ width: 320, height: 240, payloadSize: 230400 });
     await writeRegs(h, port, [{ address: F.ExposureTime, value: 0x447a0000 }]); // 1000.0f
     expect(dev.acquisitionSettings()).toMatchObject({ exposureTime: 1000, gain: 0, frameRate: 10, mode: 0 });
@@ -304,7 +304,7 @@ describe('GvcpDevice: register access', () => {
       address: 0xb004,
       name: 'Even',
       write: (v) => {
-        if (v % 2) throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, 'odd');
+        if (v % 2) throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, 'odd');
         return v / 2;
       },
     });

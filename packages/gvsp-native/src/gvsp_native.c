@@ -1,7 +1,7 @@
 // @cam/gvsp-native: receives GVSP datagrams in batches (recvmmsg, or a TPACKET_V3 packet ring) on Node's own
 // event loop and places the common data packet straight into the frame buffers of a @cam/gvsp reassembler.
 //
-// Division of work with the TypeScript reassembler (packages/gvsp/src/transport/reassembler.ts):
+// Division of work with the TypeScript reassembler (packages/gvsp/src/engine/reassembler.ts):
 // - the reassembler owns every array (frame buffers, per-slot state, counters); this file reads and writes them
 //   in place, through pointers taken once from the typed arrays;
 // - a data packet (generic payload, H.264, multizone, multipart, GenDC) of a frame being received is handled

@@ -67,7 +67,7 @@ const receiverFlood: AttackScenario = {
         f.release();
       }
       const data = new Uint8Array(64 * 64).map((_, i) => i & 0xff);
-      const block = imageBlock({ pixelFormat: PixelFormat.Mono8!, width: 64, height: 64, data, timestamp: 1n });
+      const block = imageBlock({ pixelFormat: PixelFormat.Mono8, width: 64, height: 64, data, timestamp: 1n });
       const p = packetiseBlock(block, 0xfff0n, 1500, false);
       for (let id = 0; id < p.packetCount; id++)
         await send(legit, p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!), rx.port);

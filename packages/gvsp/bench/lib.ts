@@ -5,17 +5,20 @@
  * loader, not of the package. `pnpm --filter @cam/gvsp build` first; BENCH_SOURCE=1 forces the sources.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 type Gvsp = typeof import('../src/index.js');
 
-const dist = new URL('../dist/index.js', import.meta.url);
+// BENCH_GVSP_DIST=/path/to/dist/index.js measures another build (an older commit's) with this harness
+const dist = process.env.BENCH_GVSP_DIST
+  ? pathToFileURL(process.env.BENCH_GVSP_DIST)
+  : new URL('../dist/index.js', import.meta.url);
 export const usingBuild = !process.env.BENCH_SOURCE && existsSync(fileURLToPath(dist));
 export const gvsp: Gvsp = usingBuild ? ((await import(dist.href)) as Gvsp) : await import('../src/index.js');
 
 /** A Mono8 image block of `width` x `height` with `data` (timestamp 0), as `packetiseBlock` takes it. */
 export function mono8Block(width: number, height: number, data: Uint8Array): Parameters<Gvsp['packetiseBlock']>[0] {
-  return gvsp.imageBlock({ pixelFormat: gvsp.PixelFormat.Mono8!, width, height, data, timestamp: 0n });
+  return gvsp.imageBlock({ pixelFormat: gvsp.PixelFormat.Mono8, width, height, data, timestamp: 0n });
 }
 
 /** Busy CPU time of the whole machine in seconds (all cores), from /proc/stat; 0 where it does not exist. */

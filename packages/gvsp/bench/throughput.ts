@@ -12,6 +12,9 @@ import { machineBusySeconds, median } from './lib.js';
 import type { ReceiverKind, Snapshot } from './receiver-child.js';
 import type { SendResult } from './sender-child.js';
 
+// BENCH_SOURCE=1 runs the receiver from source: its worker starts through the repository's dev starter
+const sourceWorker = new URL('../../../test-support/source-worker.ts', import.meta.url).href;
+
 const senderFile = fileURLToPath(new URL('./sender-child.ts', import.meta.url));
 const receiverFile = fileURLToPath(new URL('./receiver-child.ts', import.meta.url));
 
@@ -65,7 +68,7 @@ process.once('exit', () => {
 
 function child(file: string): Promise<ChildProcess> {
   const c = fork(file, [], {
-    execArgv: ['--conditions=@cam/source', '--import', 'tsx'],
+    execArgv: ['--conditions=@cam/source', '--import', 'tsx', '--import', sourceWorker],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.add(c);

@@ -17,9 +17,9 @@ const isWireError = (e: unknown): boolean => WireError.isInstance(e);
 
 function blocks(): PacketisedBlock[] {
   const data = new Uint8Array(40 * 30).map((_, i) => i & 0xff);
-  const block = imageBlock({ pixelFormat: PixelFormat.Mono8!, width: 40, height: 30, data, timestamp: 5n });
+  const block = imageBlock({ pixelFormat: PixelFormat.Mono8, width: 40, height: 30, data, timestamp: 5n });
   const chunked = imageBlock({
-    pixelFormat: PixelFormat.Mono8!,
+    pixelFormat: PixelFormat.Mono8,
     width: 40,
     height: 30,
     data,

@@ -1,7 +1,4 @@
-export * from './codec/constants.js';
-export * from './codec/packet.js';
-export * from './codec/packet-resend.js';
-export * from './codec/pixel-format.js';
+export * from './codec/index.js';
 export {
   type AttachStreamingOptions,
   attachGvspStreaming,
@@ -10,43 +7,21 @@ export {
   type StreamingDevice,
 } from './device/attach.js';
 export {
-  type DataPacketKind,
-  dataBytesPerPacket,
-  type GvspBlock,
-  imageBlock,
-  type PacketisedBlock,
-  packetiseBlock,
-} from './device/packetizer.js';
-export {
-  glyphPixel,
-  REFERENCE_EXPOSURE_US,
-  SCENE_PIXEL_FORMATS,
-  SceneRenderer,
-  type SensorSettings,
-  sceneText,
-  type TextLayout,
-  textLayout,
-} from './device/scene.js';
-export {
   GvspSender,
   type GvspSenderOptions,
   type GvspSenderStats,
   type LossOptions,
   type SenderImage,
 } from './device/sender.js';
-export { TestPattern, type TestPatternOptions } from './device/test-pattern.js';
-export type { GvspFrame, GvspFramePart } from './transport/frame.js';
+export type { GvspFrame, GvspFramePart } from './engine/frame.js';
 export {
-  type GvspStream,
-  gvcpNodeMapPort,
-  type MemoryAccess,
-  type OpenStreamOptions,
-  openStream,
-  ScpsBit,
-  StreamChannelRegister,
-  type StreamNodeMap,
-  type StreamRegisterAccess,
-} from './transport/open-stream.js';
+  type DataPacketKind,
+  dataBytesPerPacket,
+  type GvspBlock,
+  imageBlock,
+  type PacketisedBlock,
+  packetiseBlock,
+} from './engine/packetizer.js';
 export {
   Counter,
   type CounterName,
@@ -56,12 +31,26 @@ export {
   GvspReassembler,
   type ReassemblerHooks,
   type ReassemblerOptions,
-} from './transport/reassembler.js';
+} from './engine/reassembler.js';
 export {
-  GvspReceiver,
-  type GvspReceiverCounters,
-  type GvspReceiverOptions,
-  type GvspReceiverStats,
-  type ReceiveBufferReport,
-  type ReceiveEngineReport,
-} from './transport/receiver.js';
+  glyphPixel,
+  REFERENCE_EXPOSURE_US,
+  SCENE_PIXEL_FORMATS,
+  SceneRenderer,
+  type SensorSettings,
+  sceneText,
+  type TextLayout,
+  textLayout,
+} from './engine/scene.js';
+export { TestPatternRenderer, type TestPatternRendererOptions } from './engine/test-pattern.js';
+export type { GvspReceiverOptions, ReceiveBufferReport, ReceiveEngineReport } from './transport/engine-host.js';
+export {
+  type GvspStream,
+  gvcpNodeMapPort,
+  type MemoryAccess,
+  type OpenStreamOptions,
+  openStream,
+  type StreamNodeMap,
+  type StreamRegisterAccess,
+} from './transport/open-stream.js';
+export { GvspReceiver, type GvspReceiverCounters, type GvspReceiverStats } from './transport/receiver.js';

@@ -1,6 +1,6 @@
 import { FeatureRegister as F, GvcpClient, GvcpDevice } from '@cam/gvcp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { attachGvspStreaming, openStream, PixelFormat, TestPattern } from '../src/index.js';
+import { attachGvspStreaming, openStream, PixelFormat, TestPatternRenderer } from '../src/index.js';
 import { nativeBinding } from './engines.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -48,7 +48,7 @@ describe('openStream against our simulated camera', () => {
     }
     expect(stream.packetSizeVerified).toBe(true);
     expect(stream.packetSize).toBe(1400);
-    const pattern = new TestPattern({ width: 320, height: 240, pixelFormat: PixelFormat.Mono8! });
+    const pattern = new TestPatternRenderer({ width: 320, height: 240, pixelFormat: PixelFormat.Mono8 });
     const frames = [];
     for (let i = 0; i < 5; i++) {
       const f = await stream.nextFrame({ timeoutMs: 3000 });

@@ -30,10 +30,10 @@ function block(kind: Kind, seed: number): GvspBlock {
   const common = { fieldInfo: 0, genericFlags: 0, chunksAppended: false };
   switch (kind) {
     case 'image':
-      return imageBlock({ pixelFormat: PixelFormat.Mono8!, width: 60, height: 40, data: pattern(2400, seed) });
+      return imageBlock({ pixelFormat: PixelFormat.Mono8, width: 60, height: 40, data: pattern(2400, seed) });
     case 'chunks':
       return imageBlock({
-        pixelFormat: PixelFormat.Mono8!,
+        pixelFormat: PixelFormat.Mono8,
         width: 30,
         height: 20,
         data: pattern(600, seed),
@@ -41,14 +41,14 @@ function block(kind: Kind, seed: number): GvspBlock {
       } as Parameters<typeof imageBlock>[0]);
     case 'allIn':
       return {
-        ...imageBlock({ pixelFormat: PixelFormat.Mono8!, width: 8, height: 8, data: pattern(64, seed) }),
+        ...imageBlock({ pixelFormat: PixelFormat.Mono8, width: 8, height: 8, data: pattern(64, seed) }),
         allIn: true,
       };
     case 'multipart': {
       const part = (len: number, w: number, h: number) => ({
         dataType: 1,
         partLength: len,
-        format: PixelFormat.Mono8!,
+        format: PixelFormat.Mono8,
         sourceId: 0,
         additionalZones: 0,
         zoneDirection: 0,
@@ -94,7 +94,7 @@ function block(kind: Kind, seed: number): GvspBlock {
           payloadType: GvspPayloadType.MULTIZONE_IMAGE,
           timestamp: 1n,
           zoneDirection: 0,
-          pixelFormat: PixelFormat.Mono8!,
+          pixelFormat: PixelFormat.Mono8,
           sizeX: 50,
           sizeY: 40,
           offsetX: 0,

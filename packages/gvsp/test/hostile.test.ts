@@ -45,7 +45,7 @@ describe('a 20-byte payload packet 1 (issue #22, item 1)', () => {
       await send(rx.port, Uint8Array.from([0, 0, 0, 11, 3, 0, 0, 1, 1, 2, 3]));
       // then a real frame, which must be delivered complete
       const data = new Uint8Array(32 * 32).map((_, i) => i & 0xff);
-      const block = imageBlock({ pixelFormat: PixelFormat.Mono8!, width: 32, height: 32, data, timestamp: 1n });
+      const block = imageBlock({ pixelFormat: PixelFormat.Mono8, width: 32, height: 32, data, timestamp: 1n });
       const packets = packetiseBlock(block, 12n, 576, false);
       for (let id = 0; id < packets.packetCount; id++) {
         await send(rx.port, packets.bytes.subarray(packets.offsets[id]!, packets.offsets[id + 1]!));
@@ -79,7 +79,7 @@ describe('PACKETRESEND amplification (issue #22, item 5)', () => {
     });
     const data = new Uint8Array(64 * 1024);
     for (let i = 0; i < 4; i++)
-      await sender.sendImage({ pixelFormat: PixelFormat.Mono8!, width: 256, height: 256, data, timestamp: 1n });
+      await sender.sendImage({ pixelFormat: PixelFormat.Mono8, width: 256, height: 256, data, timestamp: 1n });
     const streamBytes = sender.stats().bytes;
     // a privileged host asks for every packet of every block, 500 times
     for (let i = 0; i < 500; i++) {

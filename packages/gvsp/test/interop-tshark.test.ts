@@ -11,7 +11,7 @@ import {
   GvspSender,
   imagePartSpecific,
   PixelFormat,
-  TestPattern,
+  TestPatternRenderer,
 } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -47,8 +47,8 @@ describeInterop('tshark decodes our GVSP', ['tshark'], () => {
       for (let i = 0; i < 250 && !err.includes('Capturing on'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(err).toContain('Capturing on');
       await new Promise((r) => setTimeout(r, 500));
-      const pattern = new TestPattern({ width: 160, height: 120, pixelFormat: PixelFormat.Mono8! });
-      const rgb = new TestPattern({ width: 64, height: 32, pixelFormat: PixelFormat.RGB8! });
+      const pattern = new TestPatternRenderer({ width: 160, height: 120, pixelFormat: PixelFormat.Mono8 });
+      const rgb = new TestPatternRenderer({ width: 64, height: 32, pixelFormat: PixelFormat.RGB8 });
       for (const extendedId of [false, true]) {
         sender.extendedId = extendedId;
         await sender.sendImage({ pixelFormat: pattern.pixelFormat, width: 160, height: 120, data: pattern.render(1) });
@@ -92,7 +92,7 @@ describeInterop('tshark decodes our GVSP', ['tshark'], () => {
           const part = (len: number) => ({
             dataType: 1,
             partLength: len,
-            format: PixelFormat.Mono8!,
+            format: PixelFormat.Mono8,
             sourceId: 0,
             additionalZones: 0,
             zoneDirection: 0,

@@ -7,7 +7,7 @@ import {
   GvspSender,
   imagePartSpecific,
   PixelFormat,
-  TestPattern,
+  TestPatternRenderer,
 } from '../src/index.js';
 import { nativeBinding } from './engines.js';
 
@@ -43,7 +43,7 @@ async function pair(opts: {
   engine?: Variant['engine'];
   capture?: Variant['capture'];
 }) {
-  const pattern = new TestPattern(opts);
+  const pattern = new TestPatternRenderer(opts);
   const packetSize = opts.packetSize ?? 1500;
   const sender = await GvspSender.open({
     bindAddress: '127.0.0.1',
@@ -103,14 +103,14 @@ for (const { variant, needs } of VARIANTS) {
   const label = variant.capture ? `${variant.engine} engine, ${variant.capture}` : `${variant.engine} engine`;
   describeInterop(`GvspSender -> GvspReceiver on 127.0.0.1 [${label}]`, needs, () => {
     it('runs the engine asked for and says so', async () => {
-      const p = await pair({ width: 64, height: 48, pixelFormat: PixelFormat.Mono8!, ...variant });
+      const p = await pair({ width: 64, height: 48, pixelFormat: PixelFormat.Mono8, ...variant });
       expect(p.rx.engine.name).toBe(variant.engine);
       expect(p.rx.engine.capture).toBe(variant.capture ?? 'dgram');
       expect(p.rx.engine.reason).toMatch(/asked for/);
     });
 
     it('delivers every frame complete, with metadata, on a clean link', async () => {
-      const p = await pair({ width: 320, height: 240, pixelFormat: PixelFormat.Mono8!, ...variant });
+      const p = await pair({ width: 320, height: 240, pixelFormat: PixelFormat.Mono8, ...variant });
       const { sent, got } = await run(p, 10);
       expect(got.map((g) => g.status)).toEqual(Array(10).fill('complete'));
       for (const [i, g] of got.entries()) expect(Buffer.compare(g.data, sent[i]!)).toBe(0);
@@ -130,7 +130,7 @@ for (const { variant, needs } of VARIANTS) {
           ...variant,
           width: 640,
           height: 480,
-          pixelFormat: PixelFormat.Mono8!,
+          pixelFormat: PixelFormat.Mono8,
           loss: { drop, duplicate: 0.01, reorder: 0.02, seed: drop * 1000 },
         });
         const { sent, got } = await run(p, 20);
@@ -156,7 +156,7 @@ for (const { variant, needs } of VARIANTS) {
         ...variant,
         width: 200,
         height: 100,
-        pixelFormat: PixelFormat.RGB8!,
+        pixelFormat: PixelFormat.RGB8,
         extendedId: true,
         packetSize: 1400,
         loss: { drop: 0.03, reorder: 0.02, seed: 9 },
@@ -172,7 +172,7 @@ for (const { variant, needs } of VARIANTS) {
         ...variant,
         width: 640,
         height: 480,
-        pixelFormat: PixelFormat.Mono8!,
+        pixelFormat: PixelFormat.Mono8,
         resend: false,
         loss: { drop: 0.05, seed: 3 },
       });
@@ -192,7 +192,7 @@ describe('GvspReceiver in a worker thread', () => {
     const p = await pair({
       width: 320,
       height: 240,
-      pixelFormat: PixelFormat.Mono8!,
+      pixelFormat: PixelFormat.Mono8,
       worker: true,
       loss: { drop: 0.02, seed: 5 },
     });
@@ -213,7 +213,7 @@ describe('GvspReceiver in a worker thread', () => {
 
 describe('nextFrame without a signal or a timeout', () => {
   it('waits for the next frame, and resolves undefined when the receiver closes', async () => {
-    const p = await pair({ width: 64, height: 48, pixelFormat: PixelFormat.Mono8! });
+    const p = await pair({ width: 64, height: 48, pixelFormat: PixelFormat.Mono8 });
     const waiting = p.rx.nextFrame();
     const img = p.pattern.render(3);
     await p.sender.sendImage({ pixelFormat: p.pattern.pixelFormat, width: 64, height: 48, data: img });
@@ -229,7 +229,7 @@ describe('nextFrame without a signal or a timeout', () => {
 
 describe('receiver delivery options', () => {
   it('drops whole frames for a slow consumer, counts them, and keeps receiving', async () => {
-    const pattern = new TestPattern({ width: 160, height: 120, pixelFormat: PixelFormat.Mono8! });
+    const pattern = new TestPatternRenderer({ width: 160, height: 120, pixelFormat: PixelFormat.Mono8 });
     const sender = await GvspSender.open({ bindAddress: '127.0.0.1', packetSize: 1500 });
     cleanups.push(() => sender.close());
     const rx = await GvspReceiver.open({
@@ -263,7 +263,7 @@ describe('receiver delivery options', () => {
   });
 
   it('hands out copies with copyFrames, chunk data apart from the image, and swaps big-endian 16-bit pixels', async () => {
-    const pf = PixelFormat.Mono16!;
+    const pf = PixelFormat.Mono16;
     const sender = await GvspSender.open({ bindAddress: '127.0.0.1', packetSize: 1000 });
     cleanups.push(() => sender.close());
     const rx = await GvspReceiver.open({
@@ -304,7 +304,7 @@ describe('receiver delivery options', () => {
     const part = (len: number, w: number, h: number) => ({
       dataType: 1,
       partLength: len,
-      format: PixelFormat.Mono8!,
+      format: PixelFormat.Mono8,
       sourceId: 0,
       additionalZones: 0,
       zoneDirection: 0,

@@ -17,7 +17,7 @@ import { engineTests, makeHarness } from './engines.js';
 function mono8Block(width: number, height: number, seed: number): GvspBlock {
   const data = new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = (i * 31 + seed) & 0xff;
-  return imageBlock({ pixelFormat: PixelFormat.Mono8!, width, height, data, timestamp: 1n });
+  return imageBlock({ pixelFormat: PixelFormat.Mono8, width, height, data, timestamp: 1n });
 }
 
 engineTests('reassembly properties', (engine) => {
@@ -160,7 +160,7 @@ engineTests('reassembly details', (engine) => {
     const part = (len: number, w: number, h: number) => ({
       dataType: 1,
       partLength: len,
-      format: PixelFormat.Mono8!,
+      format: PixelFormat.Mono8,
       sourceId: 0,
       additionalZones: 0,
       zoneDirection: 0,
@@ -286,7 +286,7 @@ engineTests('other data packet formats', (engine) => {
                 payloadType,
                 timestamp: 1n,
                 zoneDirection: 0,
-                pixelFormat: PixelFormat.Mono8!,
+                pixelFormat: PixelFormat.Mono8,
                 sizeX: 100,
                 sizeY: 50,
                 offsetX: 0,

@@ -8,7 +8,7 @@ const base: SensorSettings = {
   height: 240,
   offsetX: 0,
   offsetY: 0,
-  pixelFormat: PixelFormat.Mono8!,
+  pixelFormat: PixelFormat.Mono8,
   exposureTime: 10_000,
   gain: 0,
   blackLevel: 0,
@@ -125,12 +125,12 @@ describe('SceneRenderer: the simulated sensor', () => {
   });
 
   it('samples the colour scene through the Bayer filter, and sends RGB8 / BGR8 / YUV422', () => {
-    const rgb = render({ pixelFormat: PixelFormat.RGB8! });
+    const rgb = render({ pixelFormat: PixelFormat.RGB8 });
     expect(rgb.byteLength).toBe(320 * 240 * 3);
     const at = (x: number, y: number, k: number): number => rgb[(y * 320 + x) * 3 + k]!;
     // a yellow bar (second of eight, top quarter): red and green, no blue
     expect([at(60, 40, 0) > 150, at(60, 40, 1) > 150, at(60, 40, 2)]).toEqual([true, true, 0]);
-    const bgr = render({ pixelFormat: PixelFormat.BGR8! });
+    const bgr = render({ pixelFormat: PixelFormat.BGR8 });
     expect([bgr[(40 * 320 + 60) * 3]!, bgr[(40 * 320 + 60) * 3 + 2]!]).toEqual([at(60, 40, 2), at(60, 40, 0)]);
     const ch = { R: 0, G: 1, B: 2 } as const;
     for (const [name, cfa] of [
@@ -148,8 +148,8 @@ describe('SceneRenderer: the simulated sensor', () => {
         }
       }
     }
-    const yuyv = render({ pixelFormat: PixelFormat.YUV422_8! });
-    const uyvy = render({ pixelFormat: PixelFormat.YUV422_8_UYVY! });
+    const yuyv = render({ pixelFormat: PixelFormat.YUV422_8 });
+    const uyvy = render({ pixelFormat: PixelFormat.YUV422_8_UYVY });
     expect(yuyv.byteLength).toBe(320 * 240 * 2);
     const m8 = render();
     for (let i = 0; i < 320 * 240; i += 38) {

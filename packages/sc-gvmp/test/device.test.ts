@@ -1,9 +1,9 @@
 import { connect as netConnect, type Socket } from 'node:net';
+import { GvcpStatus } from '@cam/gvcp/codec';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type DeviceStateChange,
   ErrorCode,
-  GvcpStatus,
   mcdaValue,
   PayloadKind,
   SC_GVMP_HEADER_SIZE,

@@ -5,10 +5,8 @@ export {
   SdkDevice,
   type SdkDeviceOptions,
   type SdkDeviceStats,
-  type SdkMethodHandler,
-  type SdkMethodRequest,
-  type SdkMethodResult,
 } from './device/device.js';
+export type { SdkMethodHandler, SdkMethodRequest, SdkMethodResult } from './device/method.js';
 export { BUILTIN_FONTS, frameSvg } from './device/render.js';
 export {
   type ReadFileResult,

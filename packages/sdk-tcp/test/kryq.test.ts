@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { findElement, readXmlFragment } from '@cam/net-utils/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSdkXml } from '../src/codec/xml.js';
-import { findElement, readXmlFragment } from '../src/codec/xml-scan.js';
 import {
   kryqDeleteFiles,
   kryqFileContent,

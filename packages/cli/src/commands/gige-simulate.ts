@@ -1,4 +1,4 @@
-import { FeatureRegister, GVCP_PORT, GvcpDevice, type GvcpDeviceOptions, PixelFormat } from '@cam/gvcp';
+import { FeatureRegister, GVCP_PORT, GvcpDevice, type GvcpDeviceOptions, SimulatedPixelFormat } from '@cam/gvcp';
 import { type AttachStreamingOptions, attachGvspStreaming, type GvspStreaming, type StreamingDevice } from '@cam/gvsp';
 import { ipv4ToU32, isIpv4, isLoopback, macToBytes, u32ToIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
@@ -134,10 +134,12 @@ function deviceOptions(opts: SimulateOptions): GvcpDeviceOptions {
     options.modelName = opts.model;
   }
   if (opts.pixelFormat !== undefined) {
-    if (!(opts.pixelFormat in PixelFormat)) {
-      throw new UsageError(`pixel format "${opts.pixelFormat}" is not one of ${Object.keys(PixelFormat).join(', ')}`);
+    if (!(opts.pixelFormat in SimulatedPixelFormat)) {
+      throw new UsageError(
+        `pixel format "${opts.pixelFormat}" is not one of ${Object.keys(SimulatedPixelFormat).join(', ')}`,
+      );
     }
-    options.pixelFormat = opts.pixelFormat as keyof typeof PixelFormat;
+    options.pixelFormat = opts.pixelFormat as keyof typeof SimulatedPixelFormat;
   }
   for (const [key, text] of [
     ['width', opts.width],
@@ -265,7 +267,7 @@ function announce(device: GvcpDevice, where: { address: string; port: number }, 
     width: format.width,
     height: format.height,
     pixelFormat:
-      Object.entries(PixelFormat).find(([, v]) => v === format.pixelFormat)?.[0] ??
+      Object.entries(SimulatedPixelFormat).find(([, v]) => v === format.pixelFormat)?.[0] ??
       `0x${format.pixelFormat.toString(16)}`,
   };
   if (json) {

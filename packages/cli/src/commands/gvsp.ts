@@ -8,7 +8,7 @@ import {
   gvspStatusName,
   pixelFormatByName,
   pixelFormatName,
-  TestPattern,
+  TestPatternRenderer,
 } from '@cam/gvsp';
 import { fromHex, isIpv4, WireError } from '@cam/net-utils';
 import type { Command } from 'commander';
@@ -252,7 +252,11 @@ export function registerGvsp(program: Command): void {
         const num = (k: string, d: number): number => (opts[k] === undefined ? d : parseNumber(String(opts[k]), k));
         const pf = pixelFormatByName(String(opts.pixelFormat ?? 'Mono8'));
         if (!pf) throw new UsageError(`unknown pixel format "${String(opts.pixelFormat)}"`);
-        const pattern = new TestPattern({ width: num('width', 640), height: num('height', 480), pixelFormat: pf.id });
+        const pattern = new TestPatternRenderer({
+          width: num('width', 640),
+          height: num('height', 480),
+          pixelFormat: pf.id,
+        });
         const open = (resendPort: number) =>
           GvspSender.open({
             destination: to,

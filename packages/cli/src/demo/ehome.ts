@@ -47,7 +47,7 @@ export const ehomePart: DemoPart = {
     const a = server.addresses();
     ctx.progress(`platform: signalling 127.0.0.1:${a.port}, alarms :${a.alarmPort}, pictures http :${a.picturePort}`);
 
-    const media = new EhomeDeviceMedia({ width: 160, height: 96, fps: 25 });
+    const media = new EhomeDeviceMedia();
     ctx.defer(() => media.close());
     const device = new EhomeDevice({
       server: { host: '127.0.0.1', port: a.port },

@@ -1,4 +1,3 @@
-import iconv from 'iconv-lite';
 import { SignalEncodingError } from './errors.js';
 
 /** Character encodings EHome signals use: GB2312 (EHome 2.0 devices) and UTF-8 (EHome 4.0, the seed's default). */
@@ -60,6 +59,61 @@ function isAsciiText(text: string): boolean {
   return true;
 }
 
+// GB2312 text goes through the platform's WHATWG Encoding Standard decoder ('gbk', which GB2312/GBK/GB18030
+// labels share for two-byte text): it exists in every browser and in Node builds with full ICU (Node's official and
+// Debian's builds). The Encoding Standard defines no GBK encoder in TextEncoder, so the encoder is the exact inverse
+// of that decoder's table, built once on first use from the 23,940 two-byte codes (lead 0x81-0xFE, trail 0x40-0xFE
+// but 0x7F): no dependency, no Buffer, identical in Node and browsers. iconv-lite (used before) needs Node's Buffer.
+let gbkDecoder: InstanceType<typeof TextDecoder> | undefined;
+let gbkEncoderTable: Map<number, number> | undefined;
+
+function gbk(): InstanceType<typeof TextDecoder> {
+  gbkDecoder ??= new TextDecoder('gbk', { fatal: true });
+  return gbkDecoder;
+}
+
+/** Code point -> two-byte GBK code (lead << 8 | trail), the inverse of the platform's decoder. */
+function gbkTable(): Map<number, number> {
+  if (gbkEncoderTable) return gbkEncoderTable;
+  const table = new Map<number, number>();
+  const decoder = new TextDecoder('gbk');
+  const pair = new Uint8Array(2);
+  for (let lead = 0x81; lead <= 0xfe; lead++) {
+    for (let trail = 0x40; trail <= 0xfe; trail++) {
+      if (trail === 0x7f) continue;
+      pair[0] = lead;
+      pair[1] = trail;
+      const text = decoder.decode(pair);
+      if (text.length === 0 || text === '\uFFFD' || text.length > 2) continue;
+      const cp = text.codePointAt(0)!;
+      // The first code wins, as in the Encoding Standard's "index pointer" (lowest pointer for a code point).
+      if (cp !== 0xfffd && !table.has(cp)) table.set(cp, (lead << 8) | trail);
+    }
+  }
+  gbkEncoderTable = table;
+  return table;
+}
+
+/** GBK bytes of `text`, or the index of the first character GBK cannot represent. */
+function encodeGbk(text: string): Uint8Array | number {
+  const table = gbkTable();
+  const out = new Uint8Array(text.length * 2);
+  let n = 0;
+  let i = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x80) out[n++] = cp;
+    else {
+      const code = table.get(cp);
+      if (code === undefined) return i;
+      out[n++] = code >>> 8;
+      out[n++] = code & 0xff;
+    }
+    i += ch.length;
+  }
+  return out.subarray(0, n);
+}
+
 /** Decodes signal bytes in `encoding`; invalid byte sequences are a {@link SignalEncodingError}, never U+FFFD. */
 export function decodeSignalText(bytes: Uint8Array, encoding: SignalEncoding): string {
   if (encoding === 'UTF-8') {
@@ -69,8 +123,13 @@ export function decodeSignalText(bytes: Uint8Array, encoding: SignalEncoding): s
       throw new SignalEncodingError('UTF-8', 'invalid UTF-8 byte sequence');
     }
   }
-  if (isAscii(bytes)) return utf8Decoder.decode(bytes); // ASCII is the same in GB2312; skips iconv on the hot path
-  const text = iconv.decode(bytes, 'gb2312');
+  if (isAscii(bytes)) return utf8Decoder.decode(bytes); // ASCII is the same in GB2312; skips the table on the hot path
+  let text: string;
+  try {
+    text = gbk().decode(bytes);
+  } catch {
+    throw new SignalEncodingError('GB2312', 'invalid GB2312 byte sequence');
+  }
   const bad = text.indexOf('\uFFFD');
   if (bad >= 0) throw new SignalEncodingError('GB2312', `invalid GB2312 byte sequence near character ${bad}`);
   return text;
@@ -79,14 +138,14 @@ export function decodeSignalText(bytes: Uint8Array, encoding: SignalEncoding): s
 /** Encodes text in `encoding`; a character GB2312 (GBK) cannot represent is refused rather than replaced by `?`. */
 export function encodeSignalText(text: string, encoding: SignalEncoding): Uint8Array {
   if (encoding === 'UTF-8' || isAsciiText(text)) return utf8Encoder.encode(text);
-  const bytes = iconv.encode(text, 'gb2312');
-  if (iconv.decode(bytes, 'gb2312') !== text) {
-    throw new SignalEncodingError('GB2312', 'text holds characters GB2312 cannot represent');
+  const bytes = encodeGbk(text);
+  if (typeof bytes === 'number') {
+    throw new SignalEncodingError('GB2312', `text holds characters GB2312 cannot represent (at character ${bytes})`);
   }
   return bytes;
 }
 
 /** True when every character of `text` survives a GB2312 round trip (used to choose an encoding). */
 export function canEncodeGb2312(text: string): boolean {
-  return iconv.decode(iconv.encode(text, 'gb2312'), 'gb2312') === text;
+  return isAsciiText(text) || typeof encodeGbk(text) !== 'number';
 }

@@ -1,4 +1,4 @@
-import { FrameTooLargeError, MalformedError } from '@cam/net-utils';
+import { FrameTooLargeError, MalformedError } from '@cam/net-utils/wire';
 
 /** The largest signal EHome allows (seed 002: one UDP datagram, at most 1500 bytes). */
 export const MAX_SIGNAL_BYTES = 1500;

@@ -1,4 +1,4 @@
-import { BufferTooSmallError, ValueOutOfRangeError } from '@cam/net-utils';
+import { BufferTooSmallError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { decodeSignalText, encodeSignalText, type SignalEncoding, sniffEncoding } from './charset.js';
 import {
   COMMANDS,
@@ -253,7 +253,7 @@ export class ResponseTemplate {
     } as EhomeResponseOf<CommandName>;
     const whole = encodeMessage(probe);
     const marker = encodeSignalText('<Sequence>0</Sequence>', options.encoding);
-    const at = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).indexOf(marker);
+    const at = indexOfBytes(whole, marker);
     if (at < 0) throw new ValueOutOfRangeError('PPVSPMessage.Sequence', 'template has no sequence element');
     this.head = whole.slice(0, at + 10); // through "<Sequence>"
     this.tail = whole.slice(at + marker.length - 11); // from "</Sequence>"
@@ -368,3 +368,17 @@ export function response<C extends CommandName>(
 }
 
 export { MAX_SIGNAL_BYTES };
+
+/** First offset of `needle` in `haystack`, or -1 (no Buffer: the codec runs in browsers too). */
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  outer: for (
+    let i = haystack.indexOf(first ?? 0);
+    i >= 0 && i + needle.length <= haystack.length;
+    i = haystack.indexOf(first ?? 0, i + 1)
+  ) {
+    for (let k = 1; k < needle.length; k++) if (haystack[i + k] !== needle[k]) continue outer;
+    return i;
+  }
+  return -1;
+}

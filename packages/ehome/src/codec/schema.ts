@@ -1,4 +1,4 @@
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { FieldTypeError, MissingFieldError } from './errors.js';
 import { escapeText, readTree, unescapeText, writeTree, type XmlElement, type XmlNode, type XmlTree } from './xml.js';
 

@@ -1,4 +1,4 @@
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { EHOME_TIME } from './schema.js';
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');

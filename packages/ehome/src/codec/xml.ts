@@ -1,6 +1,14 @@
-import { ValueOutOfRangeError } from '@cam/net-utils';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { FieldTypeError, XmlEntityError, XmlSyntaxError } from './errors.js';
+import {
+  MalformedError,
+  ownText,
+  readXmlDocument,
+  ValueOutOfRangeError,
+  WireError,
+  type XmlElement as WireXmlElement,
+  XmlDeclarationError,
+  XmlEntityRefError,
+} from '@cam/net-utils/wire';
+import { FieldTypeError, MAX_SIGNAL_BYTES, XmlEntityError, XmlSyntaxError } from './errors.js';
 
 /** A parsed element: its text, or its children by tag (a repeated tag gives an array). */
 export type XmlNode = string | XmlElement | XmlNode[];
@@ -12,54 +20,71 @@ export interface XmlElement {
 export type XmlTree = { readonly [tag: string]: XmlTreeValue };
 export type XmlTreeValue = string | XmlTree | readonly (string | XmlTree)[];
 
-// Entities and DTDs off: entity references stay as text (we resolve only the five predefined ones and
-// character references ourselves), attributes and processing instructions are ignored, values stay strings.
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  processEntities: false,
-  htmlEntities: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  trimValues: true,
-});
-
-const DTD = /<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
-
 /** The largest element depth and element count a signal may have (a 1500-byte signal never needs more). */
 export const MAX_XML_DEPTH = 12;
 export const MAX_XML_ELEMENTS = 400;
 
 /**
- * Parses one XML document. DTDs and entity declarations are refused ({@link XmlEntityError}) before the parser
- * sees them; the document is checked for well-formedness first (fast-xml-parser's parser alone is lenient).
+ * Parses one XML document with the wire layer's hardened reader (`readXmlDocument` of `@cam/net-utils/wire`: DTDs
+ * and entity declarations refused, only predefined entities and character references, linear in its input), with
+ * the tighter depth and element caps of a signal. The result keeps the shape the field table reads: each element's
+ * text, or its children by tag (a repeated tag gives an array); attributes are ignored. Text is returned raw (its
+ * references resolved later by {@link unescapeText}, which knows the field's name for the error message).
  */
 export function parseXml(text: string): XmlElement {
-  const dtd = DTD.exec(text);
-  if (dtd) throw new XmlEntityError(`DTD/entity declaration ${dtd[0]} refused (never expanded)`, dtd.index);
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) throw new XmlSyntaxError(valid.err.msg, valid.err.line, valid.err.col);
-  let doc: unknown;
+  let root: WireXmlElement;
   try {
-    doc = parser.parse(text);
+    root = readXmlDocument(text, {
+      maxDepth: MAX_XML_DEPTH,
+      maxElements: MAX_XML_ELEMENTS,
+      maxLength: MAX_SIGNAL_BYTES,
+    });
   } catch (e) {
-    throw new XmlSyntaxError(e instanceof Error ? e.message : String(e));
+    if (XmlDeclarationError.isInstance(e) || XmlEntityRefError.isInstance(e)) {
+      throw new XmlEntityError(e.message.replace(/^malformed input at offset \d+: /, ''), e.offset);
+    }
+    if (MalformedError.isInstance(e)) throw new XmlSyntaxError(e.what, 0, 0, e.offset);
+    if (WireError.isInstance(e)) throw new XmlSyntaxError(e.message);
+    throw e;
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new XmlSyntaxError('no root element');
-  checkShape(doc as XmlElement, 1, { n: 0 });
-  return doc as XmlElement;
+  const doc: XmlElement = {};
+  setChild(doc, root.name, toNode(text, root));
+  return doc;
 }
 
-function checkShape(el: XmlElement, depth: number, count: { n: number }): void {
-  if (depth > MAX_XML_DEPTH) throw new XmlSyntaxError(`elements nested deeper than ${MAX_XML_DEPTH}`);
-  for (const key of Object.keys(el)) {
-    const v = el[key]!;
-    const items = Array.isArray(v) ? v : [v];
-    count.n += items.length;
-    if (count.n > MAX_XML_ELEMENTS) throw new XmlSyntaxError(`more than ${MAX_XML_ELEMENTS} elements`);
-    for (const it of items) if (typeof it === 'object' && !Array.isArray(it)) checkShape(it, depth + 1, count);
+function setChild(parent: XmlElement, tag: string, node: XmlNode): void {
+  // defineProperty: a tag named __proto__ must become an own key, not the object's prototype.
+  const existing = Object.hasOwn(parent, tag) ? parent[tag] : undefined;
+  const value = existing === undefined ? node : Array.isArray(existing) ? [...existing, node] : [existing, node];
+  Object.defineProperty(parent, tag, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function toNode(source: string, el: WireXmlElement): XmlNode {
+  if (el.children.length === 0) return rawText(source, el.contentStart, el.contentEnd).trim();
+  const out: XmlElement = {};
+  for (const child of el.children) setChild(out, child.name, toNode(source, child));
+  const own = ownText(source, el).trim();
+  if (own !== '') setChild(out, '#text', own);
+  return out;
+}
+
+/** Character data of `source[from, to)` as written (references not resolved), CDATA unwrapped, comments and PIs left out. */
+function rawText(source: string, from: number, to: number): string {
+  let out = '';
+  let i = from;
+  while (i < to) {
+    const lt = source.indexOf('<', i);
+    const stop = lt < 0 || lt > to ? to : lt;
+    out += source.slice(i, stop);
+    if (stop === to) break;
+    if (source.startsWith('<![CDATA[', stop)) {
+      const k = source.indexOf(']]>', stop + 9);
+      out += source.slice(stop + 9, k);
+      i = k + 3;
+    } else if (source.startsWith('<!--', stop)) i = source.indexOf('-->', stop + 4) + 3;
+    else i = source.indexOf('?>', stop + 2) + 2; // a processing instruction (a leaf has no tags)
   }
+  return out;
 }
 
 const REF = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z_][A-Za-z0-9._-]{0,30});?/g;

@@ -8,6 +8,8 @@ import type {
   ResponseParams,
   XmlTree,
 } from '../codec/index.js';
+import { DeviceOfflineError, DeviceStatusError } from './errors.js';
+import type { StoredMedia } from './events.js';
 import {
   type DownloadOptions,
   type DownloadResult,
@@ -18,9 +20,7 @@ import {
   openPreview,
   type PlaybackOptions,
   type PreviewOptions,
-} from '../media/platform.js';
-import { DeviceOfflineError, DeviceStatusError } from './errors.js';
-import type { StoredMedia } from './events.js';
+} from './media/stream-session.js';
 import type { DeviceSession } from './registry.js';
 
 /** Where media streams get their TCP port, the SinkIP told to the device, and teardown on platform close. */

@@ -8,6 +8,7 @@ import {
   type CallOptions,
   deadlineSignal,
   listIpv4Interfaces,
+  PendingRequests,
   PortPool,
   TimeoutError,
   WireError,
@@ -62,14 +63,10 @@ export {
   PICTURE_SERVER_TYPE_HTTP,
 } from './server-options.js';
 
+/** What the server keeps with a request to a device, to match its response. */
 interface PendingRequest {
   deviceId: string;
   command: CommandName;
-  bytes: Uint8Array;
-  resolve: (r: EhomeResponse) => void;
-  reject: (e: Error) => void;
-  attempts: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 export { platformVersion };
@@ -118,7 +115,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private readonly cms: Socket;
   private readonly ams: Socket | undefined;
   private readonly linker: MediaLinker;
-  private readonly pending = new Map<number, PendingRequest>();
+  /** Requests to devices waiting for their response, by sequence (net-utils' one UDP request/resend loop). */
+  private readonly pending = new PendingRequests<number, PendingRequest, EhomeResponse>();
   private readonly queues = new Set<EventQueue<EhomeEvent>>();
   private readonly upgradeWaiters = new Map<string, Set<(r: RequestParams<'UPGRADESTATUS'>) => void>>();
   /** Alarms seen lately: when, and the commit of their record (a resend is answered once that commit is done). */
@@ -301,11 +299,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     this.mediaStreams.clear();
     if (this.ownsMediaPool) await this.mediaPool?.close();
     const err = new AbortError('EHome server closed');
-    for (const [seq, p] of this.pending) {
-      if (p.timer) clearTimeout(p.timer);
-      this.pending.delete(seq);
-      p.reject(err);
-    }
+    this.pending.rejectWhere(err);
     this.linker.close(err);
     for (const q of [...this.queues]) q.end();
     await Promise.all([
@@ -352,64 +346,33 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     const started = Date.now();
     const attemptMs = this.options.requestAttemptMs ?? 2000;
     const maxResends = this.options.maxResends ?? 3;
-    const deadline = deadlineSignal(options, `${command} to ${deviceId}`);
-    return new Promise<EhomeResponseOf<C>>((resolve, reject) => {
-      const finish = (): void => {
-        const p = this.pending.get(seq);
-        if (p?.timer) clearTimeout(p.timer);
-        this.pending.delete(seq);
-        deadline.signal.removeEventListener('abort', onAbort);
-        deadline.dispose();
-      };
-      const onAbort = (): void => {
-        finish();
-        this.recorder.command(deviceId, command, started, undefined, abortReason(deadline.signal));
-        reject(abortReason(deadline.signal));
-      };
-      if (deadline.signal.aborted) {
-        deadline.dispose();
-        reject(abortReason(deadline.signal));
-        return;
-      }
-      deadline.signal.addEventListener('abort', onAbort, { once: true });
-      const p: PendingRequest = {
-        deviceId,
-        command,
-        bytes,
-        attempts: 0,
-        timer: undefined,
-        resolve: (r) => {
-          finish();
-          this.recorder.command(deviceId, command, started, r.status, undefined);
-          resolve(r as EhomeResponseOf<C>);
+    const answer = this.pending.request(
+      seq,
+      { deviceId, command },
+      {
+        ...options,
+        attemptMs,
+        resends: maxResends,
+        what: `${command} to ${deviceId}`,
+        send: (attempt) => {
+          const s = this.registry.get(deviceId);
+          if (!s) throw new DeviceOfflineError(deviceId, 'went offline');
+          if (attempt > 0) this.stats.resends++;
+          this.stats.requestsSent++;
+          this.cms.send(bytes, s.port, s.address);
         },
-        reject: (e) => {
-          finish();
-          this.recorder.command(deviceId, command, started, undefined, e);
-          reject(e);
+        onTimeout: () => {
+          this.stats.timeouts++;
         },
-      };
-      const attempt = (): void => {
-        const s = this.registry.get(deviceId);
-        if (!s) {
-          p.reject(new DeviceOfflineError(deviceId, 'went offline'));
-          return;
-        }
-        if (p.attempts > 0) this.stats.resends++;
-        p.attempts++;
-        this.stats.requestsSent++;
-        this.cms.send(bytes, s.port, s.address);
-        p.timer = setTimeout(() => {
-          if (p.attempts <= maxResends) attempt();
-          else {
-            this.stats.timeouts++;
-            p.reject(new TimeoutError(`${command} to ${deviceId}`, attemptMs * (maxResends + 1)));
-          }
-        }, attemptMs);
-      };
-      this.pending.set(seq, p);
-      attempt();
-    });
+      },
+    ) as Promise<EhomeResponseOf<C>>;
+    // The command history: every request, answered or not.
+    answer.then(
+      (r) => this.recorder.command(deviceId, command, started, r.status, undefined),
+      (e: unknown) =>
+        this.recorder.command(deviceId, command, started, undefined, e instanceof Error ? e : new Error(String(e))),
+    );
+    return answer;
   }
 
   /** Waits for the final UPGRADESTATUS (SUCCEEDED or FAILED) of a device. */
@@ -705,7 +668,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   }
 
   private onResponse(res: EhomeResponse, rinfo: RemoteInfo): void {
-    const p = this.pending.get(res.sequence);
+    const p = this.pending.meta(res.sequence);
     if (!p || p.command !== res.command) {
       this.stats.unmatchedResponses++;
       return;
@@ -716,7 +679,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
       return;
     }
     s.lastSeen = Date.now();
-    p.resolve(res);
+    this.pending.resolve(res.sequence, res);
   }
 
   private onMediaStored(media: StoredMedia): void {
@@ -744,7 +707,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     this.admission.countSource(s.address, -1);
     this.admission.forget(s.deviceId);
     const err = new DeviceOfflineError(s.deviceId, reason === 'logout' ? 'logged out' : 'went offline');
-    for (const p of [...this.pending.values()]) if (p.deviceId === s.deviceId) p.reject(err);
+    this.pending.rejectWhere(err, (p) => p.deviceId === s.deviceId);
     this.linker.dropDevice(s.deviceId, err);
     this.log('info', 'device offline', { deviceId: s.deviceId, reason });
     this.recorder.session(s, false);

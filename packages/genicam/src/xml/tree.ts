@@ -1,9 +1,18 @@
 /**
- * XML text -> a small element tree, with fast-xml-parser. Entity expansion is off: DTD entities are never
- * expanded (no "billion laughs"); the five predefined XML entities and numeric character references are decoded
- * here, and any other entity reference is an error.
+ * GenICam XML text -> a small element tree, through the one hardened XML reader of the wire layer
+ * (`readXmlDocument` of `@cam/net-utils/wire`: DTDs and entity declarations refused, no entity expansion, only the
+ * five predefined entities and character references, linear in the input). This file keeps GenICam's own choices:
+ * its larger size and element caps, namespace prefixes dropped, NUL padding of a device's file area removed, and the
+ * reader's errors reported as {@link GenicamXmlError} with line and column.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import {
+  MalformedError,
+  ownText,
+  readXmlDocument,
+  WireError,
+  type XmlElement as WireXmlElement,
+  XML_DEFAULTS,
+} from '@cam/net-utils/wire';
 import { GenicamXmlError } from '../errors.js';
 
 export interface XmlElement {
@@ -19,47 +28,23 @@ export interface XmlElement {
 export const MAX_XML_LENGTH = 64 * 1024 * 1024;
 /** Most elements accepted in one document. */
 export const MAX_XML_ELEMENTS = 2_000_000;
-const MAX_XML_DEPTH = 64;
-
-const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-/** Decodes predefined entities and character references; throws on any other entity. */
-export function decodeXmlText(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(/&([^;&\s]{0,32});/g, (whole, name: string) => {
-    const pre = PREDEFINED[name];
-    if (pre !== undefined) return pre;
-    const m = /^#(x[0-9a-fA-F]{1,6}|[0-9]{1,7})$/.exec(name);
-    if (m !== null) {
-      const ref = m[1] as string;
-      const code = ref.startsWith('x') ? Number.parseInt(ref.slice(1), 16) : Number.parseInt(ref, 10);
-      if (code > 0 && code <= 0x10ffff) return String.fromCodePoint(code);
-    }
-    throw new GenicamXmlError(`entity reference ${whole} is not expanded (only the XML predefined entities are)`);
-  });
-}
-
-type Raw = Record<string, unknown>;
 
 function stripPrefix(tag: string): string {
   const i = tag.indexOf(':');
   return i >= 0 ? tag.slice(i + 1) : tag;
 }
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  cdataPropName: '#cdata',
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  allowBooleanAttributes: false,
-});
+/** 1-based line and column of `offset` in `text`. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  const end = Math.min(offset, text.length);
+  for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, column: end - start + 1 };
+}
 
 /** Parses XML text into the tree of its document element. Throws {@link GenicamXmlError} when malformed. */
 export function parseXml(input: string | Uint8Array): XmlElement {
@@ -81,44 +66,28 @@ export function parseXml(input: string | Uint8Array): XmlElement {
   if (xml.length > MAX_XML_LENGTH)
     throw new GenicamXmlError(`document of ${xml.length} characters exceeds the limit of ${MAX_XML_LENGTH}`);
   if (xml.trim().length === 0) throw new GenicamXmlError('empty document');
-  const valid = XMLValidator.validate(xml, { allowBooleanAttributes: false });
-  if (valid !== true) {
-    throw new GenicamXmlError(valid.err.msg, { line: valid.err.line, column: valid.err.col });
-  }
-  let raw: unknown;
+  let root: WireXmlElement;
   try {
-    raw = parser.parse(xml);
+    root = readXmlDocument(xml, {
+      maxLength: MAX_XML_LENGTH,
+      maxElements: MAX_XML_ELEMENTS,
+      maxDepth: XML_DEFAULTS.maxDepth,
+    });
   } catch (cause) {
-    throw new GenicamXmlError(cause instanceof Error ? cause.message : String(cause), {}, { cause });
+    if (!WireError.isInstance(cause)) throw cause;
+    const where = MalformedError.isInstance(cause) ? lineColumn(xml, cause.offset) : {};
+    throw new GenicamXmlError(cause.message, where, { cause });
   }
-  let count = 0;
-  const convert = (item: Raw, tag: string, depth: number): XmlElement => {
-    if (++count > MAX_XML_ELEMENTS) throw new GenicamXmlError(`more than ${MAX_XML_ELEMENTS} elements`);
-    if (depth > MAX_XML_DEPTH) throw new GenicamXmlError(`elements nested deeper than ${MAX_XML_DEPTH}`);
-    const attrsRaw = (item[':@'] ?? {}) as Record<string, unknown>;
+  const source = xml;
+  const convert = (el: WireXmlElement): XmlElement => {
     const attrs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(attrsRaw)) attrs[stripPrefix(k)] = decodeXmlText(String(v));
-    const children: XmlElement[] = [];
-    let text = '';
-    const body = item[tag];
-    if (Array.isArray(body)) {
-      for (const child of body as Raw[]) {
-        const key = Object.keys(child).find((k) => k !== ':@');
-        if (key === undefined) continue;
-        if (key === '#text') text += decodeXmlText(String(child[key]));
-        else if (key === '#cdata') {
-          for (const c of child[key] as Raw[]) text += String(c['#text'] ?? '');
-        } else children.push(convert(child, key, depth + 1));
-      }
-    }
-    return { tag: stripPrefix(tag), attrs, children, text: text.trim() };
+    for (const k of Object.keys(el.attributes)) attrs[stripPrefix(k)] = el.attributes[k] as string;
+    return {
+      tag: stripPrefix(el.name),
+      attrs,
+      children: el.children.map(convert),
+      text: ownText(source, el).trim(),
+    };
   };
-  const roots = (Array.isArray(raw) ? raw : []) as Raw[];
-  for (const r of roots) {
-    const key = Object.keys(r).find(
-      (k) => k !== ':@' && !k.startsWith('#') && !k.startsWith('?') && !k.startsWith('!'),
-    );
-    if (key !== undefined) return convert(r, key, 0);
-  }
-  throw new GenicamXmlError('no document element');
+  return convert(root);
 }

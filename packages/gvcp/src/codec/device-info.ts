@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter } from '@cam/net-utils';
+import { ByteReader, ByteWriter } from '@cam/net-utils/wire';
 import { BootstrapStringSize } from './registers.js';
 
 /** Size of the DISCOVERY_ACK payload: a copy of bootstrap registers 0x0000-0x00F7. */

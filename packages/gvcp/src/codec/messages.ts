@@ -8,7 +8,7 @@ import {
   TruncatedError,
   ValueOutOfRangeError,
   WireError,
-} from '@cam/net-utils';
+} from '@cam/net-utils/wire';
 import {
   GVCP_HEADER_SIZE,
   GVCP_KEY,
@@ -175,8 +175,8 @@ export interface GvcpCommandHeader {
  * A command with a valid header whose code this codec does not know (a device answers it with NOT_IMPLEMENTED,
  * using `command` and `reqId`).
  */
-export class UnknownCommandError extends ProtocolError {
-  static override readonly errorName: string = 'UnknownCommandError';
+export class GvcpUnknownCommandError extends ProtocolError {
+  static override readonly errorName: string = 'GvcpUnknownCommandError';
   readonly command: number;
   readonly reqId: number;
   constructor(command: number, reqId: number) {
@@ -449,7 +449,7 @@ export function decodeCommand(bytes: Uint8Array): GvcpCommand {
   const h = decodeCommandHeader(bytes);
   if (h.reqId === 0) throw new MalformedError(6, 'req_id 0 is invalid');
   const type = COMMAND_TYPES.get(h.command);
-  if (type === undefined) throw new UnknownCommandError(h.command, h.reqId);
+  if (type === undefined) throw new GvcpUnknownCommandError(h.command, h.reqId);
   const r = new ByteReader(bytes, GVCP_HEADER_SIZE);
   const reqId = h.reqId;
   const ackRequired = (h.flags & GvcpFlag.ACK_REQUIRED) !== 0;
@@ -816,123 +816,6 @@ export function decodeAck(bytes: Uint8Array): GvcpAck {
 export function isCommandDatagram(bytes: Uint8Array): boolean {
   return bytes.byteLength >= 1 && bytes[0] === GVCP_KEY;
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Per-type functions: the generic ones, narrowed, plus decoders that insist on the type.
-
-function expectCommand<T extends GvcpCommandType>(type: T): (bytes: Uint8Array) => Extract<GvcpCommand, { type: T }> {
-  return (bytes) => {
-    const cmd = decodeCommand(bytes);
-    if (cmd.type !== type)
-      throw new MalformedError(2, `expected ${type.toUpperCase()}_CMD, got ${cmd.type.toUpperCase()}_CMD`);
-    return cmd as Extract<GvcpCommand, { type: T }>;
-  };
-}
-
-function expectAck<T extends GvcpAckType>(type: T): (bytes: Uint8Array) => Extract<GvcpAck, { type: T }> {
-  return (bytes) => {
-    const ack = decodeAck(bytes);
-    if (ack.type !== type)
-      throw new MalformedError(2, `expected ${type.toUpperCase()}_ACK, got ${ack.type.toUpperCase()}_ACK`);
-    return ack as Extract<GvcpAck, { type: T }>;
-  };
-}
-
-export const encodeDiscoveryCommand: (m: DiscoveryCommand) => Uint8Array = encodeCommand;
-export const encodeDiscoveryCommandInto: (m: DiscoveryCommand, out: Uint8Array, offset?: number) => number =
-  encodeCommandInto;
-export const encodedLengthDiscoveryCommand: (m: DiscoveryCommand) => number = encodedLengthCommand;
-export const decodeDiscoveryCommand = expectCommand('discovery');
-export const encodeForceIpCommand: (m: ForceIpCommand) => Uint8Array = encodeCommand;
-export const encodeForceIpCommandInto: (m: ForceIpCommand, out: Uint8Array, offset?: number) => number =
-  encodeCommandInto;
-export const encodedLengthForceIpCommand: (m: ForceIpCommand) => number = encodedLengthCommand;
-export const decodeForceIpCommand = expectCommand('forceip');
-export const encodeReadRegCommand: (m: ReadRegCommand) => Uint8Array = encodeCommand;
-export const encodeReadRegCommandInto: (m: ReadRegCommand, out: Uint8Array, offset?: number) => number =
-  encodeCommandInto;
-export const encodedLengthReadRegCommand: (m: ReadRegCommand) => number = encodedLengthCommand;
-export const decodeReadRegCommand = expectCommand('readreg');
-export const encodeWriteRegCommand: (m: WriteRegCommand) => Uint8Array = encodeCommand;
-export const encodeWriteRegCommandInto: (m: WriteRegCommand, out: Uint8Array, offset?: number) => number =
-  encodeCommandInto;
-export const encodedLengthWriteRegCommand: (m: WriteRegCommand) => number = encodedLengthCommand;
-export const decodeWriteRegCommand = expectCommand('writereg');
-export const encodeReadMemCommand: (m: ReadMemCommand) => Uint8Array = encodeCommand;
-export const encodeReadMemCommandInto: (m: ReadMemCommand, out: Uint8Array, offset?: number) => number =
-  encodeCommandInto;
-export const encodedLengthReadMemCommand: (m: ReadMemCommand) => number = encodedLengthCommand;
-export const decodeReadMemCommand = expectCommand('readmem');
-export const encodeWriteMemCommand: (m: WriteMemCommand) => Uint8Array = encodeCommand;
-export const encodeWriteMemCommandInto: (m: WriteMemCommand, out: Uint8Array, offset?: number) => number =
-  encodeCommandInto;
-export const encodedLengthWriteMemCommand: (m: WriteMemCommand) => number = encodedLengthCommand;
-export const decodeWriteMemCommand = expectCommand('writemem');
-export const encodePacketResendCommand: (m: PacketResendCommand) => Uint8Array = encodeCommand;
-export const encodePacketResendCommandInto: (m: PacketResendCommand, out: Uint8Array, offset?: number) => number =
-  encodeCommandInto;
-export const encodedLengthPacketResendCommand: (m: PacketResendCommand) => number = encodedLengthCommand;
-export const decodePacketResendCommand = expectCommand('packetresend');
-export const encodeEventCommand: (m: EventCommand) => Uint8Array = encodeCommand;
-export const encodeEventCommandInto: (m: EventCommand, out: Uint8Array, offset?: number) => number = encodeCommandInto;
-export const encodedLengthEventCommand: (m: EventCommand) => number = encodedLengthCommand;
-export const decodeEventCommand = expectCommand('event');
-export const encodeEventDataCommand: (m: EventDataCommand) => Uint8Array = encodeCommand;
-export const encodeEventDataCommandInto: (m: EventDataCommand, out: Uint8Array, offset?: number) => number =
-  encodeCommandInto;
-export const encodedLengthEventDataCommand: (m: EventDataCommand) => number = encodedLengthCommand;
-export const decodeEventDataCommand = expectCommand('eventdata');
-export const encodeActionCommand: (m: ActionCommand) => Uint8Array = encodeCommand;
-export const encodeActionCommandInto: (m: ActionCommand, out: Uint8Array, offset?: number) => number =
-  encodeCommandInto;
-export const encodedLengthActionCommand: (m: ActionCommand) => number = encodedLengthCommand;
-export const decodeActionCommand = expectCommand('action');
-
-export const encodeDiscoveryAck: (m: DiscoveryAck) => Uint8Array = encodeAck;
-export const encodeDiscoveryAckInto: (m: DiscoveryAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthDiscoveryAck: (m: DiscoveryAck) => number = encodedLengthAck;
-export const decodeDiscoveryAck = expectAck('discovery');
-export const encodeForceIpAck: (m: ForceIpAck) => Uint8Array = encodeAck;
-export const encodeForceIpAckInto: (m: ForceIpAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthForceIpAck: (m: ForceIpAck) => number = encodedLengthAck;
-export const decodeForceIpAck = expectAck('forceip');
-export const encodePacketResendAck: (m: PacketResendAck) => Uint8Array = encodeAck;
-export const encodePacketResendAckInto: (m: PacketResendAck, out: Uint8Array, offset?: number) => number =
-  encodeAckInto;
-export const encodedLengthPacketResendAck: (m: PacketResendAck) => number = encodedLengthAck;
-export const decodePacketResendAck = expectAck('packetresend');
-export const encodeReadRegAck: (m: ReadRegAck) => Uint8Array = encodeAck;
-export const encodeReadRegAckInto: (m: ReadRegAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthReadRegAck: (m: ReadRegAck) => number = encodedLengthAck;
-export const decodeReadRegAck = expectAck('readreg');
-export const encodeWriteRegAck: (m: WriteRegAck) => Uint8Array = encodeAck;
-export const encodeWriteRegAckInto: (m: WriteRegAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthWriteRegAck: (m: WriteRegAck) => number = encodedLengthAck;
-export const decodeWriteRegAck = expectAck('writereg');
-export const encodeReadMemAck: (m: ReadMemAck) => Uint8Array = encodeAck;
-export const encodeReadMemAckInto: (m: ReadMemAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthReadMemAck: (m: ReadMemAck) => number = encodedLengthAck;
-export const decodeReadMemAck = expectAck('readmem');
-export const encodeWriteMemAck: (m: WriteMemAck) => Uint8Array = encodeAck;
-export const encodeWriteMemAckInto: (m: WriteMemAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthWriteMemAck: (m: WriteMemAck) => number = encodedLengthAck;
-export const decodeWriteMemAck = expectAck('writemem');
-export const encodePendingAck: (m: PendingAck) => Uint8Array = encodeAck;
-export const encodePendingAckInto: (m: PendingAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthPendingAck: (m: PendingAck) => number = encodedLengthAck;
-export const decodePendingAck = expectAck('pending');
-export const encodeEventAck: (m: EventAck) => Uint8Array = encodeAck;
-export const encodeEventAckInto: (m: EventAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthEventAck: (m: EventAck) => number = encodedLengthAck;
-export const decodeEventAck = expectAck('event');
-export const encodeEventDataAck: (m: EventDataAck) => Uint8Array = encodeAck;
-export const encodeEventDataAckInto: (m: EventDataAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthEventDataAck: (m: EventDataAck) => number = encodedLengthAck;
-export const decodeEventDataAck = expectAck('eventdata');
-export const encodeActionAck: (m: ActionAck) => Uint8Array = encodeAck;
-export const encodeActionAckInto: (m: ActionAck, out: Uint8Array, offset?: number) => number = encodeAckInto;
-export const encodedLengthActionAck: (m: ActionAck) => number = encodedLengthAck;
-export const decodeActionAck = expectAck('action');
 
 /** Name of a status code with its hex value, for messages: `ACCESS_DENIED (0x8006)`. */
 export function describeStatus(status: number): string {

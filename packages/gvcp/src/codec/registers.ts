@@ -1,4 +1,4 @@
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { ValueOutOfRangeError } from '@cam/net-utils/wire';
 
 /** Bootstrap registers every GigE Vision device has, named as the spec names them. */
 export const BootstrapRegister = {

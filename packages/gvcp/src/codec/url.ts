@@ -1,4 +1,4 @@
-import { MalformedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { MalformedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 
 interface GenicamUrlBase {
   /** The URL as read from the register (NULs and surrounding blanks removed). */

@@ -1,5 +1,5 @@
 import { GvcpStatus } from '../codec/index.js';
-import { DeviceStatusError } from './errors.js';
+import { GvcpDeviceStatusError } from './errors.js';
 import type { AccessContext, RegisterSpace } from './registers.js';
 
 /** AcquisitionMode enumeration values (SFNC). */
@@ -87,7 +87,10 @@ export class AcquisitionControl {
     const oneOf = (name: string, values: Record<string, number>, lock: boolean) => (v: number) => {
       if (lock) hooks.checkUnlocked();
       if (!Object.values(values).includes(v))
-        throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} is not one of ${Object.keys(values)}`);
+        throw new GvcpDeviceStatusError(
+          GvcpStatus.INVALID_PARAMETER,
+          `${name} ${v} is not one of ${Object.keys(values)}`,
+        );
       return undefined;
     };
     r.define({
@@ -103,7 +106,7 @@ export class AcquisitionControl {
       write: (v) => {
         hooks.checkUnlocked();
         if (v < 1 || v > 0xffff)
-          throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `AcquisitionFrameCount ${v} not in 1..65535`);
+          throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `AcquisitionFrameCount ${v} not in 1..65535`);
         return undefined;
       },
     });
@@ -224,7 +227,7 @@ export class AcquisitionControl {
 
   /** Drives input line `line` (only Line0 exists); an edge matching TriggerActivation is a Line0 trigger. */
   setLine(line: number, high: boolean): void {
-    if (line !== 0) throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `no input line ${line}`);
+    if (line !== 0) throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `no input line ${line}`);
     const before = this.#lines[line]!;
     if (before === high) return;
     this.#lines[line] = high;

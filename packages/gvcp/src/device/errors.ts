@@ -3,10 +3,10 @@ import { GvcpStatus, statusName } from '../codec/constants.js';
 
 /**
  * Thrown by a register handler (or by the device itself) to answer a command with a GVCP status instead of success:
- * `throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, 'Width is locked while streaming')`.
+ * `throw new GvcpDeviceStatusError(GvcpStatus.WRITE_PROTECT, 'Width is locked while streaming')`.
  */
-export class DeviceStatusError extends ProtocolError {
-  static override readonly errorName: string = 'DeviceStatusError';
+export class GvcpDeviceStatusError extends ProtocolError {
+  static override readonly errorName: string = 'GvcpDeviceStatusError';
   /** The GVCP status code the device answers with. */
   readonly status: number;
 
@@ -16,7 +16,7 @@ export class DeviceStatusError extends ProtocolError {
   }
 }
 
-/** The status a thrown value turns into: its own for {@link DeviceStatusError}, `ERROR` for anything else. */
+/** The status a thrown value turns into: its own for {@link GvcpDeviceStatusError}, `ERROR` for anything else. */
 export function statusOf(error: unknown): number {
-  return DeviceStatusError.isInstance(error) ? error.status : GvcpStatus.ERROR;
+  return GvcpDeviceStatusError.isInstance(error) ? error.status : GvcpStatus.ERROR;
 }

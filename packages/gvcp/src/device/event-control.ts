@@ -1,5 +1,5 @@
 import { GvcpStatus } from '../codec/index.js';
-import { DeviceStatusError } from './errors.js';
+import { GvcpDeviceStatusError } from './errors.js';
 import type { RegisterSpace } from './registers.js';
 
 /** EventSelector values: the frame events the simulated camera can send on the message channel. */
@@ -51,7 +51,7 @@ export class EventControl {
     this.#send = send;
     const n = Object.keys(EventSelector).length;
     const oneOf = (name: string, max: number) => (v: number) => {
-      if (v > max) throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in 0..${max}`);
+      if (v > max) throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `${name} ${v} not in 0..${max}`);
       return undefined;
     };
     registers.define({ address: addresses.EventSelector, name: 'EventSelector', write: oneOf('EventSelector', n - 1) });

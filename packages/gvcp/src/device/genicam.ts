@@ -1,3 +1,4 @@
+import { PixelFormat, TestPattern } from '../codec/pixel-format.js';
 import { BootstrapRegister } from '../codec/registers.js';
 import { AcquisitionMode, TriggerActivation, TriggerSelector, TriggerSource } from './acquisition.js';
 import { EventSelector, FrameEventId, type FrameEventName } from './event-control.js';
@@ -50,50 +51,28 @@ export const FeatureRegister = {
 } as const;
 export type FeatureRegister = (typeof FeatureRegister)[keyof typeof FeatureRegister];
 
-/** PFNC pixel format codes the simulated camera offers (bits per pixel in bits 16..23). */
-export const PixelFormat = {
-  Mono8: 0x01080001,
-  Mono10: 0x01100003,
-  Mono12: 0x01100005,
-  Mono16: 0x01100007,
-  Mono10p: 0x010a0046,
-  Mono12p: 0x010c0047,
-  BayerGR8: 0x01080008,
-  BayerRG8: 0x01080009,
-  BayerGB8: 0x0108000a,
-  BayerBG8: 0x0108000b,
-  RGB8Packed: 0x02180014,
-  BGR8Packed: 0x02180015,
-  YUV422Packed: 0x0210001f,
-  YUV422_8: 0x02100032,
-} as const;
-export type PixelFormatName = keyof typeof PixelFormat;
-
 /**
- * SFNC/PFNC names of the {@link PixelFormat} entries that carry GigE Vision 1.x names (same codes): RGB8Packed is
- * PFNC RGB8, BGR8Packed BGR8, YUV422Packed YUV422_8_UYVY.
+ * The pixel formats the simulated camera offers, by the names its GenICam XML gives them. The ids come from the one
+ * PFNC table ({@link PixelFormat} in the codec); three entries carry their GigE Vision 1.x names: RGB8Packed is PFNC
+ * RGB8, BGR8Packed BGR8, YUV422Packed YUV422_8_UYVY.
  */
-export const PixelFormatPfncName: Readonly<Record<string, string>> = {
-  RGB8Packed: 'RGB8',
-  BGR8Packed: 'BGR8',
-  YUV422Packed: 'YUV422_8_UYVY',
-};
-
-/** Bits per pixel of a PFNC code. */
-export function bitsPerPixel(pixelFormat: number): number {
-  return (pixelFormat >>> 16) & 0xff;
-}
-
-/** TestPattern enumeration values (SFNC names). */
-export const TestPattern = {
-  Off: 0,
-  Black: 1,
-  White: 2,
-  GreyHorizontalRamp: 3,
-  GreyVerticalRamp: 4,
-  GreyDiagonalRamp: 5,
+export const SimulatedPixelFormat = {
+  Mono8: PixelFormat.Mono8,
+  Mono10: PixelFormat.Mono10,
+  Mono12: PixelFormat.Mono12,
+  Mono16: PixelFormat.Mono16,
+  Mono10p: PixelFormat.Mono10p,
+  Mono12p: PixelFormat.Mono12p,
+  BayerGR8: PixelFormat.BayerGR8,
+  BayerRG8: PixelFormat.BayerRG8,
+  BayerGB8: PixelFormat.BayerGB8,
+  BayerBG8: PixelFormat.BayerBG8,
+  RGB8Packed: PixelFormat.RGB8,
+  BGR8Packed: PixelFormat.BGR8,
+  YUV422Packed: PixelFormat.YUV422_8_UYVY,
+  YUV422_8: PixelFormat.YUV422_8,
 } as const;
-export type TestPatternName = keyof typeof TestPattern;
+export type SimulatedPixelFormatName = keyof typeof SimulatedPixelFormat;
 
 /** ChunkSelector values: the chunks a frame can carry. */
 export const ChunkSelector = { Timestamp: 0, FrameID: 1, ExposureTime: 2, Gain: 3 } as const;
@@ -419,7 +398,10 @@ export function buildGenicamXml(o: GenicamXmlOptions): string {
     parts.push(intReg(`Reverse${axis}Reg`, F[`Reverse${axis}`], 'RW'));
   }
   parts.push(
-    enumeration('PixelFormat', 'PixelFormatReg', PixelFormat, { description: 'Format of the pixels.', locked: true }),
+    enumeration('PixelFormat', 'PixelFormatReg', SimulatedPixelFormat, {
+      description: 'Format of the pixels.',
+      locked: true,
+    }),
   );
   parts.push(intReg('PixelFormatReg', F.PixelFormat, 'RW'));
   parts.push(

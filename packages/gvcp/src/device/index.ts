@@ -26,7 +26,7 @@ export {
   type GvcpDeviceStats,
   type IpConfig,
 } from './device.js';
-export { DeviceStatusError, statusOf } from './errors.js';
+export { GvcpDeviceStatusError, statusOf } from './errors.js';
 export {
   EventControl,
   type EventRegisters,
@@ -38,7 +38,6 @@ export {
   frameEventData,
 } from './event-control.js';
 export {
-  bitsPerPixel,
   buildGenicamXml,
   CHUNK_DATA_LENGTH,
   ChunkId,
@@ -46,12 +45,9 @@ export {
   ChunkSelector,
   FeatureRegister,
   type GenicamXmlOptions,
-  PixelFormat,
-  type PixelFormatName,
-  PixelFormatPfncName,
+  SimulatedPixelFormat,
+  type SimulatedPixelFormatName,
   TEST_EVENT_ID,
-  TestPattern,
-  type TestPatternName,
 } from './genicam.js';
 export { derivedMac, derivedSerialNumber } from './identity.js';
 export {

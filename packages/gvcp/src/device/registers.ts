@@ -1,6 +1,6 @@
 import { copyBytes, ValueOutOfRangeError } from '@cam/net-utils';
 import { GvcpStatus } from '../codec/constants.js';
-import { DeviceStatusError } from './errors.js';
+import { GvcpDeviceStatusError } from './errors.js';
 
 /** Who may read and write a register over the wire (local access through {@link RegisterSpace.set} ignores it). */
 export type RegisterAccessMode = 'RO' | 'WO' | 'RW';
@@ -28,13 +28,13 @@ export interface RegisterDefinition {
   /** Stored value at start (default 0). */
   initial?: number;
   /**
-   * Computes the value of a read (instead of the stored value). Throw {@link DeviceStatusError} to answer with a
+   * Computes the value of a read (instead of the stored value). Throw {@link GvcpDeviceStatusError} to answer with a
    * status; a slow (async) handler makes the device send PENDING_ACK when that is enabled.
    */
   read?: (ctx: AccessContext) => MaybePromise<number>;
   /**
    * Runs before a write is stored. Return a number to store that instead (for example a masked value), nothing to
-   * store the written value; throw {@link DeviceStatusError} to refuse it.
+   * store the written value; throw {@link GvcpDeviceStatusError} to refuse it.
    */
   write?: (value: number, ctx: AccessContext) => MaybePromise<number | undefined>;
   /** Replace any registers or blocks this one overlaps instead of throwing. */
@@ -54,7 +54,7 @@ export interface BlockDefinition {
   initial?: Uint8Array;
   /** Computes `length` bytes from `offset` inside the block (instead of the stored bytes). */
   read?: (offset: number, length: number, ctx: AccessContext) => MaybePromise<Uint8Array>;
-  /** Runs before bytes are stored at `offset`; throw {@link DeviceStatusError} to refuse. */
+  /** Runs before bytes are stored at `offset`; throw {@link GvcpDeviceStatusError} to refuse. */
   write?: (offset: number, bytes: Uint8Array, ctx: AccessContext) => MaybePromise<void>;
   override?: boolean;
 }
@@ -91,7 +91,7 @@ export interface RegisterInfo {
 /**
  * The device's address space: 32-bit registers and byte blocks, each with optional handlers. Remote accesses go
  * through {@link readRegister} / {@link writeRegister} / {@link readMemory} / {@link writeMemory}, which check
- * alignment, mapping and access mode and answer with GVCP statuses ({@link DeviceStatusError}); local accesses
+ * alignment, mapping and access mode and answer with GVCP statuses ({@link GvcpDeviceStatusError}); local accesses
  * ({@link get}, {@link set}) read and write the stored values directly.
  */
 export class RegisterSpace {
@@ -240,10 +240,10 @@ export class RegisterSpace {
     this.setBytes(address, field);
   }
 
-  /** Remote read of one 32-bit register (READREG). Throws {@link DeviceStatusError}. */
+  /** Remote read of one 32-bit register (READREG). Throws {@link GvcpDeviceStatusError}. */
   async readRegister(address: number, ctx: AccessContext): Promise<number> {
     const r = this.#remote(address, 4);
-    if (r.access === 'WO') throw new DeviceStatusError(GvcpStatus.INVALID_ADDRESS, `${r.name} is write-only`);
+    if (r.access === 'WO') throw new GvcpDeviceStatusError(GvcpStatus.INVALID_ADDRESS, `${r.name} is write-only`);
     const offset = address - r.address;
     if (r.readRegister) return toU32(await r.readRegister(ctx), r.name);
     if (r.readBlock) {
@@ -253,10 +253,10 @@ export class RegisterSpace {
     return r.view.getUint32(offset);
   }
 
-  /** Remote write of one 32-bit register (WRITEREG). Throws {@link DeviceStatusError}. */
+  /** Remote write of one 32-bit register (WRITEREG). Throws {@link GvcpDeviceStatusError}. */
   async writeRegister(address: number, value: number, ctx: AccessContext): Promise<void> {
     const r = this.#remote(address, 4);
-    if (r.access === 'RO') throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, `${r.name} is read-only`);
+    if (r.access === 'RO') throw new GvcpDeviceStatusError(GvcpStatus.WRITE_PROTECT, `${r.name} is read-only`);
     const offset = address - r.address;
     if (r.kind === 'register') {
       const replaced = r.writeRegister ? await r.writeRegister(value, ctx) : undefined;
@@ -278,7 +278,7 @@ export class RegisterSpace {
     const end = address + count;
     while (cursor < end) {
       const r = this.#remote(cursor, 4);
-      if (r.access === 'WO') throw new DeviceStatusError(GvcpStatus.INVALID_ADDRESS, `${r.name} is write-only`);
+      if (r.access === 'WO') throw new GvcpDeviceStatusError(GvcpStatus.INVALID_ADDRESS, `${r.name} is write-only`);
       const offset = cursor - r.address;
       const n = Math.min(end, r.end) - cursor;
       let chunk: Uint8Array;
@@ -288,7 +288,7 @@ export class RegisterSpace {
       } else if (r.readBlock) {
         chunk = await r.readBlock(offset, n, ctx);
         if (chunk.byteLength !== n) {
-          throw new DeviceStatusError(
+          throw new GvcpDeviceStatusError(
             GvcpStatus.ERROR,
             `${r.name} read handler returned ${chunk.byteLength} bytes, not ${n}`,
           );
@@ -304,7 +304,7 @@ export class RegisterSpace {
 
   /**
    * Remote write of bytes (WRITEMEM). Stops at the first register or block that refuses and throws a
-   * {@link DeviceStatusError} whose `written` says how many bytes were stored before it.
+   * {@link GvcpDeviceStatusError} whose `written` says how many bytes were stored before it.
    */
   async writeMemory(address: number, bytes: Uint8Array, ctx: AccessContext): Promise<number> {
     checkRemote(address, bytes.byteLength);
@@ -313,7 +313,7 @@ export class RegisterSpace {
     while (cursor < end) {
       try {
         const r = this.#remote(cursor, 4);
-        if (r.access === 'RO') throw new DeviceStatusError(GvcpStatus.WRITE_PROTECT, `${r.name} is read-only`);
+        if (r.access === 'RO') throw new GvcpDeviceStatusError(GvcpStatus.WRITE_PROTECT, `${r.name} is read-only`);
         const offset = cursor - r.address;
         const n = Math.min(end, r.end) - cursor;
         const chunk = bytes.subarray(cursor - address, cursor - address + n);
@@ -350,7 +350,7 @@ export class RegisterSpace {
     checkRemote(address, length);
     const i = this.#indexAt(address);
     if (i < 0) {
-      throw new DeviceStatusError(
+      throw new GvcpDeviceStatusError(
         GvcpStatus.INVALID_ADDRESS,
         `no register at 0x${address.toString(16).padStart(8, '0')}`,
       );
@@ -402,12 +402,12 @@ export class RegisterSpace {
 }
 
 /** A WRITEMEM that failed part-way: `written` bytes were stored before `status` stopped it. */
-export class PartialWriteError extends DeviceStatusError {
+export class PartialWriteError extends GvcpDeviceStatusError {
   static override readonly errorName: string = 'PartialWriteError';
   readonly written: number;
 
   constructor(cause: unknown, written: number) {
-    const status = DeviceStatusError.isInstance(cause) ? cause.status : GvcpStatus.ERROR;
+    const status = GvcpDeviceStatusError.isInstance(cause) ? cause.status : GvcpStatus.ERROR;
     super(status, cause instanceof Error ? cause.message : String(cause));
     this.written = written;
   }
@@ -428,25 +428,28 @@ function checkAddress(address: number, length: number, name = 'register'): void 
 
 function checkRemote(address: number, length: number): void {
   if (address % 4 !== 0) {
-    throw new DeviceStatusError(GvcpStatus.BAD_ALIGNMENT, `address 0x${address.toString(16)} is not 4-byte aligned`);
+    throw new GvcpDeviceStatusError(
+      GvcpStatus.BAD_ALIGNMENT,
+      `address 0x${address.toString(16)} is not 4-byte aligned`,
+    );
   }
   if (length <= 0 || length % 4 !== 0) {
-    throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `length ${length} is not a positive multiple of 4`);
+    throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `length ${length} is not a positive multiple of 4`);
   }
   if (address + length > 0x1_0000_0000) {
-    throw new DeviceStatusError(GvcpStatus.INVALID_ADDRESS, 'access runs past the end of the address space');
+    throw new GvcpDeviceStatusError(GvcpStatus.INVALID_ADDRESS, 'access runs past the end of the address space');
   }
 }
 
 function toU32(value: number, name: string): number {
   if (!Number.isInteger(value) || value < -0x8000_0000 || value > 0xffff_ffff) {
-    throw new DeviceStatusError(GvcpStatus.ERROR, `${name}: ${value} is not a 32-bit value`);
+    throw new GvcpDeviceStatusError(GvcpStatus.ERROR, `${name}: ${value} is not a 32-bit value`);
   }
   return value >>> 0;
 }
 
 function blockWord(bytes: Uint8Array, name: string): number {
   if (bytes.byteLength !== 4)
-    throw new DeviceStatusError(GvcpStatus.ERROR, `${name} read handler returned ${bytes.byteLength} bytes, not 4`);
+    throw new GvcpDeviceStatusError(GvcpStatus.ERROR, `${name} read handler returned ${bytes.byteLength} bytes, not 4`);
   return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
 }

@@ -1,5 +1,5 @@
 import { GvcpStatus } from '../codec/index.js';
-import { DeviceStatusError } from './errors.js';
+import { GvcpDeviceStatusError } from './errors.js';
 import type { RegisterSpace } from './registers.js';
 
 /** UserSetSelector values (SFNC): the factory settings and two user sets. */
@@ -33,7 +33,8 @@ export class UserSets {
       address: a.UserSetSelector,
       name: 'UserSetSelector',
       write: (v) => {
-        if (v > max) throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `UserSetSelector ${v} not in 0..${max}`);
+        if (v > max)
+          throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `UserSetSelector ${v} not in 0..${max}`);
         return undefined;
       },
     });
@@ -62,7 +63,7 @@ export class UserSets {
   load(n: number): void {
     const values = this.#sets.get(n);
     if (values === undefined)
-      throw new DeviceStatusError(GvcpStatus.INVALID_PARAMETER, `user set ${n} was never saved`);
+      throw new GvcpDeviceStatusError(GvcpStatus.INVALID_PARAMETER, `user set ${n} was never saved`);
     this.#features.forEach((address, i) => {
       this.#r.set(address, values[i]!);
     });
@@ -71,7 +72,7 @@ export class UserSets {
   /** Stores the feature registers in user set `n` (1 or 2; the Default set is read-only). */
   save(n: number): void {
     if (n === UserSetSelector.Default)
-      throw new DeviceStatusError(GvcpStatus.ACCESS_DENIED, 'the Default user set cannot be overwritten');
+      throw new GvcpDeviceStatusError(GvcpStatus.ACCESS_DENIED, 'the Default user set cannot be overwritten');
     this.#sets.set(n, this.#snapshot());
   }
 

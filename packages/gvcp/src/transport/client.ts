@@ -3,11 +3,10 @@ import {
   AbortError,
   abortReason,
   type CallOptions,
-  deadlineSignal,
   interfaceFor,
   isIpv4,
+  PendingRequests,
   ProtocolError,
-  TimeoutError,
   ValueOutOfRangeError,
 } from '@cam/net-utils';
 import {
@@ -114,95 +113,13 @@ export interface GvcpClientEvents {
 
 type CommandInput = GvcpCommand extends infer C ? (C extends GvcpCommand ? Omit<C, 'reqId'> : never) : never;
 
-/**
- * One try of one command: waits for its final ack, following PENDING_ACKs. A class rather than closures, because
- * this runs for every command (closures per call cost measurably, more so under esbuild's keepNames).
- */
-class Try {
-  resolve!: (ack: GvcpAck | undefined) => void;
-  reject!: (error: unknown) => void;
-  /** Id of the timer arming that is current (0: settled). */
-  armed = 0;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  pendings = 0;
+/** What the client keeps with the command waiting for its ack. */
+interface Waiting {
   /** When the command was first sent (PENDING_ACKs stretch it up to `maxPendingMs` from here). */
-  startedAt = 0;
-  onAbort: (() => void) | undefined;
-  readonly promise: Promise<GvcpAck | undefined>;
-
-  constructor(
-    readonly client: GvcpClientInternals,
-    readonly reqId: number,
-    readonly tryTimeoutMs: number,
-    readonly signal: AbortSignal | undefined,
-  ) {
-    this.promise = new Promise<GvcpAck | undefined>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-
-  settle(): void {
-    this.armed = 0;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
-    this.client.settled(this);
-  }
-
-  fail(error: unknown): void {
-    if (this.armed === 0) return;
-    this.settle();
-    this.reject(error);
-  }
-
-  onTimer(id: number): void {
-    if (id !== this.armed) return;
-    this.settle();
-    this.resolve(undefined);
-  }
-
-  onAck(ack: GvcpAck): void {
-    if (this.armed === 0) return;
-    if (ack.type === 'pending') {
-      this.client.stats.pendingAcks++;
-      if (++this.pendings > this.client.maxPendingAcks) {
-        this.fail(
-          new ProtocolError(
-            `device sent more than ${this.client.maxPendingAcks} PENDING_ACKs for req_id ${this.reqId}`,
-          ),
-        );
-        return;
-      }
-      const left = this.startedAt + this.client.maxPendingMs - Date.now();
-      if (left <= 0) {
-        this.fail(
-          new ProtocolError(
-            `device kept req_id ${this.reqId} pending for more than ${this.client.maxPendingMs} ms (maxPendingMs)`,
-          ),
-        );
-        return;
-      }
-      // The device needs this much longer; allow the per-try timeout on top for the final ack's trip.
-      this.client.arm(this, Math.min(ack.timeToCompletion, left) + this.tryTimeoutMs);
-      return;
-    }
-    this.settle();
-    this.resolve(ack);
-  }
-}
-
-function fireTry(t: Try, id: number): void {
-  t.onTimer(id);
-}
-
-/** What a {@link Try} needs from its client. */
-interface GvcpClientInternals {
-  readonly stats: GvcpClientStats;
-  readonly maxPendingAcks: number;
-  readonly maxPendingMs: number;
-  arm(t: Try, ms: number): void;
-  settled(t: Try): void;
+  readonly startedAt: number;
+  readonly tryTimeoutMs: number;
+  /** PENDING_ACKs received in the current try. */
+  pendings: number;
 }
 
 const DEFAULT_RETRIES = 3;
@@ -212,8 +129,13 @@ const DEFAULT_TRY_TIMEOUT_MS = 500;
  * GVCP control channel to one device over UDP. One command is outstanding at a time (the spec's flow control);
  * calls queue in order. Each command is retransmitted with the same req_id when no ack arrives in the per-try
  * timeout; PENDING_ACK extends the wait; a non-success status rejects with {@link GvcpStatusError}.
+ *
+ * Above 500 lines on purpose: besides the one request channel (the wait loop itself is net-utils'
+ * PendingRequests), it is the register API a GenICam Port and the CLI use (registers, memory in spec-sized chunks,
+ * concatenation when the device supports it) and the control privilege with its heartbeat, which must share the
+ * channel's queue and its notion of the last command sent.
  */
-export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientInternals {
+export class GvcpClient implements RegisterAccess, AsyncDisposable {
   readonly address: string;
   readonly port: number;
   readonly stats: GvcpClientStats = {
@@ -236,18 +158,16 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
   /** True while a command is in flight; later calls wait in `turns` (FIFO). */
   private busy = false;
   private readonly turns: { resolve(): void }[] = [];
-  private inflight: Try | undefined;
   /**
    * One reusable timer for the default per-try timeout, re-armed with `refresh()` (cheaper than a new timer per
    * command); other durations (PENDING_ACK, per-call overrides) get their own timer.
    */
-  private tryTimer: ReturnType<typeof setTimeout> | undefined;
-  private tryTimerArm = 0;
-  private armSeq = 0;
   private closed = false;
   private capabilityValue: number | undefined;
   private controlMode: number | undefined;
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The command waiting for its ack, by req_id (net-utils' one UDP request/resend loop; one at a time here). */
+  private readonly pending = new PendingRequests<number, Waiting, GvcpAck>();
   private heartbeatPeriod = 0;
   private lost: ControlLostError | undefined;
   private lastSentAt = 0;
@@ -337,12 +257,35 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
       this.stats.malformed++;
       return;
     }
-    const f = this.inflight;
-    if (f === undefined || ack.ackId !== f.reqId) {
+    const w = this.pending.meta(ack.ackId);
+    if (w === undefined) {
       this.stats.staleAcks++;
       return;
     }
-    f.onAck(ack);
+    if (ack.type === 'pending') this.onPendingAck(ack.ackId, w, ack.timeToCompletion);
+    else this.pending.resolve(ack.ackId, ack);
+  }
+
+  /** A PENDING_ACK: the device needs longer; the try waits instead of retransmitting, within bounds. */
+  private onPendingAck(reqId: number, w: Waiting, timeToCompletion: number): void {
+    this.stats.pendingAcks++;
+    if (++w.pendings > this.maxPendingAcks) {
+      this.pending.reject(
+        reqId,
+        new ProtocolError(`device sent more than ${this.maxPendingAcks} PENDING_ACKs for req_id ${reqId}`),
+      );
+      return;
+    }
+    const left = w.startedAt + this.maxPendingMs - Date.now();
+    if (left <= 0) {
+      this.pending.reject(
+        reqId,
+        new ProtocolError(`device kept req_id ${reqId} pending for more than ${this.maxPendingMs} ms (maxPendingMs)`),
+      );
+      return;
+    }
+    // The device needs this much longer; allow the per-try timeout on top for the final ack's trip.
+    this.pending.extend(reqId, Math.min(timeToCompletion, left) + w.tryTimeoutMs);
   }
 
   /**
@@ -415,42 +358,41 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
       await this.send(bytes);
       return undefined;
     }
-    // A combined signal only when the caller gave one or an overall timeout (the hot path needs none).
-    const deadline =
-      options.signal !== undefined || options.timeoutMs !== undefined
-        ? deadlineSignal(options, `GVCP ${command.type.toUpperCase()}`)
-        : undefined;
-    try {
-      const expected = ACK_CODE_FOR[command.type];
-      const startedAt = Date.now();
-      for (let attempt = 0; attempt <= retries; attempt++) {
+    const expected = ACK_CODE_FOR[command.type];
+    const waiting: Waiting = { startedAt: Date.now(), tryTimeoutMs, pendings: 0 };
+    const ack = await this.pending.request(reqId, waiting, {
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      attemptMs: tryTimeoutMs,
+      resends: retries,
+      what: `GVCP ${command.type.toUpperCase()} to ${this.address}:${this.port} (${retries + 1} tries)`,
+      send: (attempt) => {
         if (attempt > 0) this.stats.retransmissions++;
-        const ack = await this.attempt(reqId, bytes, tryTimeoutMs, deadline?.signal, startedAt);
-        if (ack === undefined) continue;
-        if (ack.status !== GvcpStatus.SUCCESS) {
-          const index = ack.type === 'writereg' || ack.type === 'writemem' ? ack.index : undefined;
-          const address = commandAddress(command);
-          throw new GvcpStatusError(ack.status, command.type, {
-            ...(index === undefined ? {} : { index }),
-            ...(address === undefined ? {} : { address }),
-          });
-        }
-        if (ackCodeOf(ack) !== expected) {
-          throw new ProtocolError(
-            `device answered ${command.type.toUpperCase()} (req_id ${reqId}) with ack code 0x${ackCodeOf(ack).toString(16)}`,
-            ackCodeOf(ack),
-          );
-        }
-        return ack;
-      }
-    } finally {
-      deadline?.dispose();
+        waiting.pendings = 0;
+        this.lastSentAt = Date.now();
+        this.socket.send(bytes, (error) => {
+          if (error) this.pending.reject(reqId, error);
+        });
+      },
+      onTimeout: () => {
+        this.stats.timeouts++;
+      },
+    });
+    if (ack.status !== GvcpStatus.SUCCESS) {
+      const index = ack.type === 'writereg' || ack.type === 'writemem' ? ack.index : undefined;
+      const address = commandAddress(command);
+      throw new GvcpStatusError(ack.status, command.type, {
+        ...(index === undefined ? {} : { index }),
+        ...(address === undefined ? {} : { address }),
+      });
     }
-    this.stats.timeouts++;
-    throw new TimeoutError(
-      `GVCP ${command.type.toUpperCase()} to ${this.address}:${this.port} (${retries + 1} tries)`,
-      (retries + 1) * tryTimeoutMs,
-    );
+    if (ackCodeOf(ack) !== expected) {
+      throw new ProtocolError(
+        `device answered ${command.type.toUpperCase()} (req_id ${reqId}) with ack code 0x${ackCodeOf(ack).toString(16)}`,
+        ackCodeOf(ack),
+      );
+    }
+    return ack;
   }
 
   private send(bytes: Uint8Array): Promise<void> {
@@ -458,61 +400,6 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
     return new Promise((resolve, reject) => {
       this.socket.send(bytes, (e) => (e ? reject(e) : resolve()));
     });
-  }
-
-  /** One try: send, wait for the final ack (following PENDING_ACKs); undefined when the try timed out. */
-  private attempt(
-    reqId: number,
-    bytes: Uint8Array,
-    tryTimeoutMs: number,
-    signal: AbortSignal | undefined,
-    startedAt: number,
-  ): Promise<GvcpAck | undefined> {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const t = new Try(this, reqId, tryTimeoutMs, signal);
-    t.startedAt = startedAt;
-    if (signal) {
-      t.onAbort = () => t.fail(abortReason(signal));
-      signal.addEventListener('abort', t.onAbort, { once: true });
-    }
-    this.inflight = t;
-    this.arm(t, tryTimeoutMs);
-    this.lastSentAt = Date.now();
-    this.socket.send(bytes, this.onSent);
-    return t.promise;
-  }
-
-  /** Send completion: an error fails the try in flight. */
-  private readonly onSent = (error: Error | null): void => {
-    if (error) this.inflight?.fail(error);
-  };
-
-  private readonly onTryTimer = (): void => {
-    this.inflight?.onTimer(this.tryTimerArm);
-  };
-
-  /** (Re)arms the try timer of `t` for `ms`. @internal */
-  arm(t: Try, ms: number): void {
-    if (t.timer !== undefined) clearTimeout(t.timer);
-    t.timer = undefined;
-    const id = ++this.armSeq;
-    t.armed = id;
-    if (ms === this.tryTimeoutMs) {
-      this.tryTimerArm = id;
-      if (this.tryTimer === undefined) {
-        this.tryTimer = setTimeout(this.onTryTimer, ms);
-        this.tryTimer.unref();
-      } else {
-        this.tryTimer.refresh();
-      }
-    } else {
-      t.timer = setTimeout(fireTry, ms, t, id);
-    }
-  }
-
-  /** A try finished. @internal */
-  settled(t: Try): void {
-    if (this.inflight === t) this.inflight = undefined;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -766,12 +653,11 @@ export class GvcpClient implements RegisterAccess, AsyncDisposable, GvcpClientIn
     }
     this.closed = true;
     // A command still waiting for its ack fails now rather than running out its retries.
-    this.inflight?.fail(new ClientClosedError());
+    this.pending.rejectWhere(new ClientClosedError());
     // Let calls already waiting run out (they see `closed` and reject) before the socket goes.
     const wait = this.acquire(undefined);
     if (wait !== undefined) await wait;
     this.release();
-    if (this.tryTimer !== undefined) clearTimeout(this.tryTimer);
     await closeUdp(this.socket);
   }
 

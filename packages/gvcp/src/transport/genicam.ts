@@ -12,7 +12,6 @@ import {
   throwIfAborted,
   WireError,
 } from '@cam/net-utils';
-import { Unzip, UnzipInflate } from 'fflate';
 import {
   BootstrapRegister,
   BootstrapStringSize,
@@ -20,6 +19,7 @@ import {
   parseGenicamUrl,
   urlFromRegister,
 } from '../codec/index.js';
+import { requireFflate } from '../fflate.js';
 import type { GvcpCallOptions, RegisterAccess } from './client.js';
 
 /** A GenICam description file fetched from a device. */
@@ -245,6 +245,7 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
  * (a zip that lies about its size) is a {@link MalformedError}, never silently cut.
  */
 export function unzipOne(zip: Uint8Array, maxBytes = DEFAULT_MAX): Uint8Array {
+  const { Unzip, UnzipInflate } = requireFflate('unpacking a zipped GenICam file');
   const files: { name: string; data: Uint8Array }[] = [];
   let failure: Error | undefined;
   // every file of the archive counts against the cap: many files of maxBytes each are no way around it

@@ -1,4 +1,4 @@
-import { GvcpStatus } from '@cam/gvcp';
+import { GvcpStatus } from '@cam/gvcp/codec';
 /** GVSP packet formats (low 7 bits of header byte 4; bit 7 is the extended-id flag). */
 export const GvspPacketFormat = {
   LEADER: 1,

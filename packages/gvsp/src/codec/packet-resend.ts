@@ -1,13 +1,11 @@
-import { decodeCommand, encodePacketResendCommand } from '@cam/gvcp';
-import { MalformedError } from '@cam/net-utils';
+import { decodeCommand, encodeCommand } from '@cam/gvcp/codec';
+import { MalformedError } from '@cam/net-utils/wire';
 
 /**
  * PACKETRESEND (GVCP command 0x0040), the one GVCP message the stream side needs: the receiver sends it from its
  * stream socket to the device's GVCP port; the device's stream sender answers it. Encoding and decoding are
  * @cam/gvcp's; these wrappers give the stream side a plain shape without the GVCP `type` tag.
  */
-export const PACKETRESEND_COMMAND = 0x0040;
-export const PACKETRESEND_ACK = 0x0041;
 
 export interface PacketResendCommand {
   /** GVCP request id (1..65535). */
@@ -28,7 +26,7 @@ export function encodedLengthPacketResend(cmd: PacketResendCommand): number {
 
 /** The 20- or 28-byte PACKETRESEND command datagram. */
 export function encodePacketResend(cmd: PacketResendCommand): Uint8Array {
-  return encodePacketResendCommand({ type: 'packetresend', ...cmd });
+  return encodeCommand({ type: 'packetresend', ...cmd });
 }
 
 /** Decodes a PACKETRESEND command datagram; any other datagram is a typed error. */

@@ -5,7 +5,7 @@ import {
   MalformedError,
   TruncatedError,
   ValueOutOfRangeError,
-} from '@cam/net-utils';
+} from '@cam/net-utils/wire';
 import {
   GVSP_CHUNK_APPENDED_BIT,
   GVSP_EXTENDED_HEADER_SIZE,
@@ -15,6 +15,19 @@ import {
   GvspPayloadType,
   GvspStatus,
 } from './constants.js';
+import {
+  GENDC_SUBHEADER_SIZE,
+  gvspAddressOffset,
+  gvspFormatOf,
+  gvspIsExtendedId,
+  gvspLow24,
+  gvspPacketIdOf,
+  gvspPartIdOf,
+  gvspSecondWord,
+  gvspStatusOf,
+  gvspU32,
+  PAYLOAD_SUBHEADER_SIZE,
+} from './packet-fields.js';
 
 /** The common GVSP header (standard 8 bytes or extended-id 20 bytes). */
 export interface GvspHeader {
@@ -246,23 +259,40 @@ export function decodeGvspHeader(bytes: Uint8Array): GvspHeader {
 }
 
 function readHeader(r: ByteReader): GvspHeader {
+  // the field readers of ./packet-fields.ts, shared with the reassembler's hot path; the reader checks lengths
   r.ensure(GVSP_STANDARD_HEADER_SIZE, 'GVSP header');
-  const status = r.u16();
-  const second = r.u16();
-  const formatByte = r.u8();
-  const extendedId = (formatByte & GVSP_EXTENDED_ID_BIT) !== 0;
-  const format = formatByte & 0x7f;
-  const low24 = (r.u8() << 16) | r.u16();
+  const p = r.bytes.subarray(r.offset);
+  const status = gvspStatusOf(p);
+  const extendedId = gvspIsExtendedId(p);
+  const format = gvspFormatOf(p);
   if (format < GvspPacketFormat.LEADER || format > GvspPacketFormat.GENDC) {
-    throw new MalformedError(4, `unknown GVSP packet format ${format}`);
+    throw new MalformedError(r.offset + 4, `unknown GVSP packet format ${format}`);
   }
   if (!extendedId) {
-    return { status, extendedId, blockId: BigInt(second), packetId: low24, format, flags: 0, spare: 0 };
+    r.skip(GVSP_STANDARD_HEADER_SIZE);
+    return {
+      status,
+      extendedId,
+      blockId: BigInt(gvspSecondWord(p)),
+      packetId: gvspLow24(p),
+      format,
+      flags: 0,
+      spare: 0,
+    };
   }
-  r.ensure(GVSP_EXTENDED_HEADER_SIZE - GVSP_STANDARD_HEADER_SIZE, 'extended GVSP header');
-  const blockId = r.u64();
-  const packetId = r.u32();
-  return { status, extendedId, blockId, packetId, format, flags: second, spare: low24 };
+  r.ensure(GVSP_EXTENDED_HEADER_SIZE, 'extended GVSP header');
+  r.skip(GVSP_EXTENDED_HEADER_SIZE);
+  // 64-bit block id as two exact halves (the number reader is exact only below 2^53)
+  const blockId = (BigInt(gvspU32(p, 8)) << 32n) | BigInt(gvspU32(p, 12));
+  return {
+    status,
+    extendedId,
+    blockId,
+    packetId: gvspPacketIdOf(p, true),
+    format,
+    flags: gvspSecondWord(p),
+    spare: gvspLow24(p),
+  };
 }
 
 function writeHeader(w: ByteWriter, h: GvspHeader): void {
@@ -717,27 +747,33 @@ export function decodeGvspPacket(bytes: Uint8Array, options: GvspDecodeOptions =
     case GvspPacketFormat.H264:
       return { header, kind: 'h264', timestamp: r.u64(false, 'H.264 timestamp'), data: r.rest() };
     case GvspPacketFormat.MULTIZONE: {
-      r.ensure(8, 'multizone payload header');
-      const reserved = r.u8();
-      const zoneInfo = r.u8();
-      const addressOffset = readU48(r, 'address offset');
+      r.ensure(PAYLOAD_SUBHEADER_SIZE, 'multizone payload header');
+      const at = r.offset;
+      const reserved = bytes[at]!;
+      const zoneInfo = bytes[at + 1]!;
+      const addressOffset = gvspAddressOffset(bytes, at);
+      r.skip(PAYLOAD_SUBHEADER_SIZE);
       return { header, kind: 'multizone', reserved, zoneInfo, addressOffset, data: r.rest() };
     }
     case GvspPacketFormat.MULTIPART: {
-      r.ensure(8, 'multipart payload header');
-      const partId = r.u8();
-      const zoneInfo = r.u8();
-      const addressOffset = readU48(r, 'address offset');
+      r.ensure(PAYLOAD_SUBHEADER_SIZE, 'multipart payload header');
+      const at = r.offset;
+      const partId = gvspPartIdOf(bytes, at);
+      const zoneInfo = bytes[at + 1]!;
+      const addressOffset = gvspAddressOffset(bytes, at);
+      r.skip(PAYLOAD_SUBHEADER_SIZE);
       return { header, kind: 'multipart', partId, zoneInfo, addressOffset, data: r.rest() };
     }
     default: {
       // GENDC (readHeader rejected anything else)
-      r.ensure(16, 'GenDC payload header');
+      r.ensure(GENDC_SUBHEADER_SIZE, 'GenDC payload header');
+      const dataSize = r.u32();
+      const destinationOffset = r.u64();
       return {
         header,
         kind: 'gendc',
-        dataSize: r.u32(),
-        destinationOffset: r.u64(),
+        dataSize,
+        destinationOffset,
         dataFlags: r.u8(),
         flowFlags: r.u8(),
         flowId: r.u16(),

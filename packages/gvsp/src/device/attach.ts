@@ -1,18 +1,18 @@
 import type { ChunkName } from '@cam/gvcp';
-import { pixelFormatInfo } from '../codec/pixel-format.js';
+import { pixelFormatInfo, TestPattern } from '@cam/gvcp/codec';
+import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from '../engine/scene.js';
+import { TestPatternRenderer } from '../engine/test-pattern.js';
 import { frameChunkData } from './chunks.js';
 import { FrameClock } from './frame-clock.js';
-import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from './scene.js';
 import { GvspSender, type GvspSenderStats, type LossOptions } from './sender.js';
-import { TestPattern } from './test-pattern.js';
 
-/** SFNC TestPattern values: GreyDiagonalRamp is {@link TestPattern}'s moving ramp; the still ones the scene draws. */
-const TEST_PATTERN_DIAGONAL = 5;
+/** SFNC TestPattern values: GreyDiagonalRamp is {@link TestPatternRenderer}'s moving ramp; the still ones the scene draws. */
+const TEST_PATTERN_DIAGONAL = TestPattern.GreyDiagonalRamp;
 const STILL_PATTERNS: Record<number, SensorSettings['testPattern']> = {
-  1: 'Black',
-  2: 'White',
-  3: 'GreyHorizontalRamp',
-  4: 'GreyVerticalRamp',
+  [TestPattern.Black]: 'Black',
+  [TestPattern.White]: 'White',
+  [TestPattern.GreyHorizontalRamp]: 'GreyHorizontalRamp',
+  [TestPattern.GreyVerticalRamp]: 'GreyVerticalRamp',
 };
 
 /** A PACKETRESEND as the device hands it over. */
@@ -208,7 +208,7 @@ export async function attachGvspStreaming(
   };
 
   const run = async (gen: number, mode: number): Promise<void> => {
-    let pattern: TestPattern | undefined;
+    let pattern: TestPatternRenderer | undefined;
     let buf: Uint8Array | undefined;
     for (let n = 0; running && gen === generation; n++) {
       const frameStart = await clock.next(timing);
@@ -223,7 +223,7 @@ export async function attachGvspStreaming(
           pattern.height !== fmt.height ||
           pattern.pixelFormat !== fmt.pixelFormat
         ) {
-          pattern = new TestPattern({ width: fmt.width, height: fmt.height, pixelFormat: fmt.pixelFormat });
+          pattern = new TestPatternRenderer({ width: fmt.width, height: fmt.height, pixelFormat: fmt.pixelFormat });
           buf = new Uint8Array(pattern.byteSize);
         }
         data = pattern.render(n, buf);

@@ -12,9 +12,9 @@ import {
   packetiseBlock,
   type SenderImage,
   statusPacket,
-} from './packetizer.js';
+} from '../engine/packetizer.js';
 
-export type { SenderImage } from './packetizer.js';
+export type { SenderImage } from '../engine/packetizer.js';
 
 /** Simulated network trouble, for tests and the CLI. Shares are 0..1. */
 export interface LossOptions {

@@ -1,14 +1,9 @@
 import dgram from 'node:dgram';
 import type { NativeBinding, NativeCaptureCode, NativeEngine, NativeEngineStats } from '@cam/gvsp-native';
 import { u32ToIpv4 } from '@cam/net-utils';
-import { GvspReassembler, type ReassemblerHooks, type ReassemblerOptions } from './reassembler.js';
-import {
-  type EngineHost,
-  frameTaker,
-  type GvspReceiverOptions,
-  type ReceiveBufferReport,
-  ResendRequester,
-} from './receiver.js';
+import { GvspReassembler, type ReassemblerHooks, type ReassemblerOptions } from '../engine/reassembler.js';
+import { type EngineHost, frameTaker, type GvspReceiverOptions, type ReceiveBufferReport } from './engine-host.js';
+import { ResendRequester } from './receive-loop.js';
 
 /**
  * The native receive engine (@cam/gvsp-native) plugged into a {@link GvspReassembler}: native code receives

@@ -1,13 +1,10 @@
 import type { Port } from '@cam/genicam';
 import { GvcpPort } from '@cam/gvcp';
+import { ScpsBits, StreamChannelRegister, streamChannelRegister } from '@cam/gvcp/codec';
 import { type CallOptions, interfaceFor, ipv4ToU32, ProtocolError, ValueOutOfRangeError } from '@cam/net-utils';
-import type { GvspFrame } from './frame.js';
-import {
-  GvspReceiver,
-  type GvspReceiverOptions,
-  type GvspReceiverStats,
-  type ReceiveEngineReport,
-} from './receiver.js';
+import type { GvspFrame } from '../engine/frame.js';
+import type { GvspReceiverOptions, ReceiveEngineReport } from './engine-host.js';
+import { GvspReceiver, type GvspReceiverStats } from './receiver.js';
 
 /** Register access to the camera (a GvcpClient satisfies it). */
 export interface StreamRegisterAccess {
@@ -22,25 +19,6 @@ export interface StreamNodeMap {
   execute(name: string, options?: CallOptions): Promise<void>;
   getInteger?(name: string, options?: CallOptions): Promise<bigint>;
 }
-
-/** Stream channel registers (bootstrap 0x0D00 + 0x40 * channel). */
-export const StreamChannelRegister = {
-  BASE: 0x0d00,
-  STRIDE: 0x40,
-  SCP: 0x00,
-  SCPS: 0x04,
-  SCPD: 0x08,
-  SCDA: 0x18,
-  SCSP: 0x1c,
-  SCC: 0x20,
-  SCCFG: 0x24,
-} as const;
-/** SCPS bits. */
-export const ScpsBit = {
-  FIRE_TEST_PACKET: 0x8000_0000,
-  DO_NOT_FRAGMENT: 0x4000_0000,
-  BIG_ENDIAN: 0x2000_0000,
-} as const;
 
 export interface OpenStreamOptions
   extends Omit<GvspReceiverOptions, 'payloadSize' | 'device' | 'packetSize'>,
@@ -95,7 +73,7 @@ export async function openStream(camera: StreamRegisterAccess, options: OpenStre
   if (!deviceAddress)
     throw new ValueOutOfRangeError('deviceAddress', 'the camera address is unknown; pass deviceAddress');
   const channel = options.channel ?? 0;
-  const base = StreamChannelRegister.BASE + StreamChannelRegister.STRIDE * channel;
+  const base = streamChannelRegister(channel, 0);
   const call: CallOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
   const hostAddress = options.hostAddress ?? interfaceFor(deviceAddress)?.address;
   if (!hostAddress) {
@@ -130,7 +108,7 @@ export async function openStream(camera: StreamRegisterAccess, options: OpenStre
         // DoNotFragment: a size the path cannot carry whole must fail the probe, not arrive in fragments
         await camera.writeRegister(
           base + StreamChannelRegister.SCPS,
-          (ScpsBit.FIRE_TEST_PACKET | ScpsBit.DO_NOT_FRAGMENT | size) >>> 0,
+          (ScpsBits.FIRE_TEST_PACKET | ScpsBits.DO_NOT_FRAGMENT | size) >>> 0,
           call,
         );
         return wait;

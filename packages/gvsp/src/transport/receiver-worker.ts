@@ -7,8 +7,8 @@
  * small, stay in a SharedArrayBuffer both threads map.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Counter, GvspReassembler } from './reassembler.js';
-import { bindStreamSocket, ResendRequester } from './receiver.js';
+import { GvspReassembler } from '../engine/reassembler.js';
+import { bindStreamSocket, ResendRequester, startReceiveLoop } from './receive-loop.js';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-protocol.js';
 import { carve } from './worker-protocol.js';
 
@@ -48,33 +48,13 @@ async function main(): Promise<void> {
       },
     },
   );
-  engine.tick(Date.now());
   let probing = false;
-  const tickMs = Math.max(1, init.options.tickMs ?? 1);
-  // Date.now() (a small integer) rather than performance.now(): the check runs per packet and must not allocate
-  let lastTick = Date.now();
-  const tick = (): void => {
-    lastTick = Date.now();
-    engine.tick(lastTick);
-  };
-  socket.on('message', (msg, rinfo) => {
-    resend.learn(rinfo.address);
-    if (probing) port.postMessage({ type: 'probed', length: msg.length } satisfies WorkerToMain);
-    if (Date.now() - lastTick >= tickMs) tick();
-    try {
-      engine.handlePacket(msg, msg.length);
-    } catch {
-      // the engine counts and drops bad datagrams itself; this only keeps a missed case from ending the process
-      engine.counters[Counter.malformedPackets]!++;
-    }
-  });
-  socket.on('error', () => {});
-  const timer = setInterval(
-    () => {
-      if (Date.now() - lastTick >= tickMs) tick();
+  const loop = startReceiveLoop(socket, engine, resend, {
+    tickMs: init.options.tickMs,
+    onDatagram(length) {
+      if (probing) port.postMessage({ type: 'probed', length } satisfies WorkerToMain);
     },
-    Math.max(tickMs, 4),
-  );
+  });
   port.on('message', (m: MainToWorker) => {
     switch (m.type) {
       case 'release':
@@ -90,7 +70,7 @@ async function main(): Promise<void> {
         probing = m.on;
         break;
       case 'close':
-        clearInterval(timer);
+        loop.stop();
         engine.abortAll();
         socket.close(() => {
           port.postMessage({ type: 'closed' } satisfies WorkerToMain);

@@ -1,29 +1,34 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { buildFrame, type GvspFrame } from './frame.js';
-import { COUNTER_COUNT, Counter } from './reassembler.js';
-import type { EngineHost, GvspReceiverOptions, ReceiveBufferReport } from './receiver.js';
+import { ProtocolError } from '@cam/net-utils';
+import { buildFrame, type GvspFrame } from '../engine/frame.js';
+import { COUNTER_COUNT, Counter } from '../engine/reassembler.js';
+import type { EngineHost, GvspReceiverOptions, ReceiveBufferReport } from './engine-host.js';
 import { carve, type MainToWorker, poolBytes, type WorkerInit, type WorkerToMain } from './worker-protocol.js';
 
 type FrameMsg = Extract<WorkerToMain, { type: 'frame' }>;
 
+/**
+ * Starts a worker from TypeScript sources; set on `globalThis` under this key by a development loader (the
+ * repository's test-support/source-worker.ts, loaded by the test setup), never by the package itself.
+ * @internal
+ */
+const SOURCE_WORKER_STARTER = Symbol.for('@cam/gvsp.sourceWorkerStarter');
+type SourceWorkerStarter = (entry: URL, options: { workerData: unknown }) => Worker;
+
 function startWorker(workerData: WorkerInit): Worker {
+  // the shipped build: dist/receiver-worker.js (its own tsup entry) beside dist/index.js
   const js = new URL('./receiver-worker.js', import.meta.url);
   // the built worker needs no loader flags; dropping the parent's keeps a dev `--conditions=@cam/source` from
   // sending it to TypeScript sources it cannot load
   if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, execArgv: [] });
-  // Running from TypeScript sources (tests, `--import tsx`): `--import` in a worker's execArgv is not honoured
-  // by Node 20, so a small bootstrap registers tsx inside the worker before loading the entry.
-  const ts = new URL('./receiver-worker.ts', import.meta.url).href;
-  const api = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`;
-  return new Worker(code, { eval: true, workerData, execArgv: ['--conditions=@cam/source'] });
+  const fromSource = (globalThis as { [SOURCE_WORKER_STARTER]?: SourceWorkerStarter })[SOURCE_WORKER_STARTER];
+  if (fromSource) return fromSource(new URL('./receiver-worker.ts', import.meta.url), { workerData });
+  throw new ProtocolError(
+    `the GVSP receive worker ${fileURLToPath(js)} is missing: build the package (pnpm --filter @cam/gvsp build), ` +
+      'or, running from TypeScript sources, load test-support/source-worker.ts first',
+  );
 }
 
 /**

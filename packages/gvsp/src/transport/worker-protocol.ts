@@ -1,4 +1,4 @@
-import type { GvspReceiverOptions, ReceiveBufferReport } from './receiver.js';
+import type { GvspReceiverOptions, ReceiveBufferReport } from './engine-host.js';
 
 /** Data the worker starts with. */
 export interface WorkerInit {

@@ -1,4 +1,4 @@
-import { type AccessContext, DeviceStatusError, type GvcpDevice } from '@cam/gvcp';
+import { type AccessContext, type GvcpDevice, GvcpDeviceStatusError } from '@cam/gvcp';
 import { ScGvmpRegisterWriteError } from '../codec/errors.js';
 import type { ScGvmpDevice } from '../device/device.js';
 import type { RegisterRequestContext, ScGvmpRegisterHost } from '../device/register-host.js';
@@ -25,7 +25,7 @@ export function gvcpRegisterHost(device: GvcpDevice, names: Partial<Record<numbe
             handler.write(value >>> 0, context(ctx));
           } catch (error) {
             if (ScGvmpRegisterWriteError.isInstance(error))
-              throw new DeviceStatusError(error.gvcpStatus, error.message);
+              throw new GvcpDeviceStatusError(error.gvcpStatus, error.message);
             throw error;
           }
           return undefined;

@@ -3,6 +3,8 @@
  * numbers below are this package's documented decisions (see README "Protocol decisions").
  */
 
+import { GvcpStatus } from '@cam/gvcp/codec';
+
 /** Frame sync word: ASCII "SC" (0x53 0x43), big-endian, readable in a hex dump. */
 export const SC_GVMP_MAGIC = 0x5343;
 
@@ -74,24 +76,8 @@ export const ErrorCode = {
 export type ErrorCodeName = keyof typeof ErrorCode;
 export type ErrorCodeValue = (typeof ErrorCode)[ErrorCodeName];
 
-/**
- * GVCP acknowledge status codes (GigE Vision 2.x) a device returns when it refuses a register write. Only the ones
- * SC_GVMP uses are listed; the register-host adapter passes them to the GVCP device.
- */
-export const GvcpStatus = {
-  SUCCESS: 0x0000,
-  INVALID_PARAMETER: 0x8002,
-  INVALID_ADDRESS: 0x8003,
-  WRITE_PROTECT: 0x8004,
-  ACCESS_DENIED: 0x8006,
-  BUSY: 0x8007,
-  WRONG_CONFIG: 0x800f,
-} as const;
-export type GvcpStatusName = keyof typeof GvcpStatus;
-export type GvcpStatusValue = (typeof GvcpStatus)[GvcpStatusName];
-
 /** The GVCP status a refused STREAM_START write is acknowledged with, per ERR_CODE. */
-export const ErrorCodeGvcpStatus: Readonly<Partial<Record<ErrorCodeValue, GvcpStatusValue>>> = {
+export const ErrorCodeGvcpStatus: Readonly<Partial<Record<ErrorCodeValue, GvcpStatus>>> = {
   [ErrorCode.ERR_PARAM_INCOMPLETE]: GvcpStatus.WRONG_CONFIG,
   [ErrorCode.ERR_STREAM_BUSY]: GvcpStatus.BUSY,
   [ErrorCode.ERR_NO_SESSION]: GvcpStatus.ACCESS_DENIED,

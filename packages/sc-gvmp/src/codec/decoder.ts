@@ -1,4 +1,4 @@
-import { FrameTooLargeError, LengthFramer } from '@cam/net-utils';
+import { FrameTooLargeError, LengthFramer } from '@cam/net-utils/wire';
 import { HeaderOffset, SC_GVMP_HEADER_SIZE } from './constants.js';
 import {
   checkMaxPayloadLength,

@@ -1,11 +1,6 @@
-import { type CamErrorOptions, MalformedError, ProtocolError, WireError } from '@cam/net-utils';
-import {
-  type ErrorCodeValue,
-  errorCodeName,
-  type GvcpStatusValue,
-  SC_GVMP_MAGIC,
-  SC_GVMP_VERSION,
-} from './constants.js';
+import type { GvcpStatus } from '@cam/gvcp/codec';
+import { type CamErrorOptions, MalformedError, ProtocolError, WireError } from '@cam/net-utils/wire';
+import { type ErrorCodeValue, errorCodeName, SC_GVMP_MAGIC, SC_GVMP_VERSION } from './constants.js';
 
 const hex4 = (v: number): string => `0x${v.toString(16).padStart(4, '0')}`;
 
@@ -62,10 +57,10 @@ export class ScGvmpDeviceError extends ProtocolError {
  */
 export class ScGvmpRegisterWriteError extends ProtocolError {
   static override readonly errorName: string = 'ScGvmpRegisterWriteError';
-  readonly gvcpStatus: GvcpStatusValue;
+  readonly gvcpStatus: GvcpStatus;
   readonly errCode: ErrorCodeValue | undefined;
 
-  constructor(gvcpStatus: GvcpStatusValue, message: string, errCode?: ErrorCodeValue, options?: CamErrorOptions) {
+  constructor(gvcpStatus: GvcpStatus, message: string, errCode?: ErrorCodeValue, options?: CamErrorOptions) {
     super(message, gvcpStatus, options);
     this.gvcpStatus = gvcpStatus;
     this.errCode = errCode;

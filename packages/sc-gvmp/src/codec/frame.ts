@@ -1,4 +1,10 @@
-import { ByteReader, ByteWriter, FrameTooLargeError, TrailingBytesError, ValueOutOfRangeError } from '@cam/net-utils';
+import {
+  ByteReader,
+  ByteWriter,
+  FrameTooLargeError,
+  TrailingBytesError,
+  ValueOutOfRangeError,
+} from '@cam/net-utils/wire';
 import {
   DEFAULT_MAX_PAYLOAD_LENGTH,
   FrameFlag,

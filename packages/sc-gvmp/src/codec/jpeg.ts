@@ -1,4 +1,4 @@
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { ValueOutOfRangeError } from '@cam/net-utils/wire';
 
 /**
  * A small, real baseline JPEG encoder for flat-block test patterns: an 8-bit grayscale image whose every 8x8 block

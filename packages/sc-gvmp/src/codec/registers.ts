@@ -1,4 +1,4 @@
-import { ipv4ToU32, u32ToIpv4, ValueOutOfRangeError } from '@cam/net-utils';
+import { ipv4ToU32, u32ToIpv4, ValueOutOfRangeError } from '@cam/net-utils/wire';
 
 /**
  * Addresses of the five SC_GVMP registers in the device's GVCP register space. Every register is a 32-bit GVCP

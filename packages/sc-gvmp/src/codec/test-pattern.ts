@@ -1,4 +1,4 @@
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { encodeFlatJpeg } from './jpeg.js';
 
 /** Size of the test pattern image. */

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
+import { GvcpStatus } from '@cam/gvcp/codec';
 import { Backoff, type BackoffOptions, u32ToIpv4, ValueOutOfRangeError } from '@cam/net-utils';
 import {
   ErrorCode,
   ErrorCodeGvcpStatus,
   type ErrorCodeValue,
   errorCodeName,
-  GvcpStatus,
   SC_GVMP_HEADER_SIZE,
   StreamState,
   type StreamStateCode,

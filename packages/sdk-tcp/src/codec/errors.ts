@@ -1,4 +1,4 @@
-import { ProtocolError, WireError } from '@cam/net-utils';
+import { ProtocolError, WireError } from '@cam/net-utils/wire';
 import { DEFAULT_ERROR_TABLE, describeErrorCode, errorCodeName, type HErrorCodeTable } from './error-codes.js';
 
 /** The device answered with a kErrorAnswer packet (it is back in the just-connected state afterwards). */

@@ -1,3 +1,4 @@
+export * from '@cam/net-utils/wire';
 export * from './constants.js';
 export * from './error-codes.js';
 export * from './errors.js';
@@ -5,4 +6,3 @@ export * from './packets.js';
 export * from './program.js';
 export * from './sdk-call.js';
 export * from './xml.js';
-export * from './xml-scan.js';

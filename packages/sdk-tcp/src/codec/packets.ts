@@ -6,7 +6,7 @@ import {
   TrailingBytesError,
   TruncatedError,
   ValueOutOfRangeError,
-} from '@cam/net-utils';
+} from '@cam/net-utils/wire';
 import {
   DEVICE_ID_SIZE,
   MAX_PACKET_SIZE,

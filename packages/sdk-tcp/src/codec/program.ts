@@ -1,6 +1,11 @@
-import { MalformedError, ValueOutOfRangeError } from '@cam/net-utils';
+import {
+  elementText,
+  MalformedError,
+  readXmlFragment,
+  ValueOutOfRangeError,
+  type XmlElement,
+} from '@cam/net-utils/wire';
 import { escapeXmlAttribute } from './xml.js';
-import { elementText, readXmlFragment, type XmlElement } from './xml-scan.js';
 
 /**
  * The vendor's program XML (the body of AddProgram / GetProgram), as the vendor's host libraries write it:

@@ -1,4 +1,4 @@
-import { copyBytes, FrameTooLargeError, LengthFramer, ProtocolError, ValueOutOfRangeError } from '@cam/net-utils';
+import { copyBytes, FrameTooLargeError, LengthFramer, ProtocolError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import {
   MAX_PACKET_SIZE,
   MAX_XML_CHUNK,

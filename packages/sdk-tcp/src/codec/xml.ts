@@ -1,12 +1,20 @@
-import { FrameTooLargeError, MalformedError, ValueOutOfRangeError, WireError } from '@cam/net-utils';
+import {
+  FrameTooLargeError,
+  findElement,
+  MalformedError,
+  readXmlDocument,
+  readXmlFragment,
+  ValueOutOfRangeError,
+  WireError,
+  type XmlElement,
+} from '@cam/net-utils/wire';
 import { MAX_XML_TOTAL } from './constants.js';
-import { findElement, readXmlDocument, readXmlFragment, type XmlElement } from './xml-scan.js';
 
 /**
  * The SDK XML envelope: `<sdk guid="..."><in method="...">BODY</in></sdk>` (request) and
  * `<sdk guid="..."><out method="..." result="kSuccess">BODY</out></sdk>` (answer). `result` holds an HErrorCode name.
  *
- * Parsing uses the linear reader of `xml-scan.ts` (no regular expression over wire input, no entity expansion, any
+ * Parsing uses the linear reader of the wire layer (`@cam/net-utils/wire`, xml.ts) (no regular expression over wire input, no entity expansion, any
  * DOCTYPE rejected); the whole document is checked for well-formedness and BODY is kept verbatim.
  */
 
@@ -96,7 +104,7 @@ export function parseSdkXml(input: string | Uint8Array): SdkEnvelope {
 
 /**
  * Reads `name="..."` of the first `<tag ...>` in a body (depth-first), or undefined when there is none or the body
- * is not well-formed. Linear in the body: the XML reader of `xml-scan.ts`, no regular expression over wire input
+ * is not well-formed. Linear in the body: the XML reader of `@cam/net-utils/wire`, no regular expression over wire input
  * (issue #22 item 3); a `<tag` inside CDATA or a comment is not an element and is not matched.
  */
 export function bodyAttribute(body: string, tag: string, name: string): string | undefined {

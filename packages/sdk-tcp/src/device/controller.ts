@@ -1,11 +1,11 @@
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WireError } from '@cam/net-utils';
+import { findElement, readXmlFragment, type XmlElement } from '@cam/net-utils/wire';
 import { type Screen as ProgramSet, parseProgramXml, programToXml } from '../codec/program.js';
 import { escapeXmlAttribute } from '../codec/xml.js';
-import { findElement, readXmlFragment, type XmlElement } from '../codec/xml-scan.js';
 import { md5File } from '../transport/files.js';
-import type { SdkMethodHandler, SdkMethodResult } from './device.js';
+import type { SdkMethodHandler, SdkMethodResult } from './method.js';
 import { BUILTIN_FONTS, renderFrame } from './render.js';
 
 /**

@@ -29,21 +29,9 @@ import { buildSdkResponse, escapeXmlAttribute, parseSdkXml } from '../codec/xml.
 import { md5File, packFileContent } from '../transport/files.js';
 import { ControllerModel } from './controller.js';
 import { InThreadMd5, OffThreadMd5 } from './md5-worker.js';
+import type { SdkMethodHandler, SdkMethodRequest, SdkMethodResult } from './method.js';
 
-/** What a method handler gets. */
-export interface SdkMethodRequest {
-  method: string;
-  /** Inner XML of `<in>`. */
-  body: string;
-  guid: string;
-  /** Remote address of the host. */
-  remote: string;
-}
 const DEFAULT_DEVICE_ID = 'CAM-SDK-SIM-01';
-
-/** A handler's answer: the inner XML of `<out>` (result kSuccess), or a result name with an optional body. */
-export type SdkMethodResult = string | { result?: string; body?: string };
-export type SdkMethodHandler = (request: SdkMethodRequest) => SdkMethodResult | Promise<SdkMethodResult>;
 
 export interface SdkDeviceOptions {
   /** Address to listen on (default 0.0.0.0; tests use 127.0.0.1). */

@@ -1,7 +1,7 @@
 import { type CallOptions, MalformedError } from '@cam/net-utils';
+import { elementText, findElement, readXmlFragment, type XmlElement } from '@cam/net-utils/wire';
 import { type MediaFile, parseProgramXml, programMedia, programToXml, type Screen } from '../codec/program.js';
 import { escapeXmlAttribute } from '../codec/xml.js';
-import { elementText, findElement, readXmlFragment, type XmlElement } from '../codec/xml-scan.js';
 import {
   type ReadFileResult,
   SdkClient,

@@ -7,7 +7,7 @@
  * {@link encodeAvcC}); {@link Fmp4Muxer} turns a stream of Annex B access units into segments (one per GOP or per
  * frame), deriving durations from the 90 kHz presentation times.
  */
-import { FrameTooLargeError, MalformedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { FrameTooLargeError, MalformedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { h264NalType, nalUnits } from './h26x.js';
 import { type H264SpsInfo, parseH264Sps } from './h264-sps.js';
 

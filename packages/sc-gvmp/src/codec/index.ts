@@ -1,0 +1,70 @@
+// Pure SC_GVMP codec: frames, registers, JPEG test pattern. Imports only @cam/net-utils/wire and @cam/gvcp/codec.
+export {
+  DEFAULT_MAX_PAYLOAD_LENGTH,
+  ErrorCode,
+  ErrorCodeGvcpStatus,
+  type ErrorCodeName,
+  type ErrorCodeValue,
+  errorCodeName,
+  FrameFlag,
+  HeaderOffset,
+  isPayloadKind,
+  isStreamState,
+  MAX_PAYLOAD_LENGTH_LIMIT,
+  PayloadKind,
+  type PayloadKindCode,
+  type PayloadKindName,
+  payloadKindName,
+  SC_GVMP_HEADER_SIZE,
+  SC_GVMP_MAGIC,
+  SC_GVMP_VERSION,
+  StreamState,
+  type StreamStateCode,
+  type StreamStateName,
+  streamStateName,
+} from './constants.js';
+export { createFrameFramer, type FrameFramerOptions, frameFromFramed, ScGvmpFrameDecoder } from './decoder.js';
+export {
+  BadMagicError,
+  NoRouteToCameraError,
+  ScGvmpDeviceError,
+  ScGvmpRegisterWriteError,
+  UnknownPayloadKindError,
+  UnsupportedVersionError,
+} from './errors.js';
+export {
+  checkMaxPayloadLength,
+  decodeFrame,
+  decodeFrameHeader,
+  encodedLengthFrame,
+  encodeFrame,
+  encodeFrameHeader,
+  encodeFrameHeaderInto,
+  encodeFrameInto,
+  type FrameDecodeOptions,
+  type FrameHeader,
+  type FrameInit,
+  frameFlags,
+  payloadKindCode,
+  type ScGvmpFrame,
+  validateFrameHeader,
+} from './frame.js';
+export { encodeFlatJpeg, type FlatJpegOptions } from './jpeg.js';
+export {
+  DEFAULT_REGISTER_MAP,
+  mcdaAddress,
+  mcdaValue,
+  mcpValue,
+  registerMapAt,
+  resolveRegisterMap,
+  SC_GVMP_REGISTER_BASE,
+  type ScGvmpRegisterMap,
+} from './registers.js';
+export {
+  TEST_PATTERN_HEIGHT,
+  TEST_PATTERN_WIDTH,
+  type TestPatternOptions,
+  testPatternJpeg,
+  testPatternRaw,
+  testPatternValue,
+} from './test-pattern.js';

@@ -41,6 +41,8 @@ export interface SqlStoreOptions {
   maxBatch?: number;
   /** Node id (default: host, pid and a random part). */
   nodeId?: string;
+  /** How long `close()` waits for queued writes to commit before failing the rest. Default 30,000 ms. */
+  closeTimeoutMs?: number;
 }
 
 interface QueuedWrite {
@@ -80,6 +82,7 @@ export class SqlStore implements EhomeStore {
   private readonly maxQueued: number;
   private readonly maxBatch: number;
   private readonly startedAt = Date.now();
+  private readonly closeTimeoutMs: number;
 
   constructor(
     readonly kind: 'embedded' | 'postgres',
@@ -89,6 +92,7 @@ export class SqlStore implements EhomeStore {
     this.nodeId = options.nodeId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.maxQueued = options.maxQueuedWrites ?? 20_000;
     this.maxBatch = options.maxBatch ?? 512;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 30_000;
   }
 
   /** Applies the migrations not yet applied; call once before use. */
@@ -402,7 +406,7 @@ export class SqlStore implements EhomeStore {
   async close(): Promise<void> {
     if (this.closed) return;
     // Commit what is queued, then refuse more.
-    const until = Date.now() + 10_000;
+    const until = Date.now() + this.closeTimeoutMs;
     while ((this.draining || this.queue.length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     for (const w of this.queue.splice(0)) w.reject(new StoreError('the store closed before this write committed'));
     this.closed = true;

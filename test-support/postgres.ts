@@ -103,7 +103,13 @@ export async function startPostgres(options: { database?: string } = {}): Promis
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT'); // fast shutdown
+      // pg_ctl waits until the server is down (a signal to runuser would not reach postgres itself).
+      const [ctlCmd, ctlArgs] = run(join(bin, 'pg_ctl'), ['-D', data, 'stop', '-m', 'fast', '-w', '-t', '20']);
+      try {
+        execFileSync(ctlCmd, ctlArgs, { stdio: 'pipe', timeout: 30_000 });
+      } catch {
+        child.kill('SIGKILL');
+      }
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(t);

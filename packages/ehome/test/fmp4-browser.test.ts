@@ -31,26 +31,20 @@ describeInterop('fMP4 in headless Chromium (MSE)', ['chromium'], () => {
     const frames = loadClip('live')
       .frames.slice(0, 50)
       .map((f) => Array.from(f.data));
-    const result = await page.evaluate(async (aus) => {
-      type Muxer = {
-        push(u: { data: Uint8Array; pts: number }): Uint8Array[];
-        flush(): Uint8Array[];
-        codecString: string;
-      };
-      const g = globalThis as unknown as { cam_ehome_codec: { Fmp4Muxer: new (o: object) => Muxer } };
-      const muxer = new g.cam_ehome_codec.Fmp4Muxer({ fragment: 'gop' });
-      const segments: Uint8Array[] = [];
-      for (let i = 0; i < aus.length; i++)
-        segments.push(...muxer.push({ data: Uint8Array.from(aus[i]!), pts: i * 3600 }));
+    // The page-side code is a string: this package's TypeScript has no DOM library.
+    const script = `(async (aus) => {
+      const muxer = new globalThis.cam_ehome_codec.Fmp4Muxer({ fragment: 'gop' });
+      const segments = [];
+      for (let i = 0; i < aus.length; i++) segments.push(...muxer.push({ data: Uint8Array.from(aus[i]), pts: i * 3600 }));
       segments.push(...muxer.flush());
-      const type = `video/mp4; codecs="${muxer.codecString}"`;
+      const type = 'video/mp4; codecs="' + muxer.codecString + '"';
       if (!MediaSource.isTypeSupported(type)) return { type, supported: false };
-      const video = document.querySelector('video')!;
+      const video = document.querySelector('video');
       const ms = new MediaSource();
       video.src = URL.createObjectURL(ms);
       await new Promise((r) => ms.addEventListener('sourceopen', r, { once: true }));
       const sb = ms.addSourceBuffer(type);
-      const errors: string[] = [];
+      const errors = [];
       sb.addEventListener('error', () => errors.push('sourcebuffer error'));
       for (const s of segments) {
         sb.appendBuffer(s);
@@ -66,9 +60,14 @@ describeInterop('fMP4 in headless Chromium (MSE)', ['chromium'], () => {
         width: video.videoWidth,
         height: video.videoHeight,
         errors,
-        mediaError: video.error?.message ?? null,
+        mediaError: video.error ? video.error.message : null,
       };
-    }, frames);
+    })(${JSON.stringify(frames)})`;
+    const result = (await page.evaluate(script)) as {
+      type: string;
+      supported: boolean;
+      buffered?: number[];
+    };
     expect(result.supported, `Chromium supports ${result.type}`).toBe(true);
     expect(result).toMatchObject({ segments: 3, width: 640, height: 360, errors: [], mediaError: null });
     expect(result.buffered![0]).toBeCloseTo(0, 1);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { itInterop } from '../../../test-support/interop.js';
 import {
   annexBToAvcc,
+  avcCodecString,
   encodeAvcC,
   encodeFmp4Fragment,
   encodeFmp4Init,
@@ -17,7 +18,7 @@ import {
   SAMPLE_FLAGS_NON_SYNC,
   SAMPLE_FLAGS_SYNC,
 } from '../src/codec/media/index.js';
-import { H264TestPatternGenerator } from '../src/index.js';
+import { H264TestPatternGenerator, loadClip } from '../src/index.js';
 
 interface Box {
   type: string;
@@ -159,6 +160,20 @@ describe('fMP4 codec', () => {
     expect([...avcC.body]).toEqual([...encodeAvcC([sps!], [pps!])]);
     expect(avcC.body[1]).toBe(sps![1]); // profile
     expect(avcC.body[5]! & 0x1f).toBe(1); // one SPS
+  });
+
+  it('names the codec for MSE from the SPS (avc1.PPCCLL)', () => {
+    const muxer = new Fmp4Muxer();
+    expect(muxer.codecString).toBeUndefined();
+    const [unit] = stream(32, 32, 1, 25);
+    muxer.push(unit!);
+    const [sps] = [...nalUnits(unit!.data)];
+    const expected = `avc1.${[sps![1]!, sps![2]!, sps![3]!].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join('')}`;
+    expect(avcCodecString(sps!)).toBe(expected);
+    expect(muxer.codecString).toBe(expected);
+    // The shipped clips: Main profile (77 = 0x4D).
+    const clipSps = [...nalUnits(loadClip('live').frames[0]!.data)][0]!;
+    expect(avcCodecString(clipSps)).toMatch(/^avc1\.4D[0-9A-F]{4}$/);
   });
 
   it('refuses an avcC without parameter sets or with a NAL of the wrong type', () => {

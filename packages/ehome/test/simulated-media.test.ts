@@ -140,6 +140,7 @@ describe('the shipped clips', () => {
         const index = simulatedRecordingIndex(2, day);
         expect(index.length).toBe(48);
         expect(simulatedRecordingIndex(2, day)).toEqual(index);
+        expect(simulatedRecordingIndex(2, day, undefined, 2)).toEqual(index.filter((r) => r.channel === 2));
         for (const r of index) {
           expect(r.start.slice(0, 10)).toBe(day);
           expect(r.durationMs).toBeGreaterThanOrEqual(10_000);

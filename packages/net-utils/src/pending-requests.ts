@@ -52,10 +52,15 @@ interface Entry<M, R> {
 export class PendingRequests<K, M, R> {
   readonly #entries = new Map<K, Entry<M, R>>();
   readonly #closeSignal: AbortSignal | undefined;
+  readonly #unref: boolean;
 
-  /** `signal`: the owner closed; every waiting request rejects with its reason, and new ones at once. */
-  constructor(options: { signal?: AbortSignal | undefined } = {}) {
+  /**
+   * `signal`: the owner closed; every waiting request rejects with its reason, and new ones at once. `unref`: the
+   * attempt timers do not keep the process alive (a simulated device's background retries).
+   */
+  constructor(options: { signal?: AbortSignal | undefined; unref?: boolean | undefined } = {}) {
     this.#closeSignal = options.signal;
+    this.#unref = options.unref ?? false;
     this.#closeSignal?.addEventListener('abort', () => this.rejectWhere(abortReason(this.#closeSignal!)), {
       once: true,
     });
@@ -138,6 +143,7 @@ export class PendingRequests<K, M, R> {
         arm: (ms) => {
           if (entry.timer !== undefined) clearTimeout(entry.timer);
           entry.timer = setTimeout(onTimer, ms);
+          if (this.#unref) entry.timer.unref?.();
         },
       };
       const attempt = (): void => {

@@ -27,7 +27,10 @@ export interface DeviceInfo {
   userDefinedName: string;
 }
 
-/** Reads a DeviceInfo from 248 bytes at the reader's cursor. */
+/**
+ * Reads a DeviceInfo from 248 bytes at the reader's cursor.
+ * @internal the discovery ack codec uses it; not exported from the entries
+ */
 export function readDeviceInfo(r: ByteReader): DeviceInfo {
   r.ensure(DEVICE_INFO_SIZE, 'DISCOVERY_ACK payload');
   const version = r.u32(false, 'version');
@@ -61,7 +64,9 @@ export function readDeviceInfo(r: ByteReader): DeviceInfo {
   };
 }
 
-/** Writes a DeviceInfo as 248 bytes (reserved bytes zero, strings NUL-padded). */
+/** Writes a DeviceInfo as 248 bytes (reserved bytes zero, strings NUL-padded).
+ * @internal the discovery ack codec uses it; not exported from the entries
+ */
 export function writeDeviceInfo(info: DeviceInfo, w: ByteWriter): void {
   w.u16(info.specVersionMajor, false, 'specVersionMajor');
   w.u16(info.specVersionMinor, false, 'specVersionMinor');

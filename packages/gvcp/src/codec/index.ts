@@ -1,5 +1,6 @@
 export * from './constants.js';
-export * from './device-info.js';
+// readDeviceInfo / writeDeviceInfo are the discovery ack's internals (cursor-based); the public API is below.
+export { DEVICE_INFO_SIZE, type DeviceInfo, decodeDeviceInfo, encodeDeviceInfo } from './device-info.js';
 export * from './messages.js';
 export * from './pixel-format.js';
 export * from './registers.js';

@@ -130,8 +130,8 @@ export type GvcpCommand =
   | ActionCommand;
 export type GvcpCommandType = GvcpCommand['type'];
 
-/** Command code of each command type. */
-export const COMMAND_CODES = {
+/** Command code of each command type (internal: {@link GvcpCommandCode} is the public table). */
+const COMMAND_CODES = {
   discovery: GvcpCommandCode.DISCOVERY_CMD,
   forceip: GvcpCommandCode.FORCEIP_CMD,
   readreg: GvcpCommandCode.READREG_CMD,

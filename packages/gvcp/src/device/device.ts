@@ -1,37 +1,24 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import {
-  ByteWriter,
-  ipv4ToU32,
-  isIpv4,
-  isLoopback,
-  sameSubnet,
-  u32ToIpv4,
-  ValueOutOfRangeError,
-  WireError,
-} from '@cam/net-utils';
+import { ByteWriter, ipv4ToU32, isIpv4, isLoopback, sameSubnet, ValueOutOfRangeError, WireError } from '@cam/net-utils';
 import {
   ACK_CODE_FOR,
   type ActionCommand,
   actionGroupRegister,
   BootstrapRegister as B,
   DEVICE_INFO_SIZE,
-  decodeAck,
   decodeCommand,
   encodeAck,
-  encodeCommand,
   type ForceIpCommand,
   GVCP_HEADER_SIZE,
   GVCP_KEY,
   GVCP_MAX_DATAGRAM,
   GVCP_PORT,
-  type GvcpAck,
   type GvcpCommand,
   GvcpConfigurationBits,
   GvcpFlag,
   GvcpStatus,
   GvcpUnknownCommandError,
-  GvspConfigurationBits,
   READMEM_MAX_COUNT,
   READREG_MAX_COUNT,
   WRITEMEM_MAX_COUNT,
@@ -40,6 +27,7 @@ import {
 import { GvcpDeviceStatusError, statusOf } from './errors.js';
 import type { FrameEventName } from './event-control.js';
 import type { ChunkName } from './genicam.js';
+import { MessageChannel } from './message-channel.js';
 import { DeviceModel, intOption, SCHEDULED_ACTION_QUEUE } from './model.js';
 import { type Application, ControlChannel, type PrimaryApplication } from './privilege.js';
 import { type AccessContext, PartialWriteError, type RegisterSpace, type WriteListener } from './registers.js';
@@ -69,15 +57,14 @@ export type {
 
 const MAX_ACTION_DELAY_MS = 600_000;
 const MAX_PENDING_ACKS = 100;
-const MAX_QUEUED_EVENTS = 64;
 
 const key = (a: AccessContext): string => `${a.address}:${a.port}`;
 
 /**
  * A simulated GigE Vision camera. This class is the GVCP server (the role of Aravis's arvgvfakecamera.c): the UDP
  * socket, command dispatch and the bounded command queue, PENDING_ACK, the retransmission cache, control channel
- * privilege and heartbeat, DISCOVERY / FORCEIP, ACTION (scheduled too) and the message channel. What the camera
- * holds (bootstrap registers, GenICam features, acquisition state) is the register model, model.ts
+ * privilege and heartbeat, DISCOVERY / FORCEIP, ACTION (scheduled too); events go out through message-channel.ts.
+ * What the camera holds (bootstrap registers, GenICam features, acquisition state) is the register model, model.ts
  * (arvfakecamera.c), which this server composes; its public API (`registers`, `imageFormat()`, ...) is reached
  * through here.
  *
@@ -122,6 +109,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   readonly genicamXml: string;
   /** The register model this server answers for (bootstrap table, features, acquisition state). */
   readonly #model: DeviceModel;
+  /** Events to the host (MCDA:MCP), with their retries. */
+  readonly #messages: MessageChannel;
 
   readonly #options: GvcpDeviceOptions;
   readonly #bindAddress: string;
@@ -132,7 +121,6 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   readonly #allowBroadcastAck: boolean;
   readonly #cache: RetransmitCache;
   #socket: Socket | undefined;
-  #messageSocket: Socket | undefined;
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
@@ -140,10 +128,6 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   readonly #queuedBySource = new Map<string, number>();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
-  #eventReqId = 0;
-  #eventQueue: Promise<unknown> = Promise.resolve();
-  #eventsQueued = 0;
-  readonly #eventWaiters = new Map<number, (ack: GvcpAck) => void>();
   #scheduledActions = 0;
 
   constructor(options: GvcpDeviceOptions = {}) {
@@ -178,6 +162,13 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     });
     this.registers = this.#model.registers;
     this.genicamXml = this.#model.genicamXml;
+    this.#messages = new MessageChannel({
+      registers: this.registers,
+      stats: this.stats,
+      bindAddress: this.#bindAddress,
+      timestamp: () => this.timestamp(),
+      reportError: (error) => this.#reportError(error),
+    });
     if (options.signal) {
       if (options.signal.aborted) this.#closed = true;
       else options.signal.addEventListener('abort', () => void this.close(), { once: true });
@@ -312,27 +303,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
    */
   sendEvent(event: DeviceEvent): Promise<EventDelivery> {
     if (this.#closed) return Promise.resolve({ sent: false, acknowledged: false, attempts: 0 });
-    if (this.#eventsQueued >= MAX_QUEUED_EVENTS) {
-      this.stats.eventsUnacknowledged++;
-      return Promise.resolve({ sent: false, acknowledged: false, attempts: 0 });
-    }
-    this.#eventsQueued++;
-    const run = this.#eventQueue.then(() =>
-      this.#deliverEvent(event).catch((error: unknown): EventDelivery => {
-        // A socket failure must not surface as an unhandled rejection from a register handler.
-        this.#reportError(error);
-        return { sent: false, acknowledged: false, attempts: 0 };
-      }),
-    );
-    this.#eventQueue = run.then(
-      () => {
-        this.#eventsQueued--;
-      },
-      () => {
-        this.#eventsQueued--;
-      },
-    );
-    return run;
+    return this.#messages.send(event);
   }
 
   /** Stops listening, drops control, clears every timer. Idempotent. */
@@ -345,14 +316,13 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.#heartbeatTimer = undefined;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    for (const w of this.#eventWaiters.values())
-      w({ type: 'error', ackCode: 0, ackId: 0, status: GvcpStatus.ERROR, payload: new Uint8Array() });
-    this.#eventWaiters.clear();
     this.#cache.clear();
-    const sockets = [this.#socket, this.#messageSocket].filter((s): s is Socket => s !== undefined);
+    const socket = this.#socket;
     this.#socket = undefined;
-    this.#messageSocket = undefined;
-    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all([
+      this.#messages.close(),
+      socket ? new Promise<void>((resolve) => socket.close(() => resolve())) : undefined,
+    ]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -912,97 +882,6 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.#heartbeatTimer = undefined;
     this.#model.closeChannels();
     this.#emitSafe('controlChange', { primary: undefined, reason });
-  }
-
-  // -------------------------------------------------------------------------------------------------------------
-  // Message channel
-
-  async #messageChannelSocket(): Promise<Socket> {
-    if (this.#messageSocket) return this.#messageSocket;
-    const s = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind({ port: 0, address: this.#bindAddress }, () => {
-        s.off('error', reject);
-        resolve();
-      });
-    });
-    s.on('error', () => {
-      this.stats.sendErrors++;
-    });
-    s.on('message', (msg) => {
-      try {
-        const ack = decodeAck(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
-        const waiter = this.#eventWaiters.get(ack.ackId);
-        if (waiter) waiter(ack);
-      } catch {
-        this.stats.badDatagrams++;
-      }
-    });
-    if (this.#closed) {
-      s.close();
-      throw new Error('GvcpDevice is closed');
-    }
-    this.#messageSocket = s;
-    return s;
-  }
-
-  async #deliverEvent(event: DeviceEvent): Promise<EventDelivery> {
-    const port = this.registers.get(B.MCP) & 0xffff;
-    const address = u32ToIpv4(this.registers.get(B.MCDA));
-    if (this.#closed || port === 0 || address === '0.0.0.0') return { sent: false, acknowledged: false, attempts: 0 };
-    const socket = await this.#messageChannelSocket();
-    this.registers.set(B.MCSP, socket.address().port);
-    this.#eventReqId = (this.#eventReqId % 0xffff) + 1;
-    const reqId = this.#eventReqId;
-    const extendedId = (this.registers.get(B.GVSP_CONFIGURATION) & GvspConfigurationBits.BLOCK_ID_64BIT_ENABLE) !== 0;
-    const e = {
-      eventId: event.eventId,
-      streamChannel: event.streamChannel ?? 0xffff,
-      blockId: event.blockId ?? 0n,
-      timestamp: event.timestamp ?? this.timestamp(),
-    };
-    const bytes = event.data
-      ? encodeCommand({ type: 'eventdata', reqId, ackRequired: true, extendedId, event: e, data: event.data })
-      : encodeCommand({ type: 'event', reqId, ackRequired: true, extendedId, events: [e] });
-    const timeout = Math.max(1, this.registers.get(B.MCTT));
-    const retries = Math.min(this.registers.get(B.MCRC), 100);
-    const expected = event.data ? 'eventdata' : 'event';
-    let attempts = 0;
-    for (let attempt = 0; attempt <= retries && !this.#closed; attempt++) {
-      attempts++;
-      if (attempt > 0) this.stats.eventRetries++;
-      this.stats.eventsSent++;
-      const acked = await new Promise<boolean>((resolve) => {
-        const t = this.#timer(() => {
-          this.#eventWaiters.delete(reqId);
-          resolve(false);
-        }, timeout);
-        this.#eventWaiters.set(reqId, (ack) => {
-          if (ack.type === expected) {
-            this.#clearTimer(t);
-            this.#eventWaiters.delete(reqId);
-            resolve(ack.status === GvcpStatus.SUCCESS);
-          } else if (this.#closed) {
-            this.#clearTimer(t);
-            resolve(false);
-          }
-        });
-        try {
-          socket.send(bytes, port, address, (error) => {
-            if (error) this.stats.sendErrors++;
-          });
-        } catch {
-          this.stats.sendErrors++;
-        }
-      });
-      if (acked) {
-        this.stats.eventsAcknowledged++;
-        return { sent: true, acknowledged: true, attempts };
-      }
-    }
-    this.stats.eventsUnacknowledged++;
-    return { sent: true, acknowledged: false, attempts };
   }
 }
 

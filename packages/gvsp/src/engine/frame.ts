@@ -1,5 +1,5 @@
 import { imageByteSize, pixelFormatInfo, pixelFormatName } from '@cam/gvcp/codec';
-import { copyBytes } from '@cam/net-utils';
+import { copyBytes } from '@cam/net-utils/wire';
 import {
   GVSP_CHUNK_APPENDED_BIT,
   GVSP_STANDARD_HEADER_SIZE,
@@ -166,7 +166,7 @@ export function buildFrame(
   }
   if (options.swap16 && pixelFormatInfo(pixelFormat)?.wordPixels && imageLength >= 2) {
     // seed 001: cameras differ in the byte order of 16-bit pixels; make them little-endian as PFNC says
-    Buffer.from(data.buffer, data.byteOffset, imageLength & ~1).swap16();
+    swapBytePairs(data, imageLength & ~1);
   }
   let pooled = true;
   let released = false;
@@ -246,4 +246,19 @@ export function buildFrame(
     [Symbol.dispose]: giveBack,
   };
   return frame;
+}
+
+/** Swaps each byte pair of `data[0..length)` in place: Node's native swap16 where there is one, else a loop. */
+function swapBytePairs(data: Uint8Array, length: number): void {
+  const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, o: number, n: number): { swap16(): void } } })
+    .Buffer;
+  if (NodeBuffer) {
+    NodeBuffer.from(data.buffer, data.byteOffset, length).swap16();
+    return;
+  }
+  for (let i = 0; i + 1 < length; i += 2) {
+    const b = data[i]!;
+    data[i] = data[i + 1]!;
+    data[i + 1] = b;
+  }
 }

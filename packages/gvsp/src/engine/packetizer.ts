@@ -1,5 +1,5 @@
 import { imageByteSize } from '@cam/gvcp/codec';
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { ValueOutOfRangeError } from '@cam/net-utils/wire';
 import {
   GVSP_EXTENDED_HEADER_SIZE,
   GVSP_STANDARD_HEADER_SIZE,

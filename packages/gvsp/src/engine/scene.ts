@@ -1,5 +1,5 @@
 import { pixelFormatInfo } from '@cam/gvcp/codec';
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { ValueOutOfRangeError } from '@cam/net-utils/wire';
 
 /** What the simulated sensor is set to, as the camera's features say. */
 export interface SensorSettings {

@@ -1,5 +1,5 @@
 import { imageByteSize, pixelFormatBits, pixelFormatInfo } from '@cam/gvcp/codec';
-import { ValueOutOfRangeError } from '@cam/net-utils';
+import { ValueOutOfRangeError } from '@cam/net-utils/wire';
 
 export interface TestPatternRendererOptions {
   width: number;

@@ -466,7 +466,11 @@ function bindUdp(udp: UdpSocket, port: number, host: string): Promise<void> {
   });
 }
 
-/** One host connection. */
+/**
+ * One host connection: the device side of the handshake, call assembly and dispatch, file reception with MD5
+ * checks, and the replies. Above 500 lines on purpose: these are the states of one connection's protocol state
+ * machine over one framer, in the order the protocol runs them; the vendor methods themselves are in controller.ts.
+ */
 class DeviceConnection {
   private state: State = 'connected';
   private guid: string | null = null;

@@ -146,6 +146,10 @@ const MAX_INBOX = 8192;
  * Host side (上位机) of the SDK TCP protocol: one TCP connection, transport version negotiation, GetIFVersion for the
  * guid, then XML calls and file transfers, one at a time (an SDK call asked for during a file transfer waits for the
  * transfer to end: the protocol forbids interleaving them).
+ *
+ * Above 500 lines on purpose: handshake, calls, uploads, read-backs and the heartbeat all go through the one
+ * exclusive exchange queue and the one packet inbox (`expect`) of the connection; the codec (packets, call
+ * assembly, XML) is already apart in ../codec/. Not split further for this reason.
  */
 export class SdkClient implements AsyncDisposable {
   readonly host: string;

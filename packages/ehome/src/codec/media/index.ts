@@ -2,6 +2,7 @@
 export { BitWriter, crc32Mpeg2 } from './bits.js';
 export {
   annexBToAvcc,
+  avcCodecString,
   encodeAvcC,
   encodedLengthFmp4Fragment,
   encodeFmp4Fragment,

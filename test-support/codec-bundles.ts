@@ -12,7 +12,6 @@ export const CODEC_ENTRIES = [
   '@cam/gvsp/codec',
   '@cam/sc-gvmp/codec',
   '@cam/ehome/codec',
-  '@cam/ehome/media',
   '@cam/sdk-tcp/codec',
   '@cam/genicam',
 ] as const;

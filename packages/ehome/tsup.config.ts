@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', codec: 'src/codec/index.ts', 'codec/media/index': 'src/codec/media/index.ts' },
+  entry: { index: 'src/index.ts', codec: 'src/codec/index.ts' },
   format: ['esm'],
   target: 'node20',
   platform: 'node',

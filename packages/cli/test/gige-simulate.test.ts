@@ -86,6 +86,12 @@ describe('cam gige simulate', () => {
     const m = await runCam(['gige', 'simulate', '--mac', 'xx']);
     expect(m.code).toBe(2);
     expect(m.stderr).toMatch(/MAC/);
+    const hook = await runCam(['gige', 'simulate', '--address', '127.0.0.1', '--port', '0', '--forceip-hook', 'dhcp']);
+    expect(hook.code).toBe(2);
+    expect(hook.stderr).toMatch(/FORCEIP hook "dhcp" is not one of: ip/);
+    const mtu = await runCam(['gige', 'simulate', '--address', '127.0.0.1', '--port', '0', '--path-mtu', '100']);
+    expect(mtu.code).toBe(2);
+    expect(mtu.stderr).toMatch(/path MTU 100 is not in 576\.\.65536 or "egress"/);
   });
 
   it('streams when acquisition starts: cam gige grab gets complete frames of the configured size as PNG', async () => {

@@ -3,7 +3,7 @@
  * plus the Node socket helpers: host interfaces, port pool, stream framing over a Duplex, reads into a user buffer.
  */
 
-export { type Ipv4Interface, interfaceFor, listIpv4Interfaces } from './net.js';
+export { egressMtu, type Ipv4Interface, interfaceFor, interfaceMtu, listIpv4Interfaces } from './net.js';
 export { type PendingRequestOptions, PendingRequests } from './pending-requests.js';
 export { type AcquireOptions, type PortLease, PortPool, type PortPoolOptions } from './port-pool.js';
 export { type ReadFramesOptions, readFrames } from './stream.js';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { ipv4ToU32 } from './bytes.js';
 import { countOnes, directedBroadcast, isLoopback } from './ipv4.js';
@@ -61,4 +62,31 @@ export function interfaceFor(
     }
   }
   return best;
+}
+
+/** Largest MTU a link layer reports (loopback's is 65536); anything above is not a usable reading. */
+const MAX_MTU = 65_536;
+
+/**
+ * The MTU of interface `name` in bytes (Linux: `/sys/class/net/NAME/mtu`), or undefined where it cannot be read
+ * (another platform, an unknown name).
+ */
+export function interfaceMtu(name: string): number | undefined {
+  if (!/^[\w.:@-]{1,15}$/.test(name) || name === '.' || name === '..') return undefined;
+  try {
+    const mtu = Number(readFileSync(`/sys/class/net/${name}/mtu`, 'utf8').trim());
+    return Number.isInteger(mtu) && mtu >= 68 && mtu <= MAX_MTU ? mtu : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The MTU of the interface that reaches `remote` directly (the one on its subnet, loopback for 127/8): the largest
+ * IP datagram that leaves towards it unfragmented. Undefined when no local subnet holds `remote` or the MTU cannot
+ * be read.
+ */
+export function egressMtu(remote: string, interfaces: Ipv4Interface[] = listIpv4Interfaces()): number | undefined {
+  const i = interfaceFor(remote, interfaces);
+  return i ? interfaceMtu(i.name) : undefined;
 }

@@ -2,8 +2,10 @@ import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
   directedBroadcast,
+  egressMtu,
   type Ipv4Interface,
   interfaceFor,
+  interfaceMtu,
   isIpv4,
   isLoopback,
   listIpv4Interfaces,
@@ -130,5 +132,21 @@ describe('listIpv4Interfaces', () => {
     const list = listIpv4Interfaces({ includeInternal: false });
     expect(list.every((i) => !i.internal)).toBe(true);
     expect(list.length).toBe(listIpv4Interfaces().filter((i) => !i.internal).length);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('interfaceMtu / egressMtu (Linux /sys/class/net)', () => {
+  it('reads the loopback MTU and the MTU towards a loopback host', () => {
+    const mtu = interfaceMtu('lo');
+    expect(mtu).toBeGreaterThanOrEqual(1500);
+    expect(egressMtu('127.0.0.1')).toBe(mtu);
+  });
+  it('refuses names that are not interface names, and unknown interfaces', () => {
+    for (const name of ['..', '.', '../lo', 'lo/mtu', '', 'x'.repeat(16), 'no-such-if0']) {
+      expect(interfaceMtu(name)).toBeUndefined();
+    }
+  });
+  it('is undefined for a host on no local subnet', () => {
+    expect(egressMtu('203.0.113.7', [])).toBeUndefined();
   });
 });

@@ -1,4 +1,11 @@
-import { FeatureRegister, GVCP_PORT, GvcpDevice, type GvcpDeviceOptions, SimulatedPixelFormat } from '@cam/gvcp';
+import {
+  FeatureRegister,
+  GVCP_PORT,
+  GvcpDevice,
+  type GvcpDeviceOptions,
+  ipRouteForceIpHook,
+  SimulatedPixelFormat,
+} from '@cam/gvcp';
 import { type AttachStreamingOptions, attachGvspStreaming, type GvspStreaming, type StreamingDevice } from '@cam/gvsp';
 import { ipv4ToU32, isIpv4, isLoopback, macToBytes, u32ToIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
@@ -17,6 +24,8 @@ interface SimulateOptions {
   packetSize?: string;
   lossRatio?: string;
   count?: string;
+  forceipHook?: string;
+  pathMtu?: string;
   json?: boolean;
 }
 
@@ -26,6 +35,8 @@ interface StreamSettings {
   /** Largest GVSP packet (IP + UDP + GVSP) the simulated link carries, like a path MTU. */
   maxPacketSize: number | undefined;
   lossRatio: number;
+  /** Emulated path MTU for DoNotFragment packets: bytes, or the egress interface's MTU. */
+  pathMtu: number | 'egress' | undefined;
 }
 
 function streamSettings(opts: SimulateOptions): StreamSettings {
@@ -37,7 +48,13 @@ function streamSettings(opts: SimulateOptions): StreamSettings {
   const lossRatio = opts.lossRatio === undefined ? 0 : Number(opts.lossRatio);
   if (!(lossRatio >= 0 && lossRatio < 1))
     throw new UsageError(`loss ratio "${opts.lossRatio}" is not in 0..1 (exclusive)`);
-  return { fps, maxPacketSize, lossRatio };
+  let pathMtu: StreamSettings['pathMtu'];
+  if (opts.pathMtu === 'egress') pathMtu = 'egress';
+  else if (opts.pathMtu !== undefined) {
+    pathMtu = parseNumber(opts.pathMtu, 'path MTU');
+    if (pathMtu < 576 || pathMtu > 65_536) throw new UsageError(`path MTU ${pathMtu} is not in 576..65536 or "egress"`);
+  }
+  return { fps, maxPacketSize, lossRatio, pathMtu };
 }
 
 /**
@@ -91,6 +108,7 @@ async function startStreaming(device: GvcpDevice, s: StreamSettings, address: st
   }
   const options: AttachStreamingOptions = { bindAddress: address };
   if (s.lossRatio > 0) options.loss = { drop: s.lossRatio, onResend: false };
+  if (s.pathMtu !== undefined) options.pathMtu = s.pathMtu;
   return attachGvspStreaming(s.maxPacketSize === undefined ? device : linkLimited(device, s.maxPacketSize), options);
 }
 
@@ -112,6 +130,12 @@ function deviceOptions(opts: SimulateOptions): GvcpDeviceOptions {
   if (opts.address !== undefined) {
     if (!isIpv4(opts.address)) throw new UsageError(`address "${opts.address}" is not an IPv4 address`);
     options.address = opts.address;
+  }
+  if (opts.forceipHook !== undefined) {
+    if (opts.forceipHook !== 'ip') throw new UsageError(`FORCEIP hook "${opts.forceipHook}" is not one of: ip`);
+    if (process.platform !== 'linux') throw new UsageError('--forceip-hook ip needs Linux (iproute2)');
+    // Moves the address on the interface that holds it: only meant inside a network namespace.
+    options.applyIpConfig = ipRouteForceIpHook();
   }
   options.port = opts.port === undefined ? GVCP_PORT : parseNumber(opts.port, 'port');
   if (options.port > 0xffff) throw new UsageError(`port ${options.port} is not in 0..65535`);
@@ -206,6 +230,8 @@ export function registerGigeSimulate(gige: Command): void {
       '--count <n>',
       `cameras in this process (1..${MAX_COUNT}): on 127.0.0.x consecutive addresses, else consecutive ports`,
     )
+    .option('--path-mtu <n>', 'drop DoNotFragment packets above n bytes, or "egress": the link MTU to the host')
+    .option('--forceip-hook <kind>', '"ip": FORCEIP moves the address with ip addr (inside a netns only)')
     .option('--json', 'print one JSON line per camera with address, port, serial and MAC once listening')
     .action(async (opts: SimulateOptions) => {
       const json = opts.json === true;

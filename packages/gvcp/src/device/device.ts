@@ -1,4 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { ByteWriter, ipv4ToU32, isIpv4, isLoopback, sameSubnet, ValueOutOfRangeError, WireError } from '@cam/net-utils';
 import {
@@ -32,6 +32,7 @@ import { DeviceModel, intOption, SCHEDULED_ACTION_QUEUE } from './model.js';
 import { type Application, ControlChannel, type PrimaryApplication } from './privilege.js';
 import { type AccessContext, PartialWriteError, type RegisterSpace, type WriteListener } from './registers.js';
 import { RetransmitCache } from './retransmit-cache.js';
+import { DeviceSockets } from './sockets.js';
 import type {
   ActionSignal,
   ControlChangeReason,
@@ -58,6 +59,10 @@ export type {
 const MAX_ACTION_DELAY_MS = 600_000;
 const MAX_PENDING_ACKS = 100;
 
+/** Hosts whose last reached local address is remembered (for the message channel's source address). */
+const REACHED_VIA_MAX = 256;
+/** End of the current IP configuration registers (0x0024 IP ... 0x0044 gateway). */
+const REACHED_END = 0x0048;
 const key = (a: AccessContext): string => `${a.address}:${a.port}`;
 
 /**
@@ -120,7 +125,10 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   readonly #maxQueued: number;
   readonly #allowBroadcastAck: boolean;
   readonly #cache: RetransmitCache;
-  #socket: Socket | undefined;
+  #sockets: DeviceSockets | undefined;
+  #rescanTimer: NodeJS.Timeout | undefined;
+  /** The local address each host last reached (host IPv4 -> our address), for the message channel's source. */
+  readonly #reachedVia = new Map<string, string>();
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
@@ -165,7 +173,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.#messages = new MessageChannel({
       registers: this.registers,
       stats: this.stats,
-      bindAddress: this.#bindAddress,
+      sourceAddress: (host) => this.#messageSource(host),
       timestamp: () => this.timestamp(),
       reportError: (error) => this.#reportError(error),
     });
@@ -182,40 +190,53 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     return device;
   }
 
-  /** Binds the GVCP socket. Rejects (for example with EADDRINUSE) when the port is taken. */
+  /**
+   * Binds the GVCP socket(s): one, bound to `address`; or bound to every interface, one per interface address
+   * plus the broadcast addresses (see sockets.ts). Rejects (for example with EADDRINUSE) when the port is taken.
+   */
   async listen(): Promise<{ address: string; port: number }> {
     if (this.#closed) throw new Error('GvcpDevice is closed');
-    if (this.#socket) return this.address();
-    const socket = createSocket({ type: 'udp4', reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => {
-        socket.close();
-        reject(e);
-      };
-      socket.once('error', onError);
-      socket.bind({ port: this.#port, address: this.#bindAddress, exclusive: true }, () => {
-        socket.off('error', onError);
-        resolve();
-      });
+    if (this.#sockets) return this.address();
+    const sockets = await DeviceSockets.open({
+      bindAddress: this.#bindAddress,
+      port: this.#port,
+      onMessage: (msg, rinfo, reply, local) => this.#onDatagram(reply, msg, rinfo, local),
+      currentIp: () => this.ipConfig.ip,
+      onError: () => {
+        this.stats.sendErrors++;
+      },
     });
-    // Broadcast acks are only sent when bound to every interface (a real or namespaced network), never on loopback.
-    if (this.#bindAddress === '0.0.0.0') socket.setBroadcast(true);
-    socket.on('error', () => {
-      this.stats.sendErrors++;
-    });
-    socket.on('message', (msg, rinfo) => this.#onDatagram(socket, msg, rinfo));
-    this.#socket = socket;
-    if (this.#port === 0) this.#model.deriveIdentity(socket.address().port);
+    if (this.#closed) {
+      await sockets.close();
+      throw new Error('GvcpDevice is closed');
+    }
+    this.#sockets = sockets;
+    const rescanMs = this.#options.interfaceRescanMs ?? 2000;
+    if (sockets.everyInterface && rescanMs > 0) {
+      // Interfaces come and go (DHCP, a FORCEIP hook, a test's namespace): follow them.
+      this.#rescanTimer = setInterval(() => void sockets.refresh(), rescanMs);
+      this.#rescanTimer.unref();
+    }
+    if (this.#port === 0) this.#model.deriveIdentity(sockets.port);
     const where = this.address();
     this.#emitSafe('listening', where);
     return where;
   }
 
-  /** Where the device listens. */
+  /** Where the device listens (`0.0.0.0` when bound to every interface). */
   address(): { address: string; port: number } {
-    if (!this.#socket) throw new Error('GvcpDevice is not listening');
-    const a = this.#socket.address();
-    return { address: a.address, port: a.port };
+    if (!this.#sockets) throw new Error('GvcpDevice is not listening');
+    return { address: this.#bindAddress, port: this.#sockets.port };
+  }
+
+  /** The addresses the device answers from: the bound one, or every interface address when bound to all. */
+  localAddresses(): string[] {
+    return this.#sockets?.addresses ?? [];
+  }
+
+  /** Re-reads the host's interfaces now (done after every FORCEIP, and every `interfaceRescanMs`). */
+  async refreshInterfaces(): Promise<void> {
+    await this.#sockets?.refresh();
   }
 
   /** The device MAC address. */
@@ -317,12 +338,11 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#cache.clear();
-    const socket = this.#socket;
-    this.#socket = undefined;
-    await Promise.all([
-      this.#messages.close(),
-      socket ? new Promise<void>((resolve) => socket.close(() => resolve())) : undefined,
-    ]);
+    if (this.#rescanTimer) clearInterval(this.#rescanTimer);
+    this.#rescanTimer = undefined;
+    const set = this.#sockets;
+    this.#sockets = undefined;
+    await Promise.all([set?.close(), this.#messages.close()]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -351,9 +371,15 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   // -------------------------------------------------------------------------------------------------------------
   // Datagram handling
 
-  #onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+  #onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo, local: string): void {
     this.stats.datagramsReceived++;
     const from: AccessContext = { address: rinfo.address, port: rinfo.port };
+    if (this.#reachedVia.get(rinfo.address) !== local) {
+      // Bounded: the oldest host is forgotten first.
+      this.#reachedVia.delete(rinfo.address);
+      if (this.#reachedVia.size >= REACHED_VIA_MAX) this.#reachedVia.delete(this.#reachedVia.keys().next().value ?? '');
+      this.#reachedVia.set(rinfo.address, local);
+    }
     try {
       this.#dispatch(socket, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), from);
     } catch (error) {
@@ -500,11 +526,11 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     // Any command from the primary application is its heartbeat.
     this.control.touch(from);
     if (this.control.primary) this.#armHeartbeat();
-    const work = this.#executeAccess(cmd, from);
+    const work = this.#executeAccess(cmd, from, socket);
     return this.#withPendingAck(socket, cmd, from, work);
   }
 
-  async #executeAccess(cmd: GvcpCommand, from: AccessContext): Promise<Uint8Array> {
+  async #executeAccess(cmd: GvcpCommand, from: AccessContext, reply: Socket): Promise<Uint8Array> {
     switch (cmd.type) {
       case 'readreg': {
         if (cmd.addresses.length > READREG_MAX_COUNT)
@@ -513,7 +539,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         const values: number[] = [];
         for (const address of cmd.addresses) {
           try {
-            values.push(await this.registers.readRegister(address, from));
+            values.push(this.#reachedWord(address, reply) ?? (await this.registers.readRegister(address, from)));
           } catch (error) {
             this.#noteHandlerError(error);
             return encodeAck({ type: 'readreg', ackId: cmd.reqId, status: statusOf(error), values });
@@ -551,7 +577,15 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
           return this.#statusAck(GvcpStatus.INVALID_PARAMETER, ACK_CODE_FOR.readmem, cmd.reqId);
         }
         try {
-          const data = await this.registers.readMemory(cmd.address, cmd.count, from);
+          let data = await this.registers.readMemory(cmd.address, cmd.count, from);
+          if (cmd.address < REACHED_END && cmd.address + cmd.count > B.CURRENT_IP_ADDRESS) {
+            data = Uint8Array.from(data);
+            const view = new DataView(data.buffer);
+            for (let a = cmd.address; a < cmd.address + cmd.count; a += 4) {
+              const word = this.#reachedWord(a, reply);
+              if (word !== undefined) view.setUint32(a - cmd.address, word);
+            }
+          }
           return encodeAck({
             type: 'readmem',
             ackId: cmd.reqId,
@@ -670,9 +704,20 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.#sendRaw(socket, ack, to);
   }
 
-  #sendRaw(socket: Socket, bytes: Uint8Array, to: AccessContext): void {
+  #sendRaw(received: Socket, bytes: Uint8Array, to: AccessContext): void {
     if (this.#closed) return;
     this.stats.acksSent++;
+    // The socket a command arrived on is gone when its address went away meanwhile (FORCEIP): answer from the
+    // interface that reaches the host now.
+    const sockets = this.#sockets;
+    const socket =
+      sockets?.everyInterface && sockets.localAddressOf(received) === undefined
+        ? sockets.socketFor(to.address, this.ipConfig.ip)
+        : received;
+    if (!socket) {
+      this.stats.sendErrors++;
+      return;
+    }
     try {
       socket.send(bytes, to.port, to.address, (error) => {
         if (error) this.stats.sendErrors++;
@@ -706,9 +751,42 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     if (this.#closed) return;
     const w = new ByteWriter(GVCP_HEADER_SIZE + DEVICE_INFO_SIZE);
     w.u16(GvcpStatus.SUCCESS).u16(ACK_CODE_FOR.discovery).u16(DEVICE_INFO_SIZE).u16(reqId);
-    // The payload is a copy of bootstrap registers 0x0000-0x00F7, byte for byte.
-    w.raw(this.#model.localBytes(0, DEVICE_INFO_SIZE));
+    // The payload is a copy of bootstrap registers 0x0000-0x00F7, byte for byte, except that bound to every
+    // interface it names the address of the interface that answers (one camera on each subnet, as a host sees it).
+    const info = Uint8Array.from(this.#model.localBytes(0, DEVICE_INFO_SIZE));
+    const reached = this.#reachedConfig(socket);
+    const view = new DataView(info.buffer);
+    view.setUint32(B.CURRENT_IP_ADDRESS, ipv4ToU32(reached.ip));
+    view.setUint32(B.CURRENT_SUBNET_MASK, ipv4ToU32(reached.subnetMask));
+    view.setUint32(B.CURRENT_DEFAULT_GATEWAY, ipv4ToU32(reached.gateway));
+    w.raw(info);
     this.#sendRaw(socket, w.finish(), this.#ackDestination(from, allowBroadcast));
+  }
+
+  /**
+   * The IP configuration as seen through `reply`: bound to every interface, that of the interface it answers from
+   * (address and mask; the gateway only when on that subnet); else, or on loopback, the device's own.
+   */
+  #reachedConfig(reply: Socket): IpConfig {
+    const config = this.ipConfig;
+    const local = this.#sockets?.everyInterface ? this.#sockets.localAddressOf(reply) : undefined;
+    if (!local || local === config.ip || isLoopback(local)) return config;
+    const subnetMask = this.#sockets?.interfaceOf(local)?.netmask ?? config.subnetMask;
+    const gateway = sameSubnet(config.gateway, local, subnetMask) ? config.gateway : '0.0.0.0';
+    return { ip: local, subnetMask, gateway };
+  }
+
+  /**
+   * The current IP, subnet mask and gateway registers as read through `reply` (see {@link #reachedConfig}): a
+   * multi-homed simulator reads as one camera on each subnet. Undefined for every other address.
+   */
+  #reachedWord(address: number, reply: Socket): number | undefined {
+    if (address !== B.CURRENT_IP_ADDRESS && address !== B.CURRENT_SUBNET_MASK && address !== B.CURRENT_DEFAULT_GATEWAY)
+      return undefined;
+    const r = this.#reachedConfig(reply);
+    return ipv4ToU32(
+      address === B.CURRENT_IP_ADDRESS ? r.ip : address === B.CURRENT_SUBNET_MASK ? r.subnetMask : r.gateway,
+    );
   }
 
   /** Unicast to the sender, or broadcast when the host allows it and cannot reach us (other subnet). */
@@ -730,7 +808,7 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
         ? { ...this.#model.initialIp } // 0.0.0.0 restarts the IP configuration cycle: back to the start-up address.
         : { ip: cmd.ip, subnetMask: cmd.mask, gateway: cmd.gateway };
     try {
-      await this.#options.applyIpConfig?.(config);
+      await this.#options.applyIpConfig?.(config, this.#reachedConfig(socket));
     } catch (error) {
       this.#reportError(error);
       return this.#statusAck(GvcpStatus.ERROR, ACK_CODE_FOR.forceip, cmd.reqId);
@@ -738,6 +816,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.registers.set(B.CURRENT_IP_ADDRESS, ipv4ToU32(config.ip));
     this.registers.set(B.CURRENT_SUBNET_MASK, ipv4ToU32(config.subnetMask));
     this.registers.set(B.CURRENT_DEFAULT_GATEWAY, ipv4ToU32(config.gateway));
+    // The hook may have moved an interface address: answer (this ack too) from where the device is now.
+    await this.#sockets?.refresh();
     // The control channel was bound to the old address: it is gone, and so are the channels it opened.
     if (this.control.release()) this.#lostControl('forceip');
     this.#emitSafe('forceIp', { ...config, from });
@@ -882,6 +962,19 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     this.#heartbeatTimer = undefined;
     this.#model.closeChannels();
     this.#emitSafe('controlChange', { primary: undefined, reason });
+  }
+
+  /**
+   * The address the message channel sends from toward `host`: bound to every interface, the one the host reached
+   * (an address gone since, after FORCEIP say, is not one to bind), else the one that routes to it.
+   */
+  #messageSource(host: string): string {
+    const sockets = this.#sockets;
+    if (!sockets?.everyInterface) return this.#bindAddress;
+    const via = this.#reachedVia.get(host);
+    if (via !== undefined && sockets.addresses.includes(via)) return via;
+    const routed = sockets.socketFor(host, this.ipConfig.ip);
+    return (routed && sockets.localAddressOf(routed)) ?? this.#bindAddress;
   }
 }
 

@@ -37,6 +37,7 @@ export {
   type FrameEventName,
   frameEventData,
 } from './event-control.js';
+export { ForceIpHookError, type IpRouteForceIpHookOptions, ipRouteForceIpHook } from './forceip-linux.js';
 export {
   buildGenicamXml,
   CHUNK_DATA_LENGTH,

@@ -23,8 +23,8 @@ const MAX_QUEUED_EVENTS = 64;
 export interface MessageChannelHost {
   readonly registers: RegisterSpace;
   readonly stats: GvcpDeviceStats;
-  /** Address the channel's socket binds to (the device's). */
-  readonly bindAddress: string;
+  /** Address the channel's socket binds to for events to `host` (the address that host reached, see device.ts). */
+  sourceAddress(host: string): string;
   /** Device timestamp for events that carry none. */
   timestamp(): bigint;
   /** A failure that must not escape (a socket error while a register handler raised the event). */
@@ -37,6 +37,8 @@ export class MessageChannel {
   /** Events waiting for their acknowledge, by req_id (one at a time: the queue below). */
   readonly #pending: PendingRequests<number, { expected: 'event' | 'eventdata' }, GvcpAck>;
   #socket: Socket | undefined;
+  /** The local address #socket is bound to. */
+  #source = '';
   #reqId = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #queued = 0;
@@ -81,13 +83,20 @@ export class MessageChannel {
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  async #open(): Promise<Socket> {
-    if (this.#socket) return this.#socket;
+  async #open(host: string): Promise<Socket> {
+    const source = this.#host.sourceAddress(host);
+    if (this.#socket) {
+      if (this.#source === source) return this.#socket;
+      // the host now reaches another of our addresses (FORCEIP, a new interface): events follow it
+      const old = this.#socket;
+      this.#socket = undefined;
+      old.close();
+    }
     const stats = this.#host.stats;
     const s = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.bind({ port: 0, address: this.#host.bindAddress }, () => {
+      s.bind({ port: 0, address: source }, () => {
         s.off('error', reject);
         resolve();
       });
@@ -114,6 +123,7 @@ export class MessageChannel {
       throw new Error('GvcpDevice is closed');
     }
     this.#socket = s;
+    this.#source = source;
     return s;
   }
 
@@ -125,7 +135,7 @@ export class MessageChannel {
     if (this.#closer.signal.aborted || port === 0 || address === '0.0.0.0') {
       return { sent: false, acknowledged: false, attempts: 0 };
     }
-    const socket = await this.#open();
+    const socket = await this.#open(address);
     r.set(B.MCSP, socket.address().port);
     this.#reqId = (this.#reqId % 0xffff) + 1;
     const reqId = this.#reqId;

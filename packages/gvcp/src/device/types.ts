@@ -68,10 +68,17 @@ export interface GvcpDeviceOptions {
    */
   maxQueuedPerSource?: number;
   /**
-   * Called on a FORCEIP for this device before it answers (for example to re-address a network interface); throw to
-   * answer with status ERROR.
+   * Called on a FORCEIP for this device before it answers, with the new configuration and the one the command
+   * reached (bound to every interface: the address of the interface it came in on; else the current one) (for example
+   * to re-address a network interface: `ipRouteForceIpHook()` does it on Linux); throw to answer with status ERROR.
+   * The device then re-reads the interfaces and answers from its new address.
    */
-  applyIpConfig?: (config: IpConfig) => void | Promise<void>;
+  applyIpConfig?: (config: IpConfig, previous: IpConfig) => void | Promise<void>;
+  /**
+   * Bound to every interface: how often the interface addresses are re-read (ms; default 2000, 0 = only after
+   * FORCEIP and on `refreshInterfaces()`), so a socket follows each address that comes or goes.
+   */
+  interfaceRescanMs?: number;
   /** Closes the device when aborted. */
   signal?: AbortSignal;
 }

@@ -1,5 +1,6 @@
 import type { ChunkName } from '@cam/gvcp';
 import { pixelFormatInfo, TestPattern } from '@cam/gvcp/codec';
+import { egressMtu } from '@cam/net-utils';
 import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from '../engine/scene.js';
 import { TestPatternRenderer } from '../engine/test-pattern.js';
 import { frameChunkData } from './chunks.js';
@@ -104,9 +105,11 @@ export interface AttachStreamingOptions {
   /**
    * Path MTU of the emulated link (IP datagram bytes). A packet larger than it with SCPS DoNotFragment set is not
    * delivered (as a router drops it), so a host's packet-size negotiation settles at or below it; without
-   * DoNotFragment it would be fragmented on the way and is delivered. Default: no limit.
+   * DoNotFragment it would be fragmented on the way and is delivered. `'egress'`: the MTU of the interface that
+   * reaches the stream's host (read from the system, `/sys/class/net/IF/mtu` on Linux), as a camera knows its
+   * link; the kernel would otherwise fragment an oversized datagram silently. Default: no limit.
    */
-  pathMtu?: number;
+  pathMtu?: number | 'egress';
 }
 
 /** A running streaming attachment; `close()` detaches it from the device. */
@@ -201,10 +204,20 @@ export async function attachGvspStreaming(
   };
 
   /** The emulated link (pathMtu): packets larger than it with DoNotFragment set never arrive. */
+  let egress = { host: '', mtu: undefined as number | undefined, at: 0 };
+  const pathMtu = (host: string): number | undefined => {
+    if (options.pathMtu !== 'egress') return options.pathMtu;
+    // Read again at most once a second per host: a link's MTU can change, frames must not each read a file.
+    const now = Date.now();
+    if (egress.host !== host || now - egress.at > 1000) egress = { host, mtu: egressMtu(host), at: now };
+    return egress.mtu;
+  };
   const blockedByPathMtu = (): boolean => {
     if (options.pathMtu === undefined) return false;
     const ch = device.streamChannel(channel);
-    return ch.doNotFragment === true && ch.packetSize > options.pathMtu;
+    if (ch.doNotFragment !== true) return false;
+    const mtu = pathMtu(ch.hostAddress);
+    return mtu !== undefined && ch.packetSize > mtu;
   };
 
   const run = async (gen: number, mode: number): Promise<void> => {

@@ -85,6 +85,11 @@ function firstLanIpv4(): string {
  * on HTTP. Keeps one session per DeviceID, detects silent devices, answers every device signal, sends requests to
  * devices with resends, links alarms to their media, and reports everything as events (typed emitter and
  * {@link EhomeServer.events}).
+ *
+ * Above 500 lines because it is the one owner of the session table that its three parts change (signals arriving,
+ * requests sent to devices with their pending table, the sweep); what needs none of that state lives beside it:
+ * options (server-options.ts), REGISTER admission (register-admission.ts), the store (recorder.ts), per-device calls
+ * (device-handle.ts, through the narrow DevicePort), KEEPALIVE answers and alarm/media linking.
  */
 export class EhomeServer extends EventEmitter<EhomeServerEvents> implements AsyncDisposable {
   readonly registry: DeviceRegistry;

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { describe, it } from 'vitest';
+import { postgresBinDir } from './postgres.js';
 
 /**
  * The one skip policy for tests that need something outside the repository (a real peer such as Aravis, a decoder
@@ -42,15 +43,7 @@ export function canUseNetns(): boolean {
   return process.getuid?.() === 0 && hasCommand('ip');
 }
 
-/** The directory of Debian's PostgreSQL server binaries (`initdb`, `pg_ctl`, `postgres`), newest version first. */
-export function postgresBinDir(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root)
-    .filter((v) => /^\d+$/.test(v) && existsSync(`${root}/${v}/bin/postgres`))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions[0] === undefined ? undefined : `${root}/${versions[0]}/bin`;
-}
+export { postgresBinDir };
 
 /** Everything a test may need from outside the repository: how to tell it is there, and what installs it. */
 export const EXTERNAL_TOOLS = {

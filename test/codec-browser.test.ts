@@ -52,7 +52,7 @@ describeInterop('codecs in headless Chromium', ['chromium'], () => {
     const env = await page.evaluate(() => ({
       process: typeof (globalThis as { process?: unknown }).process,
       buffer: typeof (globalThis as { Buffer?: unknown }).Buffer,
-      ua: navigator.userAgent,
+      ua: (globalThis as unknown as { navigator: { userAgent: string } }).navigator.userAgent,
     }));
     expect(env).toMatchObject({ process: 'undefined', buffer: 'undefined' });
     expect(env.ua).toMatch(/HeadlessChrome/);

@@ -45,7 +45,10 @@ export const EXAMPLES: Record<string, string[]> = {
     'cam scgvmp grab 192.168.1.30 --frames 100 -o - | ffplay -',
   ],
   'scgvmp simulate': ['cam scgvmp simulate --address 127.0.0.1 --port 0 --fps 15'],
-  'ehome serve': ['cam ehome serve --port 7660 --data ./ehome-data'],
+  'ehome serve': [
+    'cam ehome serve --port 7660 --data ./ehome-data --retention-days 30',
+    'cam ehome serve --store postgres://cam@db/cam --api-address 10.0.0.5 \\\n      --token "$TOKEN" --api-url http://10.0.0.5:7680',
+  ],
   'ehome device': ['cam ehome device --server 127.0.0.1:7660 --id DEV0001 --count 3'],
   'ehome preview': ['cam ehome preview --id DEV0001 --seconds 10 -o live.h264'],
   'ehome playback': ['cam ehome playback --id DEV0001 \\\n      --start 2024-01-01T08:00:00 --end 2024-01-01T08:05:00'],

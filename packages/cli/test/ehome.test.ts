@@ -105,6 +105,9 @@ describe('cam ehome', () => {
         '--seconds',
         '6',
         '--json',
+        // The store is tested in ehome-store.test.ts; a first embedded store runs initdb (seconds on a loaded box).
+        '--store',
+        'memory',
       ],
       { timeoutMs: 20_000 },
     );
@@ -151,6 +154,8 @@ describe('cam ehome', () => {
       '0',
       '--seconds',
       '1',
+      '--store',
+      'memory',
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
@@ -280,10 +285,11 @@ describe('cam ehome', () => {
         '--data',
         tempDir(),
         '--seconds',
-        '15',
+        '30',
         '--json',
       ],
-      { timeoutMs: 30_000 },
+      // The default embedded store: its first open runs initdb, seconds on a loaded machine.
+      { timeoutMs: 60_000 },
     );
     cleanups.push(() => cam.child.kill('SIGKILL'));
     const listening = JSON.parse(cam.firstLine) as { port: number; api: string };
@@ -307,5 +313,5 @@ describe('cam ehome', () => {
       .toBe(1);
     cam.child.kill('SIGINT');
     expect(await cam.exit).toBe(130); // the exit-code contract: SIGINT after a clean stop
-  }, 40_000);
+  }, 70_000);
 });

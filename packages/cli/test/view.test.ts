@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EhomeDevice, EhomeDeviceMedia, EhomeHttpApi, EhomeServer } from '@cam/ehome';
 import { FeatureRegister, GvcpDevice, PixelFormat } from '@cam/gvcp';
-import { attachGvspStreaming, TestPattern } from '@cam/gvsp';
+import { attachGvspStreaming, TestPatternRenderer } from '@cam/gvsp';
 import { PortPool } from '@cam/net-utils';
 import { attachToGvcpDevice, ScGvmpDevice, testPatternRaw } from '@cam/sc-gvmp';
 import { SdkDevice } from '@cam/sdk-tcp';
@@ -127,7 +127,7 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     const a = await canvasPixels(p);
     expect([a.width, a.height]).toEqual([width, height]);
     // the ramp's frame is known from its first pixel: (x + y + n) & 0xff
-    const sent = new TestPattern({ width, height, pixelFormat: PixelFormat.Mono8 }).render(a.rgba[0]!);
+    const sent = new TestPatternRenderer({ width, height, pixelFormat: PixelFormat.Mono8 }).render(a.rgba[0]!);
     let mismatches = 0;
     for (let i = 0; i < width * height; i++) {
       const v = sent[i]!;
@@ -213,7 +213,7 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     await displayed(p, 2);
     const a = await canvasPixels(p);
     // the simulator's 12-bit ramp: ((x + y + n) * 37) & 0xfff, n unknown: find the frame that matches the first row
-    const pattern = new TestPattern({ width, height, pixelFormat: PixelFormat.Mono12 });
+    const pattern = new TestPatternRenderer({ width, height, pixelFormat: PixelFormat.Mono12 });
     const expected = (n: number, i: number): number => {
       const f = pattern.render(n);
       return (f[2 * i]! | (f[2 * i + 1]! << 8)) >> 4;
@@ -239,7 +239,7 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     await displayed(p, 3);
     const a = await canvasPixels(p);
     // the 8-bit mosaic is the same ramp as Mono8: the red site (0, 0) holds the frame's shift
-    const mosaic = new TestPattern({ width, height, pixelFormat: PixelFormat.BayerRG8 }).render(a.rgba[0]!);
+    const mosaic = new TestPatternRenderer({ width, height, pixelFormat: PixelFormat.BayerRG8 }).render(a.rgba[0]!);
     const rgb = demosaicBilinear(mosaic, width, height, 'RG');
     let worst = 0;
     let colourful = 0;

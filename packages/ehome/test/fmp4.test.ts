@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { itInterop } from '../../../test-support/interop.js';
 import {
   annexBToAvcc,
+  avcCodecString,
   encodeAvcC,
   encodeFmp4Fragment,
   encodeFmp4Init,
@@ -17,7 +18,7 @@ import {
   SAMPLE_FLAGS_NON_SYNC,
   SAMPLE_FLAGS_SYNC,
 } from '../src/codec/media/index.js';
-import { H264TestPatternGenerator } from '../src/media/index.js';
+import { H264TestPatternGenerator, loadClip } from '../src/index.js';
 
 interface Box {
   type: string;
@@ -161,6 +162,20 @@ describe('fMP4 codec', () => {
     expect(avcC.body[5]! & 0x1f).toBe(1); // one SPS
   });
 
+  it('names the codec for MSE from the SPS (avc1.PPCCLL)', () => {
+    const muxer = new Fmp4Muxer();
+    expect(muxer.codecString).toBeUndefined();
+    const [unit] = stream(32, 32, 1, 25);
+    muxer.push(unit!);
+    const [sps] = [...nalUnits(unit!.data)];
+    const expected = `avc1.${[sps![1]!, sps![2]!, sps![3]!].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join('')}`;
+    expect(avcCodecString(sps!)).toBe(expected);
+    expect(muxer.codecString).toBe(expected);
+    // The shipped clips: Main profile (77 = 0x4D).
+    const clipSps = [...nalUnits(loadClip('live').frames[0]!.data)][0]!;
+    expect(avcCodecString(clipSps)).toMatch(/^avc1\.4D[0-9A-F]{4}$/);
+  });
+
   it('refuses an avcC without parameter sets or with a NAL of the wrong type', () => {
     const [sps, pps] = [...nalUnits(stream(32, 32, 1, 25)[0]!.data)];
     expect(() => encodeAvcC([], [pps!])).toThrow(WireError);
@@ -268,6 +283,25 @@ describe('Fmp4Muxer', () => {
     const muxer = new Fmp4Muxer({ maxFragmentFrames: 4 });
     const out = muxAll(stream(32, 32, 10, 1000), muxer);
     expect(out.slice(1).map((s) => readFragment(s).trun.samples.length)).toEqual([4, 4, 2]);
+  });
+
+  it('any NAL bytes in: segments out or a typed error, never anything else', () => {
+    const nal = fc.tuple(fc.constantFrom(0x67, 0x68, 0x65, 0x41, 0x06, 0x09), fc.uint8Array({ maxLength: 40 }));
+    fc.assert(
+      fc.property(fc.array(fc.array(nal, { minLength: 1, maxLength: 4 }), { maxLength: 20 }), (units) => {
+        const muxer = new Fmp4Muxer({ fragment: 'frame' });
+        for (const au of units) {
+          const data = Uint8Array.from(au.flatMap(([h, body]) => [0, 0, 0, 1, h, ...body.map((b) => b || 1)]));
+          try {
+            for (const seg of muxer.push({ data })) expect(seg.length).toBeGreaterThanOrEqual(8);
+          } catch (e) {
+            expect(e).toBeInstanceOf(WireError);
+          }
+        }
+        for (const seg of muxer.flush()) expect(seg.length).toBeGreaterThanOrEqual(8);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   itInterop('ffprobe reads the muxed stream: h264, its size, every frame, no decoder errors', ['ffprobe'], () => {

@@ -12,7 +12,7 @@ import {
   muxPs,
   PsDemuxer,
   PsStreamType,
-} from '../src/media/index.js';
+} from '../src/index.js';
 import { splitAt } from './helpers.js';
 
 // ---- PS units built by hand (every kind the demuxer meets, not only what muxPs writes) ----

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
 import { PortPool, TruncatedError } from '@cam/net-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { H264TestPatternGenerator, MediaSink, MediaStreamEncoder } from '../src/media/index.js';
+import { H264TestPatternGenerator, MediaSink, MediaStreamEncoder } from '../src/index.js';
 
 // MediaSink reads the device's connection into one reused buffer (onread) unless told not to or emitPs is on.
 // Both read paths must deliver the same access units, byte-exact, also with a slow consumer (backpressure).

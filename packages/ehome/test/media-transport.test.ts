@@ -7,7 +7,7 @@ import {
   MediaPusher,
   MediaSink,
   MediaStreamEncoder,
-} from '../src/media/index.js';
+} from '../src/index.js';
 
 function clip(frames: number): { source: AccessUnitSource; sent: Uint8Array[] } {
   const gen = new H264TestPatternGenerator({ width: 32, height: 32, gop: 5 });

@@ -9,7 +9,7 @@ import {
   MediaStreamEncoder,
   muxPs,
   PsDemuxer,
-} from '../src/media/index.js';
+} from '../src/index.js';
 import { splitAt } from './helpers.js';
 
 const rtpArb = fc.record({

@@ -17,7 +17,7 @@ import {
   PsDemuxer,
   RtpSequenceTracker,
   unescapeRbsp,
-} from '../src/media/index.js';
+} from '../src/index.js';
 
 describe('RTP', () => {
   it('rejects a version other than 2 and a bad padding length', () => {

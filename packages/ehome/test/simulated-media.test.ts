@@ -7,10 +7,11 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { itInterop } from '../../../test-support/interop.js';
 import { nalUnits, parseH264Sps } from '../src/codec/media/index.js';
-import { clipPsBytes, loadClip, scenePicture } from '../src/device/clips.js';
+import { clipPsBytes, loadClip, scenePicture } from '../src/device/media/clips.js';
 import { simulatedRecordingIndex } from '../src/device/recordings.js';
 import {
   type AccessUnit,
+  ClipSource,
   EhomeDevice,
   EhomeDeviceMedia,
   type EhomeStreamSession,
@@ -139,6 +140,7 @@ describe('the shipped clips', () => {
         const index = simulatedRecordingIndex(2, day);
         expect(index.length).toBe(48);
         expect(simulatedRecordingIndex(2, day)).toEqual(index);
+        expect(simulatedRecordingIndex(2, day, undefined, 2)).toEqual(index.filter((r) => r.channel === 2));
         for (const r of index) {
           expect(r.start.slice(0, 10)).toBe(day);
           expect(r.durationMs).toBeGreaterThanOrEqual(10_000);
@@ -147,6 +149,42 @@ describe('the shipped clips', () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('ClipSource', () => {
+  const clip = loadClip('playback');
+  const drain = (src: ClipSource, max = 5000) => {
+    const out: { pts: number; keyframe: boolean; data: Uint8Array }[] = [];
+    for (let au = src.next(); au && out.length < max; au = src.next()) out.push(au);
+    return out;
+  };
+
+  it('plays a stretch from an IDR, frame by frame, 3600 ticks apart, and stops at its length', () => {
+    const frames = drain(new ClipSource(clip, 50, 60));
+    expect(frames.length).toBe(60);
+    expect(frames[0]!.keyframe).toBe(true);
+    expect(frames.map((f) => f.pts)).toEqual(Array.from({ length: 60 }, (_, i) => i * 3600));
+    expect(hex(frames[30]!.data)).toBe(hex(clip.frames[80]!.data));
+  });
+
+  it('loops past the end of the clip', () => {
+    const frames = drain(new ClipSource(clip, 1475, 50));
+    expect(hex(frames[25]!.data)).toBe(hex(clip.frames[0]!.data));
+  });
+
+  it('seeks to the IDR of that second, plays backwards as one IDR per second, and FORCEIFRAME jumps to the next', () => {
+    const src = new ClipSource(clip, 0, 250);
+    src.seek(4_500);
+    expect(src.next()).toMatchObject({ keyframe: true, pts: 100 * 3600 });
+    src.setReverse(true);
+    const back = drain(src);
+    expect(back.map((f) => f.pts / 3600)).toEqual([100, 75, 50, 25, 0]);
+    expect(back.every((f) => f.keyframe)).toBe(true);
+    const live = new ClipSource(clip, 0, undefined);
+    drain(live, 3);
+    live.requestKeyframe();
+    expect(live.next()).toMatchObject({ keyframe: true, pts: 25 * 3600 });
   });
 });
 

@@ -170,7 +170,7 @@ export class BufferTooSmallError extends WireError {
   }
 }
 
-/** No free port was left in a {@link PortPool} range. */
+/** No free port was left in a `PortPool` range (the Node part of this package). */
 export class PortPoolExhaustedError extends WireError {
   static override readonly errorName: string = 'PortPoolExhaustedError';
 

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   DEFAULT_ALARM_PORT,
   DEFAULT_API_PORT,
@@ -9,6 +9,10 @@ import {
   type EhomeEvent,
   EhomeHttpApi,
   EhomeServer,
+  type EhomeStore,
+  MemoryStore,
+  openStore,
+  type RetentionPolicy,
 } from '@cam/ehome';
 import { isIpv4 } from '@cam/net-utils';
 import type { Command } from 'commander';
@@ -37,8 +41,27 @@ interface ServeOptions {
   apiAddress?: string;
   apiPort?: string;
   token?: string;
+  store?: string;
+  retentionDays?: string;
+  retentionMedia?: string;
+  retentionEvents?: string;
+  apiUrl?: string;
   seconds?: string;
   json?: boolean;
+}
+
+/** A byte count: a number with an optional K, M, G or T suffix (powers of 1024). */
+function parseBytes(text: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`--${name} "${text}" is not a size (e.g. 500M, 20G)`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2]!.toUpperCase() as 'K'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/** The store `--store` names: `memory`, a PostgreSQL URL, or a directory for the embedded store. */
+async function openServeStore(location: string): Promise<EhomeStore> {
+  if (location === 'memory') return new MemoryStore();
+  return openStore(/^postgres(ql)?:\/\//.test(location) ? location : resolve(location));
 }
 
 interface DeviceOptions {
@@ -157,6 +180,11 @@ function registerServe(ehome: Command): void {
     .option('--api-port <n>', `port of the HTTP API (default ${DEFAULT_API_PORT}; 0 = any)`)
     .option('--token <token>', 'bearer token the HTTP API requires (default: $CAM_EHOME_TOKEN)')
     .option('--no-api', 'run no HTTP API')
+    .option('--store <dir|url>', 'event store: a directory (embedded), postgres://..., or memory (default DATA/.store)')
+    .option('--retention-days <n>', 'delete events, commands and pictures older than this')
+    .option('--retention-media <size>', "keep at most this much of this process's pictures/videos (e.g. 20G)")
+    .option('--retention-events <n>', 'keep at most this many events')
+    .option('--api-url <url>', 'URL other platform processes reach this API at (PostgreSQL)')
     .option('--seconds <s>', 'stop after this many seconds (default: until Ctrl-C)')
     .option('--json', 'print events as JSON lines')
     .action(async (opts: ServeOptions) => {
@@ -169,12 +197,23 @@ function registerServe(ehome: Command): void {
           if (i < 1) throw new UsageError(`--password "${p}" is not ID=PASSWORD`);
           passwords.set(p.slice(0, i), p.slice(i + 1));
         }
+        const dataDirectory = resolve(opts.data ?? './ehome-data');
+        const retention: RetentionPolicy = {};
+        if (opts.retentionDays !== undefined) retention.days = parseNumber(opts.retentionDays, 'retention-days');
+        if (opts.retentionMedia !== undefined)
+          retention.maxMediaBytes = parseBytes(opts.retentionMedia, 'retention-media');
+        if (opts.retentionEvents !== undefined) {
+          retention.maxEvents = parseNumber(opts.retentionEvents, 'retention-events');
+        }
+        const store = await openServeStore(opts.store ?? join(dataDirectory, '.store'));
         const server = new EhomeServer({
           address,
+          store,
+          ...(Object.keys(retention).length > 0 ? { retention } : {}),
           port: portOf(opts.port, DEFAULT_REGISTER_PORT, 'port'),
           alarmPort: portOf(opts.alarmPort, DEFAULT_ALARM_PORT, 'alarm port'),
           picturePort: portOf(opts.picturePort, DEFAULT_PICTURE_PORT, 'picture port'),
-          dataDirectory: resolve(opts.data ?? './ehome-data'),
+          dataDirectory,
           ...(opts.advertise !== undefined ? { advertisedAddress: ipv4(opts.advertise, 'advertised address') } : {}),
           ...(opts.keepalive !== undefined ? { keepAliveSeconds: parseNumber(opts.keepalive, 'keepalive') } : {}),
           ...(opts.ntp !== undefined ? { ntp: parseNtp(opts.ntp) } : {}),
@@ -190,7 +229,10 @@ function registerServe(ehome: Command): void {
             else process.stderr.write(`${level}: ${message} ${JSON.stringify(fields)}\n`);
           },
         });
-        const ports = await server.listen();
+        const ports = await server.listen().catch(async (e: unknown) => {
+          await store.close();
+          throw e;
+        });
         let api: EhomeHttpApi | undefined;
         if (opts.api !== false) {
           const token = opts.token ?? process.env.CAM_EHOME_TOKEN;
@@ -198,15 +240,17 @@ function registerServe(ehome: Command): void {
             address: ipv4(opts.apiAddress ?? '127.0.0.1', 'API address'),
             port: portOf(opts.apiPort, DEFAULT_API_PORT, 'API port'),
             ...(token ? { token } : {}),
+            ...(opts.apiUrl !== undefined ? { publicUrl: opts.apiUrl } : {}),
           });
           await api.listen().catch(async (e: unknown) => {
             await server.close();
+            await store.close();
             throw e;
           });
         }
-        const dataDirectory = server.pictures?.directory;
-        if (json) jsonLine({ type: 'listening', address, ...ports, api: api?.url, dataDirectory });
-        else {
+        if (json) {
+          jsonLine({ type: 'listening', address, ...ports, api: api?.url, dataDirectory, store: store.kind });
+        } else {
           process.stdout.write(
             `EHome platform on ${address}: register udp ${ports.port}, alarms udp ${ports.alarmPort}, pictures http ${ports.picturePort} -> ${dataDirectory}${api ? `, API ${api.url}` : ''}\n`,
           );
@@ -219,6 +263,7 @@ function registerServe(ehome: Command): void {
         const devices = server.devices();
         await api?.close();
         await server.close();
+        await store.close();
         if (json) jsonLine({ type: 'summary', devices, stats: server.stats });
         else {
           process.stdout.write(`${devices.length} device(s) online at exit\n`);

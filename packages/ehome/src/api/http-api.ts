@@ -10,13 +10,12 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { EHOME_TIME, FieldTypeError, PTZ_COMMANDS, type PtzCommand, type XmlTree } from '../codec/index.js';
-import type { AccessUnit } from '../media/ps.js';
-import { STREAM_FORMATS, StreamBodyEncoder, type StreamFormat } from '../media/stream-body.js';
+import type { AccessUnit } from '../codec/media/ps.js';
 import { DeviceOfflineError, DeviceStatusError } from '../platform/errors.js';
-import type { EhomeEvent, StoredMedia } from '../platform/events.js';
-import type { DeviceSession } from '../platform/registry.js';
+import { STREAM_FORMATS, StreamBodyEncoder, type StreamFormat } from '../platform/media/stream-body.js';
 import type { EhomeServer } from '../platform/server.js';
-import { EventLog, type LoggedEvent } from './event-log.js';
+import { type ApiDevice, toApiDevice } from '../store/event-json.js';
+import type { StoredEvent } from '../store/types.js';
 import { openApiDocument } from './openapi.js';
 
 /** Settings of an {@link EhomeHttpApi}. */
@@ -27,10 +26,13 @@ export interface EhomeHttpApiOptions {
   port?: number;
   /** Bearer token every request must carry (`Authorization: Bearer <token>`). Required off loopback. */
   token?: string;
-  /** Events kept for `GET /api/events` (newest first out of the ring). Default 100,000. */
-  maxEvents?: number;
-  /** Pictures and videos addressable by `GET /api/pictures/{id}` (newest kept). Default 100,000. */
-  maxPictures?: number;
+  /**
+   * How often this API tells the store it is alive, with its URL (so the other platform processes on one
+   * PostgreSQL forward requests for its devices here). Default 5000 ms.
+   */
+  heartbeatMs?: number;
+  /** URL the other platform processes reach this API at. Default: the URL it listens on. */
+  publicUrl?: string;
   /** Longest live stream one request may ask for. Default 3600 s. */
   maxStreamSeconds?: number;
   /** Clients of the live event stream at once; more get 503. Default 64. */
@@ -75,36 +77,12 @@ export class ApiError extends Error {
   }
 }
 
-/** A device as `GET /api/devices` lists it. */
-export interface ApiDevice {
-  deviceId: string;
-  online: boolean;
-  address: string;
-  port: number;
-  firmware: string;
-  version: string;
-  /** ISO 8601. */
-  lastSeen: string;
-  registeredAt: string;
-}
+export type { ApiDevice };
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 function isLoopback(address: string): boolean {
   return LOOPBACK.test(address);
-}
-
-function toApiDevice(s: Readonly<DeviceSession>, online: boolean): ApiDevice {
-  return {
-    deviceId: s.deviceId,
-    online,
-    address: s.address,
-    port: s.port,
-    firmware: s.firmwareVersion,
-    version: s.version,
-    lastSeen: new Date(s.lastSeen).toISOString(),
-    registeredAt: new Date(s.registeredAt).toISOString(),
-  };
 }
 
 /** Maps what the platform throws to an {@link ApiError}. */
@@ -160,20 +138,15 @@ function safeEqual(a: string, b: string): boolean {
  * stream is a `ReadableStream` body, an SSE helper, and it runs on Node 20 (engines: hono >=16.9, node-server >=20).
  */
 export class EhomeHttpApi implements AsyncDisposable {
-  readonly log: EventLog;
   private readonly app = new Hono();
   private readonly http: Server;
   private readonly options: EhomeHttpApiOptions;
-  private readonly known = new Map<string, Readonly<DeviceSession>>();
-  private readonly media = new Map<string, StoredMedia>();
-  private readonly mediaIdByPath = new Map<string, string>();
-  private mediaCounter = 0;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
   private eventStreams = 0;
   private readonly connectionsBySource = new Map<string, number>();
   /** Connections closed at once for exceeding the per-source limit. */
   connectionsRefused = 0;
   private readonly closers = new Set<() => void>();
-  private readonly onEvent = (e: EhomeEvent): void => this.record(e);
 
   constructor(
     readonly server: EhomeServer,
@@ -184,9 +157,6 @@ export class EhomeHttpApi implements AsyncDisposable {
     if (!isLoopback(address) && !options.token) {
       throw new ValueOutOfRangeError('token', `a bearer token is required to serve the API on ${address}`);
     }
-    this.log = new EventLog(options.maxEvents ?? 100_000);
-    for (const s of server.devices()) this.known.set(s.deviceId, s);
-    server.on('event', this.onEvent);
     this.routes();
     this.http = createAdaptorServer({
       fetch: this.app.fetch,
@@ -223,6 +193,12 @@ export class EhomeHttpApi implements AsyncDisposable {
       });
     });
     const a = this.http.address() as AddressInfo;
+    const beat = (): void => {
+      this.server.store.heartbeat(this.options.publicUrl ?? this.url).catch(() => {});
+    };
+    beat();
+    this.heartbeat = setInterval(beat, this.options.heartbeatMs ?? 5000);
+    this.heartbeat.unref?.();
     return { address: a.address, port: a.port };
   }
 
@@ -234,7 +210,7 @@ export class EhomeHttpApi implements AsyncDisposable {
   }
 
   async close(): Promise<void> {
-    this.server.off('event', this.onEvent);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     for (const c of [...this.closers]) c();
     if (!this.http.listening) return;
     this.http.closeAllConnections();
@@ -245,60 +221,63 @@ export class EhomeHttpApi implements AsyncDisposable {
     await this.close();
   }
 
-  private record(e: EhomeEvent): void {
-    if (e.type === 'online') this.known.set(e.deviceId, e.session);
-    if (e.type === 'media') {
-      const id = String(++this.mediaCounter);
-      this.media.set(id, e.media);
-      this.mediaIdByPath.set(e.media.path, id);
-      const max = this.options.maxPictures ?? 100_000;
-      if (this.media.size > max) {
-        const [oldest, m] = this.media.entries().next().value as [string, StoredMedia];
-        this.media.delete(oldest);
-        this.mediaIdByPath.delete(m.path);
-      }
-    }
-    this.log.append(e);
+  /** An event as JSON: id, ISO time, type, device, and the stored body. */
+  private eventJson(e: StoredEvent): Record<string, unknown> {
+    const out: Record<string, unknown> = { id: e.id, at: new Date(e.at).toISOString(), type: e.type };
+    if (e.deviceId !== undefined) out.deviceId = e.deviceId;
+    return Object.assign(out, e.body);
   }
 
-  /** An event as JSON: the event itself, with its media referenced by API URL. */
-  private eventJson(l: LoggedEvent): Record<string, unknown> {
-    const e = l.event;
-    const out: Record<string, unknown> = { id: l.id, at: new Date(l.at).toISOString(), type: l.type };
-    if (l.deviceId !== undefined) out.deviceId = l.deviceId;
-    const mediaJson = (m: StoredMedia): Record<string, unknown> => {
-      const id = this.mediaIdByPath.get(m.path);
-      return { kind: m.kind, id: m.id, size: m.size, channel: m.channel, url: id ? `/api/pictures/${id}` : undefined };
-    };
-    switch (e.type) {
-      case 'alarm':
-        out.alarm = e.alarm;
-        out.pictures = e.pictures.map(mediaJson);
-        if (e.video) out.video = mediaJson(e.video);
-        out.missing = e.missing;
-        out.complete = e.complete;
-        break;
-      case 'media':
-        out.media = mediaJson(e.media);
-        out.linkedTo = e.linkedTo;
-        break;
-      case 'online':
-        out.device = toApiDevice(e.session, true);
-        out.reRegistered = e.reRegistered;
-        break;
-      default: {
-        for (const [k, v] of Object.entries(e)) if (k !== 'type' && k !== 'deviceId') out[k] = v;
-      }
-    }
-    return out;
-  }
-
-  private device(id: string): ApiDevice {
+  /** A device: this process's session, else what the store knows (registered on another process, or offline). */
+  private async device(id: string): Promise<ApiDevice> {
     const s = this.server.registry.get(id);
     if (s) return toApiDevice(s, true);
-    const k = this.known.get(id);
-    if (k) return toApiDevice(k, false);
+    const k = await this.server.store.session(id);
+    if (k) return toApiDevice(k.session, k.online);
     throw new ApiError(404, 'DEVICE_NOT_FOUND', `no device ${JSON.stringify(id)} has registered`);
+  }
+
+  /**
+   * Where a request for a device (or a picture) held by another platform process on the same store goes: that
+   * process's API URL, when it is alive; `undefined` when this process answers itself.
+   */
+  private async ownerUrl(nodeId: string): Promise<string | undefined> {
+    if (nodeId === this.server.store.nodeId) return undefined;
+    const node = (await this.server.store.nodes()).find((n) => n.nodeId === nodeId);
+    return node?.alive ? node.apiUrl : undefined;
+  }
+
+  /** Forwards a request to another platform process's API and relays its answer (streams included). */
+  private async forward(c: Context, base: string): Promise<Response> {
+    const url = new URL(c.req.url);
+    const headers = new Headers({ 'x-cam-forwarded': this.server.store.nodeId });
+    const auth = this.options.token;
+    if (auth) headers.set('authorization', `Bearer ${auth}`);
+    const type = c.req.header('content-type');
+    if (type) headers.set('content-type', type);
+    const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
+    let answer: Response;
+    try {
+      answer = await fetch(`${base}${url.pathname}${url.search}`, {
+        method: c.req.method,
+        headers,
+        ...(hasBody ? { body: await c.req.arrayBuffer() } : {}),
+        signal: c.req.raw.signal,
+      });
+    } catch (e) {
+      throw new ApiError(
+        502,
+        'DEVICE_OFFLINE',
+        `the platform process holding it (${base}) cannot be reached: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    const out = new Headers();
+    for (const h of ['content-type', 'content-disposition', 'cache-control']) {
+      const v = answer.headers.get(h);
+      if (v) out.set(h, v);
+    }
+    out.set('x-cam-forwarded-to', base);
+    return new Response(answer.body, { status: answer.status, headers: out });
   }
 
   private routes(): void {
@@ -331,21 +310,38 @@ export class EhomeHttpApi implements AsyncDisposable {
 
     app.get('/api/openapi.json', (c) => c.json(openApiDocument()));
 
-    app.get('/api/devices', (c) => {
+    // A device registered on another platform process sharing the store: its commands and streams go there.
+    app.use('/api/devices/:id/*', async (c, next) => {
+      const id = c.req.param('id');
+      if (this.server.registry.get(id) || c.req.header('x-cam-forwarded') !== undefined) return next();
+      const k = await this.server.store.session(id);
+      const base = k?.online ? await this.ownerUrl(k.nodeId) : undefined;
+      if (base === undefined) return next();
+      return this.forward(c, base);
+    });
+
+    app.get('/api/devices', async (c) => {
       const out = new Map<string, ApiDevice>();
-      for (const k of this.known.values()) out.set(k.deviceId, toApiDevice(k, false));
+      for (const k of await this.server.store.sessions()) out.set(k.session.deviceId, toApiDevice(k.session, k.online));
       for (const s of this.server.devices()) out.set(s.deviceId, toApiDevice(s, true));
       return c.json([...out.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1)));
     });
-    app.get('/api/devices/:id', (c) => c.json(this.device(c.req.param('id'))));
+    app.get('/api/devices/:id', async (c) => c.json(await this.device(c.req.param('id'))));
+    app.get('/api/devices/:id/commands', async (c) => {
+      const id = c.req.param('id');
+      await this.device(id);
+      const limit = intParam(c.req.query('limit'), 'limit', 1, 1000, 100);
+      const list = await this.server.store.commands(id, limit);
+      return c.json(list.map((x) => ({ ...x, at: new Date(x.at).toISOString() })));
+    });
 
     app.post('/api/devices/:id/capture', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       const body = await jsonBody(c);
       const channel = intOf(body.channel, 'channel', 1, 4096, 1);
       const pic = await this.server.device(id).capturePicture({ channel, signal: c.req.raw.signal });
-      const mediaId = pic.media ? this.mediaIdByPath.get(pic.media.path) : undefined;
+      const mediaId = pic.media?.storeId;
       return c.json({
         picId: pic.picId,
         size: pic.media?.size,
@@ -355,7 +351,7 @@ export class EhomeHttpApi implements AsyncDisposable {
 
     app.post('/api/devices/:id/ptz', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       const body = await jsonBody(c);
       const command = String(body.command ?? '').toUpperCase();
       if (!(PTZ_COMMANDS as readonly string[]).includes(command)) {
@@ -374,12 +370,12 @@ export class EhomeHttpApi implements AsyncDisposable {
 
     app.get('/api/devices/:id/config/:name', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       return c.json(await this.server.device(id).getConfig(configName(c.req.param('name'))));
     });
     app.put('/api/devices/:id/config/:name', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       const body = await jsonBody(c);
       await this.server.device(id).setConfig(configName(c.req.param('name')), body as XmlTree);
       return c.json({ ok: true });
@@ -387,14 +383,14 @@ export class EhomeHttpApi implements AsyncDisposable {
 
     app.post('/api/devices/:id/reboot', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       await this.server.device(id).reboot();
       return c.json({ ok: true }, 202);
     });
 
     app.post('/api/devices/:id/upgrade', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       const body = await jsonBody(c);
       if (typeof body.url !== 'string') throw new ApiError(400, 'BAD_REQUEST', 'url is required');
       const report = await this.server.device(id).upgrade(body.url, {
@@ -408,7 +404,7 @@ export class EhomeHttpApi implements AsyncDisposable {
 
     app.get('/api/devices/:id/records', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       const files = await this.server.device(id).queryRecords({
         channel: intParam(c.req.query('channel'), 'channel', 1, 4096, 1),
         start: ehomeTimeOf(c.req.query('from'), 'from'),
@@ -419,7 +415,7 @@ export class EhomeHttpApi implements AsyncDisposable {
 
     app.get('/api/devices/:id/preview', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       const format = streamFormat(c.req.query('format'));
       const seconds = intParam(c.req.query('seconds'), 'seconds', 1, this.options.maxStreamSeconds ?? 3600, 10);
       const streamName = c.req.query('stream') ?? 'main';
@@ -435,7 +431,7 @@ export class EhomeHttpApi implements AsyncDisposable {
 
     app.get('/api/devices/:id/playback', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       const format = streamFormat(c.req.query('format'));
       const seconds = intParam(c.req.query('seconds'), 'seconds', 1, this.options.maxStreamSeconds ?? 3600, 3600);
       const stream = await this.server.device(id).playback({
@@ -448,7 +444,7 @@ export class EhomeHttpApi implements AsyncDisposable {
 
     app.get('/api/devices/:id/download', async (c) => {
       const id = c.req.param('id');
-      this.device(id);
+      await this.device(id);
       const channel = intParam(c.req.query('channel'), 'channel', 1, 4096, 1);
       let file = c.req.query('file');
       if (!file) {
@@ -477,8 +473,8 @@ export class EhomeHttpApi implements AsyncDisposable {
       }
     });
 
-    app.get('/api/events', (c) => {
-      const q = this.log.query({
+    app.get('/api/events', async (c) => {
+      const q = await this.server.store.queryEvents({
         ...optional('type', c.req.query('type')),
         ...optional('deviceId', c.req.query('device')),
         ...optional('from', parseInstant(c.req.query('from'), 'from')),
@@ -495,37 +491,44 @@ export class EhomeHttpApi implements AsyncDisposable {
       }
       const type = c.req.query('type');
       const device = c.req.query('device');
-      const match = (e: LoggedEvent): boolean =>
-        (type === undefined || e.type === type) && (device === undefined || e.deviceId === device);
+      const lastEventId = c.req.header('last-event-id');
       this.eventStreams++;
       return streamSSE(c, async (sse) => {
-        const queue: LoggedEvent[] = [];
         let wake: (() => void) | undefined;
-        let overflow = false;
-        const unsubscribe = this.log.subscribe((e) => {
-          if (!match(e)) return;
-          // A client that falls 1000 events behind is cut off rather than buffered without bound.
-          if (queue.length >= 1000) overflow = true;
-          else queue.push(e);
-          wake?.();
-        });
         let ended = false;
         const end = (): void => {
           ended = true;
           wake?.();
         };
+        // Woken by every commit of this process and (PostgreSQL) of the others; polls every 2 s besides.
+        const unsubscribe = this.server.store.subscribe(() => wake?.());
         this.closers.add(end);
         sse.onAbort(end);
         try {
+          let after =
+            lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId)
+              ? Number(lastEventId)
+              : await this.server.store.latestEventId();
           await sse.writeSSE({ event: 'ready', data: '{}' });
-          while (!ended && !overflow) {
-            const e = queue.shift();
-            if (e) {
+          while (!ended) {
+            const page = await this.server.store.queryEvents({
+              after,
+              limit: 1000,
+              ...optional('type', type),
+              ...optional('deviceId', device),
+            });
+            for (const e of page.events) {
               await sse.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify(this.eventJson(e)) });
-              continue;
+              after = e.id;
             }
+            if (page.next !== null) continue;
+            // Without filters a page may be empty while later ids exist: skip to the newest seen.
             await new Promise<void>((resolve) => {
-              wake = resolve;
+              const t = setTimeout(resolve, 2000);
+              wake = () => {
+                clearTimeout(t);
+                resolve();
+              };
             });
             wake = undefined;
           }
@@ -538,9 +541,23 @@ export class EhomeHttpApi implements AsyncDisposable {
     });
 
     app.get('/api/pictures/:id', async (c) => {
-      const m = this.media.get(c.req.param('id'));
+      const id = c.req.param('id');
+      const m = /^\d{1,15}$/.test(id) ? await this.server.store.media(Number(id)) : undefined;
       if (!m) throw new ApiError(404, 'NOT_FOUND', 'no such picture');
-      const bytes = await readFile(m.path);
+      if (m.nodeId !== this.server.store.nodeId && c.req.header('x-cam-forwarded') === undefined) {
+        const base = await this.ownerUrl(m.nodeId);
+        if (base !== undefined) return this.forward(c, base);
+      }
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(m.path);
+      } catch {
+        throw new ApiError(
+          404,
+          'NOT_FOUND',
+          'the picture file is gone (retention, or stored by a process that is down)',
+        );
+      }
       return c.body(new Uint8Array(bytes), 200, {
         'content-type': m.kind === 'picture' ? 'image/jpeg' : 'application/octet-stream',
       });

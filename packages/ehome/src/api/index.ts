@@ -1,4 +1,3 @@
-export { EventLog, type EventQuery, type LoggedEvent } from './event-log.js';
 export {
   type ApiDevice,
   ApiError,

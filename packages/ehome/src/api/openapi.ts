@@ -122,6 +122,13 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { 200: ok('recordings', { type: 'array' }), ...errors },
         },
       },
+      '/api/devices/{id}/commands': {
+        get: {
+          summary: 'Command history of the device, newest first (command, status, durationMs, error)',
+          parameters: [id, q('limit', '1..1000 (default 100)', 'integer')],
+          responses: { 200: ok('commands', { type: 'array' }), ...errors },
+        },
+      },
       '/api/devices/{id}/preview': {
         get: {
           summary: 'Live video as a chunked body: H.264 Annex B, or fragmented MP4 (one segment per frame)',

@@ -43,6 +43,7 @@ export {
   XmlSyntaxError,
 } from './errors.js';
 export { asciiEquals, asciiText, type KeepaliveScan, keepaliveScan, scanKeepalive } from './keepalive.js';
+export * from './media/index.js';
 export {
   decodeMessage,
   decodeMessageGeneral,

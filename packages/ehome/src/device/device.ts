@@ -1,4 +1,12 @@
-import { createHash } from 'node:crypto';
+/**
+ * The simulated device's signalling session (EhomeDevice): one UDP socket, REGISTER with backoff, KEEPALIVE at the
+ * platform's interval, its own requests (ALARM, GPS, DEVICESTATUS, TRANSDATA, UPGRADESTATUS) with resends, and the
+ * per-session reply cache for the platform's commands. About 600 lines, kept as one class on purpose: the socket,
+ * the pending-request table, the heartbeat and the reply cache share one lifecycle (register, re-register, reboot,
+ * close). Everything else is elsewhere: command answers in commands.ts, HTTP uploads and the upgrade download in
+ * http.ts, signal parameters in signals.ts, the recording index in recordings.ts, media in media/, types in
+ * options.ts. None of those imports this file.
+ */
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import {
@@ -8,7 +16,6 @@ import {
   type BackoffOptions,
   type CallOptions,
   deadlineSignal,
-  FrameTooLargeError,
   PendingRequests,
   ProtocolError,
   sleep,
@@ -19,14 +26,12 @@ import {
   decodeMessage,
   type EhomeMessage,
   type EhomeRequest,
-  type EhomeRequestOf,
   type EhomeResponse,
   type EhomeResponseOf,
   type EncodableMessage,
   encodeMessage,
   formatEhomeTime,
   type PictureEntry,
-  type PtzCommand,
   type RequestParams,
   type ResponseParams,
   request,
@@ -37,7 +42,10 @@ import {
   type XmlTree,
 } from '../codec/index.js';
 import { createUdpSocket } from '../transport/udp.js';
-import { CLIP_FPS, clipFrameAt, clipPsBytes, loadClip, scenePicture } from './clips.js';
+import { answerCommand, type CommandContext, type PtzState } from './commands.js';
+import { DEFAULT_MAX_REPLY_BYTES, downloadUpgrade, uploadMedia } from './http.js';
+import { playbackClipSizer, scenePicture } from './media/clips.js';
+import type { EhomeDeviceEvents, EhomeDeviceOptions, EhomeDeviceStats, SimulatedDeviceView } from './options.js';
 import {
   findSimulatedRecording,
   querySimulated,
@@ -46,130 +54,7 @@ import {
   simulatedRecordingIndex,
   simulatedRecordingsBetween,
 } from './recordings.js';
-
-/** Answer a media handler gives (part 2 of the issue plugs preview and playback in here). */
-export interface MediaAnswer<C extends CommandName = CommandName> {
-  status: number;
-  description: string;
-  params?: ResponseParams<C>;
-}
-/** Handles MEDIA requests (INVITESTREAM, BYESTREAM, PLAYBACK, PLAYBACKCONTROL, FORCEIFRAME, DOWNLOAD). Without one the device answers 501. */
-export type MediaHandler = (request: EhomeRequest, device: EhomeDevice) => Promise<MediaAnswer>;
-
-/** Settings of a simulated {@link EhomeDevice}. */
-export interface EhomeDeviceOptions {
-  /** Register server (IP address and port). */
-  server: { host: string; port: number };
-  deviceId: string;
-  /** EHome 4.0 `<Password>` sent in REGISTER. */
-  password?: string;
-  /** `<Version>`: "2.0" (GB2312 signals) or "4.0" (UTF-8). Default "4.0". */
-  version?: string;
-  /** Signal encoding; default GB2312 for 2.x, UTF-8 otherwise. */
-  encoding?: SignalEncoding;
-  firmwareVersion?: string;
-  devType?: number;
-  manufacture?: number;
-  serialNumber?: string;
-  /** Local address and port to send from. Default 0.0.0.0 and any port. */
-  localAddress?: string;
-  localPort?: number;
-  /** Video channels, 1..64. Default 1. */
-  channels?: number;
-  /**
-   * A fixed recording index. Default: every day has recordings, derived from its date
-   * ({@link simulatedRecordingIndex}), sized as their download of the shipped playback clip weighs.
-   */
-  recordings?: SimulatedRecording[];
-  /** Day listed in {@link EhomeDevice.recordings} (any day can be queried). Default today (UTC). */
-  recordingDay?: string;
-  /** Bytes a download of a stretch of recording weighs. Default: MPEG-PS of the shipped playback clip. */
-  recordingSizer?: RecordingSizer;
-  /** Register retry backoff. Default 500 ms doubling to 30 s with 20 % jitter. */
-  backoff?: BackoffOptions;
-  /** Wait for a REGISTER reply per attempt. Default 2000 ms. */
-  registerAttemptMs?: number;
-  /** Wait per attempt of the device's own requests (alarm, GPS, status) before resending. Default 1000 ms. */
-  requestAttemptMs?: number;
-  /** Resends of those requests. Default 3. */
-  maxResends?: number;
-  /** Unanswered KEEPALIVEs in a row after which the device registers again. Default 3. */
-  keepAliveMissLimit?: number;
-  /** Largest upgrade package downloaded. Default 64 MiB. */
-  maxUpgradeBytes?: number;
-  /** Largest reply of the picture server read after an upload (more is a `FrameTooLargeError`). Default 64 KiB. */
-  maxReplyBytes?: number;
-  /** Pause between REBOOT and registering again. Default 200 ms. */
-  rebootDelayMs?: number;
-  /** Makes the picture of a capture or alarm; default a JPEG of the preview scene at that second. */
-  takePicture?: (channel: number, picId: string) => Uint8Array;
-  /** Configuration blocks by ConfigCmd (GETDEVICECONFIG/SETDEVICECONFIG); GetServerInfo is generated. */
-  config?: Record<string, XmlTree>;
-  /** MEDIA requests (preview, playback). */
-  mediaHandler?: MediaHandler;
-}
-
-/** Events of an {@link EhomeDevice}. */
-export interface EhomeDeviceEvents {
-  registered: [params: ResponseParams<'REGISTER'>];
-  /** The platform answered REGISTER with a non-200 status (wrong password, not allowed); the device retries. */
-  refused: [status: number, description: string];
-  reregistering: [reason: string];
-  command: [request: EhomeRequest];
-  reboot: [];
-  ptz: [state: { channel: number; command: PtzCommand; action: 'Start' | 'Stop'; speed: number }];
-  upgrade: [report: RequestParams<'UPGRADESTATUS'>];
-  config: [configCmd: string, xml: XmlTree];
-  dropped: [reason: string];
-}
-
-/** Counters of a device. */
-export interface EhomeDeviceStats {
-  registrations: number;
-  registerAttempts: number;
-  keepalivesSent: number;
-  /** KEEPALIVEs the platform answered (with any status). */
-  keepalivesAnswered: number;
-  keepalivesMissed: number;
-  commands: number;
-  duplicateRequests: number;
-  dropped: number;
-}
-
-const DEFAULT_MAX_REPLY_BYTES = 64 * 1024;
-
-/**
- * Reads a fetch response body as text, refusing more than `limit` bytes (declared or received) with a
- * {@link FrameTooLargeError}; the rest of the body is cancelled, never read.
- */
-async function readCappedText(res: Response, limit: number, what: string): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-  if (declared > limit) {
-    await res.body?.cancel().catch(() => {});
-    throw new FrameTooLargeError(declared, limit, what);
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw new FrameTooLargeError(total, limit, what);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Control characters of a peer's text shown as `\xNN`, so a reply cannot drive the terminal it is printed on. */
-function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what is replaced
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+import { type GpsFix, gpsParams, registerParams } from './signals.js';
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, factor: 2, maxMs: 30_000, jitter: 0.2 };
 
@@ -178,7 +63,7 @@ const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, factor: 2, maxMs: 30_0
  * heartbeats at the interval the platform set, registers again when told (a non-200 KEEPALIVE answer) or when
  * heartbeats go unanswered, answers every platform command, raises alarms with linked pictures, sends GPS.
  */
-export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements AsyncDisposable {
+export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements AsyncDisposable, SimulatedDeviceView {
   readonly deviceId: string;
   readonly stats: EhomeDeviceStats = {
     registrations: 0,
@@ -194,7 +79,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
   registration: ResponseParams<'REGISTER'> | undefined;
   firmwareVersion: string;
   /** PTZ movement per channel (the last command). */
-  readonly ptzState = new Map<number, { command: PtzCommand; action: 'Start' | 'Stop'; speed: number }>();
+  readonly ptzState = new Map<number, PtzState>();
   /** Pictures taken (for QUERYPICTURES). */
   readonly pictures: (PictureEntry & { channel: number })[] = [];
   /** The recordings of `recordingDay` (or the fixed index); {@link recordingsBetween} answers any day. */
@@ -305,7 +190,12 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     while (!this.closer.signal.aborted) {
       this.stats.registerAttempts++;
       try {
-        const r = await this.send('cms', 'REGISTER', this.registerParams(), { attemptMs, resends: 0 });
+        const r = await this.send(
+          'cms',
+          'REGISTER',
+          registerParams(this.deviceId, this.firmwareVersion, this.version, this.address(), this.options),
+          { attemptMs, resends: 0 },
+        );
         if (r.status === Status.OK && r.params) {
           // A new platform session: its Sequences start again, so answers cached for the old one must never be
           // replayed to it (a new platform's request #1 is not the old platform's #1).
@@ -325,26 +215,6 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
       await backoff.wait(this.closer.signal);
     }
     throw abortReason(this.closer.signal);
-  }
-
-  private registerParams(): RequestParams<'REGISTER'> {
-    const a = this.address();
-    const p: RequestParams<'REGISTER'> = {
-      netUnitType: 'PU',
-      deviceId: this.deviceId,
-      firmwareVersion: this.firmwareVersion,
-      localIp: a.address,
-      localPort: a.port,
-      devType: this.options.devType ?? 1,
-      manufacture: this.options.manufacture ?? 0,
-    };
-    if (this.options.serialNumber !== undefined) p.serialNumber = this.options.serialNumber;
-    if (this.options.password !== undefined) p.password = this.options.password;
-    if (!this.version.startsWith('2.')) {
-      p.detectPackage = 0;
-      p.reliableTransmission = 0;
-    }
-    return p;
   }
 
   /** Registers again now (what the device does when the platform answers KEEPALIVE with a non-200 status). */
@@ -512,40 +382,8 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
   }
 
   /** Sends a GPS fix (signed decimal degrees; EHome carries degrees x 360000 and a hemisphere). */
-  async sendGps(
-    fix: {
-      latitude: number;
-      longitude: number;
-      speed?: number;
-      direction?: number;
-      satellites?: number;
-      precision?: number;
-      height?: number;
-      time?: Date;
-    },
-    options?: CallOptions,
-  ): Promise<void> {
-    await this.sendOk(
-      'cms',
-      'GPS',
-      {
-        deviceId: this.deviceId,
-        time: formatEhomeTime(fix.time ?? new Date()),
-        divisionEW: fix.longitude < 0 ? 'W' : 'E',
-        longitude: Math.round(Math.abs(fix.longitude) * 360000),
-        divisionNS: fix.latitude < 0 ? 'S' : 'N',
-        latitude: Math.round(Math.abs(fix.latitude) * 360000),
-        direction: Math.round(fix.direction ?? 0),
-        speed: Math.round(fix.speed ?? 0),
-        satellites: fix.satellites ?? 7,
-        precision: fix.precision ?? 10,
-        height: Math.round(fix.height ?? 0),
-        retransFlag: 0,
-        needsResponse: 1,
-        timeZone: '+00:00',
-      },
-      options,
-    );
+  async sendGps(fix: GpsFix, options?: CallOptions): Promise<void> {
+    await this.sendOk('cms', 'GPS', gpsParams(this.deviceId, fix), options);
   }
 
   /** Sends a DEVICESTATUS message (e.g. `DISKFULL`, `VIDEOLOSS`). */
@@ -598,56 +436,67 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     picId: string,
     signal?: AbortSignal,
   ): Promise<{ size: number; url: string }> {
-    const jpeg = (this.options.takePicture ?? (() => scenePicture()))(channel, picId);
+    const jpeg = this.takePicture(channel, picId);
     const r = await this.upload('picture', channel, picId, jpeg, signal);
     this.pictures.push({ picId, time: formatEhomeTime(new Date()), size: jpeg.length, channel });
     if (this.pictures.length > 1000) this.pictures.shift();
     return r;
   }
 
+  private takePicture(channel: number, picId: string): Uint8Array {
+    return (this.options.takePicture ?? (() => scenePicture()))(channel, picId);
+  }
+
   /** POSTs a picture or video to the picture server named at registration. */
-  private async upload(
+  private upload(
     kind: 'picture' | 'video',
     channel: number,
     id: string,
     body: Uint8Array,
     signal?: AbortSignal,
   ): Promise<{ size: number; url: string }> {
-    const r = this.registration;
-    if (!r?.pictureServer || r.pictureServerPort === undefined) {
-      throw new ProtocolError('the platform named no picture server in its REGISTER answer');
-    }
-    const host = r.pictureServer === '0.0.0.0' ? this.options.server.host : r.pictureServer;
-    const query = new URLSearchParams({
-      DeviceID: this.deviceId,
-      [kind === 'picture' ? 'PicID' : 'VideoId']: id,
-      Channel: String(channel),
-    });
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${r.pictureServerPort}/ehome/${kind === 'picture' ? 'pictures' : 'videos'}?${query}`;
-    const res = await fetch(url, {
-      method: 'POST',
+    return uploadMedia({
+      pictureServer: this.registration?.pictureServer,
+      pictureServerPort: this.registration?.pictureServerPort,
+      signallingHost: this.options.server.host,
+      deviceId: this.deviceId,
+      kind,
+      channel,
+      id,
       body,
-      headers: { 'content-type': kind === 'picture' ? 'image/jpeg' : 'application/octet-stream' },
-      signal: signal
-        ? AbortSignal.any([signal, this.closer.signal, AbortSignal.timeout(30_000)])
-        : AbortSignal.any([this.closer.signal, AbortSignal.timeout(30_000)]),
+      maxReplyBytes: this.options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
+      signal: signal ? AbortSignal.any([signal, this.closer.signal]) : this.closer.signal,
     });
-    // The reply is the picture server's say-so: read at most `maxReplyBytes` of it, never the whole of an endless one.
-    const text = await readCappedText(
-      res,
-      this.options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
-      'picture server reply',
-    );
-    if (!res.ok) {
-      throw new ProtocolError(
-        `picture server answered ${res.status} ${printable(text.trim()).slice(0, 200)}`,
-        res.status,
-      );
-    }
-    return { size: body.length, url };
   }
 
   // ---- platform commands -------------------------------------------------------------------------------------
+
+  private context: CommandContext | undefined;
+
+  /** What the command answers (commands.ts) may read and change; made on first use (after the constructor). */
+  private get commandContext(): CommandContext {
+    if (this.context) return this.context;
+    const o = this.options;
+    this.context = {
+      deviceId: this.deviceId,
+      channels: this.channels,
+      devType: o.devType,
+      serialNumber: o.serialNumber,
+      pictures: this.pictures,
+      ptzState: this.ptzState,
+      config: this.config,
+      mediaHandler: o.mediaHandler,
+      view: this,
+      takePicture: (channel, picId) => this.takePicture(channel, picId),
+      uploadPicture: (channel, picId) => this.uploadPicture(channel, picId),
+      recordingsBetween: (channel, fileType, start, stop) => this.recordingsBetween(channel, fileType, start, stop),
+      reboot: () => void this.reboot(),
+      upgrade: (params) => void this.runUpgrade(params),
+      onPtz: (state) => this.emit('ptz', state),
+      onConfig: (configCmd, xml) => this.emit('config', configCmd, xml),
+    };
+    return this.context;
+  }
 
   private onDatagram(buf: Buffer, rinfo: RemoteInfo): void {
     // Only the platform's servers may talk to the device.
@@ -704,7 +553,7 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     this.emit('command', req);
     let answer: EncodableMessage;
     try {
-      answer = await this.execute(req);
+      answer = await answerCommand(req, this.commandContext);
     } catch (e) {
       answer = response(req, Status.INTERNAL_ERROR, e instanceof Error ? e.message.slice(0, 200) : 'failed');
     }
@@ -718,151 +567,6 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     if (this.closer.signal.aborted) return;
     this.answered.set(key, bytes);
     this.socket.send(bytes, rinfo.port, rinfo.address);
-  }
-
-  private async execute(req: EhomeRequest): Promise<EncodableMessage> {
-    const ok = <C extends CommandName>(r: EhomeRequestOf<C>, params: ResponseParams<C>): EncodableMessage =>
-      response(r, Status.OK, 'OK', params) as EncodableMessage;
-    const fail = (status: number, why: string): EncodableMessage => response(req, status, why);
-    const hasChannel = (ch: number): boolean => ch >= 1 && ch <= this.channels;
-    switch (req.command) {
-      case 'CAPTUREPICTURE': {
-        const p = req.params;
-        if (!hasChannel(p.channel)) return fail(Status.NOT_FOUND, `no channel ${p.channel}`);
-        if (p.uploadFlag === 0) {
-          const jpeg = (this.options.takePicture ?? (() => scenePicture()))(p.channel, p.picId);
-          this.pictures.push({
-            picId: p.picId,
-            time: formatEhomeTime(new Date()),
-            size: jpeg.length,
-            channel: p.channel,
-          });
-          return ok(req, { picId: p.picId, picSize: jpeg.length });
-        }
-        const up = await this.uploadPicture(p.channel, p.picId);
-        return ok(req, { picId: p.picId, picSize: up.size, picUrl: up.url.slice(0, 512) });
-      }
-      case 'REBOOT':
-        setImmediate(() => void this.reboot());
-        return ok(req, {});
-      case 'UPGRADE':
-        setImmediate(() => void this.runUpgrade(req.params));
-        return ok(req, {});
-      case 'PTZCONTROL': {
-        const p = req.params;
-        if (!hasChannel(p.channel)) return fail(Status.NOT_FOUND, `no channel ${p.channel}`);
-        const state = { command: p.ptzCmd, action: p.action, speed: p.speed };
-        this.ptzState.set(p.channel, state);
-        this.emit('ptz', { channel: p.channel, ...state });
-        return ok(req, {});
-      }
-      case 'GETDEVICEWORKSTATUS':
-        return ok(req, { status: this.workStatus() });
-      case 'QUERYRECORDEDFILES': {
-        const p = req.params;
-        if (!hasChannel(p.channel)) return fail(Status.NOT_FOUND, `no channel ${p.channel}`);
-        const all = this.recordingsBetween(p.channel, p.fileType, p.startTime, p.stopTime);
-        const files = all.slice(p.startIdx, p.startIdx + p.chunkSize).map(({ name, start, stop, size, flag }) => ({
-          name,
-          start,
-          stop,
-          size,
-          flag,
-        }));
-        return fitting((n) => ok(req, { files: files.slice(0, n) }), files.length);
-      }
-      case 'QUERYPICTURES': {
-        const p = req.params;
-        const all = this.pictures.filter(
-          (x) => x.channel === p.channel && x.time >= p.startTime && x.time <= p.stopTime,
-        );
-        const pictures = all
-          .slice(p.startIdx, p.startIdx + p.chunkSize)
-          .map(({ picId, time, size }) => ({ picId, time, size }));
-        return fitting((n) => ok(req, { pictures: pictures.slice(0, n) }), pictures.length);
-      }
-      case 'GETDEVICECAPABILITY':
-        return ok(req, {
-          channelNumber: this.channels,
-          startChannel: 1,
-          streamTypes: 'MAIN,SUB,THIRD',
-          ptz: 1,
-          alarmInNumber: 1,
-          alarmOutNumber: 1,
-          maxPictureSize: 4 * 1024 * 1024,
-          upgrade: 1,
-          recordQuery: 1,
-        });
-      case 'GETDEVICECONFIG': {
-        const cmd = req.params.configCmd;
-        const xml = cmd === 'GetServerInfo' ? this.serverInfo() : this.config.get(cmd);
-        if (!xml) return fail(Status.NOT_FOUND, `unknown ConfigCmd ${cmd}`);
-        return ok(req, { configXml: xml });
-      }
-      case 'SETDEVICECONFIG': {
-        const cmd = req.params.configCmd;
-        if (cmd === 'GetServerInfo') return fail(Status.FORBIDDEN, 'GetServerInfo is read-only');
-        this.config.set(cmd, req.params.configXml);
-        this.emit('config', cmd, req.params.configXml);
-        return ok(req, {});
-      }
-      case 'INVITESTREAM':
-      case 'BYESTREAM':
-      case 'PLAYBACK':
-      case 'PLAYBACKCONTROL':
-      case 'FORCEIFRAME':
-      case 'DOWNLOAD': {
-        if (!this.options.mediaHandler) return fail(Status.NOT_IMPLEMENTED, 'media not available on this device');
-        const a = await this.options.mediaHandler(req, this);
-        return response(req, a.status, a.description, a.params as never) as EncodableMessage;
-      }
-      default:
-        return fail(Status.BAD_REQUEST, `${req.command} is not sent to a device`);
-    }
-  }
-
-  private workStatus(): ResponseParams<'GETDEVICEWORKSTATUS'>['status'] {
-    const mem = process.memoryUsage();
-    return {
-      run: 0,
-      cpu: Math.min(100, Math.round((process.cpuUsage().user / 1e6) % 20) + 3),
-      mem: Math.min(100, Math.round((mem.heapUsed / mem.heapTotal) * 100)),
-      disks: [{ disk: 1, capacityMb: 953_869, freeMb: 512_000, state: 0 }],
-      channels: Array.from({ length: this.channels }, (_, i) => ({
-        channel: i + 1,
-        recording: 1,
-        signal: 0,
-        encoding: 0,
-        bitrateKbps: 2048,
-        clients: 0,
-      })),
-      alarmInStatus: '',
-      alarmOutStatus: '',
-      localDisplayStatus: 0,
-    };
-  }
-
-  private serverInfo(): XmlTree {
-    return {
-      SERVERINFO: {
-        ChannelNumber: String(this.channels),
-        ChannelAmount: String(this.channels),
-        DVRType: String(this.options.devType ?? 1),
-        DiskNumber: '1',
-        SerialNumber: this.options.serialNumber ?? `SIM${this.deviceId}`.slice(0, 48),
-        AlarmInPortNum: '1',
-        AlarmInAmount: '1',
-        AlarmOutPortNum: '1',
-        AlarmOutAmount: '1',
-        StartChannel: '1',
-        AudioChanNum: '1',
-        MaxDigitChannelNum: '0',
-        AudioEncType: '0',
-        SmartType: '0',
-        StartChan: '1',
-        StartDChan: '0',
-      },
-    };
   }
 
   private async reboot(): Promise<void> {
@@ -885,20 +589,12 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
       await this.sendOk('cms', 'UPGRADESTATUS', full).catch(() => {});
     };
     await report({ state: 'DOWNLOADING', progress: 0 });
-    const limit = this.options.maxUpgradeBytes ?? 64 * 1024 * 1024;
     try {
-      const res = await fetch(p.url, { signal: AbortSignal.any([this.closer.signal, AbortSignal.timeout(120_000)]) });
-      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-      const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-      if (declared > limit) throw new Error(`package of ${declared} bytes exceeds ${limit}`);
-      const hash = createHash('sha256');
-      let bytes = 0;
-      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        bytes += chunk.length;
-        if (bytes > limit) throw new Error(`package exceeds ${limit} bytes`);
-        hash.update(chunk);
-      }
-      const sha256 = hash.digest('hex');
+      const { bytes, sha256 } = await downloadUpgrade(
+        p.url,
+        this.options.maxUpgradeBytes ?? 64 * 1024 * 1024,
+        this.closer.signal,
+      );
       if (p.fileSize !== undefined && p.fileSize !== bytes)
         throw new Error(`size ${bytes} differs from FileSize ${p.fileSize}`);
       if (p.sha256 !== undefined && p.sha256 !== sha256) throw new Error('SHA256 mismatch');
@@ -914,21 +610,3 @@ export class EhomeDevice extends EventEmitter<EhomeDeviceEvents> implements Asyn
     }
   }
 }
-
-/** Answers with as many list items as fit in one signal (at most `count`). */
-function fitting(build: (n: number) => EncodableMessage, count: number): EncodableMessage {
-  for (let n = count; n > 0; n--) {
-    const m = build(n);
-    try {
-      encodeMessage(m);
-      return m;
-    } catch (e) {
-      if (!(e instanceof SignalTooLargeError)) throw e;
-    }
-  }
-  return build(0);
-}
-
-/** The default {@link RecordingSizer}: MPEG-PS bytes of the shipped playback clip from the frame of that second. */
-const playbackClipSizer: RecordingSizer = (startMs, durationMs) =>
-  clipPsBytes(loadClip('playback'), clipFrameAt(startMs), Math.round((durationMs / 1000) * CLIP_FPS));

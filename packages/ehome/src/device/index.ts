@@ -1,12 +1,15 @@
-export { CLIP_FPS, type Clip, type ClipFrame, loadClip, scenePicture } from './clips.js';
-export {
-  EhomeDevice,
-  type EhomeDeviceEvents,
-  type EhomeDeviceOptions,
-  type EhomeDeviceStats,
-  type MediaAnswer,
-  type MediaHandler,
-} from './device.js';
+// The device role: a simulated EHome camera (signalling session, command answers, recordings, media).
+export type { PtzState } from './commands.js';
+export { EhomeDevice } from './device.js';
+export * from './media/index.js';
+export type {
+  EhomeDeviceEvents,
+  EhomeDeviceOptions,
+  EhomeDeviceStats,
+  MediaAnswer,
+  MediaHandler,
+  SimulatedDeviceView,
+} from './options.js';
 export {
   findSimulatedRecording,
   MAX_QUERY_DAYS,
@@ -16,3 +19,4 @@ export {
   simulatedRecordingIndex,
   simulatedRecordingsBetween,
 } from './recordings.js';
+export type { GpsFix } from './signals.js';

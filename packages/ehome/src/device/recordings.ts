@@ -41,16 +41,17 @@ function recordingName(channel: number, start: string): string {
 /**
  * The recordings of one day (`YYYY-MM-DD`) on channels 1..`channels`, in channel then time order. Every fourth
  * hour's recording is an alarm recording (file type 1), the others scheduled (0). `size` comes from `sizeOf`
- * (default: 0 bytes, for an index without media).
+ * (default: 0 bytes, for an index without media). `onlyChannel` lists that channel alone (the same entries).
  */
 export function simulatedRecordingIndex(
   channels: number,
   day: string,
   sizeOf: RecordingSizer = () => 0,
+  onlyChannel?: number,
 ): SimulatedRecording[] {
   const base = parseEhomeTime(`${day} 00:00:00`).getTime();
   const out: SimulatedRecording[] = [];
-  for (let ch = 1; ch <= channels; ch++) {
+  for (let ch = onlyChannel ?? 1; ch <= (onlyChannel ?? channels); ch++) {
     for (let h = 0; h < 24; h++) {
       const r = hash(`${day}/${ch}/${h}`);
       const startMs = base + h * 3_600_000 + (r % 3540) * 1000; // 00:00 .. 58:59 into the hour
@@ -102,8 +103,7 @@ export function simulatedRecordingsBetween(
   const to = parseEhomeTime(`${stop.slice(0, 10)} 00:00:00`).getTime();
   const out: SimulatedRecording[] = [];
   for (let day = from, n = 0; day <= to && n < MAX_QUERY_DAYS; day += DAY_MS, n++) {
-    const all = simulatedRecordingIndex(channel, formatEhomeTime(new Date(day)).slice(0, 10), sizeOf);
-    for (const r of all) if (r.channel === channel) out.push(r);
+    out.push(...simulatedRecordingIndex(channels, formatEhomeTime(new Date(day)).slice(0, 10), sizeOf, channel));
   }
   return out;
 }
@@ -119,5 +119,5 @@ export function findSimulatedRecording(
   if (!m || Number(m[1]) !== channel || channel > channels) return undefined;
   const day = `${m[2]}-${m[3]}-${m[4]}`;
   if (Number.isNaN(Date.parse(`${day}T00:00:00Z`))) return undefined;
-  return simulatedRecordingIndex(channel, day, sizeOf).find((r) => r.channel === channel && r.name === name);
+  return simulatedRecordingIndex(channels, day, sizeOf, channel).find((r) => r.name === name);
 }

@@ -1,4 +1,4 @@
-import { type CallOptions, deadlineSignal } from '@cam/net-utils';
+import { type CallOptions, deadlineSignal, type PortPool } from '@cam/net-utils';
 import type {
   EhomeResponseOf,
   PlatformCommand,
@@ -8,6 +8,8 @@ import type {
   ResponseParams,
   XmlTree,
 } from '../codec/index.js';
+import { DeviceOfflineError, DeviceStatusError } from './errors.js';
+import type { StoredMedia } from './events.js';
 import {
   type DownloadOptions,
   type DownloadResult,
@@ -18,11 +20,33 @@ import {
   openPreview,
   type PlaybackOptions,
   type PreviewOptions,
-} from '../media/platform.js';
-import { DeviceOfflineError, DeviceStatusError } from './errors.js';
-import type { StoredMedia } from './events.js';
+} from './media/stream-session.js';
 import type { DeviceSession } from './registry.js';
-import type { EhomeServer } from './server.js';
+
+/** Where media streams get their TCP port, the SinkIP told to the device, and teardown on platform close. */
+export interface MediaContext {
+  pool: PortPool;
+  sinkAddress: string;
+  track(s: { close(): Promise<void> }): () => void;
+}
+
+/**
+ * What a {@link DeviceHandle} needs of the platform, and nothing more: the server hands each handle this narrow
+ * port, so the handle does not depend on the server (no import circle) and the server exposes no methods that
+ * exist only for the handle.
+ */
+export interface DevicePort {
+  session(deviceId: string): Readonly<DeviceSession> | undefined;
+  request<C extends PlatformCommand>(
+    deviceId: string,
+    command: C,
+    params: RequestParams<C>,
+    options?: CallOptions,
+  ): Promise<EhomeResponseOf<C>>;
+  media(): MediaContext;
+  waitCaptureUpload(deviceId: string, picId: string, signal: AbortSignal): Promise<StoredMedia>;
+  waitUpgradeResult(deviceId: string, options: CallOptions): Promise<RequestParams<'UPGRADESTATUS'>>;
+}
 
 /** A picture the platform asked for, as the device reported it and as the picture server stored it. */
 export interface CapturedPicture {
@@ -35,19 +59,19 @@ export interface CapturedPicture {
 let picCounter = 0;
 
 /**
- * Requests to one device (`server.device(id)`). Each call correlates the reply by Sequence, resends up to the
+ * Requests to one device (`server.device(id)`, over the narrow {@link DevicePort}). Each call correlates the reply by Sequence, resends up to the
  * server's `maxResends`, rejects with a `TimeoutError` / the signal's reason / `DeviceOfflineError`, and with
  * {@link DeviceStatusError} when the device answers with a non-2xx status.
  */
 export class DeviceHandle {
   constructor(
-    private readonly server: EhomeServer,
+    private readonly platform: DevicePort,
     readonly deviceId: string,
   ) {}
 
   /** The device's session, when it is online. */
   get session(): Readonly<DeviceSession> | undefined {
-    return this.server.registry.get(this.deviceId);
+    return this.platform.session(this.deviceId);
   }
 
   /** Sends any platform command and returns the raw response (any status). */
@@ -56,7 +80,7 @@ export class DeviceHandle {
     params: RequestParams<C>,
     options?: CallOptions,
   ): Promise<EhomeResponseOf<C>> {
-    return this.server.request(this.deviceId, command, params, options);
+    return this.platform.request(this.deviceId, command, params, options);
   }
 
   /** Sends a command and returns the params of its 2xx response (or throws {@link DeviceStatusError}). */
@@ -108,7 +132,7 @@ export class DeviceHandle {
     const done = new AbortController();
     try {
       const waitSignal = AbortSignal.any([deadline.signal, done.signal]);
-      const uploaded = upload ? this.server.waitCaptureUpload(this.deviceId, picId, waitSignal) : undefined;
+      const uploaded = upload ? this.platform.waitCaptureUpload(this.deviceId, picId, waitSignal) : undefined;
       uploaded?.catch(() => {});
       const response = await this.call('CAPTUREPICTURE', params, { signal: deadline.signal });
       const media = uploaded ? await uploaded : undefined;
@@ -145,7 +169,7 @@ export class DeviceHandle {
     const wait = options.waitForResult ?? true;
     const done = new AbortController();
     const result = wait
-      ? this.server.waitUpgradeResult(this.deviceId, {
+      ? this.platform.waitUpgradeResult(this.deviceId, {
           signal: options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal,
           timeoutMs: options.resultTimeoutMs ?? 120_000,
         })
@@ -269,7 +293,7 @@ export class DeviceHandle {
         if (!session) throw new DeviceOfflineError(this.deviceId);
         return session.address;
       },
-      media: () => this.server.mediaContext(),
+      media: () => this.platform.media(),
       call: (command, params, options) =>
         this.call(command as PlatformCommand, params as never, options) as Promise<Record<string, unknown>>,
     };

@@ -13,6 +13,8 @@ export interface StoredMedia {
   size: number;
   channel: number | undefined;
   receivedAt: number;
+  /** Its id in the platform's store once committed (`GET /api/pictures/{storeId}`). */
+  storeId?: number;
 }
 
 export type AlarmParams = RequestParams<'ALARM'>;
@@ -38,6 +40,8 @@ export type EhomeEvent =
       missing: string[];
       complete: boolean;
       receivedAt: number;
+      /** Id of the alarm's event in the store (committed before the alarm was acknowledged). */
+      eventId?: number;
     }
   | { type: 'media'; media: StoredMedia; linkedTo: 'alarm' | 'capture' | 'none' }
   | {

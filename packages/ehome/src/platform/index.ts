@@ -1,4 +1,4 @@
-export { type CapturedPicture, DeviceHandle } from './device-handle.js';
+export { type CapturedPicture, DeviceHandle, type DevicePort, type MediaContext } from './device-handle.js';
 export { DeviceOfflineError, DeviceStatusError } from './errors.js';
 export {
   type AlarmParams,
@@ -11,6 +11,7 @@ export {
 } from './events.js';
 export { MediaLinker } from './linker.js';
 export { PICTURE_UPLOAD_PATH, PictureServer, type PictureServerOptions, VIDEO_UPLOAD_PATH } from './picture-server.js';
+export { PlatformRecorder } from './recorder.js';
 export { type DeviceRegistry, type DeviceSession, MemoryDeviceRegistry } from './registry.js';
 export {
   ALARM_SERVER_TYPE_UDP,

@@ -5,6 +5,7 @@ interface PendingAlarm {
   deviceId: string;
   alarm: AlarmParams;
   receivedAt: number;
+  eventId: number | undefined;
   expires: number;
   pictures: Map<string, StoredMedia | undefined>;
   video: { id: string; media: StoredMedia | undefined } | undefined;
@@ -61,11 +62,12 @@ export class MediaLinker {
   }
 
   /** An alarm: takes the media that already arrived, waits for the rest. */
-  onAlarm(deviceId: string, alarm: AlarmParams, now: number): void {
+  onAlarm(deviceId: string, alarm: AlarmParams, now: number, eventId?: number): void {
     const p: PendingAlarm = {
       deviceId,
       alarm,
       receivedAt: now,
+      eventId,
       expires: now + this.linkTimeoutMs,
       pictures: new Map(),
       video: alarm.videoId === undefined ? undefined : { id: alarm.videoId, media: undefined },
@@ -119,6 +121,7 @@ export class MediaLinker {
       missing,
       complete: missing.length === 0,
       receivedAt: p.receivedAt,
+      ...(p.eventId !== undefined ? { eventId: p.eventId } : {}),
     });
   }
 

@@ -40,8 +40,11 @@ export interface PictureServerOptions {
   uploadGraceMs?: number;
   /** Whether `deviceId` uploading from `address` may store a file (the platform checks its sessions). */
   authorize: (deviceId: string, address: string) => boolean;
-  /** Called for every stored file. */
-  onStored: (media: StoredMedia) => void;
+  /**
+   * Called for every stored file before the upload is answered: the device gets its 200 only once this resolves
+   * (the platform commits the picture's record first). A rejection is answered 503 and the file removed.
+   */
+  onStored: (media: StoredMedia) => void | Promise<void>;
   /** Called for every refused upload. */
   onRefused?: (address: string, port: number, status: number, reason: string) => void;
 }
@@ -132,7 +135,8 @@ export class PictureServer {
   private async recover(): Promise<void> {
     let total = 0;
     for (const top of await readdir(this.directory, { withFileTypes: true })) {
-      if (!top.isDirectory()) continue;
+      // Device folders only: a name starting with '.' is never one (fileNameOf keeps no '.'), e.g. the store's.
+      if (!top.isDirectory() || top.name.startsWith('.')) continue;
       const dir = join(this.directory, top.name);
       for (const f of await readdir(dir, { withFileTypes: true })) {
         if (!f.isFile()) continue;
@@ -162,6 +166,20 @@ export class PictureServer {
       });
     });
     return this.server.address() as AddressInfo;
+  }
+
+  /** Deletes stored files (retention) and gives their bytes back to the storage budget. */
+  async remove(files: readonly { path: string; size: number }[]): Promise<void> {
+    for (const f of files) {
+      const path = resolve(f.path);
+      if (!path.startsWith(this.directory + sep)) continue;
+      try {
+        await rm(path);
+        this.storedBytes = Math.max(0, this.storedBytes - f.size);
+      } catch {
+        // already gone
+      }
+    }
   }
 
   get port(): number {
@@ -244,11 +262,16 @@ export class PictureServer {
       if (left <= 0) this.activeBySource.delete(address);
       else this.activeBySource.set(address, left);
     }
+    try {
+      await this.options.onStored({ kind, deviceId, id, path, size, channel, receivedAt: Date.now() });
+    } catch (e) {
+      await rm(path, { force: true });
+      return this.refuse(req, res, 503, `not stored: ${e instanceof Error ? e.message : String(e)}`, false);
+    }
     this.storedBytes += size;
     this.stored++;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ stored: name, size }));
-    this.options.onStored({ kind, deviceId, id, path, size, channel, receivedAt: Date.now() });
   }
 
   private receive(

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -34,155 +33,35 @@ import {
   scanKeepalive,
   UnknownCommandError,
 } from '../codec/index.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { EhomeStore } from '../store/types.js';
 import { createUdpSocket } from '../transport/udp.js';
-import { DeviceHandle } from './device-handle.js';
+import { DeviceHandle, type DevicePort, type MediaContext } from './device-handle.js';
 import { DeviceOfflineError } from './errors.js';
 import { type EhomeEvent, type EhomeServerEvents, EventQueue, type StoredMedia } from './events.js';
 import { KeepaliveAnswers, platformVersion } from './keepalive-answers.js';
 import { MediaLinker } from './linker.js';
-import { PictureServer, type PictureServerOptions } from './picture-server.js';
+import { PictureServer } from './picture-server.js';
+import { PlatformRecorder } from './recorder.js';
+import { RegisterAdmission } from './register-admission.js';
 import { type DeviceRegistry, type DeviceSession, MemoryDeviceRegistry } from './registry.js';
+import {
+  ALARM_SERVER_TYPE_UDP,
+  DEFAULT_ALARM_PORT,
+  DEFAULT_REGISTER_PORT,
+  type EhomeServerOptions,
+  type EhomeServerStats,
+  PICTURE_SERVER_TYPE_HTTP,
+} from './server-options.js';
 
-/** Default EHome register port (seed 002 (2)e). */
-export const DEFAULT_REGISTER_PORT = 7660;
-/** Alarm server port seen in captures. */
-export const DEFAULT_ALARM_PORT = 7332;
-
-/** `AlarmServerType` / `PictureServerType` values this platform advertises. */
-export const ALARM_SERVER_TYPE_UDP = 0;
-export const PICTURE_SERVER_TYPE_HTTP = 1;
-
-/** Settings of an {@link EhomeServer}. Every one has a default. */
-export interface EhomeServerOptions {
-  /** Address to bind the register (CMS), alarm and picture servers to. Default 0.0.0.0. */
-  address?: string;
-  /** Register port. Default 7660; 0 picks a free one. */
-  port?: number;
-  /**
-   * TCP ports for preview, playback and download streams: a pool, or a range to make one from (bound on `address`).
-   * Default 20000-20999.
-   */
-  mediaPorts?: PortPool | { min: number; max: number };
-  /** SinkIP told to devices for media streams. Default: the advertised address. */
-  mediaAddress?: string;
-  /** Address told to devices for the alarm and picture servers. Default: `address`, or the first non-loopback IPv4. */
-  advertisedAddress?: string;
-  /** Heartbeat interval sent in the REGISTER reply. Default 15 s. */
-  keepAliveSeconds?: number;
-  /** A device silent for this many intervals is offline. Default 6 (90 s at 15 s). */
-  offlineAfterMissed?: number;
-  /** How often sessions are checked for silence and links for expiry. Default 1000 ms. */
-  sweepIntervalMs?: number;
-  /** Alarm server (AMS) UDP port; default 7332; `false` runs none. */
-  alarmPort?: number | false;
-  /** Picture server HTTP port; default 0 (any); `false` runs none. */
-  picturePort?: number | false;
-  /** Where uploaded pictures and videos go. Default `<tmpdir>/cam-ehome`. */
-  dataDirectory?: string;
-  /** Limits of the picture server. */
-  maxPictureBytes?: number;
-  maxVideoBytes?: number;
-  maxStoredBytes?: number;
-  /** Connection and rate limits of the picture server (see the README's Limits table for the defaults). */
-  pictureLimits?: Pick<
-    PictureServerOptions,
-    | 'maxConcurrentUploads'
-    | 'maxUploadsPerSource'
-    | 'maxConnectionsPerSource'
-    | 'maxConnections'
-    | 'minUploadBytesPerSecond'
-    | 'uploadGraceMs'
-  >;
-  /** NTP server told to devices. */
-  ntp?: { ip: string; port?: number; intervalMinutes?: number };
-  /** Access control: only these DeviceIDs may register. */
-  allowlist?: Iterable<string>;
-  /** Access control: per-device passwords (EHome 4.0 `<Password>`), compared in constant time. */
-  passwords?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
-  /** Status that tells a device to register again (answer to signals from unknown devices). Default 403. */
-  reRegisterStatus?: number;
-  /** Wait per attempt of a platform request before resending. Default 2000 ms. */
-  requestAttemptMs?: number;
-  /** Resends of a platform request before it times out. Default 3. */
-  maxResends?: number;
-  /** How long an alarm waits for its pictures/videos (and media for its alarm). Default 30 s. */
-  linkTimeoutMs?: number;
-  /** Where sessions live. Default {@link MemoryDeviceRegistry}. */
-  registry?: DeviceRegistry;
-  /** Log sink (NAT rebinding, refusals, drops). Default: none. */
-  log?: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void;
-  /**
-   * UDP receive buffer of the register and alarm sockets, bytes (default 4 MiB; Linux caps it at
-   * `net.core.rmem_max`). Bursts of REGISTER from many devices, or a flood: while the kernel's queue is full it drops
-   * datagrams blindly, a legitimate device's REGISTER and KEEPALIVE among them.
-   */
-  recvBufferSize?: number;
-  /** Outstanding platform requests at most. Default 4096. */
-  maxPendingRequests?: number;
-  /**
-   * Sessions (online devices) at most; a REGISTER of a new DeviceID beyond it is refused (503). Default 65,536, so
-   * REGISTERs from invented IDs cannot grow memory without bound.
-   */
-  maxSessions?: number;
-  /**
-   * Sessions registered from one source address at most, so one address cannot fill `maxSessions` and lock every
-   * other device out. Default 4096 (a NAT gateway with a large site behind it).
-   */
-  maxSessionsPerSource?: number;
-  /**
-   * REGISTERs accepted per source address: a token bucket of `perSecond` refilled up to `burst`. Beyond it a
-   * REGISTER is dropped unanswered (counted in `stats.registersThrottled`); the device retries with its backoff.
-   * Default 100 per second, burst 1000 (a NAT gateway with a thousand cameras behind it registers them at once).
-   */
-  registerRate?: { perSecond: number; burst: number };
-  /**
-   * How long the platform probes a session's current address when another address REGISTERs its DeviceID without
-   * a password that proves it (a request to the old address, resent; see README "Session safety"). Default 3000 ms.
-   */
-  takeoverProbeMs?: number;
-}
-
-/** Counters of an {@link EhomeServer}. */
-export interface EhomeServerStats {
-  datagrams: number;
-  /** Datagrams that were not a valid signal (counted and dropped). */
-  badDatagrams: number;
-  registrations: number;
-  keepalives: number;
-  /** Signals from DeviceIDs with no session (answered with the re-register status). */
-  unknownDevice: number;
-  /** Signals whose DeviceID is registered from another address (answered with the re-register status). */
-  addressMismatch: number;
-  /** REGISTERs refused by access control. */
-  refused: number;
-  requestsSent: number;
-  resends: number;
-  timeouts: number;
-  /** Responses that matched no outstanding request. */
-  unmatchedResponses: number;
-  alarms: number;
-  eventsDropped: number;
-  /** REGISTERs for an online DeviceID from another address, held while its current address is probed. */
-  registersHeld: number;
-  /** REGISTERs dropped by the per-source rate. */
-  registersThrottled: number;
-  /** REGISTERs of new DeviceIDs refused because `maxSessions` devices are online. */
-  sessionsRefused: number;
-}
-
-/** A REGISTER for an online DeviceID from another address, held while the session's address is probed. */
-interface Claim {
-  address: string;
-  port: number;
-  /**
-   * `probing` while the old address is asked; `free` once it stayed silent (the claim wins until `until`);
-   * `refused` once it answered (further claims are refused without a new probe until `until`).
-   */
-  state: 'probing' | 'free' | 'refused';
-  until: number;
-  /** The latest held REGISTER, answered when the probe frees the DeviceID. */
-  held: { req: EhomeRequestOf<'REGISTER'>; rinfo: RemoteInfo } | undefined;
-}
+export {
+  ALARM_SERVER_TYPE_UDP,
+  DEFAULT_ALARM_PORT,
+  DEFAULT_REGISTER_PORT,
+  type EhomeServerOptions,
+  type EhomeServerStats,
+  PICTURE_SERVER_TYPE_HTTP,
+} from './server-options.js';
 
 /** What the server keeps with a request to a device, to match its response. */
 interface PendingRequest {
@@ -201,21 +80,16 @@ function firstLanIpv4(): string {
   }
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  if (x.length !== y.length) {
-    timingSafeEqual(x, x);
-    return false;
-  }
-  return timingSafeEqual(x, y);
-}
-
 /**
  * The platform side of EHome: register server (PAG/CMS) on UDP 7660, alarm server (AMS) on UDP, picture server
  * on HTTP. Keeps one session per DeviceID, detects silent devices, answers every device signal, sends requests to
  * devices with resends, links alarms to their media, and reports everything as events (typed emitter and
  * {@link EhomeServer.events}).
+ *
+ * Above 500 lines because it is the one owner of the session table that its three parts change (signals arriving,
+ * requests sent to devices with their pending table, the sweep); what needs none of that state lives beside it:
+ * options (server-options.ts), REGISTER admission (register-admission.ts), the store (recorder.ts), per-device calls
+ * (device-handle.ts, through the narrow DevicePort), KEEPALIVE answers and alarm/media linking.
  */
 export class EhomeServer extends EventEmitter<EhomeServerEvents> implements AsyncDisposable {
   readonly registry: DeviceRegistry;
@@ -232,6 +106,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     timeouts: 0,
     unmatchedResponses: 0,
     alarms: 0,
+    alarmsNotStored: 0,
     eventsDropped: 0,
     registersHeld: 0,
     registersThrottled: 0,
@@ -248,14 +123,13 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   /** Requests to devices waiting for their response, by sequence (net-utils' one UDP request/resend loop). */
   private readonly pending = new PendingRequests<number, PendingRequest, EhomeResponse>();
   private readonly queues = new Set<EventQueue<EhomeEvent>>();
-  private readonly allowlist: Set<string> | undefined;
-  private readonly passwords: Map<string, string> | undefined;
   private readonly upgradeWaiters = new Map<string, Set<(r: RequestParams<'UPGRADESTATUS'>) => void>>();
-  private readonly recentAlarms = new Map<string, number>();
-  private readonly claims = new Map<string, Claim>();
-  private readonly registerBuckets = new Map<string, { tokens: number; at: number }>();
-  /** Online sessions per source address (for `maxSessionsPerSource`). */
-  private readonly sessionsBySource = new Map<string, number>();
+  /** Alarms seen lately: when, and the commit of their record (a resend is answered once that commit is done). */
+  private readonly recentAlarms = new Map<string, { at: number; committed: Promise<boolean> }>();
+  readonly store: EhomeStore;
+  private readonly recorder: PlatformRecorder;
+  private readonly port: DevicePort;
+  private readonly admission: RegisterAdmission;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private sequence = 0;
   private closed = false;
@@ -270,16 +144,41 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     super();
     this.options = options;
     this.registry = options.registry ?? new MemoryDeviceRegistry();
+    this.store = options.store ?? new MemoryStore();
+    this.recorder = new PlatformRecorder(
+      this.store,
+      (l, m, f) => this.log(l, m, f),
+      options.retention,
+      (files) => (this.pictures ? this.pictures.remove(files) : Promise.resolve()),
+    );
+    this.port = {
+      session: (id) => this.registry.get(id),
+      request: (id, command, params, o) => this.request(id, command, params, o),
+      media: () => this.mediaContext(),
+      waitCaptureUpload: (id, picId, signal) => this.linker.waitCapture(id, picId, signal),
+      waitUpgradeResult: (id, o) => this.waitUpgradeResult(id, o),
+    };
     this.keepAliveSeconds = options.keepAliveSeconds ?? 15;
     this.offlineAfterMissed = options.offlineAfterMissed ?? 6;
     if (!(this.keepAliveSeconds >= 1 && this.keepAliveSeconds <= 3600))
       throw new RangeError('keepAliveSeconds: 1..3600');
     if (!(this.offlineAfterMissed >= 1)) throw new RangeError('offlineAfterMissed must be >= 1');
-    if (options.allowlist) this.allowlist = new Set(options.allowlist);
-    if (options.passwords) {
-      this.passwords =
-        options.passwords instanceof Map ? new Map(options.passwords) : new Map(Object.entries(options.passwords));
-    }
+    this.admission = new RegisterAdmission({
+      registry: this.registry,
+      stats: this.stats,
+      options,
+      closed: () => this.closed,
+      probe: (session, ms) => this.request(session.deviceId, 'GETDEVICEWORKSTATUS', {}, { timeoutMs: ms }),
+      answer: (req, rinfo, status, reason) =>
+        this.reply(
+          this.cms,
+          rinfo,
+          response(req, status, reason, undefined, { version: platformVersion(req.version) }),
+        ),
+      publish: (e) => this.publish(e),
+      log: (level, message, fields) => this.log(level, message, fields),
+      retry: (req, rinfo) => this.onRegister(req, rinfo),
+    });
     const type = options.address?.includes(':') ? 'udp6' : 'udp4';
     this.cms = createUdpSocket(type);
     this.cms.on('message', (msg, rinfo) => this.onCmsDatagram(msg, rinfo));
@@ -300,7 +199,10 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         ...(options.maxStoredBytes !== undefined ? { maxTotalBytes: options.maxStoredBytes } : {}),
         ...options.pictureLimits,
         authorize: (deviceId, address) => this.registry.get(deviceId)?.address === address,
-        onStored: (media) => this.onMediaStored(media),
+        onStored: async (media) => {
+          await this.recorder.media(media);
+          this.onMediaStored(media);
+        },
         onRefused: (address, port, status, reason) =>
           this.publish({ type: 'dropped', server: 'picture', address, port, reason: `${status} ${reason}` }),
       });
@@ -309,7 +211,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
 
   /** True when an allowlist or passwords are configured. */
   get accessControl(): boolean {
-    return this.allowlist !== undefined || this.passwords !== undefined;
+    return this.admission.accessControl;
   }
 
   /** Binds every server; resolves with the ports actually used. */
@@ -343,7 +245,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
    * What media streams need: the port pool (created on first use), the SinkIP, and registration of a stream so
    * {@link close} tears it down.
    */
-  mediaContext(): { pool: PortPool; sinkAddress: string; track(s: { close(): Promise<void> }): () => void } {
+  private mediaContext(): MediaContext {
     if (!this.mediaPool) {
       const o = this.options.mediaPorts;
       if (o instanceof PortPool) this.mediaPool = o;
@@ -370,7 +272,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
 
   /** A handle to send requests to `deviceId` (it need not be online yet; calls fail if it is not). */
   device(deviceId: string): DeviceHandle {
-    return new DeviceHandle(this, deviceId);
+    return new DeviceHandle(this.port, deviceId);
   }
 
   /**
@@ -388,6 +290,11 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     if (this.closed) q.end();
     else this.queues.add(q);
     return q;
+  }
+
+  /** Runs the retention policy now (the sweep runs it once a minute); resolves once rows and files are gone. */
+  enforceRetention(): Promise<void> {
+    return this.recorder.enforceRetention();
   }
 
   async close(): Promise<void> {
@@ -442,9 +349,10 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     } catch (e) {
       return Promise.reject(e);
     }
+    const started = Date.now();
     const attemptMs = this.options.requestAttemptMs ?? 2000;
     const maxResends = this.options.maxResends ?? 3;
-    return this.pending.request(
+    const answer = this.pending.request(
       seq,
       { deviceId, command },
       {
@@ -464,10 +372,17 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         },
       },
     ) as Promise<EhomeResponseOf<C>>;
+    // The command history: every request, answered or not.
+    answer.then(
+      (r) => this.recorder.command(deviceId, command, started, r.status, undefined),
+      (e: unknown) =>
+        this.recorder.command(deviceId, command, started, undefined, e instanceof Error ? e : new Error(String(e))),
+    );
+    return answer;
   }
 
   /** Waits for the final UPGRADESTATUS (SUCCEEDED or FAILED) of a device. */
-  waitUpgradeResult(deviceId: string, options: CallOptions = {}): Promise<RequestParams<'UPGRADESTATUS'>> {
+  private waitUpgradeResult(deviceId: string, options: CallOptions = {}): Promise<RequestParams<'UPGRADESTATUS'>> {
     const deadline = deadlineSignal(options, `upgrade of ${deviceId}`);
     return new Promise((resolve, reject) => {
       let s = this.upgradeWaiters.get(deviceId);
@@ -499,13 +414,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     });
   }
 
-  /** Waits for the upload of a picture the platform asked for (internal to {@link DeviceHandle.capturePicture}). */
-  waitCaptureUpload(deviceId: string, picId: string, signal: AbortSignal): Promise<StoredMedia> {
-    return this.linker.waitCapture(deviceId, picId, signal);
-  }
-
   /** Next platform sequence (wraps at 2^32). */
-  nextSequence(): number {
+  private nextSequence(): number {
     this.sequence = this.sequence >= 0xffffffff ? 1 : this.sequence + 1;
     return this.sequence;
   }
@@ -604,177 +514,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   }
 
   private onRegister(req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): void {
-    const p = req.params;
-    const version = platformVersion(req.version);
-    if (!this.registerAllowed(rinfo.address)) {
-      this.stats.registersThrottled++;
-      return;
-    }
-    const refuse = (status: number, reason: string): void => {
-      this.stats.refused++;
-      this.log('warn', 'register refused', { deviceId: p.deviceId, address: rinfo.address, port: rinfo.port, reason });
-      this.publish({ type: 'refused', deviceId: p.deviceId, address: rinfo.address, port: rinfo.port, status, reason });
-      this.reply(this.cms, rinfo, response(req, status, reason, undefined, { version }));
-    };
-    if (this.allowlist && !this.allowlist.has(p.deviceId)) {
-      refuse(Status.FORBIDDEN, 'device not allowed');
-      return;
-    }
-    const expected = this.passwords?.get(p.deviceId);
-    if (expected !== undefined && !safeEqual(expected, p.password ?? '')) {
-      refuse(Status.UNAUTHORIZED, 'wrong password');
-      return;
-    }
-    const current = this.registry.get(p.deviceId);
-    if (!current && this.registry.size >= (this.options.maxSessions ?? 65_536)) {
-      this.stats.sessionsRefused++;
-      refuse(503, 'platform full: too many devices online');
-      return;
-    }
-    if (!current && (this.sessionsBySource.get(rinfo.address) ?? 0) >= (this.options.maxSessionsPerSource ?? 4096)) {
-      this.stats.sessionsRefused++;
-      refuse(503, 'too many devices online from this address');
-      return;
-    }
-    // Session safety: an online DeviceID moves to another address at once only when its password proves the
-    // claim; otherwise the claim is held until the current address stops answering.
-    if (
-      current &&
-      (current.address !== rinfo.address || current.port !== rinfo.port) &&
-      expected === undefined &&
-      !this.claimWins(current, req, rinfo)
-    ) {
-      return;
-    }
-    this.claims.delete(p.deviceId);
-    this.acceptRegister(req, rinfo);
-  }
-
-  private countSource(address: string, delta: number): void {
-    const n = (this.sessionsBySource.get(address) ?? 0) + delta;
-    if (n <= 0) this.sessionsBySource.delete(address);
-    else this.sessionsBySource.set(address, n);
-  }
-
-  /** Spends one REGISTER token of the source address; false when its bucket is empty. */
-  private registerAllowed(address: string): boolean {
-    const rate = this.options.registerRate ?? { perSecond: 100, burst: 1000 };
-    const now = Date.now();
-    let b = this.registerBuckets.get(address);
-    if (!b) {
-      // Bounded: the oldest source is forgotten first (a forgotten source starts with a full bucket again).
-      if (this.registerBuckets.size >= 10_000) {
-        const oldest = this.registerBuckets.keys().next().value;
-        if (oldest !== undefined) this.registerBuckets.delete(oldest);
-      }
-      b = { tokens: rate.burst, at: now };
-      this.registerBuckets.set(address, b);
-    }
-    b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
-  /**
-   * Whether a REGISTER for online `session` from another address may take the session now. The first such
-   * REGISTER starts a probe of the session's address (a GETDEVICEWORKSTATUS, resent); while it runs further
-   * REGISTERs are held unanswered. An answer from the old address means the device is there: the claim is refused
-   * (403). Silence means the device left that address (NAT rebinding, a restart on a new port): the held REGISTER
-   * is answered and the session moves.
-   */
-  private claimWins(session: DeviceSession, req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): boolean {
-    const deviceId = session.deviceId;
-    const now = Date.now();
-    const claim = this.claims.get(deviceId);
-    if (claim?.state === 'refused' && now <= claim.until) {
-      // The device answered a probe a moment ago: refuse at once, so claims cannot keep it probed.
-      this.stats.refused++;
-      this.reply(
-        this.cms,
-        rinfo,
-        response(req, Status.FORBIDDEN, 'DeviceID is online at another address', undefined, {
-          version: platformVersion(req.version),
-        }),
-      );
-      return false;
-    }
-    if (claim && claim.address === rinfo.address && claim.port === rinfo.port) {
-      if (claim.state === 'free' && now <= claim.until) return true;
-      if (claim.state === 'probing') {
-        claim.held = { req, rinfo };
-        this.stats.registersHeld++;
-        return false;
-      }
-    } else if (claim?.state === 'probing') {
-      // Another claimant while one is probed: not answered (it retries; the probe decides for the first).
-      this.stats.registersHeld++;
-      return false;
-    }
-    const probeMs = this.options.takeoverProbeMs ?? 3000;
-    const fresh: Claim = {
-      address: rinfo.address,
-      port: rinfo.port,
-      state: 'probing',
-      until: now + probeMs,
-      held: { req, rinfo },
-    };
-    this.claims.set(deviceId, fresh);
-    this.stats.registersHeld++;
-    this.log('warn', 'REGISTER from another address held: probing the registered one', {
-      deviceId,
-      registered: `${session.address}:${session.port}`,
-      from: `${rinfo.address}:${rinfo.port}`,
-    });
-    this.probeSession(session, probeMs).then(
-      (alive) => {
-        if (this.closed || this.claims.get(deviceId) !== fresh) return;
-        const held = fresh.held;
-        if (alive) {
-          fresh.state = 'refused';
-          fresh.until = Date.now() + probeMs;
-          fresh.held = undefined;
-          this.stats.refused++;
-          const reason = 'DeviceID is online at another address';
-          this.publish({
-            type: 'refused',
-            deviceId,
-            address: fresh.address,
-            port: fresh.port,
-            status: Status.FORBIDDEN,
-            reason,
-          });
-          if (held) {
-            this.reply(
-              this.cms,
-              held.rinfo,
-              response(held.req, Status.FORBIDDEN, reason, undefined, { version: platformVersion(held.req.version) }),
-            );
-          }
-          return;
-        }
-        fresh.state = 'free';
-        fresh.until = Date.now() + 30_000;
-        fresh.held = undefined;
-        if (held) this.onRegister(held.req, held.rinfo);
-      },
-      () => {},
-    );
-    return false;
-  }
-
-  /** True when the device at the session's address answers a GETDEVICEWORKSTATUS within `ms` (any status). */
-  private async probeSession(session: DeviceSession, ms: number): Promise<boolean> {
-    try {
-      await this.request(session.deviceId, 'GETDEVICEWORKSTATUS', {}, { timeoutMs: ms });
-      return true;
-    } catch (e) {
-      // Timed out: nobody answers there any more. Any other failure (too many outstanding requests, closing) proves
-      // nothing, so the claim is refused while the session is still there: claims must not win by overloading us.
-      if (TimeoutError.isInstance(e)) return false;
-      return this.registry.get(session.deviceId) === session;
-    }
+    if (this.admission.admit(req, rinfo)) this.acceptRegister(req, rinfo);
   }
 
   private acceptRegister(req: EhomeRequestOf<'REGISTER'>, rinfo: RemoteInfo): void {
@@ -807,13 +547,13 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
         this.publish({ type: 'moved', deviceId: p.deviceId, from, to });
       }
       if (existing.address !== rinfo.address) {
-        this.countSource(existing.address, -1);
-        this.countSource(rinfo.address, 1);
+        this.admission.countSource(existing.address, -1);
+        this.admission.countSource(rinfo.address, 1);
       }
       Object.assign(existing, fields);
     } else {
       this.registry.set(session);
-      this.countSource(rinfo.address, 1);
+      this.admission.countSource(rinfo.address, 1);
     }
     this.stats.registrations++;
     const params: ResponseParams<'REGISTER'> = { keepAliveSeconds: this.keepAliveSeconds };
@@ -834,6 +574,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
       params.pictureServerType = PICTURE_SERVER_TYPE_HTTP;
     }
     this.reply(this.cms, rinfo, response(req, Status.OK, 'OK', params, { version }));
+    this.recorder.session(session, true);
     this.publish({ type: 'online', deviceId: session.deviceId, session, reRegistered: existing !== undefined });
   }
 
@@ -886,24 +627,50 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     }
   }
 
+  /**
+   * An alarm is acknowledged only once its record is committed to the store, so a platform killed at any moment
+   * never acknowledged an alarm it lost: a device that got no answer resends, and the resend is stored once (by
+   * DeviceID, Sequence and AlarmTime, also across a restart). A store that cannot commit leaves the alarm unanswered.
+   */
   private onAlarm(req: EhomeRequestOf<'ALARM'>, rinfo: RemoteInfo, socket: Socket): void {
     const s = this.authentic(req, req.params.deviceId, rinfo, socket);
     if (!s) return;
     const key = `${s.deviceId}\u0000${req.sequence}`;
     const now = Date.now();
-    // A resent alarm (its reply was lost) is answered again but reported once.
-    if (!this.recentAlarms.has(key)) {
+    let seen = this.recentAlarms.get(key);
+    if (!seen) {
       if (this.recentAlarms.size >= 10_000) {
         const oldest = this.recentAlarms.keys().next().value;
         if (oldest !== undefined) this.recentAlarms.delete(oldest);
       }
-      this.recentAlarms.set(key, now);
-      this.stats.alarms++;
-      this.linker.onAlarm(s.deviceId, req.params, now);
+      const deviceId = s.deviceId;
+      const committed = this.recorder.alarm(deviceId, req.params, req.sequence, now).then(
+        ({ id, duplicate }) => {
+          if (!duplicate) {
+            this.stats.alarms++;
+            this.linker.onAlarm(deviceId, req.params, now, id);
+          }
+          return true;
+        },
+        (e: unknown) => {
+          this.stats.alarmsNotStored++;
+          this.recentAlarms.delete(key); // a resend tries the store again
+          this.log('warn', 'alarm not stored, not acknowledged', {
+            deviceId,
+            error: e instanceof Error ? e.message : String(e),
+          });
+          return false;
+        },
+      );
+      seen = { at: now, committed };
+      this.recentAlarms.set(key, seen);
     }
-    if (req.params.needsResponse !== 0) {
-      this.reply(socket, rinfo, response(req, Status.OK, 'OK', {}, { version: platformVersion(req.version) }));
-    }
+    if (req.params.needsResponse === 0) return;
+    void seen.committed.then((ok) => {
+      if (ok && !this.closed) {
+        this.reply(socket, rinfo, response(req, Status.OK, 'OK', {}, { version: platformVersion(req.version) }));
+      }
+    });
   }
 
   private onResponse(res: EhomeResponse, rinfo: RemoteInfo): void {
@@ -933,8 +700,9 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     const limit = this.keepAliveSeconds * 1000 * this.offlineAfterMissed;
     for (const s of this.registry.values()) if (now - s.lastSeen > limit) this.goOffline(s, 'timeout');
     this.linker.sweep(now);
+    this.recorder.tick(now, this.registry.values());
     for (const [k, t] of this.recentAlarms) {
-      if (now - t < 120_000) break;
+      if (now - t.at < 120_000) break;
       this.recentAlarms.delete(k);
     }
   }
@@ -942,12 +710,13 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private goOffline(s: DeviceSession, reason: 'timeout' | 'logout'): void {
     if (this.registry.get(s.deviceId) !== s) return;
     this.registry.delete(s.deviceId);
-    this.countSource(s.address, -1);
-    this.claims.delete(s.deviceId);
+    this.admission.countSource(s.address, -1);
+    this.admission.forget(s.deviceId);
     const err = new DeviceOfflineError(s.deviceId, reason === 'logout' ? 'logged out' : 'went offline');
     this.pending.rejectWhere(err, (p) => p.deviceId === s.deviceId);
     this.linker.dropDevice(s.deviceId, err);
     this.log('info', 'device offline', { deviceId: s.deviceId, reason });
+    this.recorder.session(s, false);
     this.publish({ type: 'offline', deviceId: s.deviceId, reason, lastSeen: s.lastSeen });
   }
 
@@ -987,6 +756,7 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   }
 
   private publish(e: EhomeEvent): void {
+    this.recorder.event(e);
     // Listener exceptions must not break the datagram loop.
     try {
       const emit = this.emit as (name: string, ev: EhomeEvent) => boolean;

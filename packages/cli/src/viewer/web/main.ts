@@ -768,11 +768,31 @@ async function showEhome(id: string): Promise<void> {
     return el('li', { 'data-event': String(e.id) }, `${e.at} ${e.deviceId ?? ''} ${what} `, ...pics);
   };
   const seen = new Set<number>();
+  // The platform commits an alarm before its pictures arrive (it acknowledges only what is stored) and links them
+  // into the same event later, which the live stream does not send again: an incomplete alarm is read again until
+  // its pictures are linked (every 0.5 s, at most 60 times).
+  const completeLater = (e: EhomeEvent, tries = 60): void => {
+    if (e.complete !== false || tries <= 0 || e.deviceId === undefined) return;
+    const device = encodeURIComponent(e.deviceId);
+    setTimeout(() => {
+      void api<{ events: EhomeEvent[] }>(
+        `/api/ehome/${id}/events?type=alarm&device=${device}&after=${e.id - 1}&limit=1`,
+      )
+        .then(({ events }) => {
+          const now = events.find((x) => x.id === e.id);
+          if (!now) return;
+          if (now.complete === false) return completeLater(now, tries - 1);
+          alarms.querySelector(`li[data-event="${e.id}"]`)?.replaceWith(alarmRow(now));
+        })
+        .catch(() => completeLater(e, tries - 1));
+    }, 500);
+  };
   const addAlarm = (e: EhomeEvent): void => {
     if (seen.has(e.id)) return;
     seen.add(e.id);
     alarms.prepend(alarmRow(e));
     while (alarms.children.length > 100) alarms.lastElementChild?.remove();
+    completeLater(e);
   };
   const events = new EventSource(`/api/ehome/${id}/events/stream${q ? `${q}&` : '?'}type=alarm`);
   events.addEventListener('alarm', (ev) => addAlarm(JSON.parse((ev as MessageEvent<string>).data) as EhomeEvent));

@@ -7,7 +7,7 @@
  * {@link encodeAvcC}); {@link Fmp4Muxer} turns a stream of Annex B access units into segments (one per GOP or per
  * frame), deriving durations from the 90 kHz presentation times.
  */
-import { FrameTooLargeError, MalformedError, ValueOutOfRangeError } from '@cam/net-utils';
+import { FrameTooLargeError, MalformedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { h264NalType, nalUnits } from './h26x.js';
 import { type H264SpsInfo, parseH264Sps } from './h264-sps.js';
 
@@ -133,6 +133,16 @@ export function encodeAvcC(sps: readonly Uint8Array[], pps: readonly Uint8Array[
     );
   }
   return concat(parts);
+}
+
+/**
+ * The RFC 6381 `codecs` value of an H.264 stream (`avc1.PPCCLL`: profile, constraint flags, level in hex), as Media
+ * Source Extensions need it: `MediaSource.isTypeSupported(`video/mp4; codecs="${avcCodecString(sps)}"`)`.
+ */
+export function avcCodecString(sps: Uint8Array): string {
+  const info = parseH264Sps(sps);
+  const hex2 = (n: number): string => n.toString(16).padStart(2, '0').toUpperCase();
+  return `avc1.${hex2(info.profileIdc)}${hex2(info.constraintFlags)}${hex2(info.levelIdc)}`;
 }
 
 function checkTrack(track: Fmp4VideoTrack): { trackId: number; timescale: number } {
@@ -405,6 +415,11 @@ export class Fmp4Muxer {
     if (!this.sps) return undefined;
     const info = parseH264Sps(this.sps);
     return { width: info.width, height: info.height };
+  }
+
+  /** The `codecs` value of the current stream for Media Source Extensions (see {@link avcCodecString}). */
+  get codecString(): string | undefined {
+    return this.sps ? avcCodecString(this.sps) : undefined;
   }
 
   /** Takes one access unit; returns the segments (init and/or media) completed by it, in order, possibly none. */

@@ -2,7 +2,7 @@
  * H.264 sequence parameter set reader (ITU-T H.264 7.3.2.1.1): just the fields a container needs (profile, level,
  * chroma format, bit depths, picture size after cropping). Pure: no I/O, no node: imports, so it bundles for a browser.
  */
-import { MalformedError, TruncatedError } from '@cam/net-utils';
+import { MalformedError, TruncatedError } from '@cam/net-utils/wire';
 import { h264NalType, unescapeRbsp } from './h26x.js';
 
 /** What {@link parseH264Sps} reads from an SPS. */

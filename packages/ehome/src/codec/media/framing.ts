@@ -1,4 +1,8 @@
-import { MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
+/**
+ * Media codec: the framings of an EHome media TCP connection ($-interleaved RTP, or a 256-byte private header then
+ * RTP) carrying MPEG-PS, in both directions, split anywhere. Pure: no I/O, no node: imports.
+ */
+import { MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 import { type AccessUnit, muxPs, PsDemuxer, PsStreamType, plainBytes } from './ps.js';
 import { encodeRtpInto, RTP_PAYLOAD_TYPE_PS, RtpSequenceTracker } from './rtp.js';
 

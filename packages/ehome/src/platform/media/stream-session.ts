@@ -1,8 +1,13 @@
+/**
+ * Platform side: preview, playback and download sessions (INVITESTREAM / PLAYBACK / DOWNLOAD signalling, a media
+ * port from the pool, the sink, and the controls that travel to the device).
+ */
 import { createWriteStream } from 'node:fs';
 import { type CallOptions, type PortPool, ProtocolError, throwIfAborted } from '@cam/net-utils';
-import type { RecordedFile } from '../codec/index.js';
-import type { MediaEvent, MediaStreamStats } from './framing.js';
-import type { AccessUnit } from './ps.js';
+import type { RecordedFile } from '../../codec/index.js';
+import type { MediaEvent, MediaStreamStats } from '../../codec/media/framing.js';
+import type { AccessUnit } from '../../codec/media/ps.js';
+import { speedToWire } from '../../codec/media/speed.js';
 import { MediaSink } from './sink.js';
 
 /** What the platform side of a stream needs from a device handle (kept structural to avoid a cycle). */
@@ -65,17 +70,6 @@ export interface DownloadResult {
 export function ehomeTime(t: string | Date): string {
   if (typeof t === 'string') return t;
   return t.toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** Speed factor -> the protocol's integer: n > 1 faster, n < -1 slower (1/n). */
-export function speedToWire(speed: number): number {
-  if (!(speed >= 1 / 16 && speed <= 16)) throw new RangeError(`speed ${speed} not in 1/16..16`);
-  return speed >= 1 ? Math.round(speed) : -Math.round(1 / speed);
-}
-
-/** The protocol's integer speed -> a factor. */
-export function speedFromWire(n: number): number {
-  return n >= 1 ? n : n <= -1 ? 1 / -n : 1;
 }
 
 /**

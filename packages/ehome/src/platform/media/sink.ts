@@ -1,3 +1,7 @@
+/**
+ * Platform side: the TCP listener on a media port that takes one device's media connection and yields its access
+ * units, with limits on frame size, held units and accept time.
+ */
 import { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import {
@@ -8,8 +12,8 @@ import {
   readIntoUserBuffer,
   TimeoutError,
 } from '@cam/net-utils';
-import { type MediaEvent, MediaStreamDecoder, type MediaStreamStats } from './framing.js';
-import type { AccessUnit } from './ps.js';
+import { type MediaEvent, MediaStreamDecoder, type MediaStreamStats } from '../../codec/media/framing.js';
+import type { AccessUnit } from '../../codec/media/ps.js';
 
 /** Options of {@link MediaSink.open}. */
 export interface MediaSinkOptions {

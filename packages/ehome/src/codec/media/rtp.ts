@@ -1,4 +1,7 @@
-import { BufferTooSmallError, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
+/**
+ * Media codec: RTP packets (RFC 3550) as EHome sends MPEG-PS in them, and sequence tracking. Pure: no I/O.
+ */
+import { BufferTooSmallError, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
 
 /** An RTP packet (RFC 3550). `payload` is a view into the input when decoded. */
 export interface RtpPacket {

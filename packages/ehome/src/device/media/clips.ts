@@ -8,9 +8,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { h264NalType, nalUnits } from '../codec/media/h26x.js';
-import { parseH264Sps } from '../codec/media/h264-sps.js';
-import { muxPs } from '../media/ps.js';
+import { h264NalType, nalUnits } from '../../codec/media/h26x.js';
+import { parseH264Sps } from '../../codec/media/h264-sps.js';
+import { muxPs } from '../../codec/media/ps.js';
+import type { RecordingSizer } from '../recordings.js';
 
 /** Frame rate of the shipped clips. */
 export const CLIP_FPS = 25;
@@ -41,10 +42,10 @@ const MAX_CLIP_BYTES = 64 * 1024 * 1024;
 
 let directory: string | undefined;
 
-/** The package's `media/` folder, from the source tree (`src/device/`) or the bundle (`dist/`). */
+/** The package's `media/` folder, from the source tree (`src/device/media/`) or the bundle (`dist/`). */
 export function mediaDirectory(): string {
   if (directory) return directory;
-  for (const rel of ['../media/', '../../media/']) {
+  for (const rel of ['../media/', '../../../media/']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(`${dir}live.h264`)) {
       directory = dir;
@@ -152,3 +153,7 @@ export function scenePicture(when: Date = new Date()): Uint8Array {
   }
   return jpeg;
 }
+
+/** The default {@link RecordingSizer}: MPEG-PS bytes of the shipped playback clip from the frame of that second. */
+export const playbackClipSizer: RecordingSizer = (startMs, durationMs) =>
+  clipPsBytes(loadClip('playback'), clipFrameAt(startMs), Math.round((durationMs / 1000) * CLIP_FPS));

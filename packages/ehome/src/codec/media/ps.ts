@@ -1,6 +1,10 @@
-import { FrameTooLargeError, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils';
-import { BitWriter, crc32Mpeg2 } from '../codec/media/bits.js';
-import { isKeyframe } from '../codec/media/h26x.js';
+/**
+ * Media codec: MPEG-2 program stream (pack, system header, PSM, PES) muxer and demuxer for H.264/H.265 and audio.
+ * Pure: no I/O, no node: imports.
+ */
+import { FrameTooLargeError, MalformedError, TruncatedError, ValueOutOfRangeError } from '@cam/net-utils/wire';
+import { BitWriter, crc32Mpeg2 } from './bits.js';
+import { isKeyframe } from './h26x.js';
 
 /** MPEG-2 systems stream types that EHome devices announce in the program stream map. */
 export const PsStreamType = {

@@ -2,8 +2,8 @@
  * Platform side: what a live stream's HTTP body carries, Annex B H.264 as the device sent it or fragmented MP4 (for
  * a browser's Media Source Extensions or any player that wants a container). One object per stream.
  */
-import { Fmp4Muxer } from '../codec/media/fmp4.js';
-import type { AccessUnit } from './ps.js';
+import { Fmp4Muxer } from '../../codec/media/fmp4.js';
+import type { AccessUnit } from '../../codec/media/ps.js';
 
 /** Formats a stream body can take. */
 export const STREAM_FORMATS = ['h264', 'mp4'] as const;

@@ -1,10 +1,14 @@
-import { Status } from '../codec/index.js';
-import { CLIP_FRAME_TICKS, CLIP_GOP, type Clip, clipFrameAt, clipPsBytes, loadClip } from '../device/clips.js';
-import type { EhomeDevice, MediaAnswer, MediaHandler } from '../device/device.js';
-import type { MediaFraming } from './framing.js';
+/**
+ * Device side: the media a simulated camera answers MEDIA commands with (INVITESTREAM, PLAYBACK with its controls,
+ * DOWNLOAD, FORCEIFRAME, BYESTREAM), from the shipped clips or the synthetic test pattern, pushed by MediaPusher.
+ */
+import { Status } from '../../codec/index.js';
+import type { MediaFraming } from '../../codec/media/framing.js';
+import { muxPs } from '../../codec/media/ps.js';
+import { speedFromWire } from '../../codec/media/speed.js';
+import type { MediaAnswer, MediaHandler, SimulatedDeviceView } from '../options.js';
+import { CLIP_FRAME_TICKS, CLIP_GOP, type Clip, clipFrameAt, clipPsBytes, loadClip } from './clips.js';
 import { H264TestPatternGenerator } from './h264-generator.js';
-import { speedFromWire } from './platform.js';
-import { muxPs } from './ps.js';
 import { type AccessUnitSource, MediaPusher } from './pusher.js';
 
 /** Settings of {@link EhomeDeviceMedia}. */
@@ -202,7 +206,7 @@ export class EhomeDeviceMedia {
     });
   }
 
-  private async handle(command: string, p: Record<string, unknown>, device: EhomeDevice): Promise<MediaAnswer> {
+  private async handle(command: string, p: Record<string, unknown>, device: SimulatedDeviceView): Promise<MediaAnswer> {
     this.received.push({ command, params: { ...p } });
     const ok = (params: Record<string, unknown> = {}): MediaAnswer => ({
       status: Status.OK,
@@ -284,7 +288,7 @@ export class EhomeDeviceMedia {
     p: Record<string, unknown>,
     channel: number,
     sink: string,
-    device: EhomeDevice,
+    device: SimulatedDeviceView,
   ): MediaAnswer {
     const clips = this.usesClips;
     const fps = clips ? 25 : (this.options.fps ?? 25);

@@ -1,6 +1,10 @@
+/**
+ * Device side: a synthetic H.264 Baseline picture of any size, every macroblock I_PCM (no compression), for tests
+ * that want tiny, exactly predictable frames. The default media are the shipped clips (clips.ts).
+ */
 import { ValueOutOfRangeError } from '@cam/net-utils';
-import { BitWriter } from '../codec/media/bits.js';
-import { escapeRbsp } from '../codec/media/h26x.js';
+import { BitWriter } from '../../codec/media/bits.js';
+import { escapeRbsp } from '../../codec/media/h26x.js';
 
 /** Settings of {@link H264TestPatternGenerator}. */
 export interface H264GeneratorOptions {

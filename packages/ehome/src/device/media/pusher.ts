@@ -1,6 +1,10 @@
+/**
+ * Device side: the end of a stream that connects to the platform's media port and pushes access units (MPEG-PS over
+ * RTP) at the source's frame rate times the playback speed, honouring TCP backpressure.
+ */
 import { connect, type Socket } from 'node:net';
 import { abortReason, ProtocolError, TimeoutError, ValueOutOfRangeError } from '@cam/net-utils';
-import { type MediaFraming, MediaStreamEncoder } from './framing.js';
+import { type MediaFraming, MediaStreamEncoder } from '../../codec/media/framing.js';
 
 /** A source of access units for a {@link MediaPusher} (a live encoder, or a recording being played back). */
 export interface AccessUnitSource {

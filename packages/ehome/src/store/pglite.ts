@@ -1,0 +1,41 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { openPgliteThread } from './pglite-thread.js';
+import { type SqlDriver, type SqlRun, SqlStore, type SqlStoreOptions } from './sql-store.js';
+
+/**
+ * The embedded store: PostgreSQL compiled to WebAssembly (PGlite) in this process, its files in `directory`.
+ * Nothing to install and no compiler needed, and the same SQL as the PostgreSQL backend. One process at a time
+ * may open a directory. PGlite runs in a worker thread unless `thread: false`.
+ */
+export async function openEmbeddedStore(
+  directory: string,
+  options: SqlStoreOptions & {
+    /** Run PGlite in a worker thread (default) so its statements never stall the platform's servers. */
+    thread?: boolean;
+  } = {},
+): Promise<SqlStore> {
+  await mkdir(directory, { recursive: true });
+  const driver = options.thread === false ? await inThisThread(directory) : await openPgliteThread(directory);
+  const store = new SqlStore('embedded', driver, options);
+  try {
+    await store.migrate();
+  } catch (e) {
+    await driver.close().catch(() => {});
+    throw e;
+  }
+  return store;
+}
+
+async function inThisThread(directory: string): Promise<SqlDriver> {
+  const db = await PGlite.create(directory);
+  const run =
+    (target: { query: PGlite['query'] }): SqlRun =>
+    async (sql, params) =>
+      (await target.query<Record<string, unknown>>(sql, params ? [...params] : undefined)).rows;
+  return {
+    query: run(db),
+    transaction: (body) => db.transaction((tx) => body(run(tx))),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,59 @@
+import pg from 'pg';
+import { type SqlDriver, type SqlRun, SqlStore, type SqlStoreOptions } from './sql-store.js';
+
+/** NOTIFY channel on which nodes tell each other that events were committed. */
+export const EVENTS_CHANNEL = 'cam_ehome_events';
+
+/**
+ * The PostgreSQL store: several platform processes share one database (`url`, e.g.
+ * `postgres://user@127.0.0.1:5432/cam`). A pool for queries and group commits, and one extra connection that
+ * LISTENs so a node learns at once that another committed events (for live event streams).
+ */
+export async function openPostgresStore(
+  url: string,
+  options: SqlStoreOptions & { poolSize?: number } = {},
+): Promise<SqlStore> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 4, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => {}); // an idle client's failure: the pool replaces it
+  let listener: pg.Client | undefined;
+  const driver: SqlDriver = {
+    query: async (sql, params) => (await pool.query(sql, params ? [...params] : undefined)).rows,
+    transaction: async (body) => {
+      const client = await pool.connect();
+      const run: SqlRun = async (sql, params) => (await client.query(sql, params ? [...params] : undefined)).rows;
+      try {
+        await client.query('begin');
+        const r = await body(run);
+        await client.query('commit');
+        return r;
+      } catch (e) {
+        await client.query('rollback').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    notify: async () => {
+      await pool.query(`notify ${EVENTS_CHANNEL}`);
+    },
+    listen: async (onNotify) => {
+      listener = new pg.Client({ connectionString: url });
+      listener.on('error', () => {});
+      await listener.connect();
+      listener.on('notification', () => onNotify());
+      await listener.query(`listen ${EVENTS_CHANNEL}`);
+    },
+    close: async () => {
+      await listener?.end().catch(() => {});
+      await pool.end();
+    },
+  };
+  const store = new SqlStore('postgres', driver, options);
+  try {
+    await store.migrate();
+  } catch (e) {
+    await driver.close().catch(() => {});
+    throw e;
+  }
+  return store;
+}

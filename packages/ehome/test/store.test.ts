@@ -1,0 +1,260 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeInterop } from '../../../test-support/interop.js';
+import { startPostgres, type TestPostgres } from '../../../test-support/postgres.js';
+import {
+  type DeviceSession,
+  type EhomeStore,
+  MemoryStore,
+  MIGRATIONS,
+  type NewEvent,
+  openEmbeddedStore,
+  openPostgresStore,
+  StoreError,
+} from '../src/index.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cam-store-'));
+  dirs.push(d);
+  return d;
+}
+
+function session(deviceId: string, at: number): DeviceSession {
+  return {
+    deviceId,
+    address: '127.0.0.1',
+    port: 40000,
+    firmwareVersion: 'V5',
+    devType: 1,
+    netUnitType: 'PU',
+    localIp: '127.0.0.1',
+    localPort: 40000,
+    manufacture: 0,
+    serialNumber: undefined,
+    version: '4.0',
+    encoding: 'UTF-8',
+    registeredAt: at,
+    lastSeen: at,
+  };
+}
+
+const alarm = (deviceId: string, at: number, n: number): NewEvent => ({
+  at,
+  type: 'alarm',
+  deviceId,
+  body: { alarm: { alarmType: `T${n}` }, complete: false, text: 'nul\u0000inside' },
+});
+
+/** The same contract for every backend. */
+function contract(open: () => Promise<EhomeStore>): void {
+  let store: EhomeStore;
+  beforeAll(async () => {
+    store = await open();
+  }, 60_000);
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('appends, filters by type, device and time, and pages with after/next', async () => {
+    const t0 = 1_700_000_000_000;
+    const ids: number[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await store.appendEvent(alarm(i % 3 === 0 ? 'cA' : 'cB', t0 + i * 1000, i)));
+    await store.appendEvent({ at: t0, type: 'gps', deviceId: 'cA', body: { latitude: 1 } });
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    const page1 = await store.queryEvents({
+      type: 'alarm',
+      deviceId: 'cA',
+      from: t0 + 3000,
+      to: t0 + 21_000,
+      limit: 3,
+    });
+    expect(page1.events.map((e) => (e.body.alarm as { alarmType: string }).alarmType)).toEqual(['T3', 'T6', 'T9']);
+    expect(page1.next).toBe(page1.events[2]!.id);
+    const page2 = await store.queryEvents({
+      type: 'alarm',
+      deviceId: 'cA',
+      from: t0 + 3000,
+      to: t0 + 21_000,
+      limit: 3,
+      after: page1.next!,
+    });
+    expect(page2.events.map((e) => (e.body.alarm as { alarmType: string }).alarmType)).toEqual(['T12', 'T15', 'T18']);
+    const page3 = await store.queryEvents({
+      type: 'alarm',
+      deviceId: 'cA',
+      from: t0 + 3000,
+      to: t0 + 21_000,
+      limit: 3,
+      after: page2.next!,
+    });
+    expect(page3.events.map((e) => (e.body.alarm as { alarmType: string }).alarmType)).toEqual(['T21']);
+    expect(page3.next).toBe(null);
+    expect(page1.events[0]!.body.text).toBe(store.kind === 'memory' ? 'nul\u0000inside' : 'nul\ufffdinside');
+    expect(await store.latestEventId()).toBeGreaterThanOrEqual(ids.at(-1)!);
+  });
+
+  it('stores an alarm once per dedupe key and updates its body', async () => {
+    const a = await store.appendAlarm(alarm('dup', Date.now(), 1), '["dup",7,"2026-12-07 10:00:00"]');
+    const b = await store.appendAlarm(alarm('dup', Date.now(), 1), '["dup",7,"2026-12-07 10:00:00"]');
+    expect(a.duplicate).toBe(false);
+    expect(b).toEqual({ id: a.id, duplicate: true });
+    await store.updateEvent(a.id, { complete: true });
+    const q = await store.queryEvents({ deviceId: 'dup' });
+    expect(q.events).toHaveLength(1);
+    expect(q.events[0]!.body).toEqual({ complete: true });
+  });
+
+  it('keeps sessions, media and command history', async () => {
+    const now = Date.now();
+    await store.putSession(session('s1', now - 5000), true);
+    await store.touchSessions([{ deviceId: 's1', lastSeen: now }]);
+    const s = await store.session('s1');
+    expect(s).toMatchObject({ nodeId: store.nodeId, online: true });
+    expect(s!.session.lastSeen).toBe(now);
+    await store.putSession(session('s1', now), false);
+    expect((await store.session('s1'))!.online).toBe(false);
+    expect((await store.sessions()).map((x) => x.session.deviceId)).toContain('s1');
+    const id = await store.addMedia({
+      deviceId: 's1',
+      kind: 'picture',
+      mediaId: 'P1',
+      path: '/x/P1.jpg',
+      size: 51_200,
+      channel: 1,
+      receivedAt: now,
+    });
+    expect(await store.media(id)).toMatchObject({ id, nodeId: store.nodeId, mediaId: 'P1', size: 51_200, channel: 1 });
+    expect(await store.media(id + 1000)).toBeUndefined();
+    await store.addCommand({
+      at: now,
+      deviceId: 's1',
+      command: 'PTZCONTROL',
+      status: 200,
+      durationMs: 12,
+      error: undefined,
+    });
+    await store.addCommand({
+      at: now + 1,
+      deviceId: 's1',
+      command: 'REBOOT',
+      status: undefined,
+      durationMs: 8000,
+      error: 'TimeoutError: x',
+    });
+    expect((await store.commands('s1')).map((c) => c.command)).toEqual(['REBOOT', 'PTZCONTROL']);
+    await store.heartbeat('http://127.0.0.1:1');
+    expect((await store.nodes()).find((n) => n.nodeId === store.nodeId)).toMatchObject({
+      apiUrl: 'http://127.0.0.1:1',
+      alive: true,
+    });
+  });
+
+  it('enforces retention by days, media bytes and event count, and names the files to delete', async () => {
+    const now = Date.now();
+    const old = now - 10 * 86_400_000;
+    await store.appendEvent(alarm('ret', old, 1));
+    await store.appendEvent(alarm('ret', now, 2));
+    await store.addMedia({
+      deviceId: 'ret',
+      kind: 'picture',
+      mediaId: 'old',
+      path: '/x/old.jpg',
+      size: 10,
+      channel: 1,
+      receivedAt: old,
+    });
+    for (let i = 0; i < 3; i++) {
+      await store.addMedia({
+        deviceId: 'ret',
+        kind: 'picture',
+        mediaId: `n${i}`,
+        path: `/x/n${i}.jpg`,
+        size: 100,
+        channel: 1,
+        receivedAt: now + i,
+      });
+    }
+    const byDays = await store.enforceRetention({ days: 7 }, now);
+    expect(byDays.events).toBeGreaterThanOrEqual(1);
+    expect(byDays.paths.map((p) => p.path)).toContain('/x/old.jpg');
+    expect((await store.queryEvents({ deviceId: 'ret' })).events).toHaveLength(1);
+    const bySize = await store.enforceRetention({ maxMediaBytes: 250 }, now);
+    // Newest first within the budget: n2 and n1 stay, n0 and the P1 of the other test go.
+    expect(bySize.paths.map((p) => p.path)).toContain('/x/n0.jpg');
+    expect(bySize.paths.map((p) => p.path)).not.toContain('/x/n2.jpg');
+    for (let i = 0; i < 3; i++) await store.appendEvent(alarm('ret', now, 10 + i));
+    const byCount = await store.enforceRetention({ maxEvents: 2 }, now);
+    expect(byCount.events).toBeGreaterThan(0);
+    const left = await store.queryEvents({ limit: 1000 });
+    expect(left.events).toHaveLength(2);
+  });
+
+  it('wakes subscribers after a commit', async () => {
+    let woken = 0;
+    const off = store.subscribe(() => woken++);
+    await store.appendEvent(alarm('wake', Date.now(), 1));
+    off();
+    expect(woken).toBeGreaterThan(0);
+  });
+}
+
+describe('MemoryStore', () => {
+  contract(async () => new MemoryStore());
+});
+
+describe('embedded store (PGlite)', () => {
+  contract(() => openEmbeddedStore(tempDir()));
+
+  it('applies each versioned migration once, and a reopened store keeps its events', async () => {
+    const dir = tempDir();
+    const a = await openEmbeddedStore(dir);
+    expect(a.schemaVersion).toBe(MIGRATIONS.at(-1)!.version);
+    const id = await a.appendEvent(alarm('keep', Date.now(), 1));
+    await a.close();
+    await expect(a.appendEvent(alarm('keep', Date.now(), 2))).rejects.toSatisfy((e) => StoreError.isInstance(e));
+    const b = await openEmbeddedStore(dir);
+    expect(b.schemaVersion).toBe(MIGRATIONS.at(-1)!.version);
+    expect((await b.queryEvents({ deviceId: 'keep' })).events.map((e) => e.id)).toEqual([id]);
+    await b.close();
+  }, 60_000);
+});
+
+describeInterop('PostgreSQL store', ['postgresql'], () => {
+  let pg: TestPostgres;
+  beforeAll(async () => {
+    pg = await startPostgres({ database: 'camstore' });
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+  contract(() => openPostgresStore(pg.url));
+
+  it('two nodes: one migrates, the other sees its sessions and is woken by its commits (LISTEN/NOTIFY)', async () => {
+    const [a, b] = await Promise.all([openPostgresStore(pg.url), openPostgresStore(pg.url)]);
+    try {
+      expect(a.nodeId).not.toBe(b.nodeId);
+      await a.heartbeat('http://127.0.0.1:2');
+      await a.putSession(session('onA', Date.now()), true);
+      const seen = await b.session('onA');
+      expect(seen).toMatchObject({ nodeId: a.nodeId, online: true });
+      const woken = new Promise<void>((resolve) => {
+        const off = b.subscribe(() => {
+          off();
+          resolve();
+        });
+      });
+      await a.appendEvent(alarm('onA', Date.now(), 1));
+      await woken;
+      expect((await b.queryEvents({ deviceId: 'onA' })).events).toHaveLength(1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
+});

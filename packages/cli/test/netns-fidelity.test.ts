@@ -112,6 +112,21 @@ describeInterop(
             await sh('ip', '-n', ns, 'link', 'set', dev, 'up');
           }
         }
+        // A veth drops what it is given until the kernel's link watcher activates it (up to about a second after
+        // `up`, longer under load): wait until every end reports state UP, bounded, before the camera starts.
+        for (let tries = 0; ; tries++) {
+          const states = await Promise.all(
+            [
+              [hostNs, 'vh0'],
+              [hostNs, 'vh1'],
+              [camNs, 'vc0'],
+              [camNs, 'vc1'],
+            ].map(([ns, dev]) => run('ip', ['-n', ns as string, '-o', 'link', 'show', 'dev', dev as string])),
+          );
+          if (states.every((r) => / state UP /.test(r.stdout))) break;
+          if (tries >= 100) throw new Error(`veth links not up after 10 s: ${states.map((r) => r.stdout).join(' | ')}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
         camera = await startProcess(
           'ip',
           [

@@ -1,24 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EhomeDevice, EhomeDeviceMedia, PsDemuxer } from '@cam/ehome';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCam } from '../../../test-support/cli.js';
+import { freeUdpPort, runCam } from '../../../test-support/cli.js';
 import { requireTool } from '../../../test-support/interop.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cam-ehome-media-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A free UDP port on 127.0.0.1 for the CLI's platform (the device retries until the platform is up). */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function withDevice<T>(port: number, id: string, run: (media: EhomeDeviceMedia) => Promise<T>): Promise<T> {
   const media = new EhomeDeviceMedia({ width: 64, height: 48, fps: 25, downloadSeconds: 1 });

@@ -1,11 +1,10 @@
-import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EhomeDevice, EhomeDeviceMedia, EhomeHttpApi, EhomeServer } from '@cam/ehome';
 import { PortPool } from '@cam/net-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCam } from '../../../test-support/cli.js';
+import { freeUdpPort, runCam } from '../../../test-support/cli.js';
 import { describeInterop } from '../../../test-support/interop.js';
 import { pipeCamToFfprobe, spawnCam, until } from './helpers.js';
 
@@ -166,14 +165,6 @@ describeInterop('cam ehome preview -o - | ffprobe -', ['ffprobe'], () => {
     expect(r.camStderr).toMatch(/^preview pcam1: .*B\/s$/m);
   }, 60_000);
 });
-
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  const { port } = socket.address();
-  await new Promise<void>((r) => socket.close(() => r()));
-  return port;
-}
 
 describe('Ctrl-C during a preview', () => {
   it.each([['through the platform', false] as const, ['embedded', true] as const])(

@@ -1,10 +1,9 @@
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EhomeDevice } from '@cam/ehome';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type StartedCam, startCam } from '../../../test-support/cli.js';
+import { freeUdpPort, type StartedCam, startCam } from '../../../test-support/cli.js';
 import { describeInterop } from '../../../test-support/interop.js';
 import { startPostgres } from '../../../test-support/postgres.js';
 
@@ -17,14 +16,6 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'cam-ehome-store-'));
   cleanups.push(() => rmSync(d, { recursive: true, force: true }));
   return d;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** `cam ehome serve` on loopback with its API on a free port; resolves with the process and the API URL. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMessage, EhomeDevice, EhomeServer, encodeMessage, response } from '@cam/ehome';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCam, startCam } from '../../../test-support/cli.js';
+import { freeUdpPort, runCam, startCam } from '../../../test-support/cli.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -15,15 +15,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'cam-ehome-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** A UDP port free right now on 127.0.0.1 (for a child process that must be told its port up front). */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 const lines = (stdout: string): Record<string, unknown>[] =>

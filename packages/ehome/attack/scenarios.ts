@@ -232,7 +232,7 @@ function udpFloodScenario(server: 'register' | 'alarm'): AttackScenario {
             sent = await flood(attacker, port, Math.min(count, 1000), hostileDatagram, signal, batchOf(budget));
             const flooded = await flooding;
             await sleep(200);
-            return `${count} datagrams (${flooded} bytes) from a worker, ${Math.min(count, 1000)} sampled for answers; ${p.server.stats.badDatagrams} bad datagrams dropped, ${p.server.registry.size} sessions`;
+            return `${count} datagrams (${flooded} bytes) from a worker, ${Math.min(count, 1000)} sampled for answers; ${p.server.stats.badDatagrams} bad datagrams dropped (${p.server.stats.implausibleDatagrams} by the byte pre-check), ${p.server.stats.datagrams} seen, ${p.server.registry.size} sessions`;
           },
           rssBefore,
         );

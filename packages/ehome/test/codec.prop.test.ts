@@ -9,6 +9,7 @@ import {
   type EhomeMessage,
   encodeMessage,
   type Fields,
+  implausibleSignal,
   messageToXml,
   request,
   response,
@@ -137,10 +138,14 @@ function encodeOrSkip(m: EhomeMessage): Uint8Array {
 describe('round trip of every message type', () => {
   for (const command of COMMAND_NAMES) {
     test.prop([requestArb(command)], { numRuns: 150 })(`${command} request`, (m) => {
-      expect(decodeMessage(encodeOrSkip(m))).toEqual(m);
+      const bytes = encodeOrSkip(m);
+      expect(implausibleSignal(bytes)).toBeUndefined();
+      expect(decodeMessage(bytes)).toEqual(m);
     });
     test.prop([responseArb(command)], { numRuns: 150 })(`${command} response`, (m) => {
-      expect(decodeMessage(encodeOrSkip(m))).toEqual(m);
+      const bytes = encodeOrSkip(m);
+      expect(implausibleSignal(bytes)).toBeUndefined();
+      expect(decodeMessage(bytes)).toEqual(m);
     });
   }
 });
@@ -175,11 +180,32 @@ describe('response template', () => {
 
 describe('any bytes', () => {
   test.prop([fc.uint8Array({ maxLength: 1600 })], { numRuns: 2000 })('give a message or a typed error', (bytes) => {
+    const refused = implausibleSignal(bytes);
     try {
       decodeMessage(bytes);
+      // the platform's byte pre-check never refuses what the decoder accepts
+      expect(refused).toBeUndefined();
     } catch (e) {
       expect((e as Error).name).toMatch(/Error$/);
       expect((e as { constructor: { errorName?: string } }).constructor.errorName).toBeDefined();
     }
   });
+});
+
+describe('byte pre-check of the platform (implausibleSignal)', () => {
+  test.prop([requestArb('REGISTER'), fc.nat(), fc.integer({ min: 1, max: 255 })], { numRuns: 1000 })(
+    'refuses no mutated signal that still decodes',
+    (m, at, flip) => {
+      const bytes = Uint8Array.from(encodeOrSkip(m));
+      const i = at % bytes.length;
+      bytes[i] = bytes[i]! ^ flip;
+      let decoded = true;
+      try {
+        decodeMessage(bytes);
+      } catch {
+        decoded = false;
+      }
+      if (decoded) expect(implausibleSignal(bytes)).toBeUndefined();
+    },
+  );
 });

@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FrameTooLargeError } from '@cam/net-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeMessageText, EhomeDevice, type EhomeServer, request, SignalTooLargeError } from '../src/index.js';
+import {
+  decodeMessageText,
+  EhomeDevice,
+  type EhomeServer,
+  encodeMessage,
+  implausibleSignal,
+  request,
+  SignalTooLargeError,
+} from '../src/index.js';
 import { Cleanup, nextEvent, RawPeer, registerParams, sleepMs, startServer, track } from './helpers.js';
 
 const c = new Cleanup();
@@ -274,5 +282,55 @@ describe('item 8: picture storage across restarts and DeviceIDs', () => {
     // Before the fix ".." and "__" shared "__", and "a.b:c@d" and "a_b_c_d" shared "a_b_c_d".
     expect(new Set(dirs.values()).size).toBe(ids.length);
     for (const d of dirs.values()) expect(dirname(d)).toBe(server.pictures!.directory);
+  });
+});
+
+describe('register/alarm flood: a byte pre-check before the XML parser', () => {
+  const enc = new TextEncoder();
+  it('lets every signal shape through and refuses garbage by size, start and end', () => {
+    const reg = encodeMessage(request('REGISTER', 1, registerParams('dev1')));
+    expect(implausibleSignal(reg)).toBeUndefined();
+    const padded = new Uint8Array([0xef, 0xbb, 0xbf, 0x20, 0x0a, ...reg, 0x0d, 0x0a, 0, 0]);
+    expect(implausibleSignal(padded)).toBeUndefined();
+    expect(implausibleSignal(enc.encode('<PPVSPMessage></PPVSPMessage>'))).toBeUndefined();
+    expect(implausibleSignal(new Uint8Array(4000).fill(0x3c))).toBe('size');
+    expect(implausibleSignal(new Uint8Array(3))).toBe('size');
+    expect(implausibleSignal(enc.encode(`<!DOCTYPE x>${' '.repeat(40)}<PPVSPMessage/>`))).toBe('start');
+    expect(implausibleSignal(enc.encode('<PPVSPMessage><Version>2.0</Version>'))).toBe('end');
+    expect(implausibleSignal(reg.subarray(0, reg.lastIndexOf(0x3e)))).toBe('end');
+  });
+
+  it('a flood of garbage is counted by the pre-check; dropped events only for a listener and within the budget', async () => {
+    const server = await startServer(c, { droppedEventsPerSecond: 5 });
+    const peer = await RawPeer.open(c, '127.0.0.2');
+    const { port, alarmPort } = server.addresses();
+    const garbage = [
+      new Uint8Array(4000).fill(0x3c),
+      enc.encode(`x${'<PPVSPMessage>'.repeat(50)}`),
+      enc.encode(`<PPVSPMessage>${'<a>'.repeat(300)}`),
+    ];
+    // Nobody listens: counted, no event built.
+    for (let i = 0; i < 300; i++) peer.send(garbage[i % 3]!, i % 2 === 0 ? port : alarmPort!);
+    await sleepMs(300);
+    const arrived = server.stats.badDatagrams;
+    expect(arrived).toBeGreaterThan(0);
+    expect(server.stats.implausibleDatagrams).toBe(arrived);
+    expect(server.stats.droppedEventsSuppressed).toBe(0);
+    // Someone listens: a budget of 5 events per second, the rest counted as suppressed. Before the fix every bad
+    // datagram was parsed and became an event (300 events here).
+    const dropped: unknown[] = [];
+    server.on('dropped', (e) => dropped.push(e));
+    const started = Date.now();
+    for (let i = 0; i < 300; i++) peer.send(garbage[i % 3]!, port);
+    await sleepMs(300);
+    const seconds = Math.ceil((Date.now() - started) / 1000) + 1;
+    const arrived2 = server.stats.badDatagrams - arrived;
+    expect(arrived2).toBeGreaterThan(5 * seconds);
+    expect(dropped.length).toBeLessThanOrEqual(5 * seconds);
+    expect(dropped.length + server.stats.droppedEventsSuppressed).toBe(arrived2);
+    expect(server.stats.implausibleDatagrams).toBe(server.stats.badDatagrams);
+    // The legitimate device is served.
+    peer.send(request('REGISTER', 1, registerParams('ok')), port);
+    expect(await peer.next()).toMatchObject({ status: 200 });
   });
 });

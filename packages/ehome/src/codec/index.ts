@@ -64,6 +64,7 @@ export {
   responseTemplate,
   sequenceDigits,
 } from './message.js';
+export { type ImplausibleReason, implausibleSignal, MIN_SIGNAL_BYTES } from './plausible.js';
 export { EHOME_TIME, type Field, type Fields, type Infer, type Shape } from './schema.js';
 export { formatEhomeTime, parseEhomeTime } from './time.js';
 export type { XmlTree, XmlTreeValue } from './xml.js';

@@ -85,6 +85,12 @@ export interface EhomeServerOptions {
    * it drops datagrams blindly, a legitimate device's REGISTER and KEEPALIVE among them.
    */
   recvBufferSize?: number;
+  /**
+   * 'dropped' events published for bad datagrams of the register and alarm ports per second at most (the rest are
+   * counted in `stats.droppedEventsSuppressed`); none is built at all while nobody listens ('dropped', 'event' or
+   * `events()`). Default 100. A flood then costs the platform a byte check and a counter per datagram.
+   */
+  droppedEventsPerSecond?: number;
   /** Outstanding platform requests at most. Default 4096. */
   maxPendingRequests?: number;
   /**
@@ -115,6 +121,13 @@ export interface EhomeServerStats {
   datagrams: number;
   /** Datagrams that were not a valid signal (counted and dropped). */
   badDatagrams: number;
+  /**
+   * Of `badDatagrams`, those refused by the byte pre-check before the XML parser (size outside 29..1500 bytes, not
+   * starting with `<?` / `<!--` / `<PPVSPMessage`, not ending with `</PPVSPMessage>`): no parse, no Error built.
+   */
+  implausibleDatagrams: number;
+  /** 'dropped' events of bad datagrams not published because `droppedEventsPerSecond` was used up. */
+  droppedEventsSuppressed: number;
   registrations: number;
   keepalives: number;
   /** Signals from DeviceIDs with no session (answered with the re-register status). */

@@ -23,7 +23,11 @@ import {
   type EhomeResponseOf,
   type EncodableMessage,
   encodeMessage,
+  type ImplausibleReason,
+  implausibleSignal,
   keepaliveScan,
+  MAX_SIGNAL_BYTES,
+  MIN_SIGNAL_BYTES,
   type PlatformCommand,
   type RequestParams,
   type ResponseParams,
@@ -96,6 +100,8 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   readonly stats: EhomeServerStats = {
     datagrams: 0,
     badDatagrams: 0,
+    implausibleDatagrams: 0,
+    droppedEventsSuppressed: 0,
     registrations: 0,
     keepalives: 0,
     unknownDevice: 0,
@@ -139,6 +145,9 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private readonly mediaStreams = new Set<{ close(): Promise<void> }>();
   private readonly keepaliveScan = keepaliveScan();
   private readonly keepaliveAnswers = new KeepaliveAnswers();
+  /** 'dropped' events left in this second (see `droppedEventsPerSecond`). */
+  private droppedBudget = 0;
+  private droppedBudgetSecond = -1;
 
   constructor(options: EhomeServerOptions = {}) {
     super();
@@ -424,6 +433,11 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
 
   private onCmsDatagram(buf: Buffer, rinfo: RemoteInfo): void {
     this.stats.datagrams++;
+    const implausible = implausibleSignal(buf);
+    if (implausible !== undefined) {
+      this.dropImplausible('cms', rinfo, implausible, buf.length);
+      return;
+    }
     if (scanKeepalive(buf, this.keepaliveScan) && this.onKeepalive(buf, rinfo)) return;
     let msg: EhomeMessage;
     try {
@@ -609,6 +623,11 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
 
   private onAmsDatagram(buf: Buffer, rinfo: RemoteInfo): void {
     this.stats.datagrams++;
+    const implausible = implausibleSignal(buf);
+    if (implausible !== undefined) {
+      this.dropImplausible('ams', rinfo, implausible, buf.length);
+      return;
+    }
     let msg: EhomeMessage;
     try {
       msg = decodeMessage(buf);
@@ -744,8 +763,46 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
     socket.send(encodeMessage(msg), rinfo.port, rinfo.address);
   }
 
+  /**
+   * A datagram not even shaped like a signal (the byte pre-check before the XML parser): counted; a 'dropped' event
+   * (a string, no Error) only for someone listening and within the per-second budget.
+   */
+  private dropImplausible(server: 'cms' | 'ams', rinfo: RemoteInfo, why: ImplausibleReason, length: number): void {
+    this.stats.badDatagrams++;
+    this.stats.implausibleDatagrams++;
+    if (!this.wantsDropped()) return;
+    const reason =
+      why === 'size'
+        ? `not a signal: ${length} bytes (${MIN_SIGNAL_BYTES}..${MAX_SIGNAL_BYTES})`
+        : why === 'start'
+          ? 'not a signal: does not start with <?, <!-- or <PPVSPMessage'
+          : 'not a signal: does not end with </PPVSPMessage>';
+    this.publish({ type: 'dropped', server, address: rinfo.address, port: rinfo.port, reason });
+  }
+
+  /**
+   * True when a 'dropped' event would reach anyone (a listener or an event stream) and the per-second budget
+   * (`droppedEventsPerSecond`) has room; a flood of bad datagrams then costs a counter, not an event each.
+   */
+  private wantsDropped(): boolean {
+    if (this.queues.size === 0 && this.listenerCount('dropped') === 0 && this.listenerCount('event') === 0)
+      return false;
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.droppedBudgetSecond) {
+      this.droppedBudgetSecond = second;
+      this.droppedBudget = this.options.droppedEventsPerSecond ?? 100;
+    }
+    if (this.droppedBudget <= 0) {
+      this.stats.droppedEventsSuppressed++;
+      return false;
+    }
+    this.droppedBudget--;
+    return true;
+  }
+
   private drop(server: 'cms' | 'ams', rinfo: RemoteInfo, e: unknown): void {
     this.stats.badDatagrams++;
+    if (!this.wantsDropped()) return;
     const reason =
       e instanceof UnknownCommandError
         ? `unknown command ${e.command}`

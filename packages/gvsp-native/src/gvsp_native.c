@@ -96,6 +96,8 @@ typedef struct {
   uint32_t last_source;
   // the only IPv4 source accepted (host order), 0 = any; others are counted in foreign_packets and dropped
   uint32_t expected_source;
+  // the only UDP source port accepted (the camera's SCSP), 0 = any; others are counted in foreign_packets too
+  uint32_t expected_port;
   // figures for stats()
   double batches, syscalls, datagrams, native_packets, slow_packets, ring_drops, ring_skipped, ring_max_delay_us;
   double foreign_packets;
@@ -557,7 +559,8 @@ static void receive_socket(engine_t *e) {
     if (n <= 0) break;
     for (int i = 0; i < n && !e->closing; i++) {
       e->last_source = ntohl(e->from[i].sin_addr.s_addr);
-      if (e->expected_source != 0 && e->last_source != e->expected_source) {
+      if ((e->expected_source != 0 && e->last_source != e->expected_source) ||
+          (e->expected_port != 0 && ntohs(e->from[i].sin_port) != e->expected_port)) {
         e->foreign_packets += 1;
         continue;
       }
@@ -577,7 +580,8 @@ static void ring_packet(engine_t *e, const uint8_t *ip, size_t caplen, uint16_t 
   const uint8_t *udp = ip + ihl;
   const size_t udplen = be16(udp + 4);
   if (udplen < 8 || ihl + udplen > total || be16(udp + 2) != port) goto skip;
-  if (e->expected_source != 0 && be32(ip + 12) != e->expected_source) {
+  if ((e->expected_source != 0 && be32(ip + 12) != e->expected_source) ||
+      (e->expected_port != 0 && be16(udp) != e->expected_port)) {
     e->foreign_packets += 1;
     return;
   }
@@ -860,15 +864,20 @@ static napi_value set_probe(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// setSource(engine, address): accept datagrams only from this IPv4 address (a 32-bit number; 0 = from any)
+// setSource(engine, address[, port]): accept datagrams only from this IPv4 address (a 32-bit number; 0 = from any)
+// and, when port is given and not 0, only from this UDP source port
 static napi_value set_source(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  engine_t *e = argc == 2 ? get_engine(env, argv[0]) : NULL;
+  engine_t *e = argc == 2 || argc == 3 ? get_engine(env, argv[0]) : NULL;
   uint32_t address;
-  if (!e || napi_get_value_uint32(env, argv[1], &address) != napi_ok) return throw_type(env, "setSource(engine, address)");
+  uint32_t port = 0;
+  if (!e || napi_get_value_uint32(env, argv[1], &address) != napi_ok ||
+      (argc == 3 && (napi_get_value_uint32(env, argv[2], &port) != napi_ok || port > 0xffff)))
+    return throw_type(env, "setSource(engine, address[, port])");
   e->expected_source = address;
+  e->expected_port = port;
   return NULL;
 }
 

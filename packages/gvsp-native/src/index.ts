@@ -71,7 +71,7 @@ export interface NativeEngineStats {
   ringSkipped: number;
   /** Longest time from a packet's kernel timestamp to its handling, microseconds (ring only). */
   ringMaxDelayUs: number;
-  /** Datagrams from an address other than the one given to `setSource`, dropped before the engine. */
+  /** Datagrams from an address (or port) other than the one given to `setSource`, dropped before the engine. */
   foreignPackets: number;
 }
 
@@ -104,8 +104,11 @@ export interface NativeBinding {
   closeReceiver(engine: NativeEngine): void;
   /** While on, every datagram goes to `onSlow` (test packets are recognised there by their length). */
   setProbe(engine: NativeEngine, on: boolean): void;
-  /** Accept datagrams only from this IPv4 source (a 32-bit number, as `onBatch` reports it); 0 = from any. */
-  setSource(engine: NativeEngine, address: number): void;
+  /**
+   * Accept datagrams only from this IPv4 source (a 32-bit number, as `onBatch` reports it); 0 = from any. With
+   * `port` (not 0), only from that UDP source port too (the camera's SCSP).
+   */
+  setSource(engine: NativeEngine, address: number, port?: number): void;
   stats(engine: NativeEngine): NativeEngineStats;
 }
 

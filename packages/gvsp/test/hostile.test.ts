@@ -127,3 +127,62 @@ describe('PACKETRESEND amplification (issue #22, item 5)', () => {
     expect(received).toBeGreaterThan(0);
   });
 });
+
+describe('stream packets from the camera address but another source port (issue #22, cam gige stream row)', () => {
+  const frame = packetiseBlock(
+    imageBlock({
+      pixelFormat: PixelFormat.Mono8,
+      width: 64,
+      height: 64,
+      data: new Uint8Array(64 * 64).map((_, i) => i & 0xff),
+      timestamp: 1n,
+    }),
+    7n,
+    1500,
+    false,
+  );
+  const packet = (id: number): Uint8Array => frame.bytes.slice(frame.offsets[id]!, frame.offsets[id + 1]!);
+
+  for (const variant of ['js', 'js-worker', 'native'] as const) {
+    it(`${variant}: with sourcePort (the camera's SCSP) they are dropped as foreign and the real frame completes`, async () => {
+      const camera = dgram.createSocket('udp4');
+      const other = dgram.createSocket('udp4');
+      await new Promise<void>((r) => camera.bind(0, '127.0.0.1', () => r()));
+      await new Promise<void>((r) => other.bind(0, '127.0.0.1', () => r()));
+      try {
+        await using rx = await GvspReceiver.open({
+          payloadSize: 64 * 64,
+          address: '127.0.0.1',
+          device: { address: '127.0.0.1' },
+          sourcePort: camera.address().port,
+          engine: variant === 'native' ? 'native' : 'js',
+          worker: variant === 'js-worker',
+        });
+        const sendFrom = (s: dgram.Socket, b: Uint8Array): Promise<void> =>
+          new Promise((r) => s.send(b, rx.port, '127.0.0.1', () => r()));
+        // before the fix these reached the engine: a leader of the same block announcing 0xFFFFFFFF x 0xFFFFFFFF,
+        // a trailer, and the killer packet 1 of the same block, from the camera's address
+        const lying = packet(0);
+        lying.fill(0xff, 24, 32);
+        for (let i = 0; i < 20; i++) {
+          await sendFrom(other, lying);
+          await sendFrom(other, packet(frame.packetCount - 1));
+          await sendFrom(other, Uint8Array.from([0, 0, 0, 7, 3, 0, 0, 1, ...new Array(12).fill(0)]));
+        }
+        for (let id = 0; id < frame.packetCount; id++) await sendFrom(camera, packet(id));
+        const f = await rx.nextFrame({ timeoutMs: 5000 });
+        if (!f) throw new Error('no frame');
+        expect(f.blockId).toBe(7n);
+        expect(f.status).toBe('complete');
+        expect(f.data.every((v, k) => v === (k & 0xff))).toBe(true);
+        f.release();
+        // counted in the stats only once they arrived; loopback does not lose 60 datagrams here
+        expect(rx.stats().foreignSourcePackets).toBe(60);
+        expect(rx.stats().malformedPackets).toBe(0);
+      } finally {
+        camera.close();
+        other.close();
+      }
+    });
+  }
+});

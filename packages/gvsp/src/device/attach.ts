@@ -1,5 +1,5 @@
 import type { ChunkName } from '@cam/gvcp';
-import { pixelFormatInfo, TestPattern } from '@cam/gvcp/codec';
+import { pixelFormatInfo, StreamChannelRegister, streamChannelRegister, TestPattern } from '@cam/gvcp/codec';
 import { egressMtu } from '@cam/net-utils';
 import { SCENE_PIXEL_FORMATS, SceneRenderer, type SensorSettings } from '../engine/scene.js';
 import { TestPatternRenderer } from '../engine/test-pattern.js';
@@ -41,6 +41,8 @@ export interface StreamingDevice {
     listener: (...args: never[]) => void,
   ): unknown;
   readonly acquiring: boolean;
+  /** The register space, when the device has one: SCSP (stream channel source port) is set to the sender's port. */
+  readonly registers?: { set(address: number, value: number): void };
   imageFormat(): {
     width: number;
     height: number;
@@ -145,6 +147,8 @@ export async function attachGvspStreaming(
     ...(options.bandwidth ? { bandwidth: options.bandwidth } : {}),
     streamChannel: channel,
   });
+  // SCSP: the UDP port every stream packet of this channel leaves from, so a host can accept only that port
+  device.registers?.set(streamChannelRegister(channel, StreamChannelRegister.SCSP), sender.socket.address().port);
   let frames = 0;
   let running = false;
   let generation = 0;

@@ -30,6 +30,12 @@ export interface GvspReceiverOptions extends Omit<ReassemblerOptions, 'allocate'
    * GVCP).
    */
   sourceAddress?: string;
+  /**
+   * The only UDP source port stream packets are accepted from (the camera's SCSP, "stream channel source port";
+   * `openStream` reads it). Packets from the right address but another port are dropped and counted in
+   * `foreignSourcePackets`, so another process on the camera's own host cannot feed the engine. Default: any port.
+   */
+  sourcePort?: number;
   /** Stream channel index written into PACKETRESEND (default 0). */
   streamChannel?: number;
   /** Socket receive buffer to request in bytes (default 32 MiB). */

@@ -9,7 +9,7 @@ import { bindStreamSocket, ResendRequester, StreamSource, startReceiveLoop } fro
 export async function openLocalHost(options: GvspReceiverOptions, reason: string): Promise<EngineHost> {
   const { socket, receiveBuffer } = await bindStreamSocket(options);
   const resend = new ResendRequester(socket, options.device, options.streamChannel ?? 0);
-  const source = new StreamSource(options.sourceAddress, options.device);
+  const source = new StreamSource(options.sourceAddress, options.device, options.sourcePort);
   let onReady: () => void = () => {};
   const engine = new GvspReassembler(
     { maxTickStepMs: 5, ...options },

@@ -105,8 +105,13 @@ export async function openNativeHost(
   const slow = new Uint8Array(65536);
   // the source check runs in native code (the same rule as acceptsStreamSource); learning here is per wake-up: the
   // sender of the first batch's last datagram
-  const source = new StreamSource(options.sourceAddress, options.device);
-  const applySource = (): void => binding.setSource(native, source.expected ? ipv4ToU32(source.expected) : 0);
+  const source = new StreamSource(options.sourceAddress, options.device, options.sourcePort);
+  const applySource = (): void => {
+    const address = source.expected ? ipv4ToU32(source.expected) : 0;
+    // the port only when there is one, so a binding built before ports were checked still works without
+    if (source.port) binding.setSource(native, address, source.port);
+    else binding.setSource(native, address);
+  };
   const native = binding.createEngine(
     engine.sharedState(),
     (length) => {

@@ -90,8 +90,16 @@ export async function openStream(camera: StreamRegisterAccess, options: OpenStre
     throw new ValueOutOfRangeError('payloadSize', 'unknown: pass payloadSize or a node map with PayloadSize');
   }
   const wanted = options.packetSize ?? 1500;
+  // SCSP, the source port of the channel's packets (optional in GigE Vision: 0 or an error when the camera does not
+  // say): with it the receiver accepts that port alone, so no other process on the camera's host can feed it
+  let sourcePort = options.sourcePort;
+  if (sourcePort === undefined && options.sourceAddress !== 'any') {
+    const scsp = await camera.readRegister(base + StreamChannelRegister.SCSP, call).catch(() => 0);
+    if ((scsp & 0xffff) !== 0) sourcePort = scsp & 0xffff;
+  }
   const receiver = await GvspReceiver.open({
     ...options,
+    ...(sourcePort !== undefined ? { sourcePort } : {}),
     payloadSize,
     address: options.address ?? (hostAddress === '127.0.0.1' ? '127.0.0.1' : '0.0.0.0'),
     device: { address: deviceAddress, port: options.gvcpPort ?? 3956 },

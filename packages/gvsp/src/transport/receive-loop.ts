@@ -80,11 +80,17 @@ export class ResendRequester {
 }
 
 /**
- * True when a stream datagram from `address` may reach the engine: it comes from the expected source, or no source
- * is expected (not yet learnt, or `sourceAddress: 'any'`). The one source check of every receive host.
+ * True when a stream datagram from `address`:`port` may reach the engine: it comes from the expected source, or no
+ * source is expected (not yet learnt, or `sourceAddress: 'any'`), and from the expected source port when one is
+ * known (`sourcePort`, the camera's SCSP). The one source check of every receive host.
  */
-export function acceptsStreamSource(expected: string | undefined, address: string): boolean {
-  return expected === undefined || expected === address;
+export function acceptsStreamSource(
+  expected: string | undefined,
+  address: string,
+  expectedPort?: number,
+  port?: number,
+): boolean {
+  return (expected === undefined || expected === address) && (!expectedPort || expectedPort === port);
 }
 
 /** The stream source a receiver accepts (see `GvspReceiverOptions.sourceAddress`). */
@@ -93,9 +99,12 @@ export class StreamSource {
   expected: string | undefined;
   /** Set explicitly (an address or `'any'`): neither the device nor learning changes it. */
   private readonly fixed: boolean;
+  /** The only source UDP port accepted (the camera's SCSP); undefined or 0: any. */
+  readonly port: number | undefined;
 
-  constructor(sourceAddress: string | undefined, device: { address: string } | undefined) {
+  constructor(sourceAddress: string | undefined, device: { address: string } | undefined, sourcePort?: number) {
     this.fixed = sourceAddress !== undefined;
+    this.port = sourcePort || undefined;
     this.expected = sourceAddress === 'any' ? undefined : (sourceAddress ?? device?.address);
   }
 
@@ -140,7 +149,7 @@ export function startReceiveLoop(
     engine.tick(lastTick);
   };
   socket.on('message', (msg, rinfo) => {
-    if (!acceptsStreamSource(source.expected, rinfo.address)) {
+    if (!acceptsStreamSource(source.expected, rinfo.address, source.port, rinfo.port)) {
       counters[Counter.foreignSourcePackets]!++;
       return;
     }

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const { socket, receiveBuffer } = await bindStreamSocket(init.options);
   const allocateLeader = carve(init.pool);
   const resend = new ResendRequester(socket, init.options.device, init.options.streamChannel ?? 0);
-  const source = new StreamSource(init.options.sourceAddress, init.options.device);
+  const source = new StreamSource(init.options.sourceAddress, init.options.device, init.options.sourcePort);
   const engine: GvspReassembler = new GvspReassembler(
     { maxTickStepMs: 5, ...init.options, allocateLeader, counters: new Float64Array(init.counters) },
     {

@@ -43,6 +43,7 @@ function workerOptions(o: GvspReceiverOptions, slots: number, maxLeaderSize: num
     out.device = o.device.port === undefined ? { address: o.device.address } : { ...o.device };
   }
   if (o.sourceAddress !== undefined) out.sourceAddress = o.sourceAddress;
+  if (o.sourcePort !== undefined) out.sourcePort = o.sourcePort;
   if (o.streamChannel !== undefined) out.streamChannel = o.streamChannel;
   if (o.receiveBufferSize !== undefined) out.receiveBufferSize = o.receiveBufferSize;
   if (o.packetSize !== undefined) out.packetSize = o.packetSize;

@@ -7,6 +7,7 @@ import { GvcpClient, GvcpDevice } from '@cam/gvcp';
 import { floodInWorker, RSS_SLACK_MIB, rssMiB } from '../../../test-support/attack.js';
 import type { AttackOutcome, AttackScenario } from '../../../test-support/hostile-types.js';
 import { attachToGvcpDevice } from '../src/adapters/gvcp.js';
+import { ScGvmpFrameDecoder } from '../src/codec/decoder.js';
 import { encodeFrame, encodeFrameHeader, frameFlags } from '../src/codec/frame.js';
 import { ScGvmpDevice } from '../src/device/device.js';
 import { type ScGvmpStream, startStream } from '../src/transport/host.js';
@@ -427,6 +428,83 @@ const stallingHost: AttackScenario = {
   },
 };
 
+/**
+ * A host that connects and never reads while the device streams as fast as possible (fps 0, which waited for
+ * 'drain' forever before): the device must give the connection up within `writeStallTimeoutMs` and then stream to
+ * a legitimate host the control holder names.
+ */
+const neverReadingHost: AttackScenario = {
+  target: 'SC_GVMP device (TCP image channel)',
+  attack: 'a host that never reads at fps 0 (as fast as possible), then a legitimate host',
+  async run({ budget, signal }) {
+    const stallMs = budget === 'full' ? 2000 : 500;
+    const gvcp = await GvcpDevice.start({ address: '127.0.0.1', port: 0 });
+    const camera = new ScGvmpDevice({
+      fps: 0,
+      source: 'raw',
+      testPattern: { width: 512, height: 512 },
+      writeStallTimeoutMs: stallMs,
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+    });
+    attachToGvcpDevice(camera, gvcp);
+    const stalls: string[] = [];
+    camera.on('warning', (e) => stalls.push(e.name));
+    const client = await GvcpClient.connect('127.0.0.1', { port: gvcp.address().port, localAddress: '127.0.0.1' });
+    const sockets: Socket[] = [];
+    const stalled = createServer({ pauseOnConnect: true }, (s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+    });
+    let frames = 0;
+    const legit = createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      const d = new ScGvmpFrameDecoder();
+      s.on('data', (chunk: Buffer) => {
+        try {
+          frames += d.push(chunk).length;
+        } catch {
+          s.destroy();
+        }
+      });
+    });
+    await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => legit.listen(0, '127.0.0.1', () => r()));
+    try {
+      await client.takeControl();
+      const before = await rssMiB();
+      const t0 = Date.now();
+      await client.writeRegister(camera.registers.mcda, 0x7f000001);
+      await client.writeRegister(camera.registers.mcp, (stalled.address() as { port: number }).port);
+      await client.writeRegister(camera.registers.streamStart, 1);
+      const deadline = Date.now() + stallMs * 5 + 5000;
+      while (camera.stats.writeStalls === 0 && Date.now() < deadline && !signal.aborted) await sleep(50, signal);
+      const freedAfterMs = Date.now() - t0;
+      const freed = camera.stats.writeStalls === 1;
+      const backlog = camera.stats.bytesSent;
+      await client.writeRegister(camera.registers.streamStart, 0);
+      await client.writeRegister(camera.registers.mcp, (legit.address() as { port: number }).port);
+      await client.writeRegister(camera.registers.streamStart, 1);
+      const until = Date.now() + 5000;
+      while (frames < 5 && Date.now() < until && !signal.aborted) await sleep(50, signal);
+      const rssAfter = await rssMiB(300);
+      return {
+        survived: freed && frames >= 5 && rssAfter - before < RSS_SLACK_MIB,
+        detail: `stalled connection ${freed ? `closed after ${freedAfterMs} ms (writeStallTimeoutMs ${stallMs})` : 'NOT closed'} with ${(backlog / 1048576).toFixed(1)} MiB handed to the socket; warnings: ${stalls.join(', ') || 'none'}; legitimate host then received ${frames} frames; state ${camera.state}`,
+        rssBeforeMiB: before,
+        rssAfterMiB: rssAfter,
+      };
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => stalled.close(() => r()));
+      await new Promise<void>((r) => legit.close(() => r()));
+      await camera.close();
+      await client.close();
+      await gvcp.close();
+    }
+  },
+};
+
 export default [
   connectionFlood,
   slowloris,
@@ -434,4 +512,5 @@ export default [
   resetsAndLies,
   gvcpFlood,
   stallingHost,
+  neverReadingHost,
 ] satisfies AttackScenario[];

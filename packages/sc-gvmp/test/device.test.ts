@@ -14,6 +14,7 @@ import {
   ScGvmpRegisterWriteError,
   StreamState,
   testPatternJpeg,
+  WriteStallError,
 } from '../src/index.js';
 import { closedPort, MemoryRegisterHost, plainServer, silentHost, until } from './support.js';
 
@@ -434,4 +435,49 @@ describe('ScGvmpDevice state machine', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(device.state).toBe('Streaming');
   });
+});
+
+describe('a host that stops reading (issue #22)', () => {
+  for (const fps of [0, 50]) {
+    it(`fps ${fps}: the device closes the stalled connection (WriteStallError) and then serves a new host`, async () => {
+      // the stalled host: accepts, never reads; the kernel's buffers fill and then nothing moves
+      const stalled = await plainServer((s) => s.pause());
+      cleanups.push(() => stalled.close());
+      const { device, host } = makeDevice({
+        fps,
+        source: 'raw',
+        testPattern: { width: 512, height: 512 },
+        maxSendQueueBytes: 1024 * 1024,
+        writeStallTimeoutMs: 300,
+        // no reconnect to the stalled host during the test
+        backoff: { initialMs: 60_000, maxMs: 60_000 },
+      });
+      const warnings: Error[] = [];
+      device.on('warning', (e) => warnings.push(e));
+      configure(host, stalled.port);
+      host.write(R.start, 1);
+      await until(() => device.state === 'Streaming', 3000, 'Streaming');
+      await until(() => stalled.sockets.length === 1, 3000, 'accepted');
+      // before the fix: at fps 0 the device waited for 'drain' forever; at fps > 0 it dropped frames forever,
+      // and the connection was never given up
+      await until(() => device.stats.writeStalls === 1, 20_000, 'the stalled connection closed');
+      // the stalled host sees the end once it reads again
+      const peer = stalled.sockets[0]!;
+      const freed = new Promise((r) => peer.once('close', r));
+      peer.resume();
+      await freed;
+      expect(device.state).toBe('Error');
+      expect(device.errCode).toBe(ErrorCode.ERR_TCP_RESET);
+      expect(warnings.some((w) => WriteStallError.isInstance(w))).toBe(true);
+      if (fps > 0) expect(device.stats.framesDropped).toBeGreaterThan(0);
+      // a legitimate host afterwards
+      const rx = await receivingHost();
+      host.write(R.start, 0);
+      configure(host, rx.port);
+      host.write(R.start, 1);
+      await until(() => rx.frames.length >= 3, 10_000, 'frames at the new host');
+      expect(rx.errors).toEqual([]);
+      expect(device.state).toBe('Streaming');
+    }, 40_000);
+  }
 });

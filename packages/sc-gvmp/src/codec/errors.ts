@@ -102,3 +102,24 @@ export class SlowFrameError extends WireError {
     this.minBytesPerSecond = minBytesPerSecond;
   }
 }
+
+/**
+ * The device closed an image connection because the host stopped taking bytes: data waited in the socket and the
+ * kernel accepted none of it for `stalledMs` (at least the device's `writeStallTimeoutMs`).
+ */
+export class WriteStallError extends WireError {
+  static override readonly errorName: string = 'WriteStallError';
+  /** Bytes waiting in the socket when it was closed. */
+  readonly pendingBytes: number;
+  readonly stalledMs: number;
+
+  constructor(pendingBytes: number, stalledMs: number, options?: CamErrorOptions) {
+    super(
+      `the host took no bytes of the image connection for ${Math.round(stalledMs)} ms with ${pendingBytes} bytes ` +
+        'waiting: connection closed',
+      options,
+    );
+    this.pendingBytes = pendingBytes;
+    this.stalledMs = stalledMs;
+  }
+}

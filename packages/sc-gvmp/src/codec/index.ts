@@ -32,6 +32,7 @@ export {
   SlowFrameError,
   UnknownPayloadKindError,
   UnsupportedVersionError,
+  WriteStallError,
 } from './errors.js';
 export {
   checkMaxPayloadLength,

@@ -13,7 +13,7 @@ import {
   type StreamStateName,
   streamStateName,
 } from '../codec/constants.js';
-import { ScGvmpRegisterWriteError } from '../codec/errors.js';
+import { ScGvmpRegisterWriteError, WriteStallError } from '../codec/errors.js';
 import { encodeFrameHeaderInto, frameFlags } from '../codec/frame.js';
 import { resolveRegisterMap, type ScGvmpRegisterMap } from '../codec/registers.js';
 import type { TestPatternOptions } from '../codec/test-pattern.js';
@@ -60,6 +60,12 @@ export interface ScGvmpDeviceOptions {
   localAddress?: string;
   /** At fps > 0, a frame is dropped instead of queued when this many bytes wait in the socket. Default 8 MiB. */
   maxSendQueueBytes?: number;
+  /**
+   * An image connection whose host takes no bytes for this long while data waits in the socket is closed (a
+   * 'warning' with {@link WriteStallError}, `stats.writeStalls`; then Error / ERR_TCP_RESET and the usual
+   * reconnect), so a host that stops reading cannot hold the device's stream, at any fps. Default 10000 ms.
+   */
+  writeStallTimeoutMs?: number;
   /** Opens the TCP connection (default `net.connect`); for tests and custom routing. */
   connect?: (target: ConnectTarget) => Socket;
 }
@@ -79,6 +85,8 @@ export interface ScGvmpDeviceStats {
   framesSent: number;
   framesDropped: number;
   bytesSent: number;
+  /** Image connections closed because the host took no bytes for `writeStallTimeoutMs`. */
+  writeStalls: number;
 }
 
 /** Events of a {@link ScGvmpDevice}. */
@@ -115,6 +123,7 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
     framesSent: 0,
     framesDropped: 0,
     bytesSent: 0,
+    writeStalls: 0,
   };
   private readonly connectTimeoutMs: number;
   private readonly backoff: Backoff;
@@ -124,6 +133,7 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
   private readonly fps: number;
   private readonly localAddress: string | undefined;
   private readonly maxSendQueueBytes: number;
+  private readonly writeStallTimeoutMs: number;
   private readonly connectFn: (target: ConnectTarget) => Socket;
   private source: FrameSource;
   private _state: StreamStateCode = StreamState.Idle;
@@ -157,6 +167,7 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
     if (!(this.fps >= 0 && this.fps <= 1000)) throw new ValueOutOfRangeError('fps', `${this.fps} is not in 0..1000`);
     this.localAddress = options.localAddress;
     this.maxSendQueueBytes = positive(options.maxSendQueueBytes ?? 8 * 1024 * 1024, 'maxSendQueueBytes');
+    this.writeStallTimeoutMs = positive(options.writeStallTimeoutMs ?? 10_000, 'writeStallTimeoutMs');
     this.connectFn = options.connect ?? ((t) => netConnect(t));
     this.source = resolveSource(options.source, options.testPattern);
   }
@@ -428,6 +439,7 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
     // The host sends nothing; read and discard so that its FIN or RST is noticed at once.
     socket.on('data', () => {});
     socket.once('end', () => socket.destroy());
+    this.watchWrites(socket);
     this.setState(StreamState.Streaming);
     this.emit('connection', {
       remoteAddress: socket.remoteAddress ?? '',
@@ -441,6 +453,37 @@ export class ScGvmpDevice extends EventEmitter<ScGvmpDeviceEvents> implements As
       this.captureTimer = setInterval(() => this.capture(gen), 1000 / this.fps);
       this.capture(gen);
     }
+  }
+
+  /**
+   * Closes `socket` when its host stops taking bytes: data waits in it and the kernel has accepted none of it for
+   * `writeStallTimeoutMs` (checked a few times per period; the 'close' that follows enters Error and reconnects).
+   */
+  private watchWrites(socket: Socket): void {
+    const period = this.writeStallTimeoutMs;
+    // bytes handed to the kernel: bytesWritten counts what still waits in the socket's buffer too
+    const accepted = (): number => socket.bytesWritten - socket.writableLength;
+    let last = accepted();
+    let since = Date.now();
+    const timer = setInterval(
+      () => {
+        const now = Date.now();
+        const a = accepted();
+        if (a !== last || socket.writableLength === 0) {
+          last = a;
+          since = now;
+          return;
+        }
+        if (now - since < period) return;
+        clearInterval(timer);
+        this.stats.writeStalls++;
+        this.emit('warning', new WriteStallError(socket.writableLength, now - since));
+        socket.destroy();
+      },
+      Math.max(10, Math.min(1000, period / 4)),
+    );
+    timer.unref?.();
+    socket.once('close', () => clearInterval(timer));
   }
 
   /** Enters Error with `code`; schedules a reconnect while STREAM_START stays 1 (when `retry`). */

@@ -14,6 +14,7 @@ import {
   encodeMessage,
   encodeRtp,
   H264TestPatternGenerator,
+  implausibleSignal,
   isKeyframe,
   keepaliveScan,
   MediaStreamDecoder,
@@ -155,6 +156,25 @@ const targets: FuzzTarget[] = [
     // A scanner: true or false for any bytes, never an exception.
     run: (input) => {
       scanKeepalive(input, keepaliveScan());
+    },
+    isExpectedError: () => false,
+    maxInputBytes: 4096,
+  },
+  {
+    name: 'ehome implausibleSignal',
+    seeds: signalSeeds,
+    // The platform's byte pre-check: never throws, and never refuses a datagram the decoder accepts.
+    run: (input) => {
+      const why = implausibleSignal(input);
+      if (why === undefined) return;
+      let decoded = false;
+      try {
+        decodeMessage(input);
+        decoded = true;
+      } catch {
+        // refused by both: as it should be
+      }
+      if (decoded) throw new Error(`the pre-check refused (${why}) a signal decodeMessage accepts`);
     },
     isExpectedError: () => false,
     maxInputBytes: 4096,

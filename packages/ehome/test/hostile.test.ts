@@ -1,7 +1,7 @@
 /**
  * Issue 22, EHome items: each test reproduces the attack first (it failed before the fix), then checks the limit.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -298,6 +298,12 @@ describe('register/alarm flood: a byte pre-check before the XML parser', () => {
     expect(implausibleSignal(enc.encode(`<!DOCTYPE x>${' '.repeat(40)}<PPVSPMessage/>`))).toBe('start');
     expect(implausibleSignal(enc.encode('<PPVSPMessage><Version>2.0</Version>'))).toBe('end');
     expect(implausibleSignal(reg.subarray(0, reg.lastIndexOf(0x3e)))).toBe('end');
+    // every fixture signal (shapes of public captures, UTF-8 and GB2312) passes
+    for (const dir of ['signals', 'peers']) {
+      const url = new URL(`fixtures/${dir}/`, import.meta.url);
+      for (const name of readdirSync(url).filter((n) => n.endsWith('.xml')))
+        expect(implausibleSignal(readFileSync(new URL(name, url))), name).toBeUndefined();
+    }
   });
 
   it('a flood of garbage is counted by the pre-check; dropped events only for a listener and within the budget', async () => {

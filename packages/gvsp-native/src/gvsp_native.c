@@ -915,7 +915,11 @@ static napi_value stats(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value yes;
+  napi_get_boolean(env, true, &yes);
   napi_property_descriptor props[] = {
+      // setSource checks the UDP source port too (a binary built before that lacks this property)
+      {"sourcePorts", NULL, NULL, NULL, NULL, yes, napi_enumerable, NULL},
       {"createEngine", NULL, create_engine, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setBuffer", NULL, set_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
       {"processDatagrams", NULL, process_datagrams, NULL, NULL, NULL, napi_enumerable, NULL},

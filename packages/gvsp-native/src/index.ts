@@ -109,6 +109,8 @@ export interface NativeBinding {
    * `port` (not 0), only from that UDP source port too (the camera's SCSP).
    */
   setSource(engine: NativeEngine, address: number, port?: number): void;
+  /** True when `setSource` takes the port (absent in binaries built before it did). */
+  readonly sourcePorts?: boolean;
   stats(engine: NativeEngine): NativeEngineStats;
 }
 

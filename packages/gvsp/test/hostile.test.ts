@@ -158,6 +158,7 @@ describe('stream packets from the camera address but another source port (issue 
           engine: variant === 'native' ? 'native' : 'js',
           worker: variant === 'js-worker',
         });
+        expect(rx.engine.name).toBe(variant === 'native' ? 'native' : 'js');
         const sendFrom = (s: dgram.Socket, b: Uint8Array): Promise<void> =>
           new Promise((r) => s.send(b, rx.port, '127.0.0.1', () => r()));
         // before the fix these reached the engine: a leader of the same block announcing 0xFFFFFFFF x 0xFFFFFFFF,

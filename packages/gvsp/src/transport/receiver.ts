@@ -250,5 +250,11 @@ async function openHost(options: GvspReceiverOptions): Promise<EngineHost> {
     if (want === 'native') throw new ProtocolError(`engine 'native' is unavailable: ${loaded.error}`);
     return openJs(`@cam/gvsp-native is unavailable (${loaded.error})`);
   }
+  if (options.sourcePort && loaded.binding.sourcePorts !== true) {
+    // a binary built before setSource took the port: it could not keep other ports out
+    const why = '@cam/gvsp-native was built without the source-port check (rebuild it)';
+    if (want === 'native') throw new ProtocolError(`engine 'native' cannot check sourcePort: ${why}`);
+    return openJs(why);
+  }
   return native.openNativeHost(options, loaded.binding, want === 'native' ? "asked for (engine: 'native')" : undefined);
 }

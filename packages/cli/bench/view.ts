@@ -5,7 +5,9 @@
  * into dist/viewer) run as their own processes on loopback so each one's CPU is read from /proc.
  *
  * Run: `cd packages/cli && node scripts/build-viewer.mjs && flock /tmp/cam-bench.lock node --conditions=@cam/source
- * --import tsx bench/view.ts` (BENCH_SECONDS, default 10, per measurement).
+ * --import tsx bench/view.ts` (BENCH_SECONDS, default 10, per measurement; BENCH_SIZES=small|large|both, default
+ * both; BENCH_PACKET, the 1280x1024 run's packet size, default 1500). CPU is per process: the simulator, `cam view`,
+ * and each kind of Chromium process (browser, renderer, gpu-process, utility:network...).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -13,6 +15,10 @@ import { launchChromium } from '../../../test-support/browser.js';
 import { type StartedCam, startCam } from '../../../test-support/cli.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** BENCH_SIZES=small|large|both (default both): 640x480@30, 1280x1024@60. */
+const SIZES = process.env.BENCH_SIZES ?? 'both';
+/** BENCH_PACKET: the stream packet size of the 1280x1024 run (default 1500). */
+const LARGE_PACKET = Number(process.env.BENCH_PACKET ?? 1500);
 const TICK = 100; // USER_HZ
 
 /** CPU seconds (user + system) of a process and, with `tree`, all its descendants. */
@@ -45,6 +51,43 @@ function cpuSeconds(pid: number, tree = false): number {
   let sum = 0;
   for (const p of pids) sum += all.get(p)?.cpu ?? 0;
   return sum;
+}
+
+/** Chromium's process kind from its command line (`--type=renderer`, `gpu-process`, ...; none: the browser). */
+function chromiumKind(pid: number): string {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
+    if (!cmd[0]?.includes('chrom')) return 'other';
+    const t = cmd.find((a) => a.startsWith('--type='))?.slice(7);
+    const sub = cmd.find((a) => a.startsWith('--utility-sub-type='))?.slice(19);
+    return t === undefined ? 'browser' : sub ? `${t}:${sub}` : t;
+  } catch {
+    return 'gone';
+  }
+}
+
+/** CPU seconds per Chromium process kind among `root`'s descendants (excluding the `skip` trees). */
+function chromiumCpu(root: number, skip: number[]): Map<string, number> {
+  const all = new Map<number, { ppid: number; cpu: number }>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      all.set(Number(d), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / TICK });
+    } catch {}
+  }
+  const out = new Map<string, number>();
+  const walk = (p: number): void => {
+    for (const [c, s] of all)
+      if (s.ppid === p && !skip.includes(c)) {
+        const k = chromiumKind(c);
+        if (k !== 'other') out.set(k, (out.get(k) ?? 0) + s.cpu);
+        walk(c);
+      }
+  };
+  walk(root);
+  return out;
 }
 
 interface Stats {
@@ -152,6 +195,8 @@ async function run(
     s0 = await stats();
     c0 = cpuSeconds(viewPid);
     const b0 = browserCpuNow();
+    const k0 = chromiumCpu(process.pid, [simPid, viewPid]);
+    const sim0 = cpuSeconds(simPid, true);
     t0 = performance.now();
     await sleep(SECONDS * 1000);
     const elapsed = (performance.now() - t0) / 1000;
@@ -159,6 +204,10 @@ async function run(
     s1 = await stats();
     const viewCpu = (cpuSeconds(viewPid) - c0) / elapsed;
     const browserCpu = (browserCpuNow() - b0) / elapsed;
+    const simCpu = (cpuSeconds(simPid, true) - sim0) / elapsed;
+    const kinds: Record<string, string> = {};
+    for (const [k, v] of chromiumCpu(process.pid, [simPid, viewPid]))
+      kinds[`Chromium ${k}`] = `${((100 * (v - (k0.get(k) ?? 0))) / elapsed).toFixed(0)}%`;
     const delays = (
       await page.evaluate(
         (from) => (globalThis as unknown as { camViewer: { delays: number[] } }).camViewer.delays.slice(from),
@@ -183,6 +232,8 @@ async function run(
       'cam view CPU, page open': `${(100 * viewCpu).toFixed(0)}%`,
       'viewer added CPU (server)': `${(100 * (viewCpu - receiverOnly)).toFixed(0)}%`,
       'Chromium CPU (all processes)': `${(100 * browserCpu).toFixed(0)}%`,
+      ...kinds,
+      'simulator CPU, page open': `${(100 * simCpu).toFixed(0)}%`,
     };
   } finally {
     await browser.close();
@@ -197,9 +248,9 @@ const load = () =>
     .join(' ');
 console.log(`cam view benchmark, ${SECONDS} s per measurement; load average before: ${load()}`);
 for (const [w, h, fps, packet] of [
-  [640, 480, 30, 1500],
-  [1280, 1024, 60, 1500],
-] as const) {
+  ...(SIZES === 'large' ? [] : [[640, 480, 30, 1500] as const]),
+  ...(SIZES === 'small' ? [] : [[1280, 1024, 60, LARGE_PACKET] as const]),
+]) {
   const r = await run(w, h, fps, packet);
   console.log(JSON.stringify({ ...r, 'load average after': load() }, null, 2));
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EhomeDevice, EhomeDeviceMedia, EhomeHttpApi, EhomeServer } from '@cam/ehome';
@@ -540,7 +540,33 @@ describeInterop('cam view: the Huidu LED controller view in Chromium', ['chromiu
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const device = await SdkDevice.start({ address: '127.0.0.1', port: 0, dir, search: false });
     cleanup.push(() => device.close());
-    const cam = await startCam(['view', '--sdk', '127.0.0.1', '--sdk-port', String(device.port), '--json'], {
+    // the viewer reaches the controller through a proxy that slows what it receives (a pause of 50 ms after each
+    // 256 KiB), so the upload lasts long enough for the page's progress polls to see it under way. Progress counts
+    // bytes handed to the socket, and loopback's socket buffers take megabytes at once: the file is larger than them
+    const proxy = createServer((from) => {
+      const to = connect(device.port, '127.0.0.1');
+      let since = 0;
+      from.on('data', (d) => {
+        to.write(d);
+        since += d.byteLength;
+        if (since >= 256 * 1024) {
+          since = 0;
+          from.pause();
+          setTimeout(() => from.resume(), 50);
+        }
+      });
+      to.pipe(from);
+      const end = (): void => {
+        from.destroy();
+        to.destroy();
+      };
+      from.on('error', end).on('close', end);
+      to.on('error', end).on('close', end);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => proxy.close(r)));
+    const proxyPort = (proxy.address() as AddressInfo).port;
+    const cam = await startCam(['view', '--sdk', '127.0.0.1', '--sdk-port', String(proxyPort), '--json'], {
       timeoutMs: 120_000,
     });
     cleanup.push(async () => {
@@ -554,14 +580,40 @@ describeInterop('cam view: the Huidu LED controller view in Chromium', ['chromiu
     const p = await page(open);
     await p.locator('#sdk-info tr[data-key="model"]').waitFor({ timeout: 20_000 });
     expect(await p.locator('#sdk-info tr[data-key="width"] td').textContent()).toBe('128');
-    // a 3 MB file: many progress steps; its bytes arrive on the controller intact
-    const bytes = Buffer.alloc(3 * 1024 * 1024);
+    // a 16 MB file: many progress steps; its bytes arrive on the controller intact
+    const bytes = Buffer.alloc(16 * 1024 * 1024);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 12)) & 0xff;
     await p.locator('#upload-file').setInputFiles({ name: 'logo.bmp', mimeType: 'image/bmp', buffer: bytes });
+    // every progress text the page shows, recorded as it changes
+    await p.evaluate(() => {
+      const g = globalThis as unknown as {
+        progressSeen: string[];
+        MutationObserver: new (cb: () => void) => { observe(n: unknown, o: object): void };
+        document: { getElementById(id: string): { textContent: string } };
+      };
+      g.progressSeen = [];
+      const info = g.document.getElementById('upload-info');
+      new g.MutationObserver(() => g.progressSeen.push(info.textContent)).observe(info, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
     await p.locator('#upload').click();
     await expect
       .poll(() => p.locator('#upload-info').textContent(), { timeout: 60_000 })
       .toMatch(`logo.bmp: ${bytes.length} of ${bytes.length} bytes, done`);
+    const seen = await p.evaluate(() => (globalThis as unknown as { progressSeen: string[] }).progressSeen);
+    const sent = seen.flatMap((t) => {
+      const m = /: (\d+) of (\d+) bytes/.exec(t);
+      return m && Number(m[2]) === bytes.length ? [Number(m[1])] : [];
+    });
+    // at least one value strictly between 0 and 100 %, and the values never go back
+    expect(
+      sent.some((v) => v > 0 && v < bytes.length),
+      seen.join(' | '),
+    ).toBe(true);
+    expect([...sent].sort((a, b) => a - b)).toEqual(sent);
     expect(await p.locator('#upload-progress').evaluate((e) => (e as unknown as { value: number }).value)).toBe(
       bytes.length,
     );

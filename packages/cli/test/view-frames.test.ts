@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameClient } from '../src/viewer/frame-client.js';
+import { FrameClient, type FrameSink, SharedPixels } from '../src/viewer/frame-client.js';
 import { decodeFrameMessage, encodeFrameMessage, type FrameHeader, MAX_FRAME_HEADER } from '../src/viewer/protocol.js';
 
 const header = (frame: number): Omit<FrameHeader, 'dropped'> => ({
@@ -16,10 +16,11 @@ function sink() {
   const sent: { header: FrameHeader; pixels: number[] }[] = [];
   return {
     sent,
-    send(data: Uint8Array) {
-      const copy = data.slice();
-      const { header, pixels } = decodeFrameMessage(copy.buffer);
+    send(parts: readonly Uint8Array[], done: () => void) {
+      const copy = Buffer.concat(parts);
+      const { header, pixels } = decodeFrameMessage(copy.buffer.slice(copy.byteOffset, copy.byteOffset + copy.length));
       sent.push({ header, pixels: [...pixels] });
+      done();
     },
     sendText() {},
   };
@@ -49,6 +50,30 @@ describe('cam view: frames to a slow browser', () => {
       [5, 2],
       [6, 2],
     ]);
+  });
+
+  it('sends header and pixels as separate parts (the pixels uncopied) and frees a buffer once no client holds it', () => {
+    const writes: { parts: readonly Uint8Array[]; done: () => void }[] = [];
+    const s: FrameSink = { send: (parts, done) => writes.push({ parts, done }), sendText() {} };
+    const a = new FrameClient(s);
+    const b = new FrameClient(s);
+    const freed: number[] = [];
+    const shared = (n: number) => new SharedPixels(Uint8Array.of(n, n, n, n), (bytes) => freed.push(bytes[0]!));
+    const p1 = shared(1);
+    a.offer(header(1), p1);
+    b.offer(header(1), p1);
+    expect(writes).toHaveLength(2);
+    expect(writes[0]!.parts[1]).toBe(p1.bytes); // no copy into the message
+    writes[0]!.done();
+    expect(freed).toEqual([]); // b's socket still holds it
+    writes[1]!.done();
+    writes[1]!.done(); // a second call changes nothing
+    expect(freed).toEqual([1]);
+    a.offer(header(2), shared(2)); // waits (a is in flight)
+    a.offer(header(3), shared(3)); // replaces 2, which is free at once
+    expect(freed).toEqual([1, 2]);
+    a.detach(); // the tab is gone: what waited is free
+    expect(freed).toEqual([1, 2, 3]);
   });
 
   it('a frame message round-trips; a malformed one is refused with a message', () => {

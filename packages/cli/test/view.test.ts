@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EhomeDevice, EhomeDeviceMedia, EhomeHttpApi, EhomeServer } from '@cam/ehome';
@@ -72,6 +72,13 @@ interface PageGlobals {
   };
 }
 
+/** What the page exposes for tests: how it draws, the canvas's pixels (WebGL or 2D alike), the last frame. */
+interface ViewerProbe {
+  render: string;
+  readPixels(x: number, y: number, w: number, h: number): ArrayLike<number>;
+  last: { frame: number; seq?: number };
+}
+
 let browser: Browser;
 beforeAll(async () => {
   // the browser app, bundled as the package build does
@@ -109,9 +116,9 @@ async function canvasPixels(
 ): Promise<{ rgba: Uint8Array; frame: number; seq: number; width: number; height: number }> {
   const r = await p.evaluate(() => {
     const c = (globalThis as unknown as PageGlobals).document.getElementById('frame');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-    const last = (globalThis as unknown as { camViewer: { last: { frame: number; seq?: number } } }).camViewer.last;
-    return { data: Array.from(d.data), frame: last.frame, seq: last.seq ?? -1, width: c.width, height: c.height };
+    const v = (globalThis as unknown as { camViewer: ViewerProbe }).camViewer;
+    const d = v.readPixels(0, 0, c.width, c.height);
+    return { data: Array.from(d), frame: v.last.frame, seq: v.last.seq ?? -1, width: c.width, height: c.height };
   });
   return { rgba: Uint8Array.from(r.data), frame: r.frame, seq: r.seq, width: r.width, height: r.height };
 }
@@ -124,6 +131,8 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     const { open } = await view(port);
     const p = await page(open);
     await displayed(p, 3);
+    // headless Chromium's GL is SwiftShader (software): there the page draws with the 2D canvas (cheaper there)
+    expect(await p.evaluate(() => (globalThis as unknown as { camViewer: ViewerProbe }).camViewer.render)).toBe('2d');
     const a = await canvasPixels(p);
     expect([a.width, a.height]).toEqual([width, height]);
     // the ramp's frame is known from its first pixel: (x + y + n) & 0xff
@@ -163,8 +172,12 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
       const text = (doc.querySelector('#probe') as unknown as { textContent: string }).textContent;
       const m = /pixel \((\d+), (\d+)\) = (\d+)/.exec(text);
       if (!m) return { text, value: -1, canvas: -2 };
-      const c = doc.getElementById('frame');
-      const d = c.getContext('2d').getImageData(Number(m[1]), Number(m[2]), 1, 1).data;
+      const d = (globalThis as unknown as { camViewer: ViewerProbe }).camViewer.readPixels(
+        Number(m[1]),
+        Number(m[2]),
+        1,
+        1,
+      );
       return { text, value: Number(m[3]), canvas: d[0] as number };
     });
     expect(seen.value, seen.text).toBe(seen.canvas);
@@ -176,6 +189,25 @@ describeInterop('cam view: the GigE Vision view in Chromium', ['chromium'], () =
     const ihdr = readPng(readFileSync((await download.path()) as string)).chunks.get('IHDR')!;
     expect([ihdr.readUInt32BE(0), ihdr.readUInt32BE(4)]).toEqual([width, height]);
   }, 120_000);
+
+  it('the WebGL path (?render=webgl: an R8 texture and a shader) shows the Mono8 frame exactly too', async () => {
+    const width = 160;
+    const height = 120;
+    const { port } = await camera('Mono8', width, height, 20);
+    const { open } = await view(port);
+    const u = new URL(open);
+    u.searchParams.set('render', 'webgl');
+    const p = await page(u.href);
+    await displayed(p, 2);
+    expect(await p.evaluate(() => (globalThis as unknown as { camViewer: ViewerProbe }).camViewer.render)).toBe(
+      'webgl',
+    );
+    const a = await canvasPixels(p);
+    const sent = new TestPatternRenderer({ width, height, pixelFormat: PixelFormat.Mono8 }).render(a.rgba[0]!);
+    let mismatches = 0;
+    for (let i = 0; i < width * height; i++) if (a.rgba[4 * i] !== sent[i] || a.rgba[4 * i + 3] !== 255) mismatches++;
+    expect(mismatches).toBe(0);
+  }, 60_000);
 
   it('the start page opens a camera by its unicast address', async () => {
     const { port } = await camera('Mono8', 160, 120, 20);
@@ -508,7 +540,33 @@ describeInterop('cam view: the Huidu LED controller view in Chromium', ['chromiu
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const device = await SdkDevice.start({ address: '127.0.0.1', port: 0, dir, search: false });
     cleanup.push(() => device.close());
-    const cam = await startCam(['view', '--sdk', '127.0.0.1', '--sdk-port', String(device.port), '--json'], {
+    // the viewer reaches the controller through a proxy that slows what it receives (a pause of 50 ms after each
+    // 256 KiB), so the upload lasts long enough for the page's progress polls to see it under way. Progress counts
+    // bytes handed to the socket, and loopback's socket buffers take megabytes at once: the file is larger than them
+    const proxy = createServer((from) => {
+      const to = connect(device.port, '127.0.0.1');
+      let since = 0;
+      from.on('data', (d) => {
+        to.write(d);
+        since += d.byteLength;
+        if (since >= 256 * 1024) {
+          since = 0;
+          from.pause();
+          setTimeout(() => from.resume(), 50);
+        }
+      });
+      to.pipe(from);
+      const end = (): void => {
+        from.destroy();
+        to.destroy();
+      };
+      from.on('error', end).on('close', end);
+      to.on('error', end).on('close', end);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => proxy.close(r)));
+    const proxyPort = (proxy.address() as AddressInfo).port;
+    const cam = await startCam(['view', '--sdk', '127.0.0.1', '--sdk-port', String(proxyPort), '--json'], {
       timeoutMs: 120_000,
     });
     cleanup.push(async () => {
@@ -522,14 +580,40 @@ describeInterop('cam view: the Huidu LED controller view in Chromium', ['chromiu
     const p = await page(open);
     await p.locator('#sdk-info tr[data-key="model"]').waitFor({ timeout: 20_000 });
     expect(await p.locator('#sdk-info tr[data-key="width"] td').textContent()).toBe('128');
-    // a 3 MB file: many progress steps; its bytes arrive on the controller intact
-    const bytes = Buffer.alloc(3 * 1024 * 1024);
+    // a 16 MB file: many progress steps; its bytes arrive on the controller intact
+    const bytes = Buffer.alloc(16 * 1024 * 1024);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 12)) & 0xff;
     await p.locator('#upload-file').setInputFiles({ name: 'logo.bmp', mimeType: 'image/bmp', buffer: bytes });
+    // every progress text the page shows, recorded as it changes
+    await p.evaluate(() => {
+      const g = globalThis as unknown as {
+        progressSeen: string[];
+        MutationObserver: new (cb: () => void) => { observe(n: unknown, o: object): void };
+        document: { getElementById(id: string): { textContent: string } };
+      };
+      g.progressSeen = [];
+      const info = g.document.getElementById('upload-info');
+      new g.MutationObserver(() => g.progressSeen.push(info.textContent)).observe(info, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
     await p.locator('#upload').click();
     await expect
       .poll(() => p.locator('#upload-info').textContent(), { timeout: 60_000 })
       .toMatch(`logo.bmp: ${bytes.length} of ${bytes.length} bytes, done`);
+    const seen = await p.evaluate(() => (globalThis as unknown as { progressSeen: string[] }).progressSeen);
+    const sent = seen.flatMap((t) => {
+      const m = /: (\d+) of (\d+) bytes/.exec(t);
+      return m && Number(m[2]) === bytes.length ? [Number(m[1])] : [];
+    });
+    // at least one value strictly between 0 and 100 %, and the values never go back
+    expect(
+      sent.some((v) => v > 0 && v < bytes.length),
+      seen.join(' | '),
+    ).toBe(true);
+    expect([...sent].sort((a, b) => a - b)).toEqual(sent);
     expect(await p.locator('#upload-progress').evaluate((e) => (e as unknown as { value: number }).value)).toBe(
       bytes.length,
     );

@@ -1,10 +1,31 @@
-import { encodeFrameMessage } from './protocol.js';
+import { encodeFrameHeader } from './protocol.js';
 
 /** Where a session sends frames: one browser tab's WebSocket. */
 export interface FrameSink {
-  /** Sends a binary message. */
-  send(data: Uint8Array): void;
+  /**
+   * Sends one binary message made of `parts` in order (the header, then the pixels: no copy joins them). `done` is
+   * called once the parts are no longer needed (written to the socket, or dropped).
+   */
+  send(parts: readonly Uint8Array[], done: () => void): void;
   sendText(text: string): void;
+}
+
+/**
+ * Pixel bytes shared by every client a frame is offered to, counted so their buffer can be reused once no client
+ * holds it (waiting, or in a socket's write queue).
+ */
+export class SharedPixels {
+  private refs = 0;
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly free: (bytes: Uint8Array) => void = () => {},
+  ) {}
+  retain(): void {
+    this.refs++;
+  }
+  release(): void {
+    if (--this.refs === 0) this.free(this.bytes);
+  }
 }
 
 /**
@@ -13,13 +34,23 @@ export interface FrameSink {
  */
 export class FrameClient<H extends object> {
   inFlight = false;
-  pending: { header: H; pixels: Uint8Array } | undefined;
+  pending: { header: H; pixels: SharedPixels } | undefined;
   dropped = 0;
   constructor(readonly sink: FrameSink) {}
 
-  offer(header: H, pixels: Uint8Array): void {
-    if (this.pending) this.dropped++; // the browser never saw the older one
-    this.pending = { header, pixels };
+  /** Whether a frame offered now would be sent at once (else it waits, replacing any older waiting one). */
+  get ready(): boolean {
+    return !this.inFlight;
+  }
+
+  offer(header: H, pixels: SharedPixels | Uint8Array): void {
+    const shared = pixels instanceof SharedPixels ? pixels : new SharedPixels(pixels);
+    shared.retain();
+    if (this.pending) {
+      this.dropped++; // the browser never saw the older one
+      this.pending.pixels.release();
+    }
+    this.pending = { header, pixels: shared };
     this.flush();
   }
 
@@ -30,11 +61,22 @@ export class FrameClient<H extends object> {
     this.flush();
   }
 
+  /** The browser is gone: give back what waits. */
+  detach(): void {
+    this.pending?.pixels.release();
+    this.pending = undefined;
+  }
+
   private flush(): void {
     if (this.inFlight || !this.pending) return;
     const { header, pixels } = this.pending;
     this.pending = undefined;
     this.inFlight = true;
-    this.sink.send(encodeFrameMessage({ ...header, dropped: this.dropped }, pixels));
+    let released = false;
+    this.sink.send([encodeFrameHeader({ ...header, dropped: this.dropped }), pixels.bytes], () => {
+      if (released) return;
+      released = true;
+      pixels.release();
+    });
   }
 }

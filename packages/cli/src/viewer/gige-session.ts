@@ -6,7 +6,7 @@ import { type GvspFrame, type GvspStream, openStream } from '@cam/gvsp';
 import { applyWrites, planWrites } from '../features.js';
 import { canDisplay, toDisplayImage } from '../image/convert.js';
 import { Y4mWriter } from '../image/encode.js';
-import { FrameClient, type FrameSink } from './frame-client.js';
+import { FrameClient, type FrameSink, SharedPixels } from './frame-client.js';
 import type { FrameHeader, StatsMessage } from './protocol.js';
 
 /** A feature as the browser's tree shows it. */
@@ -59,6 +59,8 @@ export class GigeSession {
   private recorder: { file: string; out: WriteStream; y4m: Y4mWriter; frames: number; skipped: number } | undefined;
   private lastError: string | undefined;
   private statsTimer: NodeJS.Timeout;
+  /** Pixel buffers no client holds any more, reused for the next frames of the same size (no allocation per frame). */
+  private spare: Uint8Array[] = [];
 
   private constructor(
     readonly id: string,
@@ -147,9 +149,25 @@ export class GigeSession {
       paddingX: f.paddingX,
       completedAt,
     };
-    // one copy, shared by every client: the receiver gets its buffer back at once
-    const pixels = f.image.slice();
+    // one copy, shared by every client: the receiver gets its buffer back at once. The copy goes into a buffer no
+    // client holds any more (a frame that waited and was replaced, or one written to the sockets)
+    const pixels = new SharedPixels(this.takeBuffer(f.image), (b) => this.giveBack(b));
+    pixels.retain(); // until every client has it
     for (const c of this.clients) c.offer(header, pixels);
+    pixels.release();
+  }
+
+  private takeBuffer(image: Uint8Array): Uint8Array {
+    let b = this.spare.pop();
+    while (b && b.byteLength !== image.byteLength) b = this.spare.pop();
+    if (!b) return image.slice();
+    b.set(image);
+    return b;
+  }
+
+  private giveBack(b: Uint8Array): void {
+    // a few are enough: one waiting per client and one in each socket
+    if (this.spare.length < 4) this.spare.push(b);
   }
 
   private record(f: GvspFrame): void {
@@ -205,7 +223,13 @@ export class GigeSession {
     const client = new FrameClient<Omit<FrameHeader, 'dropped'>>(sink);
     this.clients.add(client);
     sink.sendText(JSON.stringify(this.statsFor(client)));
-    return { ack: () => client.ack(), detach: () => this.clients.delete(client) };
+    return {
+      ack: () => client.ack(),
+      detach: () => {
+        this.clients.delete(client);
+        client.detach();
+      },
+    };
   }
 
   private statsFor(client: FrameClient<object>): StatsMessage {

@@ -77,12 +77,21 @@ export function decodeFrameMessage<H = FrameHeader>(buf: ArrayBuffer): { header:
   return { header, pixels: new Uint8Array(buf, 4 + n) };
 }
 
-/** Builds a binary frame message. */
-export function encodeFrameMessage(header: object, pixels: Uint8Array): Uint8Array {
+/** The head of a binary frame message: the u32 length and the JSON header (the pixels follow it on the wire). */
+export function encodeFrameHeader(header: object): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(4 + json.byteLength + pixels.byteLength);
+  if (json.byteLength > MAX_FRAME_HEADER) throw new RangeError(`frame header of ${json.byteLength} bytes is too long`);
+  const out = new Uint8Array(4 + json.byteLength);
   new DataView(out.buffer).setUint32(0, json.byteLength, true);
   out.set(json, 4);
-  out.set(pixels, 4 + json.byteLength);
+  return out;
+}
+
+/** Builds a whole binary frame message in one buffer (the server sends head and pixels without joining them). */
+export function encodeFrameMessage(header: object, pixels: Uint8Array): Uint8Array {
+  const head = encodeFrameHeader(header);
+  const out = new Uint8Array(head.byteLength + pixels.byteLength);
+  out.set(head, 0);
+  out.set(pixels, head.byteLength);
   return out;
 }

@@ -118,7 +118,13 @@ export class ScGvmpSession {
     const client = new FrameClient<Header>(sink);
     this.clients.add(client);
     sink.sendText(JSON.stringify(this.statsFor(client)));
-    return { ack: () => client.ack(), detach: () => this.clients.delete(client) };
+    return {
+      ack: () => client.ack(),
+      detach: () => {
+        this.clients.delete(client);
+        client.detach();
+      },
+    };
   }
 
   async close(): Promise<void> {

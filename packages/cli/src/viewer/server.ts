@@ -424,10 +424,19 @@ export class ViewerServer {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const link = session.attach({
-        send: (data) => {
+        send: (parts, done) => {
           // the page acknowledges each frame, so this stays one frame deep; a socket that does not drain is cut
-          if (ws.bufferedAmount > MAX_SOCKET_BACKLOG) ws.terminate();
-          else ws.send(data, { binary: true });
+          if (ws.bufferedAmount > MAX_SOCKET_BACKLOG || ws.readyState !== ws.OPEN) {
+            ws.terminate();
+            done();
+            return;
+          }
+          // one message in fragments (header, then the pixels as they are): ws writes each buffer without joining
+          // them; `done` when the last is written (or the socket failed), so the pixels' buffer can be reused
+          for (let i = 0; i < parts.length; i++) {
+            const last = i === parts.length - 1;
+            ws.send(parts[i] as Uint8Array, { binary: true, fin: last }, last ? () => done() : undefined);
+          }
         },
         sendText: (text) => {
           if (ws.bufferedAmount <= MAX_SOCKET_BACKLOG) ws.send(text);

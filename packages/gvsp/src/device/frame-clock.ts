@@ -77,6 +77,10 @@ export class FrameClock {
       if (wait <= 0) {
         // behind by more than a period (a stall): start from now instead of sending a burst
         this.#due = Math.max(this.#due, now - t.periodMs) + t.periodMs;
+        // never a frame start without a turn of the event loop: a device behind its clock (frames that take longer
+        // to send than their period) would otherwise chain frames in microtasks and never read its GVCP socket
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (gen !== this.#generation) return undefined;
         return { triggered: false };
       }
       await this.#sleep(Math.min(wait, RECHECK_MS));

@@ -5,7 +5,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { canDisplay, type DisplayImage, toDisplayImage } from '../../image/convert.js';
+import { canDisplay, type DisplayImage } from '../../image/convert.js';
 import {
   decodeFrameMessage,
   type FrameHeader,
@@ -13,8 +13,14 @@ import {
   type ScGvmpStatsMessage,
   type StatsMessage,
 } from '../protocol.js';
+import { canvas2dView, type FrameView, webglView } from './frame-view.js';
 
 const token = new URLSearchParams(location.search).get('token');
+/**
+ * `?render=2d` or `?render=webgl` forces a way to draw; by default WebGL 2 on a real GPU, the 2D canvas on a software
+ * one (SwiftShader: measured costlier per frame than the 2D canvas there, see BENCHMARKS.md).
+ */
+const renderMode = new URLSearchParams(location.search).get('render');
 const app = document.getElementById('app') as HTMLElement;
 
 /** What tests and the benchmark read from the page. */
@@ -25,8 +31,24 @@ interface ViewerState {
   last: FrameHeader | ScGvmpFrameHeader | undefined;
   stats: StatsMessage | ScGvmpStatsMessage | undefined;
   errors: string[];
+  /** Milliseconds each shown frame took from its message's arrival to drawn (decode, convert, upload, draw). */
+  drawMs: number[];
+  /** How the GigE view draws ('webgl' or '2d'). */
+  render: string | undefined;
+  /** RGBA bytes of a rectangle of the view's canvas, rows top down, whatever draws it. */
+  readPixels: ((x: number, y: number, w: number, h: number) => Uint8Array) | undefined;
 }
-const state: ViewerState = { displayed: 0, dropped: 0, delays: [], last: undefined, stats: undefined, errors: [] };
+const state: ViewerState = {
+  displayed: 0,
+  dropped: 0,
+  delays: [],
+  drawMs: [],
+  last: undefined,
+  stats: undefined,
+  errors: [],
+  render: undefined,
+  readPixels: undefined,
+};
 (globalThis as unknown as { camViewer: ViewerState }).camViewer = state;
 
 class ApiError extends Error {
@@ -179,42 +201,6 @@ async function showStart(): Promise<void> {
 
 // ------------------------------------------------------------------ pixels
 
-/** Converts a frame to RGBA in `out` (reused between frames of one size); returns the display image for probes. */
-function toRgba(header: FrameHeader, pixels: Uint8Array, out: ImageData): DisplayImage | Uint8Array {
-  const n = header.width * header.height;
-  const rgba = new Uint32Array(out.data.buffer);
-  if (header.pixelFormat === 'Mono8' && header.paddingX === 0) {
-    // the common case, without an intermediate image: little-endian RGBA words 0xFFvvvvvv
-    for (let i = 0; i < n; i++) {
-      const v = pixels[i] as number;
-      rgba[i] = 0xff000000 | (v << 16) | (v << 8) | v;
-    }
-    return pixels;
-  }
-  const img = toDisplayImage({
-    width: header.width,
-    height: header.height,
-    pixelFormat: header.pixelFormat,
-    data: pixels,
-    paddingX: header.paddingX,
-  });
-  const p = img.pixels;
-  if (img.kind === 'gray8')
-    for (let i = 0; i < n; i++) {
-      const v = p[i] as number;
-      rgba[i] = 0xff000000 | (v << 16) | (v << 8) | v;
-    }
-  else if (img.kind === 'gray16')
-    for (let i = 0; i < n; i++) {
-      const v = (p[i] as number) >> 8;
-      rgba[i] = 0xff000000 | (v << 16) | (v << 8) | v;
-    }
-  else
-    for (let i = 0; i < n; i++)
-      rgba[i] = 0xff000000 | ((p[3 * i + 2] as number) << 16) | ((p[3 * i + 1] as number) << 8) | (p[3 * i] as number);
-  return img;
-}
-
 function pixelText(img: DisplayImage | Uint8Array | undefined, width: number, x: number, y: number): string {
   if (!img) return '';
   const i = y * width + x;
@@ -275,7 +261,10 @@ function plot(title: string, series: string[], target: HTMLElement): { push(t: n
 
 async function showGige(id: string): Promise<void> {
   const canvas = el('canvas', { id: 'frame', width: '1', height: '1' });
-  const ctx = canvas.getContext('2d', { alpha: false }) as CanvasRenderingContext2D;
+  const view: FrameView =
+    (renderMode === '2d' ? undefined : webglView(canvas, renderMode === 'webgl')) ?? canvas2dView(canvas);
+  state.render = view.kind;
+  state.readPixels = (x, y, w, h) => view.readPixels(x, y, w, h);
   const overlay = el('div', { class: 'overlay', id: 'overlay' }, 'waiting for frames');
   const stage = el('div', { class: 'stage', id: 'stage' }, canvas, overlay);
   const status = el('div', { class: 'status', id: 'status' });
@@ -376,7 +365,6 @@ async function showGige(id: string): Promise<void> {
   });
 
   // frames
-  let image: ImageData | undefined;
   let firstFrame = true;
   const ws = new WebSocket(socketUrl('gige', id));
   ws.binaryType = 'arraybuffer';
@@ -390,6 +378,24 @@ async function showGige(id: string): Promise<void> {
       `frame ${last?.frame ?? '-'}  shown ${state.displayed}`,
       ...(state.dropped > 0 ? [el('span', { class: 'drop' }, `  dropped ${state.dropped}`)] : []),
     );
+  };
+  // the status line and overlay follow frames at most 10 times a second (a DOM update a frame costs the renderer a
+  // style, layout and paint at 60 fps); the last frame's numbers are always shown
+  let statusAt = 0;
+  let statusTimer: ReturnType<typeof setTimeout> | undefined;
+  const showStatsSoon = (): void => {
+    if (statusTimer !== undefined) return;
+    const wait = statusAt + 100 - performance.now();
+    if (wait <= 0) {
+      statusAt = performance.now();
+      showStats();
+      return;
+    }
+    statusTimer = setTimeout(() => {
+      statusTimer = undefined;
+      statusAt = performance.now();
+      showStats();
+    }, wait);
   };
   ws.onmessage = (ev) => {
     if (typeof ev.data === 'string') {
@@ -408,22 +414,19 @@ async function showGige(id: string): Promise<void> {
     try {
       const { header, pixels } = decodeFrameMessage(ev.data as ArrayBuffer);
       if (!canDisplay(header.pixelFormat)) throw new Error(`pixel format ${header.pixelFormat} cannot be shown`);
-      if (canvas.width !== header.width || canvas.height !== header.height || !image) {
-        canvas.width = header.width;
-        canvas.height = header.height;
-        image = ctx.createImageData(header.width, header.height);
-        if (firstFrame) fitToStage();
-        firstFrame = false;
-      }
-      lastImage = toRgba(header, pixels, image);
-      ctx.putImageData(image, 0, 0);
+      const t0 = performance.now();
+      lastImage = view.draw(header, pixels);
+      state.drawMs.push(performance.now() - t0);
+      if (state.drawMs.length > 10_000) state.drawMs.splice(0, 5_000);
+      if (firstFrame) fitToStage();
+      firstFrame = false;
       state.displayed++;
       state.dropped = header.dropped;
       state.last = header;
       const delay = performance.timeOrigin + performance.now() - header.completedAt;
       state.delays.push(delay);
       if (state.delays.length > 10_000) state.delays.splice(0, 5_000);
-      showStats();
+      showStatsSoon();
       showProbe();
     } catch (e) {
       state.errors.push(e instanceof Error ? e.message : String(e));
@@ -568,6 +571,8 @@ async function renderFeatures(id: string, tree: HTMLElement): Promise<void> {
 async function showScGvmp(id: string): Promise<void> {
   const canvas = el('canvas', { id: 'frame', width: '1', height: '1' });
   const ctx = canvas.getContext('2d', { alpha: false }) as CanvasRenderingContext2D;
+  state.render = '2d';
+  state.readPixels = (x, y, w, h) => new Uint8Array(ctx.getImageData(x, y, w, h).data.buffer);
   const overlay = el('div', { class: 'overlay', id: 'overlay' }, 'waiting for frames');
   const stage = el('div', { class: 'stage', id: 'stage' }, canvas, overlay);
   const status = el('div', { class: 'status', id: 'status' });

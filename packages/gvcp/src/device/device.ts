@@ -244,6 +244,21 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     return this.#sockets?.addresses ?? [];
   }
 
+  /**
+   * The address stream packets toward `host` leave from: the device's address that the primary application
+   * reached (a real camera streams from its own IP on that link, and hosts filter by it), else the one the stream
+   * host reached or that routes to it; `0.0.0.0` (the kernel's choice) unless bound to every interface.
+   */
+  streamSourceAddress(host: string): string {
+    const sockets = this.#sockets;
+    if (!sockets?.everyInterface) return this.#bindAddress;
+    const primary = this.control.primary?.address;
+    const via = primary === undefined ? undefined : this.#reachedVia.get(primary);
+    // (a loopback address cannot send to another host)
+    if (via !== undefined && sockets.addresses.includes(via) && (!isLoopback(via) || isLoopback(host))) return via;
+    return this.#messageSource(host);
+  }
+
   /** Re-reads the host's interfaces now (done after every FORCEIP, and every `interfaceRescanMs`). */
   async refreshInterfaces(): Promise<void> {
     await this.#sockets?.refresh();

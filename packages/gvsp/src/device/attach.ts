@@ -88,6 +88,8 @@ export interface StreamingDevice {
     doNotFragment?: boolean;
   };
   timestamp(): bigint;
+  /** The local address stream packets toward `host` leave from (`0.0.0.0`: the kernel's choice). */
+  streamSourceAddress?(host: string): string;
 }
 
 export interface AttachStreamingOptions {
@@ -153,6 +155,18 @@ export async function attachGvspStreaming(
   let running = false;
   let generation = 0;
   let loop: Promise<void> = Promise.resolve();
+
+  /**
+   * Bound to every address, the stream leaves from the device's address its host reached (as GVCP answers do), not
+   * the kernel's choice for the route back: hosts accept stream packets from the camera's address alone.
+   */
+  const bindSource = async (): Promise<void> => {
+    if ((options.bindAddress ?? '0.0.0.0') !== '0.0.0.0' || !device.streamSourceAddress) return;
+    const ch = device.streamChannel(channel);
+    if (ch.hostPort === 0) return;
+    await sender.bindSource(device.streamSourceAddress(ch.hostAddress));
+    device.registers?.set(streamChannelRegister(channel, StreamChannelRegister.SCSP), sender.socket.address().port);
+  };
 
   const configure = (): boolean => {
     const ch = device.streamChannel(channel);
@@ -231,6 +245,7 @@ export async function attachGvspStreaming(
       const frameStart = await clock.next(timing);
       if (!frameStart || !running || gen !== generation) break;
       if (!configure()) break;
+      await bindSource().catch(() => {});
       const fmt = device.imageFormat();
       let data = picture(n, fmt);
       if (!data) {
@@ -311,8 +326,10 @@ export async function attachGvspStreaming(
   const onTest = ({ streamChannel }: { streamChannel: number }): void => {
     if (streamChannel !== channel) return;
     // the device announces the write before it stores the new SCPS size: read it once the write has landed
-    setImmediate(() => {
+    setImmediate(async () => {
       if (closed || !configure()) return;
+      await bindSource().catch(() => {});
+      if (closed) return;
       const ch = device.streamChannel(channel);
       if (blockedByPathMtu()) {
         testPacketsNotDelivered++;

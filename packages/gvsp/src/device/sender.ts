@@ -103,7 +103,11 @@ function mulberry32(seed: number): () => number {
  * PACKETRESEND, sends test packets, and can simulate loss, duplication and reordering.
  */
 export class GvspSender implements AsyncDisposable {
-  readonly socket: dgram.Socket;
+  /** The stream socket (replaced by {@link GvspSender.bindSource}). */
+  get socket(): dgram.Socket {
+    return this.streamSocket;
+  }
+  private streamSocket: dgram.Socket;
   private readonly ownsSocket: boolean;
   private resendSocket: dgram.Socket | undefined;
   destination: { address: string; port: number } | undefined;
@@ -145,7 +149,7 @@ export class GvspSender implements AsyncDisposable {
   private readonly streamChannel: number;
 
   private constructor(socket: dgram.Socket, owns: boolean, options: GvspSenderOptions) {
-    this.socket = socket;
+    this.streamSocket = socket;
     this.ownsSocket = owns;
     this.destination = options.destination;
     this.packetSize = options.packetSize ?? 1500;
@@ -170,11 +174,7 @@ export class GvspSender implements AsyncDisposable {
     if (!socket) {
       socket = dgram.createSocket('udp4');
       await bind(socket, options.sourcePort ?? 0, options.bindAddress ?? '0.0.0.0');
-      try {
-        socket.setSendBufferSize(8 * 1024 * 1024);
-      } catch {
-        // a smaller send buffer only means more EAGAIN retries inside libuv
-      }
+      largeSendBuffer(socket);
     }
     const s = new GvspSender(socket, owns, options);
     if (options.resendPort !== undefined) {
@@ -204,6 +204,33 @@ export class GvspSender implements AsyncDisposable {
   /** Port of the PACKETRESEND socket, when `resendPort` was given. */
   get resendPort(): number | undefined {
     return this.resendSocket?.address().port;
+  }
+
+  /**
+   * Moves the stream socket to local `address`, keeping its port when it is free there, so packets leave from that
+   * address whatever the route back (a camera streams from its own address on the link its host reached). Only
+   * for the sender's own socket; waits for the packets being sent.
+   */
+  async bindSource(address: string): Promise<void> {
+    const old = this.streamSocket;
+    if (!this.ownsSocket || old.address().address === address) return;
+    await this.chain.catch(() => {});
+    const port = old.address().port;
+    old.close(); // frees the port at once; sends meanwhile queue on the new socket while it binds
+    let next = sendSocket();
+    this.streamSocket = next;
+    try {
+      await bind(next, port, address);
+    } catch {
+      try {
+        next.close();
+      } catch {
+        // already closed by the failed bind
+      }
+      next = sendSocket();
+      this.streamSocket = next;
+      await bind(next, 0, address);
+    }
   }
 
   setDestination(address: string, port: number): void {
@@ -389,7 +416,7 @@ export class GvspSender implements AsyncDisposable {
     this.closed = true;
     await this.chain.catch(() => {});
     const closes: Promise<void>[] = [];
-    if (this.ownsSocket) closes.push(new Promise((r) => this.socket.close(() => r())));
+    if (this.ownsSocket) closes.push(new Promise((r) => this.streamSocket.close(() => r())));
     if (this.resendSocket) {
       const rs = this.resendSocket;
       closes.push(new Promise((r) => rs.close(() => r())));
@@ -400,6 +427,22 @@ export class GvspSender implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function largeSendBuffer(socket: dgram.Socket): void {
+  try {
+    socket.setSendBufferSize(8 * 1024 * 1024);
+  } catch {
+    // a smaller send buffer only means more EAGAIN retries inside libuv
+  }
+}
+
+/** A fresh stream socket for {@link GvspSender.bindSource}: large send buffer once bound, errors ignored. */
+function sendSocket(): dgram.Socket {
+  const socket = dgram.createSocket('udp4');
+  socket.on('error', () => {});
+  socket.once('listening', () => largeSendBuffer(socket));
+  return socket;
 }
 
 function bind(socket: dgram.Socket, port: number, address: string): Promise<void> {

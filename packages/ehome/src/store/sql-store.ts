@@ -27,6 +27,8 @@ export type SqlRun = (sql: string, params?: readonly unknown[]) => Promise<Row[]
 export interface SqlDriver {
   query: SqlRun;
   transaction<T>(body: (run: SqlRun) => Promise<T>): Promise<T>;
+  /** Transactions may run at once (a pool of connections): the store then commits urgent writes on their own. */
+  concurrentTransactions?: boolean;
   /** Publishes "events were committed" to the other nodes (PostgreSQL NOTIFY). */
   notify?(): Promise<void>;
   /** Calls `listener` when another node committed events (PostgreSQL LISTEN). */
@@ -66,6 +68,8 @@ interface QueuedWrite {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
+
+type Lane = 'both' | 'urgent' | 'behind';
 
 /** Counters of the group commit (for benchmarks and monitoring). */
 export interface StoreWriteStats {
@@ -125,7 +129,7 @@ export class SqlStore implements EhomeStore {
   private batches = 0;
   private writes = 0;
   private maxBatchMs = 0;
-  private draining = false;
+  private readonly draining = new Set<Lane>();
   private closed = false;
   private readonly listeners = new Set<() => void>();
   private readonly maxQueued: number;
@@ -196,19 +200,31 @@ export class SqlStore implements EhomeStore {
     }
     return new Promise<T>((resolve, reject) => {
       (urgent ? this.urgent : this.queue).push({ op, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.draining) void this.drain();
+      const lane: Lane = this.db.concurrentTransactions !== true ? 'both' : urgent ? 'urgent' : 'behind';
+      if (!this.draining.has(lane)) void this.drain(lane);
     });
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
+  /**
+   * Commits queued writes until none is left. One lane (`both`) on PGlite, whose transactions run one at a time
+   * anyway; on PostgreSQL the writes a device waits for have their own lane (a connection of the pool), so a large
+   * written-behind transaction never delays an acknowledgement.
+   */
+  private async drain(lane: Lane): Promise<void> {
+    this.draining.add(lane);
     let events = false;
+    const pending = (): number =>
+      lane === 'urgent'
+        ? this.urgent.length
+        : lane === 'behind'
+          ? this.queue.length
+          : this.urgent.length + this.queue.length;
     try {
-      while (this.urgent.length + this.queue.length > 0) {
-        const batch = this.urgent.splice(0, this.maxBatch);
+      while (pending() > 0) {
+        const batch = lane === 'behind' ? [] : this.urgent.splice(0, this.maxBatch);
         // Behind writes fill the batch up to `maxBehind`, with at most one statement of its own (a chunk of
         // lastSeen, retention): the transaction stays short, so an alarm arriving meanwhile waits little.
-        const room = Math.min(this.maxBatch - batch.length, this.maxBehind, this.queue.length);
+        const room = lane === 'urgent' ? 0 : Math.min(this.maxBatch - batch.length, this.maxBehind, this.queue.length);
         let take = 0;
         for (let runs = 0; take < room; take++) if (this.queue[take]!.op.k === 'run' && runs++ > 0) break;
         for (const w of this.queue.splice(0, take)) batch.push(w);
@@ -233,7 +249,7 @@ export class SqlStore implements EhomeStore {
         this.wake();
       }
     } finally {
-      this.draining = false;
+      this.draining.delete(lane);
     }
     if (events && this.db.notify) await this.db.notify().catch(() => {});
   }
@@ -293,87 +309,56 @@ export class SqlStore implements EhomeStore {
         newMedia.push({ ...x.op.m, id: ids[n]!, nodeId: this.nodeId });
       });
     }
-    // Alarms, once per dedupe key, inserted already linked to the uploads stored before them.
+    // Alarms (once per dedupe key) and other events.
     const alarms = of('alarm');
-    const insertedAlarms = new Set<number>();
-    if (alarms.length > 0) {
-      const first = new Map<string, { i: number; op: Extract<Op, { k: 'alarm' }> }>();
-      for (const x of alarms) if (!first.has(x.op.dedupe)) first.set(x.op.dedupe, x);
-      const unique = [...first.values()];
-      const bodies = unique.map((x) => x.op.e.body);
-      const wanted = unique.flatMap((x) => wantedMedia(x.op.e.body).map((w) => w.id));
-      if (wanted.length > 0) {
-        const ats = unique.map((x) => x.op.e.at);
-        const found = await q(
-          `select * from media where device_id = any($1::text[]) and media_id = any($2::text[])
-             and received_at between $3 and $4 order by id`,
-          [
-            [...new Set(unique.map((x) => x.op.e.deviceId ?? ''))],
-            [...new Set(wanted)],
-            Math.min(...ats) - LINK_WINDOW_MS,
-            Math.max(...ats) + LINK_WINDOW_MS,
-          ],
-        );
-        // Newest upload of a PicID last, so it is the one linked (a re-upload after a lost answer is the same file).
-        for (const r of found.reverse()) {
-          const m = mediaOf(r);
-          unique.forEach((x, n) => {
-            const linked = linkInto(bodies[n]!, x.op.e.at, x.op.e.deviceId, m);
-            if (linked) bodies[n] = linked;
-          });
-        }
-      }
+    const first = new Map<string, { i: number; op: Extract<Op, { k: 'alarm' }> }>();
+    for (const x of alarms) if (!first.has(x.op.dedupe)) first.set(x.op.dedupe, x);
+    const unique = [...first.values()];
+    const bodies = unique.map((x) => x.op.e.body);
+    // One read for both directions of linking: the uploads the new alarms name (this batch's included, inserted
+    // above), and the alarms committed before that name this batch's uploads.
+    const wanted = unique.flatMap((x) => wantedMedia(x.op.e.body).map((w) => w.id));
+    if (wanted.length > 0 || newMedia.length > 0) {
+      const ats = unique.map((x) => x.op.e.at);
+      const received = newMedia.map((m) => m.receivedAt);
       const rows = await q(
-        `insert into events (at, type, device_id, dedupe, body)
-         select a, t, d, k, b::jsonb from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
-           with ordinality as u(a, t, d, k, b, o)
-         order by o on conflict (dedupe) do nothing returning id, dedupe`,
+        `select 'm' as src, id, node_id, device_id, kind, media_id, path, size, channel, received_at,
+                null::bigint as at, null::jsonb as body
+           from media where $1::boolean and device_id = any($2::text[]) and media_id = any($3::text[])
+             and received_at between $4 and $5
+         union all
+         select 'a', id, null, device_id, null, null, null, null, null, null, at, body
+           from events where $6::boolean and type = 'alarm' and device_id = any($7::text[]) and at between $8 and $9
+             and (body->'alarm'->'picIds' ?| $10::text[] or body->'alarm'->>'videoId' = any($10::text[]))`,
         [
-          unique.map((x) => x.op.e.at),
-          unique.map((x) => x.op.e.type),
-          unique.map((x) => x.op.e.deviceId ?? null),
-          unique.map((x) => x.op.dedupe),
-          bodies.map(toJson),
-        ],
-      );
-      const ids = new Map<string, number>();
-      for (const r of rows) {
-        ids.set(String(r.dedupe), num(r.id));
-        insertedAlarms.add(num(r.id));
-      }
-      const old = unique.map((x) => x.op.dedupe).filter((k) => !ids.has(k));
-      const earlier = new Map<string, number>();
-      if (old.length > 0) {
-        for (const r of await q('select id, dedupe from events where dedupe = any($1::text[])', [old])) {
-          earlier.set(String(r.dedupe), num(r.id));
-        }
-      }
-      for (const x of alarms) {
-        const fresh = ids.get(x.op.dedupe);
-        results[x.i] =
-          fresh !== undefined && first.get(x.op.dedupe) === x
-            ? { id: fresh, duplicate: false }
-            : { id: fresh ?? earlier.get(x.op.dedupe) ?? 0, duplicate: true };
-      }
-    }
-    // Uploads of this batch whose alarm was committed before: linked in this same transaction.
-    if (newMedia.length > 0) {
-      const ats = newMedia.map((m) => m.receivedAt);
-      const candidates = await q(
-        `select id, at, device_id, body from events
-         where type = 'alarm' and device_id = any($1::text[]) and at between $2 and $3
-           and (body->'alarm'->'picIds' ?| $4::text[] or body->'alarm'->>'videoId' = any($4::text[]))`,
-        [
+          wanted.length > 0,
+          [...new Set(unique.map((x) => x.op.e.deviceId ?? ''))],
+          [...new Set(wanted)],
+          wanted.length > 0 ? Math.min(...ats) - LINK_WINDOW_MS : 0,
+          wanted.length > 0 ? Math.max(...ats) + LINK_WINDOW_MS : 0,
+          newMedia.length > 0,
           [...new Set(newMedia.map((m) => m.deviceId))],
-          Math.min(...ats) - LINK_WINDOW_MS,
-          Math.max(...ats) + LINK_WINDOW_MS,
+          newMedia.length > 0 ? Math.min(...received) - LINK_WINDOW_MS : 0,
+          newMedia.length > 0 ? Math.max(...received) + LINK_WINDOW_MS : 0,
           [...new Set(newMedia.map((m) => m.mediaId))],
         ],
       );
+      // The newest upload of a PicID first: it is the one linked (a re-upload after a lost answer).
+      const found = rows
+        .filter((r) => r.src === 'm')
+        .map(mediaOf)
+        .sort((x, y) => y.id - x.id);
+      for (const m of found) {
+        unique.forEach((x, n) => {
+          const linked = linkInto(bodies[n]!, x.op.e.at, x.op.e.deviceId, m);
+          if (linked) bodies[n] = linked;
+        });
+      }
+      // Alarms committed before this batch that name one of its uploads: linked in this same transaction.
       const changed = new Map<number, Record<string, unknown>>();
-      for (const r of candidates) {
+      for (const r of rows) {
+        if (r.src !== 'a') continue;
         const id = num(r.id);
-        if (insertedAlarms.has(id)) continue;
         const before = changed.get(id) ?? json(r.body);
         let body = before;
         for (const m of newMedia) body = linkInto(body, num(r.at), String(r.device_id), m) ?? body;
@@ -386,21 +371,51 @@ export class SqlStore implements EhomeStore {
         );
       }
     }
-    // Other events, sessions (the last of a device wins), command history.
     const events = of('event');
-    if (events.length > 0) {
-      const es = events.map((x) => x.op.e);
+    if (unique.length + events.length > 0) {
+      // One insert: the alarms (a resend already stored is skipped by its dedupe key), then the other events.
+      const es = [...unique.map((x) => x.op.e), ...events.map((x) => x.op.e)];
       const rows = await q(
-        `insert into events (at, type, device_id, body)
-         select a, t, d, b::jsonb from unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
-           with ordinality as u(a, t, d, b, o)
-         order by o returning id`,
-        [es.map((e) => e.at), es.map((e) => e.type), es.map((e) => e.deviceId ?? null), es.map((e) => toJson(e.body))],
+        `insert into events (at, type, device_id, dedupe, body)
+         select a, t, d, k, b::jsonb from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+           with ordinality as u(a, t, d, k, b, o)
+         order by o on conflict (dedupe) do nothing returning id, dedupe`,
+        [
+          es.map((e) => e.at),
+          es.map((e) => e.type),
+          es.map((e) => e.deviceId ?? null),
+          [...unique.map((x) => x.op.dedupe), ...events.map(() => null)],
+          [...bodies.map(toJson), ...events.map((x) => toJson(x.op.e.body))],
+        ],
       );
-      const ids = rows.map((r) => num(r.id)).sort((x, y) => x - y);
+      const alarmIds = new Map<string, number>();
+      const eventIds: number[] = [];
+      for (const r of rows) {
+        if (r.dedupe === null || r.dedupe === undefined) eventIds.push(num(r.id));
+        else alarmIds.set(String(r.dedupe), num(r.id));
+      }
+      // Ids come from one sequence in insertion order: ascending ids are the events in order.
+      eventIds.sort((x, y) => x - y);
+      if (eventIds.length !== events.length) {
+        throw new StoreError(`event insert returned ${eventIds.length} ids for ${events.length} rows`);
+      }
       events.forEach((x, n) => {
-        results[x.i] = ids[n];
+        results[x.i] = eventIds[n];
       });
+      const old = unique.map((x) => x.op.dedupe).filter((k) => !alarmIds.has(k));
+      const earlier = new Map<string, number>();
+      if (old.length > 0) {
+        for (const r of await q('select id, dedupe from events where dedupe = any($1::text[])', [old])) {
+          earlier.set(String(r.dedupe), num(r.id));
+        }
+      }
+      for (const x of alarms) {
+        const fresh = alarmIds.get(x.op.dedupe);
+        results[x.i] =
+          fresh !== undefined && first.get(x.op.dedupe) === x
+            ? { id: fresh, duplicate: false }
+            : { id: fresh ?? earlier.get(x.op.dedupe) ?? 0, duplicate: true };
+      }
     }
     const sessions = new Map<string, { s: DeviceSession; online: boolean }>();
     for (const { op } of of('session')) sessions.set(op.s.deviceId, op);
@@ -652,7 +667,7 @@ export class SqlStore implements EhomeStore {
     if (this.closed) return;
     // Commit what is queued, then refuse more.
     const until = Date.now() + this.closeTimeoutMs;
-    while ((this.draining || this.queue.length + this.urgent.length > 0) && Date.now() < until) {
+    while ((this.draining.size > 0 || this.queue.length + this.urgent.length > 0) && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 5));
     }
     for (const w of [...this.urgent.splice(0), ...this.queue.splice(0)])

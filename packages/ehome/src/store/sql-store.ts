@@ -269,46 +269,44 @@ export class SqlStore implements EhomeStore {
     };
     // Statements of their own (heartbeat, lastSeen, retention), in queue order.
     for (const { i, op } of of('run')) results[i] = await op.run(q);
+    // The statements below are sent in two pipelined groups (each group's statements posted at once, run in
+    // order on the one connection/worker): a round trip per group, not per statement.
+    const groupA: Promise<Row[]>[] = [];
     // Bodies replaced (the last one of an id wins).
     const updates = new Map<number, Record<string, unknown>>();
     for (const { op } of of('update')) updates.set(op.id, op.body);
     if (updates.size > 0) {
-      await q(
-        'update events e set body = u.body::jsonb from unnest($1::bigint[], $2::text[]) as u(id, body) where e.id = u.id',
-        [[...updates.keys()], [...updates.values()].map(toJson)],
+      groupA.push(
+        q(
+          'update events e set body = u.body::jsonb from unnest($1::bigint[], $2::text[]) as u(id, body) where e.id = u.id',
+          [[...updates.keys()], [...updates.values()].map(toJson)],
+        ),
       );
     }
-    // Uploads, before the alarms so an alarm of this batch sees them.
+    // Uploads, before the read below so an alarm of this batch sees them.
     const media = of('media');
-    const newMedia: MediaRecord[] = [];
-    if (media.length > 0) {
-      const ms = media.map((x) => x.op.m);
-      const rows = await q(
-        `insert into media (node_id, device_id, kind, media_id, path, size, channel, received_at)
-         select $1, d, k, m, p, s, c, r
-         from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[])
-           with ordinality as u(d, k, m, p, s, c, r, o)
-         order by o returning id`,
-        [
-          this.nodeId,
-          ms.map((m) => m.deviceId),
-          ms.map((m) => m.kind),
-          ms.map((m) => m.mediaId),
-          ms.map((m) => m.path),
-          ms.map((m) => m.size),
-          ms.map((m) => m.channel ?? null),
-          ms.map((m) => m.receivedAt),
-        ],
-      );
-      // Ids come from one sequence in insertion order: ascending ids are the rows in order.
-      const ids = rows.map((r) => num(r.id)).sort((x, y) => x - y);
-      if (ids.length !== ms.length)
-        throw new StoreError(`media insert returned ${ids.length} ids for ${ms.length} rows`);
-      media.forEach((x, n) => {
-        results[x.i] = ids[n];
-        newMedia.push({ ...x.op.m, id: ids[n]!, nodeId: this.nodeId });
-      });
-    }
+    const ms = media.map((x) => x.op.m);
+    const mediaInsert =
+      ms.length === 0
+        ? undefined
+        : q(
+            `insert into media (node_id, device_id, kind, media_id, path, size, channel, received_at)
+             select $1, d, k, m, p, s, c, r
+             from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[])
+               with ordinality as u(d, k, m, p, s, c, r, o)
+             order by o returning id`,
+            [
+              this.nodeId,
+              ms.map((m) => m.deviceId),
+              ms.map((m) => m.kind),
+              ms.map((m) => m.mediaId),
+              ms.map((m) => m.path),
+              ms.map((m) => m.size),
+              ms.map((m) => m.channel ?? null),
+              ms.map((m) => m.receivedAt),
+            ],
+          );
+    if (mediaInsert) groupA.push(mediaInsert);
     // Alarms (once per dedupe key) and other events.
     const alarms = of('alarm');
     const first = new Map<string, { i: number; op: Extract<Op, { k: 'alarm' }> }>();
@@ -316,12 +314,13 @@ export class SqlStore implements EhomeStore {
     const unique = [...first.values()];
     const bodies = unique.map((x) => x.op.e.body);
     // One read for both directions of linking: the uploads the new alarms name (this batch's included, inserted
-    // above), and the alarms committed before that name this batch's uploads.
+    // just before), and the alarms committed before that name this batch's uploads.
     const wanted = unique.flatMap((x) => wantedMedia(x.op.e.body).map((w) => w.id));
-    if (wanted.length > 0 || newMedia.length > 0) {
+    let linkRead: Promise<Row[]> | undefined;
+    if (wanted.length > 0 || ms.length > 0) {
       const ats = unique.map((x) => x.op.e.at);
-      const received = newMedia.map((m) => m.receivedAt);
-      const rows = await q(
+      const received = ms.map((m) => m.receivedAt);
+      linkRead = q(
         `select 'm' as src, id, node_id, device_id, kind, media_id, path, size, channel, received_at,
                 null::bigint as at, null::jsonb as body
            from media where $1::boolean and device_id = any($2::text[]) and media_id = any($3::text[])
@@ -336,13 +335,30 @@ export class SqlStore implements EhomeStore {
           [...new Set(wanted)],
           wanted.length > 0 ? Math.min(...ats) - LINK_WINDOW_MS : 0,
           wanted.length > 0 ? Math.max(...ats) + LINK_WINDOW_MS : 0,
-          newMedia.length > 0,
-          [...new Set(newMedia.map((m) => m.deviceId))],
-          newMedia.length > 0 ? Math.min(...received) - LINK_WINDOW_MS : 0,
-          newMedia.length > 0 ? Math.max(...received) + LINK_WINDOW_MS : 0,
-          [...new Set(newMedia.map((m) => m.mediaId))],
+          ms.length > 0,
+          [...new Set(ms.map((m) => m.deviceId))],
+          ms.length > 0 ? Math.min(...received) - LINK_WINDOW_MS : 0,
+          ms.length > 0 ? Math.max(...received) + LINK_WINDOW_MS : 0,
+          [...new Set(ms.map((m) => m.mediaId))],
         ],
       );
+      groupA.push(linkRead);
+    }
+    await Promise.all(groupA);
+    const newMedia: MediaRecord[] = [];
+    if (mediaInsert) {
+      // Ids come from one sequence in insertion order: ascending ids are the rows in order.
+      const ids = (await mediaInsert).map((r) => num(r.id)).sort((x, y) => x - y);
+      if (ids.length !== ms.length)
+        throw new StoreError(`media insert returned ${ids.length} ids for ${ms.length} rows`);
+      media.forEach((x, n) => {
+        results[x.i] = ids[n];
+        newMedia.push({ ...x.op.m, id: ids[n]!, nodeId: this.nodeId });
+      });
+    }
+    const groupB: Promise<Row[]>[] = [];
+    if (linkRead) {
+      const rows = await linkRead;
       // The newest upload of a PicID first: it is the one linked (a re-upload after a lost answer).
       const found = rows
         .filter((r) => r.src === 'm')
@@ -365,32 +381,82 @@ export class SqlStore implements EhomeStore {
         if (body !== before) changed.set(id, body);
       }
       if (changed.size > 0) {
-        await q(
-          'update events e set body = u.body::jsonb from unnest($1::bigint[], $2::text[]) as u(id, body) where e.id = u.id',
-          [[...changed.keys()], [...changed.values()].map(toJson)],
+        groupB.push(
+          q(
+            'update events e set body = u.body::jsonb from unnest($1::bigint[], $2::text[]) as u(id, body) where e.id = u.id',
+            [[...changed.keys()], [...changed.values()].map(toJson)],
+          ),
         );
       }
     }
     const events = of('event');
-    if (unique.length + events.length > 0) {
-      // One insert: the alarms (a resend already stored is skipped by its dedupe key), then the other events.
-      const es = [...unique.map((x) => x.op.e), ...events.map((x) => x.op.e)];
-      const rows = await q(
-        `insert into events (at, type, device_id, dedupe, body)
-         select a, t, d, k, b::jsonb from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
-           with ordinality as u(a, t, d, k, b, o)
-         order by o on conflict (dedupe) do nothing returning id, dedupe`,
-        [
-          es.map((e) => e.at),
-          es.map((e) => e.type),
-          es.map((e) => e.deviceId ?? null),
-          [...unique.map((x) => x.op.dedupe), ...events.map(() => null)],
-          [...bodies.map(toJson), ...events.map((x) => toJson(x.op.e.body))],
-        ],
+    const es = [...unique.map((x) => x.op.e), ...events.map((x) => x.op.e)];
+    // One insert: the alarms (a resend already stored is skipped by its dedupe key), then the other events.
+    const eventInsert =
+      es.length === 0
+        ? undefined
+        : q(
+            `insert into events (at, type, device_id, dedupe, body)
+             select a, t, d, k, b::jsonb from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+               with ordinality as u(a, t, d, k, b, o)
+             order by o on conflict (dedupe) do nothing returning id, dedupe`,
+            [
+              es.map((e) => e.at),
+              es.map((e) => e.type),
+              es.map((e) => e.deviceId ?? null),
+              [...unique.map((x) => x.op.dedupe), ...events.map(() => null)],
+              [...bodies.map(toJson), ...events.map((x) => toJson(x.op.e.body))],
+            ],
+          );
+    if (eventInsert) groupB.push(eventInsert);
+    // Sessions (the last of a device wins) and command history.
+    const sessions = new Map<string, { s: DeviceSession; online: boolean }>();
+    for (const { op } of of('session')) sessions.set(op.s.deviceId, op);
+    if (sessions.size > 0) {
+      const ss = [...sessions.values()];
+      groupB.push(
+        q(
+          `insert into sessions (device_id, node_id, online, registered_at, last_seen, session)
+           select d, $1, o, r, l, s::jsonb from unnest($2::text[], $3::boolean[], $4::bigint[], $5::bigint[], $6::text[])
+             as u(d, o, r, l, s)
+           on conflict (device_id) do update set node_id = excluded.node_id, online = excluded.online,
+             registered_at = excluded.registered_at, last_seen = excluded.last_seen, session = excluded.session
+           where excluded.online or sessions.node_id = excluded.node_id`,
+          [
+            this.nodeId,
+            ss.map((x) => x.s.deviceId),
+            ss.map((x) => x.online),
+            ss.map((x) => x.s.registeredAt),
+            ss.map((x) => x.s.lastSeen),
+            ss.map((x) => toJson(x.s)),
+          ],
+        ),
       );
+    }
+    const commands = of('command').map((x) => x.op.c);
+    if (commands.length > 0) {
+      groupB.push(
+        q(
+          `insert into commands (at, node_id, device_id, command, status, duration_ms, error)
+           select a, $1, d, c, s, m, e from unnest($2::bigint[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::text[])
+             as u(a, d, c, s, m, e)`,
+          [
+            this.nodeId,
+            commands.map((c) => c.at),
+            commands.map((c) => c.deviceId),
+            commands.map((c) => c.command),
+            commands.map((c) => c.status ?? null),
+            commands.map((c) => Math.round(c.durationMs)),
+            commands.map((c) => c.error ?? null),
+          ],
+        ),
+      );
+    }
+    await Promise.all(groupB);
+    if (eventInsert) {
       const alarmIds = new Map<string, number>();
       const eventIds: number[] = [];
-      for (const r of rows) {
+      for (const r of await eventInsert) {
         if (r.dedupe === null || r.dedupe === undefined) eventIds.push(num(r.id));
         else alarmIds.set(String(r.dedupe), num(r.id));
       }
@@ -416,44 +482,6 @@ export class SqlStore implements EhomeStore {
             ? { id: fresh, duplicate: false }
             : { id: fresh ?? earlier.get(x.op.dedupe) ?? 0, duplicate: true };
       }
-    }
-    const sessions = new Map<string, { s: DeviceSession; online: boolean }>();
-    for (const { op } of of('session')) sessions.set(op.s.deviceId, op);
-    if (sessions.size > 0) {
-      const ss = [...sessions.values()];
-      await q(
-        `insert into sessions (device_id, node_id, online, registered_at, last_seen, session)
-         select d, $1, o, r, l, s::jsonb from unnest($2::text[], $3::boolean[], $4::bigint[], $5::bigint[], $6::text[])
-           as u(d, o, r, l, s)
-         on conflict (device_id) do update set node_id = excluded.node_id, online = excluded.online,
-           registered_at = excluded.registered_at, last_seen = excluded.last_seen, session = excluded.session
-         where excluded.online or sessions.node_id = excluded.node_id`,
-        [
-          this.nodeId,
-          ss.map((x) => x.s.deviceId),
-          ss.map((x) => x.online),
-          ss.map((x) => x.s.registeredAt),
-          ss.map((x) => x.s.lastSeen),
-          ss.map((x) => toJson(x.s)),
-        ],
-      );
-    }
-    const commands = of('command').map((x) => x.op.c);
-    if (commands.length > 0) {
-      await q(
-        `insert into commands (at, node_id, device_id, command, status, duration_ms, error)
-         select a, $1, d, c, s, m, e from unnest($2::bigint[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::text[])
-           as u(a, d, c, s, m, e)`,
-        [
-          this.nodeId,
-          commands.map((c) => c.at),
-          commands.map((c) => c.deviceId),
-          commands.map((c) => c.command),
-          commands.map((c) => c.status ?? null),
-          commands.map((c) => Math.round(c.durationMs)),
-          commands.map((c) => c.error ?? null),
-        ],
-      );
     }
     return results;
   }

@@ -202,6 +202,57 @@ function contract(open: () => Promise<EhomeStore>): void {
     off();
     expect(woken).toBeGreaterThan(0);
   });
+
+  it('links an alarm and its uploads in the write that commits the second of them, whichever comes first', async () => {
+    const t = Date.now();
+    // Alarm first, then its two pictures: each upload's own write links it.
+    const a = await store.appendAlarm(alarmNaming('lnA', t, ['P1', 'P2']), '["lnA",1]');
+    const p1 = await store.addMedia(upload('lnA', 'P1', t + 100));
+    let body = (await store.queryEvents({ deviceId: 'lnA', type: 'alarm' })).events[0]!.body;
+    expect(body).toMatchObject({ missing: ['P2'], complete: false });
+    expect(body.pictures).toEqual([{ kind: 'picture', id: 'P1', size: 1000, channel: 1, url: `/api/pictures/${p1}` }]);
+    const p2 = await store.addMedia(upload('lnA', 'P2', t + 200));
+    body = (await store.queryEvents({ deviceId: 'lnA', type: 'alarm' })).events[0]!.body;
+    expect(body).toMatchObject({ missing: [], complete: true });
+    expect((body.pictures as { url: string }[]).map((x) => x.url)).toEqual([
+      `/api/pictures/${p1}`,
+      `/api/pictures/${p2}`,
+    ]);
+    expect((await store.queryEvents({ deviceId: 'lnA', type: 'alarm' })).events[0]!.id).toBe(a.id);
+    // Picture first: the alarm is stored already linked.
+    const q1 = await store.addMedia(upload('lnB', 'Q1', t));
+    await store.appendAlarm(alarmNaming('lnB', t + 50, ['Q1']), '["lnB",1]');
+    body = (await store.queryEvents({ deviceId: 'lnB', type: 'alarm' })).events[0]!.body;
+    expect(body).toMatchObject({ missing: [], complete: true, pictures: [{ id: 'Q1', url: `/api/pictures/${q1}` }] });
+    // Never linked: another device's picture of the same PicID, or one far outside the link window.
+    await store.addMedia(upload('lnOther', 'R1', t));
+    await store.addMedia(upload('lnC', 'R1', t - 3_600_000));
+    await store.appendAlarm(alarmNaming('lnC', t, ['R1']), '["lnC",1]');
+    body = (await store.queryEvents({ deviceId: 'lnC', type: 'alarm' })).events[0]!.body;
+    expect(body).toMatchObject({ pictures: [], missing: ['R1'], complete: false });
+  });
+}
+
+/** An alarm's body as the platform stores it on arrival (its uploads still to come). */
+function alarmNaming(deviceId: string, at: number, picIds: string[]): NewEvent {
+  return {
+    at,
+    type: 'alarm',
+    deviceId,
+    body: { alarm: { deviceId, alarmType: 'MOTION', picIds }, pictures: [], missing: [...picIds], complete: false },
+  };
+}
+
+function upload(deviceId: string, mediaId: string, receivedAt: number) {
+  return {
+    deviceId,
+    kind: 'picture' as const,
+    mediaId,
+    path: `/x/${deviceId}_${mediaId}.jpg`,
+    size: 1000,
+    channel: 1,
+    receivedAt,
+  };
 }
 
 describe('MemoryStore', () => {
@@ -221,6 +272,27 @@ describe('embedded store (PGlite)', () => {
     const b = await openEmbeddedStore(dir);
     expect(b.schemaVersion).toBe(MIGRATIONS.at(-1)!.version);
     expect((await b.queryEvents({ deviceId: 'keep' })).events.map((e) => e.id)).toEqual([id]);
+    await b.close();
+  }, 60_000);
+});
+
+describe('embedded store: alarm and picture links across a restart', () => {
+  it('a picture committed before a crash is linked to its alarm sent after the restart, and the other way round', async () => {
+    const dir = tempDir();
+    const t = Date.now();
+    // Process 1 commits an upload and an alarm (as if it acknowledged both) and is gone before their partner came.
+    const a = await openEmbeddedStore(dir);
+    const pic = await a.addMedia(upload('rs1', 'P1', t));
+    await a.appendAlarm(alarmNaming('rs2', t, ['P2']), '["rs2",1]');
+    await a.close();
+    // Process 2 knows nothing of them in memory: the store links them in the partner's transaction.
+    const b = await openEmbeddedStore(dir);
+    await b.appendAlarm(alarmNaming('rs1', t + 2000, ['P1']), '["rs1",1]');
+    const p2 = await b.addMedia(upload('rs2', 'P2', t + 2000));
+    const first = (await b.queryEvents({ deviceId: 'rs1' })).events[0]!.body;
+    const second = (await b.queryEvents({ deviceId: 'rs2' })).events[0]!.body;
+    expect(first).toMatchObject({ complete: true, missing: [], pictures: [{ id: 'P1', url: `/api/pictures/${pic}` }] });
+    expect(second).toMatchObject({ complete: true, missing: [], pictures: [{ id: 'P2', url: `/api/pictures/${p2}` }] });
     await b.close();
   }, 60_000);
 });

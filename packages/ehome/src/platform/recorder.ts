@@ -67,13 +67,16 @@ export class PlatformRecorder {
     });
   }
 
-  /** Writes an event behind; an alarm already committed at arrival gets its linked pictures written into it. */
+  /**
+   * Writes an event behind. An alarm committed at arrival (`eventId`) is not written again: the store links an
+   * alarm and its uploads in the transaction that commits the second of them (see `store/links.ts`), so the link
+   * is never a separate write that a crash could lose.
+   */
   event(e: EhomeEvent): void {
     if (e.type === 'dropped') return; // a flood of bad datagrams must not become a flood of writes
+    if (e.type === 'alarm' && e.eventId !== undefined) return;
     const record = eventRecord(e, e.type === 'alarm' ? e.receivedAt : Date.now());
-    if (e.type === 'alarm' && e.eventId !== undefined)
-      this.behind('alarm links', this.store.updateEvent(e.eventId, record.body));
-    else this.behind(`${e.type} event`, this.store.appendEvent(record));
+    this.behind(`${e.type} event`, this.store.appendEvent(record));
   }
 
   session(s: DeviceSession, online: boolean): void {

@@ -1,9 +1,10 @@
 export { StoreError } from './errors.js';
+export { LINK_WINDOW_MS } from './links.js';
 export { MemoryStore } from './memory-store.js';
 export { MIGRATIONS } from './migrations.js';
 export { openEmbeddedStore } from './pglite.js';
 export { EVENTS_CHANNEL, openPostgresStore } from './postgres.js';
-export { type SqlDriver, type SqlRun, SqlStore, type SqlStoreOptions } from './sql-store.js';
+export { type SqlDriver, type SqlRun, SqlStore, type SqlStoreOptions, type StoreWriteStats } from './sql-store.js';
 export type {
   CommandRecord,
   EhomeStore,

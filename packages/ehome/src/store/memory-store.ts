@@ -1,4 +1,5 @@
 import type { DeviceSession } from '../platform/registry.js';
+import { LINK_WINDOW_MS, linkInto, wantedMedia } from './links.js';
 import type {
   CommandRecord,
   EhomeStore,
@@ -23,6 +24,8 @@ export class MemoryStore implements EhomeStore {
   private readonly events: StoredEvent[] = [];
   private readonly dedupe = new Map<string, number>();
   private readonly mediaById = new Map<number, MediaRecord>();
+  /** The newest upload of each device, kind and PicID/VideoId (bounded), for linking alarms. */
+  private readonly mediaByKey = new Map<string, MediaRecord>();
   private readonly sessionById = new Map<string, SessionRecord>();
   private readonly commandList: CommandRecord[] = [];
   private readonly listeners = new Set<() => void>();
@@ -61,7 +64,13 @@ export class MemoryStore implements EhomeStore {
   async appendAlarm(e: NewEvent, dedupeKey: string): Promise<{ id: number; duplicate: boolean }> {
     const old = this.dedupe.get(dedupeKey);
     if (old !== undefined) return { id: old, duplicate: true };
-    const id = await this.appendEvent(e);
+    // Linked to the uploads stored before it, as the SQL stores do in the alarm's transaction.
+    let body = e.body;
+    for (const w of wantedMedia(body)) {
+      const m = this.mediaByKey.get(`${e.deviceId}\u0000${w.kind}\u0000${w.id}`);
+      if (m) body = linkInto(body, e.at, e.deviceId, m) ?? body;
+    }
+    const id = await this.appendEvent({ ...e, body });
     this.dedupe.set(dedupeKey, id);
     return { id, duplicate: false };
   }
@@ -103,7 +112,23 @@ export class MemoryStore implements EhomeStore {
 
   async addMedia(m: Omit<MediaRecord, 'id' | 'nodeId'>): Promise<number> {
     const id = this.nextMedia++;
-    this.mediaById.set(id, { ...m, id, nodeId: this.nodeId });
+    const record: MediaRecord = { ...m, id, nodeId: this.nodeId };
+    this.mediaById.set(id, record);
+    const key = `${m.deviceId}\u0000${m.kind}\u0000${m.mediaId}`;
+    this.mediaByKey.delete(key);
+    this.mediaByKey.set(key, record);
+    if (this.mediaByKey.size > 10_000) {
+      const oldest = this.mediaByKey.keys().next().value;
+      if (oldest !== undefined) this.mediaByKey.delete(oldest);
+    }
+    // Alarms stored before it that name it (the newest first, within the link window).
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i]!;
+      if (e.at < m.receivedAt - LINK_WINDOW_MS) break;
+      if (e.type !== 'alarm') continue;
+      const linked = linkInto(e.body, e.at, e.deviceId, record);
+      if (linked) e.body = linked;
+    }
     if (this.mediaById.size > this.capacity) {
       const oldest = this.mediaById.keys().next().value;
       if (oldest !== undefined) this.mediaById.delete(oldest);

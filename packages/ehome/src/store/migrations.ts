@@ -61,6 +61,13 @@ create index commands_device_at on commands (device_id, at);
 create index commands_at on commands (at);
 `,
   },
+  {
+    version: 2,
+    name: 'media by device and PicID/VideoId (alarms and uploads linked in the transaction of the second)',
+    sql: `
+create index media_device_media on media (device_id, media_id);
+`,
+  },
 ];
 
 /** Advisory lock key of the migration transaction ("cam-ehome" as a number). */

@@ -17,6 +17,7 @@ export async function openPostgresStore(
   pool.on('error', () => {}); // an idle client's failure: the pool replaces it
   let listener: pg.Client | undefined;
   const driver: SqlDriver = {
+    concurrentTransactions: true,
     query: async (sql, params) => (await pool.query(sql, params ? [...params] : undefined)).rows,
     transaction: async (body) => {
       const client = await pool.connect();

@@ -16,6 +16,8 @@ const cfg = JSON.parse(process.argv[2] ?? '{}') as {
   rate: number;
   seconds: number;
   pictureBytes: number;
+  /** Seconds to wait, devices online and KEEPALIVEs going, before the first alarm (default 0). */
+  settleSeconds?: number;
 };
 const host = '127.0.0.1';
 
@@ -85,6 +87,9 @@ const hbTimer = setInterval(() => {
     d.socket.send(d.keepalive, d.target.port, host);
   }
 }, 100);
+
+// Devices online, KEEPALIVEs flowing: the alarms start once the registration storm has settled (`settleSeconds`).
+await new Promise((r) => setTimeout(r, Math.max(0, cfg.settleSeconds ?? 0) * 1000));
 
 // ---- alarms + pictures -----------------------------------------------------------------------------------
 const amsSockets = new Map<number, Socket>();

@@ -2,7 +2,7 @@
 // the embedded store or across several platform processes on one PostgreSQL. Every alarm's acknowledgement time is
 // measured by the devices; afterwards the store is counted: every alarm and picture stored, alarms linked.
 //   node --conditions=@cam/source --import tsx bench/store.ts [--mode embedded|postgres] [--processes 2]
-//        [--devices 10000] [--rate 200] [--seconds 60] [--picture-kb 50]
+//        [--devices 10000] [--rate 200] [--seconds 60] [--picture-kb 50] [--settle 10]
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,6 +19,9 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '60' },
     'picture-kb': { type: 'string', default: '50' },
+    // seconds between the last device's registration and the first alarm: 10,000 devices online, KEEPALIVEs
+    // flowing (the steady state of the figure); 0 starts the alarms in the registration storm's wake
+    settle: { type: 'string', default: '10' },
   },
 });
 const mode = values.mode === 'postgres' ? 'postgres' : 'embedded';
@@ -66,13 +69,14 @@ try {
         rate: Number(values.rate),
         seconds: Number(values.seconds),
         pictureBytes: Number(values['picture-kb']) * 1024,
+        settleSeconds: Number(values.settle),
       }),
     ],
     { execArgv },
   );
   children.push(load);
   const loadBefore = loadavg();
-  const done = await message<Record<string, number>>(load, 'done', (Number(values.seconds) + 300) * 1000);
+  const done = await message<Record<string, number>>(load, 'done', (Number(values.seconds) + Number(values.settle) + 300) * 1000);
   const loadAfter = loadavg();
   // Let linking finish (the alarm is complete once its picture is stored), then count.
   await new Promise((r) => setTimeout(r, 3000));
@@ -125,6 +129,7 @@ try {
     online: stats.reduce((a, s) => a + s.online, 0),
     rate: Number(values.rate),
     seconds: Number(values.seconds),
+    settleSeconds: Number(values.settle),
     ...done,
     storedAlarms: alarms,
     completeAlarms: complete,

@@ -77,12 +77,16 @@ function child(file: string, ready?: object[]): Promise<ChildProcess> {
   });
   children.add(c);
   c.once('exit', () => children.delete(c));
-  return new Promise((resolve) =>
+  // a child that dies before it is ready (an import failed) must end the bench, not leave it waiting for ever
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`${file} exited (${code}) before it was ready`));
+    c.once('exit', onExit);
     c.once('message', (m) => {
+      c.off('exit', onExit);
       ready?.push(m as object);
       resolve(c);
-    }),
-  );
+    });
+  });
 }
 
 function ask<T>(c: ChildProcess, msg: object): Promise<T> {

@@ -331,8 +331,9 @@ export class GvspSender implements AsyncDisposable {
   }
 
   /**
-   * The native path of {@link transmit}: the packets due by the pacing schedule (all of them when unpaced), at most
-   * 1024, in one `sendBatch` call; same bytes, order, counters and resend credit as the per-packet path.
+   * The native path of {@link transmit}: the packets due by the pacing schedule (unpaced: up to 256, then a turn of
+   * the event loop, as the per-packet path does) in one `sendBatch` call; same bytes, order, counters, resend credit
+   * and event-loop yields as the per-packet path.
    */
   private async transmitBatches(
     p: PacketisedBlock,
@@ -348,8 +349,14 @@ export class GvspSender implements AsyncDisposable {
       if (this.closed) return;
       const fd = socketFd(this.socket);
       const address = this.nativeAddress(dest);
-      if (fd === undefined || address === undefined) return;
-      let n = Math.min(p.packetCount - id, 1024);
+      if (fd === undefined || address === undefined) {
+        // the socket was closed under us: socket.send fails (throws) exactly as on the JS path
+        this.socket.send(p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!), dest.port, dest.address);
+        return;
+      }
+      // unpaced: up to the next multiple of 256 packets, where the JS path yields to the event loop too (a frame
+      // loop awaiting each block must never run on microtasks alone)
+      let n = Math.min(p.packetCount - id, 256 - (id % 256));
       if (perPacketUs > 0) {
         const due = Math.floor(((performance.now() - start) * 1000) / perPacketUs) + 1;
         n = Math.min(n, Math.max(1, due - id));
@@ -371,7 +378,7 @@ export class GvspSender implements AsyncDisposable {
           await new Promise<void>((r) => setImmediate(r));
           sinceYield = 0;
         }
-      } else if (sinceYield >= 1024 && id < p.packetCount) {
+      } else if (id % 256 === 0) {
         await new Promise<void>((r) => setImmediate(r));
         throwIfAborted(options.signal);
         sinceYield = 0;

@@ -23,7 +23,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export CAM_INTEROP=1
 vitest="node node_modules/vitest/vitest.mjs run --pool=forks"
 $vitest packages/gvsp-native/test/fuzz.test.ts packages/gvsp/test/engines-agree.prop.test.ts \
-  packages/gvsp/test/reassembler.prop.test.ts
+  packages/gvsp/test/reassembler.prop.test.ts packages/gvsp/test/sender-engines.test.ts
 # the socket paths (recvmmsg, packet ring) with real traffic: only the native-engine suites (the JS engine's
 # timing-bound suites are not what this run checks, and run slower under the sanitizer's allocator)
 $vitest packages/gvsp/test/loopback.test.ts -t "native engine"

@@ -17,6 +17,7 @@
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <stdint.h>
@@ -914,6 +915,85 @@ static napi_value stats(napi_env env, napi_callback_info info) {
   return out;
 }
 
+
+// sendBatch(fd, bytes, offsets, first, count, address, port) -> packets sent
+// Sends packets first..first+count-1 of a packetised block, packet i being bytes[offsets[i]..offsets[i+1]), to
+// IPv4 `address` (a 32-bit number) : `port` from the UDP socket `fd` (a dgram socket's own descriptor), with
+// sendmmsg in batches of SEND_BATCH. Every offset is checked against the buffer and every length against the
+// largest UDP payload before the call. When the send buffer is full it waits for it (poll, at most 50 ms per
+// batch) and returns how many left so far; any other error ends the call the same way (a device does not fail a
+// frame on a send error: the host asks for what it misses).
+#define SEND_BATCH 256
+#define MAX_UDP_PAYLOAD 65507
+static napi_value send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 7) return throw_type(env, "sendBatch(fd, bytes, offsets, first, count, address, port)");
+  int32_t fd, first, count, port;
+  uint32_t address;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throw_type(env, "sendBatch: bad fd");
+  bool is;
+  napi_typedarray_type type;
+  size_t blen, olen, off;
+  void *bdata, *odata;
+  napi_value ab;
+  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[1], &type, &blen, &bdata, &ab, &off) != napi_ok || type != napi_uint8_array)
+    return throw_type(env, "sendBatch: bytes must be a Uint8Array");
+  if (napi_is_typedarray(env, argv[2], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[2], &type, &olen, &odata, &ab, &off) != napi_ok || type != napi_int32_array)
+    return throw_type(env, "sendBatch: offsets must be an Int32Array");
+  if (napi_get_value_int32(env, argv[3], &first) != napi_ok || napi_get_value_int32(env, argv[4], &count) != napi_ok ||
+      napi_get_value_uint32(env, argv[5], &address) != napi_ok || napi_get_value_int32(env, argv[6], &port) != napi_ok)
+    return throw_type(env, "sendBatch: first, count, address and port must be numbers");
+  if (port < 1 || port > 65535) return throw_type(env, "sendBatch: port out of range 1..65535");
+  if (first < 0 || count < 0 || olen < 1 || (size_t)first + (size_t)count > olen - 1)
+    return throw_type(env, "sendBatch: packets first..first+count-1 not all in offsets");
+  const int32_t *offs = (const int32_t *)odata;
+  const uint8_t *bytes = (const uint8_t *)bdata;
+  for (int32_t i = first; i < first + count; i++) {
+    if (offs[i] < 0 || offs[i + 1] < offs[i] || (size_t)offs[i + 1] > blen)
+      return throw_type(env, "sendBatch: an offset lies outside bytes or offsets go backwards");
+    if (offs[i + 1] - offs[i] > MAX_UDP_PAYLOAD) return throw_type(env, "sendBatch: a packet exceeds 65507 bytes");
+  }
+  struct sockaddr_in to;
+  memset(&to, 0, sizeof(to));
+  to.sin_family = AF_INET;
+  to.sin_port = htons((uint16_t)port);
+  to.sin_addr.s_addr = htonl(address);
+  struct mmsghdr msgs[SEND_BATCH];
+  struct iovec iov[SEND_BATCH];
+  int32_t sent = 0;
+  while (sent < count) {
+    const int n = count - sent < SEND_BATCH ? count - sent : SEND_BATCH;
+    for (int i = 0; i < n; i++) {
+      const int32_t id = first + sent + i;
+      iov[i].iov_base = (void *)(bytes + offs[id]);
+      iov[i].iov_len = (size_t)(offs[id + 1] - offs[id]);
+      memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+      msgs[i].msg_hdr.msg_name = &to;
+      msgs[i].msg_hdr.msg_namelen = sizeof(to);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int r = sendmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT);
+    if (r > 0) {
+      sent += r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd pfd = {.fd = fd, .events = POLLOUT, .revents = 0};
+      if (poll(&pfd, 1, 50) > 0) continue;
+    }
+    break;
+  }
+  napi_value out;
+  napi_create_int32(env, sent, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value yes;
   napi_get_boolean(env, true, &yes);
@@ -928,6 +1008,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setProbe", NULL, set_probe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setSource", NULL, set_source, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, stats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendBatch", NULL, send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

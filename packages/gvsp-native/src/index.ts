@@ -112,6 +112,21 @@ export interface NativeBinding {
   /** True when `setSource` takes the port (absent in binaries built before it did). */
   readonly sourcePorts?: boolean;
   stats(engine: NativeEngine): NativeEngineStats;
+  /**
+   * Sends packets `first..first+count-1` of a packetised block (packet i is `bytes[offsets[i]..offsets[i+1])`) from
+   * the UDP socket `fd` to IPv4 `address` (a 32-bit number) and `port`, with `sendmmsg` in batches. Offsets and
+   * lengths are checked first (throws a TypeError). Returns how many packets left: fewer than `count` when the send
+   * buffer stayed full for 50 ms or the socket failed. Absent from binaries built before it (check before use).
+   */
+  sendBatch?(
+    fd: number,
+    bytes: Uint8Array,
+    offsets: Int32Array,
+    first: number,
+    count: number,
+    address: number,
+    port: number,
+  ): number;
 }
 
 /** Size of the buffer `createEngine` needs for datagrams it hands to JS. */

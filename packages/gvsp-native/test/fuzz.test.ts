@@ -1,5 +1,6 @@
+import dgram from 'node:dgram';
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { binding, SLOW_BUFFER_SIZE } from '../src/index.js';
 
 /**
@@ -187,5 +188,84 @@ describe('native parser fuzz', () => {
     const { bytes, ends } = pack([new Uint8Array(3), new Uint8Array(3)]);
     expect(() => binding.processDatagrams(engine, bytes, ends)).toThrow('boom');
     expect(calls).toBe(1);
+  });
+});
+
+/** The descriptor of a bound dgram socket (Node's internal state, as @cam/gvsp's sender reads it). */
+function fdOf(socket: dgram.Socket): number {
+  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol')!;
+  return (socket as unknown as Record<symbol, { handle: { fd: number } }>)[key]!.handle.fd;
+}
+
+describe('sendBatch with hostile arguments (loopback only)', () => {
+  let tx: dgram.Socket;
+  let rx: dgram.Socket;
+  let received = 0;
+  const LOOPBACK = 0x7f000001;
+  beforeAll(async () => {
+    tx = dgram.createSocket('udp4');
+    rx = dgram.createSocket('udp4');
+    rx.on('message', () => received++);
+    await new Promise<void>((r) => tx.bind(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => rx.bind(0, '127.0.0.1', () => r()));
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => tx.close(() => r()));
+    await new Promise<void>((r) => rx.close(() => r()));
+  });
+
+  test('sends exactly the packets asked for, each checked against the buffer', async () => {
+    const send = binding.sendBatch!;
+    const bytes = new Uint8Array(3000).map((_, i) => i & 0xff);
+    const offsets = Int32Array.of(0, 100, 1100, 1100, 3000);
+    expect(send(fdOf(tx), bytes, offsets, 0, 4, LOOPBACK, rx.address().port)).toBe(4);
+    expect(send(fdOf(tx), bytes, offsets, 1, 2, LOOPBACK, rx.address().port)).toBe(2);
+    const end = Date.now() + 2000;
+    while (received < 6 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(received).toBe(6);
+  });
+
+  test.prop(
+    [
+      fc.array(fc.integer({ min: -10, max: 80000 }), { minLength: 0, maxLength: 12 }),
+      fc.integer({ min: -3, max: 14 }),
+      fc.integer({ min: -3, max: 14 }),
+      fc.integer({ min: 0, max: 5000 }),
+      fc.integer({ min: -1, max: 70000 }),
+    ],
+    { numRuns: 300 },
+  )(
+    'bad offsets, ranges, lengths and ports are refused before any send; never a crash',
+    (offs, first, count, size, port) => {
+      const send = binding.sendBatch!;
+      const bytes = new Uint8Array(size);
+      const offsets = Int32Array.from(offs);
+      let sent: number | undefined;
+      try {
+        sent = send(fdOf(tx), bytes, offsets, first, count, LOOPBACK, port === 0 ? rx.address().port : port);
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe('ERR_GVSP_NATIVE_ARGUMENT');
+        return;
+      }
+      expect(sent).toBeGreaterThanOrEqual(0);
+      expect(sent).toBeLessThanOrEqual(count);
+      // only a valid request gets here
+      expect(first >= 0 && count >= 0 && first + count <= offsets.length - 1).toBe(true);
+      for (let i = first; i < first + count; i++) {
+        expect(offsets[i]! >= 0 && offsets[i + 1]! >= offsets[i]! && offsets[i + 1]! <= size).toBe(true);
+        expect(offsets[i + 1]! - offsets[i]!).toBeLessThanOrEqual(65507);
+      }
+    },
+  );
+
+  test('non-typed-array arguments and a bad fd throw typed errors', () => {
+    const send = binding.sendBatch! as unknown as (...a: unknown[]) => number;
+    const o = Int32Array.of(0, 1);
+    const b = new Uint8Array(1);
+    expect(() => send(-1, b, o, 0, 1, LOOPBACK, 9)).toThrow(TypeError);
+    expect(() => send(fdOf(tx), [1], o, 0, 1, LOOPBACK, 9)).toThrow(/Uint8Array/);
+    expect(() => send(fdOf(tx), b, new Uint32Array(2), 0, 1, LOOPBACK, 9)).toThrow(/Int32Array/);
+    expect(() => send(fdOf(tx), b, o, 0, 1, LOOPBACK)).toThrow(TypeError);
+    expect(() => send(fdOf(tx), b, o, 0, 2, LOOPBACK, 9)).toThrow(/not all in offsets/);
   });
 });

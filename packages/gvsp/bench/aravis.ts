@@ -43,7 +43,14 @@ interface Run {
 const OURS = (process.env.BENCH_OURS ?? `worker,native${process.getuid?.() === 0 ? ',ring' : ''}`)
   .split(',')
   .filter((v) => ['worker', 'main', 'native', 'ring'].includes(v));
-type Who = 'aravis' | `ours-${string}`;
+type Who = 'aravis' | 'aravis-socket' | `ours-${string}`;
+/**
+ * Aravis with its packet socket disabled (ARV_GV_STREAM_OPTION_PACKET_SOCKET_DISABLED): the like-for-like partner of
+ * our recvmmsg engine, as `aravis` (packet socket, as root) is of our packet ring. Only as root (otherwise `aravis`
+ * already uses its UDP socket); BENCH_ARAVIS_SOCKET=0 leaves it out.
+ */
+const ARAVIS: Who[] =
+  process.getuid?.() === 0 && process.env.BENCH_ARAVIS_SOCKET !== '0' ? ['aravis', 'aravis-socket'] : ['aravis'];
 
 interface Result extends Run {
   who: Who;
@@ -113,7 +120,7 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
   });
   const results: Result[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const everyone: Who[] = ['aravis', ...OURS.map((v) => `ours-${v}` as const)];
+    const everyone: Who[] = [...ARAVIS, ...OURS.map((v) => `ours-${v}` as const)];
     const order = round % 2 === 1 ? everyone : [...everyone].reverse();
     const failedRun: Record<string, number> = Object.fromEntries(everyone.map((w) => [w, 0]));
     for (const fps of ladder) {
@@ -127,8 +134,14 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
         let r: Run;
         try {
           const p =
-            who === 'aravis'
-              ? await run('/usr/bin/python3', [py, '127.0.0.1', String(SECONDS)], { timeout: 60_000 })
+            who === 'aravis' || who === 'aravis-socket'
+              ? await run(
+                  '/usr/bin/python3',
+                  [py, '127.0.0.1', String(SECONDS), ...(who === 'aravis' ? [] : ['socket'])],
+                  {
+                    timeout: 60_000,
+                  },
+                )
               : await run(
                   process.execPath,
                   ['--conditions=@cam/source', '--import', 'tsx', ours, '127.0.0.1', String(SECONDS)],
@@ -164,7 +177,9 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
             `${lossFree ? 'loss-free' : 'LOSSY'}  ` +
             `${(r.bytes / 1e6 / SECONDS).toFixed(0)} MB/s  ` +
             `${gb > 0 ? (r.cpuSeconds / gb).toFixed(2) : '-'} cpu-s/GB` +
-            (who === 'aravis' ? ` (packet socket: ${r.packetSocket ? 'yes' : 'no'})` : ` (engine: ${r.engine})`) +
+            (who.startsWith('aravis')
+              ? ` (packet socket: ${r.packetSocket ? 'yes' : 'no'})`
+              : ` (engine: ${r.engine})`) +
             `  device cpu ${(deviceCpu * 100).toFixed(0)}%, others ${others.toFixed(2)} cores` +
             '\n',
         );
@@ -175,7 +190,7 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
   await device.close();
   out(`\n### Side by side summary (median over ${ROUNDS} rounds [min-max])\n`);
   const summary: Record<string, { best: number; cpu: number }> = {};
-  for (const who of ['aravis', ...OURS.map((v) => `ours-${v}` as const)] as Who[]) {
+  for (const who of [...ARAVIS, ...OURS.map((v) => `ours-${v}` as const)] as Who[]) {
     const bests = Array.from({ length: ROUNDS }, (_, i) =>
       results
         .filter((r) => r.who === who && r.round === i + 1 && r.lossFree)
@@ -188,11 +203,13 @@ async function sideBySide(ladder: number[], out: (s: string) => boolean): Promis
         `[${Math.min(...bests).toFixed(0)}-${Math.max(...bests).toFixed(0)}], ${cpu.toFixed(2)} cpu-s/GB (median of all runs)\n`,
     );
   }
-  const a = summary.aravis!;
   for (const v of OURS) {
     const o = summary[`ours-${v}`]!;
+    // like with like: the packet ring against Aravis's packet socket, the UDP-socket engines against Aravis's socket
+    const partner: Who = v !== 'ring' && summary['aravis-socket'] ? 'aravis-socket' : 'aravis';
+    const a = summary[partner]!;
     out(
-      `ratio ours-${v} / Aravis: loss-free rate x${a.best > 0 ? (o.best / a.best).toFixed(2) : '-'}, ` +
+      `ratio ours-${v} / ${partner}: loss-free rate x${a.best > 0 ? (o.best / a.best).toFixed(2) : '-'}, ` +
         `CPU per GB x${a.cpu > 0 ? (o.cpu / a.cpu).toFixed(2) : '-'}\n`,
     );
   }

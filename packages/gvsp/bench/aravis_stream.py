@@ -1,7 +1,8 @@
 """Streams from a GigE Vision camera with Aravis 0.8 for a number of seconds; prints one JSON line:
 completed and failed buffers, missed frames (underruns: no free buffer; block ids never seen), payload bytes, this
 process's CPU seconds (Aravis's stream thread included) over the acquisition, and whether Aravis used a packet
-socket (it does when it may: root or CAP_NET_RAW)."""
+socket (it does when it may: root or CAP_NET_RAW, unless a third argument "socket" disables it:
+ARV_GV_STREAM_OPTION_PACKET_SOCKET_DISABLED, so it receives on its UDP socket like our recvmmsg engine)."""
 import json
 import os
 import resource
@@ -14,7 +15,10 @@ gi.require_version("Aravis", "0.8")
 from gi.repository import Aravis  # noqa: E402
 
 address, seconds = sys.argv[1], float(sys.argv[2])
+udp_only = len(sys.argv) > 3 and sys.argv[3] == "socket"
 cam = Aravis.Camera.new(address)
+if udp_only:
+    cam.get_device().set_stream_options(Aravis.GvStreamOption.PACKET_SOCKET_DISABLED)
 # the same stream as ours: 1500-byte packets (Aravis would otherwise be free to negotiate a larger size on loopback)
 try:
     cam.gv_set_packet_size_adjustment(Aravis.GvPacketSizeAdjustment.NEVER)

@@ -5,6 +5,8 @@
  *   pnpm --filter @cam/gvsp bench -- 9000         one part (engine | 1500 | 9000 | aravis)
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS per step (1.0), BENCH_ARAVIS=0 skips python Aravis,
+ * BENCH_SENDER=native|js (sender child: sendmmsg batches, default when the addon loads, or socket.send per packet),
+ * BENCH_LADDER_9000=pps,pps,... (the 9000 B ladder), BENCH_RECEIVERS=floor,main,worker,native,ring,
  * CAM_BENCH_TUNE=1 (as root only) raises net.core.rmem_max to 32 MiB for the run and restores it.
  */
 import { execFileSync } from 'node:child_process';
@@ -54,8 +56,12 @@ async function main(): Promise<void> {
         referencePps: 81_000,
       });
     } else if (part === '9000') {
-      // up to 120k pps: the 900 MB/s is 100k packets/s of 8964 data bytes
-      await throughput(9000, [20_000, 40_000, 60_000, 80_000, 100_000, 110_000, 120_000], {
+      // up to 260k pps = 2.33 GB/s (the 2 GB/s is 223k packets/s of 8964 data bytes); BENCH_LADDER_9000
+      // (comma list of packets/s) replaces the ladder
+      const ladder = process.env.BENCH_LADDER_9000
+        ? process.env.BENCH_LADDER_9000.split(',').map(Number)
+        : [20_000, 40_000, 80_000, 120_000, 160_000, 200_000, 230_000, 260_000];
+      await throughput(9000, ladder, {
         rounds: ROUNDS,
         seconds: SECONDS,
         referencePps: 40_000,

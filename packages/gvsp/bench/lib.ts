@@ -32,6 +32,16 @@ export function machineBusySeconds(): number {
   }
 }
 
+/** Time all cores spent in softirq (field 7 of /proc/stat's cpu line: on loopback, the receive path) in seconds. */
+export function machineSoftirqSeconds(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (f[6] ?? 0) / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
+
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;

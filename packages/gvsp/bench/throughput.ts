@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { machineBusySeconds, median } from './lib.js';
+import { machineBusySeconds, machineSoftirqSeconds, median } from './lib.js';
 import type { ReceiverKind, Snapshot } from './receiver-child.js';
 import type { SendResult } from './sender-child.js';
 
@@ -29,6 +29,10 @@ export interface Step {
   pps: number;
   achievedPps: number;
   senderCpu: number;
+  /** Sender's kernel time, share of a core (on loopback the receive path up to the socket queue runs in it). */
+  senderSystem: number;
+  /** Softirq time of the whole machine during the step, in cores (/proc/stat). */
+  softirq: number;
   skipped: number;
   lostPackets: number;
   lostFrames: number;
@@ -66,14 +70,23 @@ process.once('exit', () => {
   for (const c of children) c.kill();
 });
 
-function child(file: string): Promise<ChildProcess> {
+function child(file: string, ready?: object[]): Promise<ChildProcess> {
   const c = fork(file, [], {
     execArgv: ['--conditions=@cam/source', '--import', 'tsx', '--import', sourceWorker],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.add(c);
   c.once('exit', () => children.delete(c));
-  return new Promise((resolve) => c.once('message', () => resolve(c)));
+  // a child that dies before it is ready (an import failed) must end the bench, not leave it waiting for ever
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`${file} exited (${code}) before it was ready`));
+    c.once('exit', onExit);
+    c.once('message', (m) => {
+      c.off('exit', onExit);
+      ready?.push(m as object);
+      resolve(c);
+    });
+  });
 }
 
 function ask<T>(c: ChildProcess, msg: object): Promise<T> {
@@ -89,7 +102,8 @@ export async function throughput(
   options: { rounds: number; seconds: number; referencePps: number },
 ): Promise<Step[]> {
   const out = (s: string): boolean => process.stdout.write(s);
-  const sender = await child(senderFile);
+  const senderReady: { engine?: string }[] = [];
+  const sender = await child(senderFile, senderReady);
   const kinds = receiverKinds();
   const rx = new Map<ReceiverKind, { proc: ChildProcess; port: number; granted: number }>();
   for (const kind of kinds) {
@@ -104,7 +118,8 @@ export async function throughput(
   }
   out(
     `\n## ${packetSize} B packets: ${options.rounds} rounds, ${options.seconds}s steps, sender pacing ` +
-      `${process.env.BENCH_PACING === 'spin' ? 'spin (per packet)' : '1 ms bursts'}; SO_RCVBUF ${RCVBUF} asked, ` +
+      `${process.env.BENCH_PACING === 'spin' ? 'spin (per packet)' : '1 ms bursts'}, sender engine ` +
+      `${senderReady[0]?.engine ?? '?'}${senderReady[0]?.engine === 'native' ? ' (sendmmsg)' : ' (socket.send)'}; SO_RCVBUF ${RCVBUF} asked, ` +
       `${[...rx.values()].map((r) => r.granted).join('/')} granted (${kinds.join('/')})\n`,
   );
   const steps: Step[] = [];
@@ -128,6 +143,7 @@ export async function throughput(
         await new Promise((res) => setTimeout(res, 100));
         const a = await ask<Snapshot>(r.proc, { snap: true });
         const busy0 = machineBusySeconds();
+        const soft0 = machineSoftirqSeconds();
         const sent = await ask<SendResult>(sender, {
           port: r.port,
           packetSize,
@@ -136,6 +152,7 @@ export async function throughput(
           seconds: options.seconds,
         });
         const busy = machineBusySeconds() - busy0;
+        const soft = machineSoftirqSeconds() - soft0;
         await new Promise((res) => setTimeout(res, 150)); // drain
         const b = await ask<Snapshot>(r.proc, { snap: true });
         const packets = b.packets - a.packets;
@@ -150,6 +167,8 @@ export async function throughput(
           pps,
           achievedPps: Math.round(sent.sent / sent.seconds),
           senderCpu: sent.cpu,
+          senderSystem: sent.cpuSystem,
+          softirq: soft / sent.seconds,
           skipped: sent.skipped,
           lostPackets,
           lostFrames,
@@ -168,7 +187,7 @@ export async function throughput(
         const limited = step.achievedPps < pps * 0.97 ? ' SENDER-LIMITED' : '';
         const contended = step.others >= CONTENDED ? ' CONTENDED' : '';
         out(
-          `r${round} ${String(pps).padStart(6)} pps (sent ${step.achievedPps}, sender cpu ${(sent.cpu * 100).toFixed(0)}%${limited}) ` +
+          `r${round} ${String(pps).padStart(6)} pps (sent ${step.achievedPps}, sender cpu ${(sent.cpu * 100).toFixed(0)}% [sys ${(sent.cpuSystem * 100).toFixed(0)}%], softirq ${(step.softirq * 100).toFixed(0)}%${limited}) ` +
             `${NAMES[kind].padEnd(22)} ${step.lossFree ? 'loss-free' : `LOST ${lostPackets} pkts/${lostFrames} frames`}  ` +
             `cpu ${(step.cpu * 100).toFixed(0)}%  others ${step.others.toFixed(2)} cores${contended}  ${step.mbPerSecond.toFixed(0)} MB/s  ${step.cpuSecondsPerGB.toFixed(2)} cpu-s/GB  ${step.usPerPacket.toFixed(1)} us/pkt\n`,
         );

@@ -1,6 +1,15 @@
 import dgram from 'node:dgram';
+import { isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { type CallOptions, sleep, throwIfAborted, ValueOutOfRangeError } from '@cam/net-utils';
+import type { NativeBinding } from '@cam/gvsp-native';
+import {
+  type CallOptions,
+  ipv4ToU32,
+  ProtocolError,
+  sleep,
+  throwIfAborted,
+  ValueOutOfRangeError,
+} from '@cam/net-utils';
 import { GvspHeaderFlag, GvspStatus, IP_UDP_OVERHEAD } from '../codec/constants.js';
 import type { GvspLeader, GvspTrailer } from '../codec/packet.js';
 import { decodePacketResend, type PacketResendCommand } from '../codec/packet-resend.js';
@@ -13,6 +22,7 @@ import {
   type SenderImage,
   statusPacket,
 } from '../engine/packetizer.js';
+import { loadNativeBinding } from '../transport/native-host.js';
 
 export type { SenderImage } from '../engine/packetizer.js';
 
@@ -64,7 +74,22 @@ export interface GvspSenderOptions {
   maxQueuedResends?: number;
   streamChannel?: number;
   loss?: LossOptions;
+  /**
+   * Send engine: `'native'` (@cam/gvsp-native's `sendmmsg`, a batch of packets per system call, from this sender's
+   * socket), `'js'` (Node's `socket.send` per packet), or `'auto'` (default): native when the addon loads and has
+   * `sendBatch`, JS otherwise. Both send the same bytes in the same order; {@link GvspSender.engine} says which
+   * runs and why.
+   */
+  engine?: 'auto' | 'js' | 'native';
 }
+
+/** Which send engine a {@link GvspSender} runs, and why. */
+export interface SendEngineReport {
+  name: 'js' | 'native';
+  reason: string;
+}
+
+type SendBatch = NonNullable<NativeBinding['sendBatch']>;
 
 export interface GvspSenderStats {
   blocks: number;
@@ -147,9 +172,22 @@ export class GvspSender implements AsyncDisposable {
   private readonly resendQueue: { block: PacketisedBlock; next: number; last: number }[] = [];
   private pumping = false;
   private readonly streamChannel: number;
+  /** Which send engine runs, and why. */
+  readonly engine: SendEngineReport;
+  private readonly sendBatch: SendBatch | undefined;
+  private destU32: { dest: { address: string; port: number }; address: number | undefined } | undefined;
+  private readonly one = new Int32Array(2);
 
-  private constructor(socket: dgram.Socket, owns: boolean, options: GvspSenderOptions) {
+  private constructor(
+    socket: dgram.Socket,
+    owns: boolean,
+    options: GvspSenderOptions,
+    engine: SendEngineReport,
+    sendBatch: SendBatch | undefined,
+  ) {
     this.streamSocket = socket;
+    this.engine = engine;
+    this.sendBatch = sendBatch;
     this.ownsSocket = owns;
     this.destination = options.destination;
     this.packetSize = options.packetSize ?? 1500;
@@ -176,7 +214,28 @@ export class GvspSender implements AsyncDisposable {
       await bind(socket, options.sourcePort ?? 0, options.bindAddress ?? '0.0.0.0');
       largeSendBuffer(socket);
     }
-    const s = new GvspSender(socket, owns, options);
+    const want = options.engine ?? 'auto';
+    let engine: SendEngineReport = { name: 'js', reason: "engine: 'js' asked" };
+    let sendBatch: SendBatch | undefined;
+    if (want !== 'js') {
+      const loaded = await loadNativeBinding();
+      const why =
+        'error' in loaded
+          ? `@cam/gvsp-native did not load: ${loaded.error}`
+          : typeof loaded.binding.sendBatch !== 'function'
+            ? '@cam/gvsp-native has no sendBatch (an older binary; rebuild it)'
+            : socketFd(socket) === undefined
+              ? "the socket's descriptor is not available (unbound socket or another Node version)"
+              : undefined;
+      if (why === undefined && !('error' in loaded)) {
+        sendBatch = loaded.binding.sendBatch;
+        engine = { name: 'native', reason: `@cam/gvsp-native sendmmsg (engine: ${want})` };
+      } else if (want === 'native') {
+        if (owns) await new Promise<void>((r) => socket.close(() => r()));
+        throw new ProtocolError(`send engine 'native' is unavailable: ${why}`);
+      } else engine = { name: 'js', reason: `${why ?? ''}; Node's dgram socket.send per packet` };
+    }
+    const s = new GvspSender(socket, owns, options, engine, sendBatch);
     if (options.resendPort !== undefined) {
       const r = dgram.createSocket('udp4');
       await bind(r, options.resendPort, options.bindAddress ?? '0.0.0.0');
@@ -274,6 +333,10 @@ export class GvspSender implements AsyncDisposable {
     const dest = this.destination;
     if (!dest) throw new ValueOutOfRangeError('destination', 'no stream destination set (SCDA/SCP)');
     const perPacketUs = this.bandwidth ? (this.packetSize / this.bandwidth) * 1e6 : this.packetDelayUs;
+    const loss = this.loss;
+    if (this.sendBatch && !loss.drop && !loss.duplicate && !loss.reorder && this.nativeAddress(dest) !== undefined) {
+      return this.transmitBatches(p, dest, perPacketUs, options);
+    }
     const start = performance.now();
     for (let id = 0; id < p.packetCount; id++) {
       if (this.closed) return;
@@ -292,6 +355,92 @@ export class GvspSender implements AsyncDisposable {
       }
     }
     this.flushHeld(dest);
+  }
+
+  /**
+   * The native path of {@link transmit}: the packets due by the pacing schedule (unpaced: up to 256, then a turn of
+   * the event loop, as the per-packet path does) in one `sendBatch` call; same bytes, order, counters, resend credit
+   * and event-loop yields as the per-packet path.
+   */
+  private async transmitBatches(
+    p: PacketisedBlock,
+    dest: { address: string; port: number },
+    perPacketUs: number,
+    options: CallOptions,
+  ): Promise<void> {
+    const send = this.sendBatch!;
+    const start = performance.now();
+    let id = 0;
+    let sinceYield = 0;
+    while (id < p.packetCount) {
+      if (this.closed) return;
+      const fd = socketFd(this.socket);
+      const address = this.nativeAddress(dest);
+      if (fd === undefined || address === undefined) {
+        // no descriptor: the socket is being re-bound by bindSource (Node queues these sends until it is bound) or
+        // was closed under us (socket.send throws exactly as on the JS path): the rest of the block goes that way
+        for (; id < p.packetCount; id++) {
+          this.socket.send(p.bytes.subarray(p.offsets[id]!, p.offsets[id + 1]!), dest.port, dest.address);
+          this.counters.packets++;
+          this.counters.bytes += p.offsets[id + 1]! - p.offsets[id]!;
+        }
+        return;
+      }
+      // unpaced: up to the next multiple of 256 packets, where the JS path yields to the event loop too (a frame
+      // loop awaiting each block must never run on microtasks alone)
+      let n = Math.min(p.packetCount - id, 256 - (id % 256));
+      if (perPacketUs > 0) {
+        const due = Math.floor(((performance.now() - start) * 1000) / perPacketUs) + 1;
+        n = Math.min(n, Math.max(1, due - id));
+      }
+      const bytes = p.offsets[id + n]! - p.offsets[id]!;
+      this.resendCredit = Math.min(this.maxCredit, this.resendCredit + bytes * this.resendShare);
+      this.flushHeld(dest);
+      send(fd, p.bytes, p.offsets, id, n, address, dest.port);
+      this.counters.packets += n;
+      this.counters.bytes += bytes;
+      id += n;
+      sinceYield += n;
+      if (perPacketUs > 0) {
+        const ahead = start + (id * perPacketUs) / 1000 - performance.now();
+        if (ahead >= 1) {
+          await sleep(Math.floor(ahead), options.signal);
+          sinceYield = 0;
+        } else if (sinceYield >= 64) {
+          await new Promise<void>((r) => setImmediate(r));
+          sinceYield = 0;
+        }
+      } else if (id % 256 === 0) {
+        await new Promise<void>((r) => setImmediate(r));
+        throwIfAborted(options.signal);
+        sinceYield = 0;
+      }
+    }
+    this.flushHeld(dest);
+  }
+
+  /** The destination as a 32-bit number for the native engine; undefined for a host name (JS resolves those). */
+  private nativeAddress(dest: { address: string; port: number }): number | undefined {
+    const c = this.destU32;
+    if (c !== undefined && c.dest === dest) return c.address;
+    const address = isIPv4(dest.address) ? ipv4ToU32(dest.address) : undefined;
+    this.destU32 = { dest, address };
+    return address;
+  }
+
+  /** Sends one datagram: natively when that engine runs (so every packet keeps its order), else socket.send. */
+  private sendOne(bytes: Uint8Array, dest: { address: string; port: number }): void {
+    if (this.sendBatch) {
+      const address = this.nativeAddress(dest);
+      if (address !== undefined) {
+        const fd = socketFd(this.socket);
+        if (fd === undefined || this.closed) return;
+        this.one[1] = bytes.byteLength;
+        this.sendBatch(fd, bytes, this.one, 0, 1, address, dest.port);
+        return;
+      }
+    }
+    this.socket.send(bytes, dest.port, dest.address);
   }
 
   private emit(bytes: Uint8Array, dest: { address: string; port: number }, resend: boolean): void {
@@ -325,7 +474,7 @@ export class GvspSender implements AsyncDisposable {
   private raw(bytes: Uint8Array, dest: { address: string; port: number }): void {
     this.counters.packets++;
     this.counters.bytes += bytes.byteLength;
-    this.socket.send(bytes, dest.port, dest.address);
+    this.sendOne(bytes, dest);
   }
 
   /** Answers a PACKETRESEND: resends kept packets, PACKET_UNAVAILABLE for blocks no longer kept. */
@@ -407,7 +556,7 @@ export class GvspSender implements AsyncDisposable {
       b[i] = lfsr & 0xff;
     }
     this.counters.testPackets++;
-    this.socket.send(b, dest.port, dest.address);
+    this.sendOne(b, dest);
   }
 
   /** Stops sending; closes the sockets it opened. */
@@ -443,6 +592,21 @@ function sendSocket(): dgram.Socket {
   socket.on('error', () => {});
   socket.once('listening', () => largeSendBuffer(socket));
   return socket;
+}
+
+let stateKey: symbol | undefined;
+
+/**
+ * The descriptor of a bound dgram socket, for the native engine (it sends from the very socket this sender was
+ * given or opened); undefined when unbound, closed, or when this Node keeps it elsewhere. Reads Node's internal
+ * state (`handle.fd`) without the deprecated `_handle` getter.
+ */
+function socketFd(socket: dgram.Socket): number | undefined {
+  stateKey ??= Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
+  if (stateKey === undefined) return undefined;
+  const state = (socket as unknown as Record<symbol, { handle?: { fd?: unknown } | null } | undefined>)[stateKey];
+  const fd = state?.handle?.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
 }
 
 function bind(socket: dgram.Socket, port: number, address: string): Promise<void> {

@@ -5,7 +5,8 @@ import { MAX_SIGNAL_BYTES } from './errors.js';
  * `size` (empty, shorter than the smallest signal or longer than {@link MAX_SIGNAL_BYTES}), `start` (after an
  * optional UTF-8 BOM and whitespace it does not begin with `<?` (the XML declaration or another processing
  * instruction), `<!--` or `<PPVSPMessage`), `end` (after trailing
- * whitespace and NUL padding it does not end with `</PPVSPMessage>`).
+ * whitespace and NUL padding it does not end with `</PPVSPMessage>`, or with `-->` or `?>` of a trailing comment or
+ * processing instruction).
  */
 export type ImplausibleReason = 'size' | 'start' | 'end';
 
@@ -16,8 +17,8 @@ const COMMENT = [0x3c, 0x21, 0x2d, 0x2d]; // <!--
 const ROOT_OPEN = [0x3c, 0x50, 0x50, 0x56, 0x53, 0x50, 0x4d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65]; // <PPVSPMessage
 // </PPVSPMessage>
 const ROOT_CLOSE = [0x3c, 0x2f, 0x50, 0x50, 0x56, 0x53, 0x50, 0x4d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x3e];
-// Whitespace or NUL skipped around a signal: at most this many bytes each side, so the scan stays bounded.
-const MAX_PADDING = 64;
+const COMMENT_END = [0x2d, 0x2d, 0x3e]; // -->
+const PI_END = [0x3f, 0x3e]; // ?>
 
 const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 
@@ -29,7 +30,7 @@ function startsWith(bytes: Uint8Array, at: number, prefix: readonly number[]): b
 
 /**
  * A cheap byte check run before the XML parser on every datagram of the register and alarm ports: at most
- * ~100 bytes of the head and tail are looked at, nothing is allocated. Returns why the datagram cannot be a signal,
+ * the head and tail up to their whitespace are looked at, nothing is allocated. Returns why the datagram cannot be a signal,
  * or `undefined` when it may be one (it may still fail to decode). Every signal of the protocol is one
  * `<PPVSPMessage>` document (optionally after an XML declaration) in UTF-8 or GB2312, both ASCII-compatible for
  * the markup, so this refuses no signal `decodeMessage` would accept.
@@ -39,13 +40,15 @@ export function implausibleSignal(bytes: Uint8Array): ImplausibleReason | undefi
   if (n < MIN_SIGNAL_BYTES || n > MAX_SIGNAL_BYTES) return 'size';
   let start = 0;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
-  const headLimit = Math.min(n, start + MAX_PADDING);
-  while (start < headLimit && isSpace(bytes[start]!)) start++;
+  // the whitespace scans are bounded by the size check above (any amount of it is what the XML reader accepts)
+  while (start < n && isSpace(bytes[start]!)) start++;
   if (!startsWith(bytes, start, PI) && !startsWith(bytes, start, ROOT_OPEN) && !startsWith(bytes, start, COMMENT))
     return 'start';
   let end = n;
-  const tailLimit = Math.max(start, n - MAX_PADDING);
-  while (end > tailLimit && (isSpace(bytes[end - 1]!) || bytes[end - 1] === 0)) end--;
-  if (end - ROOT_CLOSE.length < start || !startsWith(bytes, end - ROOT_CLOSE.length, ROOT_CLOSE)) return 'end';
+  while (end > start && (isSpace(bytes[end - 1]!) || bytes[end - 1] === 0)) end--;
+  // a comment or processing instruction after the root is the XML reader's to judge
+  const tail = (suffix: readonly number[]): boolean =>
+    end - suffix.length >= start && startsWith(bytes, end - suffix.length, suffix);
+  if (!tail(ROOT_CLOSE) && !tail(COMMENT_END) && !tail(PI_END)) return 'end';
   return undefined;
 }

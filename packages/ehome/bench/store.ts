@@ -76,7 +76,11 @@ try {
   );
   children.push(load);
   const loadBefore = loadavg();
-  const done = await message<Record<string, number>>(load, 'done', (Number(values.seconds) + Number(values.settle) + 300) * 1000);
+  const done = await message<Record<string, number>>(
+    load,
+    'done',
+    (Number(values.seconds) + Number(values.settle) + 300) * 1000,
+  );
   const loadAfter = loadavg();
   // Let linking finish (the alarm is complete once its picture is stored), then count.
   await new Promise((r) => setTimeout(r, 3000));

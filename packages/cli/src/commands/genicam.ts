@@ -290,6 +290,7 @@ export async function compareWithAravis(xmlPath: string, timeoutMs: number): Pro
           continue;
         }
         let theirs = aravis.get(feature);
+        if (theirs === '(null)') theirs = undefined; // arv-tool's printf of a NULL string: it could not read it
         if (theirs !== undefined && ours !== undefined) {
           // arv-tool appends the unit (`0 Hz`); ours is the same value when the units agree
           const unit = await map.describe(feature).then(

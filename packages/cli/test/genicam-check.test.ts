@@ -14,6 +14,7 @@ import {
   LOCKED_HOOK_TIMEOUT_MS,
   type Release,
 } from '../../../test-support/port-lock.js';
+import { controlValues, printfG } from '../src/commands/genicam.js';
 
 const VENDOR_STYLE = new URL('./fixtures/genicam-vendor-style.xml', import.meta.url).pathname;
 
@@ -99,6 +100,21 @@ describe('cam genicam check (offline)', () => {
     const r = JSON.parse(bad.stdout) as CheckJson;
     expect(r.files[0]?.error).toMatch(/GenicamXmlError/);
     expect(r.files[1]?.error).toMatch(/ENOENT/);
+  });
+
+  it('parses arv-tool control lines: range dropped, unit kept, C %g for doubles', () => {
+    const v = controlValues('Width = 512 min:1 max:2048 inc:1\nGain = 1.5 dB min:0 max:10\nName = a b c\nnoise\n');
+    expect([...v]).toEqual([
+      ['Width', '512'],
+      ['Gain', '1.5 dB'],
+      ['Name', 'a b c'],
+    ]);
+    expect([printfG(0.1), printfG(1_633_906_508), printfG(1e-5), printfG(25)]).toEqual([
+      '0.1',
+      '1.63391e+09',
+      '1e-05',
+      '25',
+    ]);
   });
 
   it('needs at least one file (usage error, exit 2)', async () => {

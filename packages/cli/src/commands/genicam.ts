@@ -168,7 +168,7 @@ function asAravisPrints(v: FeatureValue, type: NodeType): string {
 }
 
 /** Restarts of the fake camera one comparison may do (it dies on some reads of vendor files' addresses). */
-const MAX_RESTARTS = 40;
+const MAX_RESTARTS = 300;
 
 /** An `arv-fake-gv-camera-0.8 -i 127.0.0.1 -g FILE` that can be restarted when a read kills it. */
 class FakeCameraProcess {
@@ -246,10 +246,18 @@ export async function compareWithAravis(xmlPath: string, timeoutMs: number): Pro
       const aravis = new Map<string, string>();
       const killers = new Set<string>();
       const readBatch = async (batch: string[]): Promise<void> => {
+        // arv-tool would wait out its timeouts for every remaining feature of a camera that died: stop it at once
+        const abort = new AbortController();
+        const watch = setInterval(() => {
+          if (!fake.running) abort.abort();
+        }, 100);
         const { stdout } = await run(ARAVIS_TOOL, ['-a', '127.0.0.1', 'control', ...batch], {
           timeout: 60_000,
           maxBuffer: 4 * 1024 * 1024,
-        }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+          signal: abort.signal,
+        })
+          .catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }))
+          .finally(() => clearInterval(watch));
         if (fake.running) {
           for (const [k, v] of controlValues(stdout)) aravis.set(k, v);
           return;

@@ -37,6 +37,11 @@ export const EXAMPLES: Record<string, string[]> = {
     'cam gige stream 192.168.1.20 --seconds 0 -o - | ffplay -',
     'cam gige stream 192.168.1.20 --trigger software:5 --set Width=640',
   ],
+  'genicam check': [
+    'cam genicam check camera.xml',
+    'cam genicam check *.xml *.zip --json',
+    'cam genicam check camera.xml --aravis   # aravis-tools-cli; 127.0.0.1:3956',
+  ],
   'gvsp decode': ['cam gvsp decode capture.pcapng', 'cam gvsp decode capture.pcap --port 50010 --json'],
   'gvsp send': ['cam gvsp send 127.0.0.1:50010 --frames 100 --loss-ratio 0.01'],
   'gvsp receive': ['cam gvsp receive --port 50010 --frames 100'],

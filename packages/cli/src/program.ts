@@ -1,6 +1,7 @@
 import { Command, type OutputConfiguration } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerEhome } from './commands/ehome.js';
+import { registerGenicam } from './commands/genicam.js';
 import { registerGige } from './commands/gige.js';
 import { registerGvsp } from './commands/gvsp.js';
 import { registerScGvmp } from './commands/scgvmp.js';
@@ -23,6 +24,7 @@ export function createProgram(output: OutputConfiguration = {}): Command {
     .showHelpAfterError()
     .enablePositionalOptions();
   registerGige(program);
+  registerGenicam(program);
   registerGvsp(program);
   registerScGvmp(program);
   registerEhome(program);

@@ -64,7 +64,7 @@ describe('shell completion', () => {
   }
 
   it('bash completes commands, subcommands and options from the tree', () => {
-    expect(complete(['cam', 'g'])).toEqual(['gige', 'gvsp']);
+    expect(complete(['cam', 'g'])).toEqual(['gige', 'genicam', 'gvsp']);
     expect(complete(['cam', 'gige', 'gr'])).toEqual(['grab']);
     expect(complete(['cam', 'gige', 'grab', '127.0.0.1', '--tr'])).toEqual(['--trigger']);
     expect(complete(['cam', 'gvsp', 'decode', '--'])).toContain('--port');

@@ -23,6 +23,7 @@ export {
 } from './formula/parse.js';
 export {
   type CacheStats,
+  type DanglingReference,
   type EnumEntryDescription,
   type FeatureDescription,
   type FeatureEntry,

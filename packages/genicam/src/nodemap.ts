@@ -22,6 +22,7 @@ import {
   type Ctx,
   type Endianness,
   type Engine,
+  EnumEntryNode,
   EnumerationNode,
   FloatLike,
   FloatNode,
@@ -66,6 +67,16 @@ export interface NodeMapOptions {
 export type FeatureValue = number | bigint | boolean | string | Uint8Array;
 /** A value `set` accepts. */
 export type FeatureInput = number | bigint | boolean | string | Uint8Array;
+
+/** A p* element naming a node the XML does not define ({@link NodeMap.danglingReferences}). */
+export interface DanglingReference {
+  /** The node whose XML holds the reference. */
+  readonly node: string;
+  /** The element, e.g. `pValue`. */
+  readonly element: string;
+  /** The name it refers to. */
+  readonly target: string;
+}
 
 export interface SchemaVersion {
   readonly major: number;
@@ -336,6 +347,24 @@ export class NodeMap {
   /** Every node name (features and helper nodes), in document order. */
   names(): string[] {
     return [...this.nodes.keys()];
+  }
+
+  /**
+   * References to nodes the XML does not define: every p* element (pValue, pFeature, pSelected, pVariable, pPort,
+   * ...) of every node whose text names no node. GenApi refuses such a file; this node map loads it and fails only
+   * when the reference is followed, so a checker asks here. Enumeration entries are reported under their
+   * enumeration; references to nodes of unsupported types are not dangling (see {@link NodeMap.unsupported}).
+   */
+  danglingReferences(): DanglingReference[] {
+    const out: DanglingReference[] = [];
+    for (const [name, node] of this.nodes) {
+      if (node instanceof EnumEntryNode) continue; // listed under its enumeration (its XML is inside it)
+      for (const ref of node.references()) {
+        if (!this.nodes.has(ref.target) && !this.unsupported.has(ref.target))
+          out.push({ node: name, element: ref.tag, target: ref.target });
+      }
+    }
+    return out;
   }
 
   /** The GenApi node type of `name`. */

@@ -230,6 +230,32 @@ export abstract class GNode {
     return out;
   }
 
+  /**
+   * Every node-name reference in this node's XML (each p* element at any depth, e.g. pValue, pFeature, a pVariable
+   * of a SwissKnife, pAddress inside an IntSwissKnife address), in document order, without duplicates.
+   */
+  references(): { tag: string; target: string }[] {
+    const out: { tag: string; target: string }[] = [];
+    const seen = new Set<string>();
+    const visit = (el: XmlElement, depth: number): void => {
+      for (const c of el.children) {
+        if (/^p[A-Z]/.test(c.tag) && c.text !== '' && c.children.length === 0) {
+          const key = `${c.tag}\0${c.text}`;
+          if (!seen.has(key)) {
+            seen.add(key);
+            out.push({ tag: c.tag, target: c.text.trim() });
+          }
+        }
+        // a StructEntry's second element is its StructReg: its other entries are other nodes, not this one's
+        if (depth < 8 && c.tag !== 'StructEntry') visit(c, depth + 1);
+      }
+    };
+    const first = this.els[0] as XmlElement;
+    visit(first, 0);
+    for (const el of this.els.slice(1)) visit(el, 0);
+    return out;
+  }
+
   // ---- property helpers ----
   protected child(tag: string): XmlElement | undefined {
     for (const el of this.els) {

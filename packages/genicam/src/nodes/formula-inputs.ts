@@ -4,6 +4,7 @@
  */
 import { FormulaEvaluationError, GenicamError, GenicamXmlError } from '../errors.js';
 import { type CompiledFormula, compileFormula, type FormulaMode, type FormulaValue } from '../formula/compile.js';
+import { parseFormula } from '../formula/parse.js';
 import type { XmlElement } from '../xml/tree.js';
 import { type Ctx, type GNode, parseFloatLiteral } from './base.js';
 
@@ -45,10 +46,29 @@ export class FormulaInputs {
   }
 }
 
+/**
+ * Compiles a node's formula. A formula that parses but names a variable the node does not declare (a vendor slip
+ * seen in real files, e.g. one of three pVariable names misspelt) does not fail the whole file: the load records a
+ * warning and reading that node fails with {@link FormulaEvaluationError}, as in Aravis. Syntax errors still fail.
+ */
 export function compileIn(owner: GNode, src: string, vars: readonly string[], mode: FormulaMode): CompiledFormula {
   try {
     return compileFormula(src, vars, mode);
   } catch (cause) {
+    if (cause instanceof FormulaEvaluationError && cause.message.startsWith('unknown variable')) {
+      const ast = parseFormula(src); // it parsed inside compileFormula: the unknown identifier is the only fault
+      const message = `node '${owner.name}': ${cause.message} in "${src}"`;
+      owner.engine.warn(owner.name, `formula uses an ${cause.message}; reading it fails`);
+      return {
+        source: src,
+        ast,
+        mode,
+        variables: [...vars],
+        evaluate: () => {
+          throw new FormulaEvaluationError(message);
+        },
+      };
+    }
     if (GenicamError.isInstance(cause))
       throw new GenicamXmlError(`bad formula: ${cause.message}`, { node: owner.name }, { cause });
     throw cause;

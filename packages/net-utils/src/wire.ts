@@ -15,6 +15,7 @@ export {
   throwIfAborted,
 } from './abort.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
+export { PerSecondBudget } from './budget.js';
 export {
   type ByteOrderOptions,
   ByteReader,

@@ -9,6 +9,7 @@ import {
   deadlineSignal,
   listIpv4Interfaces,
   PendingRequests,
+  PerSecondBudget,
   PortPool,
   TimeoutError,
   WireError,
@@ -145,13 +146,13 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private readonly mediaStreams = new Set<{ close(): Promise<void> }>();
   private readonly keepaliveScan = keepaliveScan();
   private readonly keepaliveAnswers = new KeepaliveAnswers();
-  /** 'dropped' events left in this second (see `droppedEventsPerSecond`). */
-  private droppedBudget = 0;
-  private droppedBudgetSecond = -1;
+  /** 'dropped' events allowed per second (see `droppedEventsPerSecond`). */
+  private readonly droppedBudget: PerSecondBudget;
 
   constructor(options: EhomeServerOptions = {}) {
     super();
     this.options = options;
+    this.droppedBudget = new PerSecondBudget(options.droppedEventsPerSecond ?? 100);
     this.registry = options.registry ?? new MemoryDeviceRegistry();
     this.store = options.store ?? new MemoryStore();
     this.recorder = new PlatformRecorder(
@@ -787,17 +788,9 @@ export class EhomeServer extends EventEmitter<EhomeServerEvents> implements Asyn
   private wantsDropped(): boolean {
     if (this.queues.size === 0 && this.listenerCount('dropped') === 0 && this.listenerCount('event') === 0)
       return false;
-    const second = Math.floor(Date.now() / 1000);
-    if (second !== this.droppedBudgetSecond) {
-      this.droppedBudgetSecond = second;
-      this.droppedBudget = this.options.droppedEventsPerSecond ?? 100;
-    }
-    if (this.droppedBudget <= 0) {
-      this.stats.droppedEventsSuppressed++;
-      return false;
-    }
-    this.droppedBudget--;
-    return true;
+    if (this.droppedBudget.take()) return true;
+    this.stats.droppedEventsSuppressed++;
+    return false;
   }
 
   private drop(server: 'cms' | 'ams', rinfo: RemoteInfo, e: unknown): void {

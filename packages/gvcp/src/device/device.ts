@@ -1,6 +1,15 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { ByteWriter, ipv4ToU32, isIpv4, isLoopback, sameSubnet, ValueOutOfRangeError, WireError } from '@cam/net-utils';
+import {
+  ByteWriter,
+  ipv4ToU32,
+  isIpv4,
+  isLoopback,
+  PerSecondBudget,
+  sameSubnet,
+  ValueOutOfRangeError,
+  WireError,
+} from '@cam/net-utils';
 import {
   ACK_CODE_FOR,
   type ActionCommand,
@@ -124,10 +133,8 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   readonly #port: number;
   readonly #pendingAckTime: number;
   readonly #receiveBufferSize: number;
-  readonly #errorAcksPerSecond: number;
   /** Error answers to non-holders left in the current second, and when that second started. */
-  #errorAckBudget = 0;
-  #errorAckWindow = 0;
+  #errorAckBudget: PerSecondBudget;
   readonly #handlerTimeout: number;
   readonly #maxQueued: number;
   readonly #allowBroadcastAck: boolean;
@@ -157,7 +164,9 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
     }
     this.#pendingAckTime = intOption(options.pendingAckTimeMs, 1000, 1, 0xffff, 'pendingAckTimeMs');
     this.#receiveBufferSize = intOption(options.receiveBufferSize, 4 * 1024 * 1024, 4096, 1 << 30, 'receiveBufferSize');
-    this.#errorAcksPerSecond = intOption(options.errorAcksPerSecond, 100, 0, 1_000_000, 'errorAcksPerSecond');
+    this.#errorAckBudget = new PerSecondBudget(
+      intOption(options.errorAcksPerSecond, 100, 0, 1_000_000, 'errorAcksPerSecond'),
+    );
     this.#handlerTimeout = intOption(options.handlerTimeoutMs, 10_000, 1, 3_600_000, 'handlerTimeoutMs');
     this.#maxQueued = intOption(options.maxQueuedCommands, 32, 1, 10_000, 'maxQueuedCommands');
     this.#maxQueuedPerSource = intOption(
@@ -427,16 +436,10 @@ export class GvcpDevice extends EventEmitter<GvcpDeviceEvents> {
   /** Answers a bad datagram with INVALID_HEADER: always to the control holder, to others within the budget. */
   #invalidHeader(socket: Socket, from: AccessContext, code: number, reqId: number): void {
     if (this.control.primary?.address !== from.address) {
-      const now = Date.now();
-      if (now - this.#errorAckWindow >= 1000) {
-        this.#errorAckWindow = now;
-        this.#errorAckBudget = this.#errorAcksPerSecond;
-      }
-      if (this.#errorAckBudget <= 0) {
+      if (!this.#errorAckBudget.take()) {
         this.stats.errorAcksSuppressed++;
         return;
       }
-      this.#errorAckBudget--;
     }
     this.#answer(socket, from, undefined, this.#statusAck(GvcpStatus.INVALID_HEADER, (code + 1) & 0xffff, reqId));
   }

@@ -8,13 +8,16 @@ import { MemoryPort, NodeMap } from '../src/index.js';
 const fixture = (name: string): string => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8');
 const BUDGET_MS = 20_000;
 
-function fakeCameraPort(): MemoryPort {
+/** Registers of the schema 1.0 camera in test/fixtures/camera-schema10.xml (our own file), big-endian. */
+function cameraPort(): MemoryPort {
   const port = new MemoryPort(0x10000);
-  port.setUint32(0x100, 512);
-  port.setUint32(0x104, 512);
-  port.setUint32(0x118, 2048);
-  port.setUint32(0x11c, 2048);
-  port.setUint32(0x128, 17301505);
+  port.setUint32(0x1000, 1280);
+  port.setUint32(0x1004, 1024);
+  port.setUint32(0x1010, 1280);
+  port.setUint32(0x1014, 1024);
+  port.setUint32(0x1020, 1);
+  port.setUint32(0x1024, 1);
+  port.setUint32(0x1030, 0x01080001);
   return port;
 }
 
@@ -30,7 +33,7 @@ async function benchLoad(label: string, xml: string, iterations: number): Promis
   const started = performance.now();
   for (let k = 0; k < iterations && performance.now() - started < BUDGET_MS; k++) {
     const t = performance.now();
-    await NodeMap.load(xml, fakeCameraPort());
+    await NodeMap.load(xml, cameraPort());
     samples.push(performance.now() - t);
   }
   const warm = samples.slice(Math.min(5, samples.length - 1));
@@ -40,8 +43,8 @@ async function benchLoad(label: string, xml: string, iterations: number): Promis
 }
 
 async function benchGets(cache: boolean, count: number): Promise<void> {
-  const port = fakeCameraPort();
-  const map = await NodeMap.load(fixture('aravis-fake-camera.xml'), port, { cache });
+  const port = cameraPort();
+  const map = await NodeMap.load(fixture('camera-schema10.xml'), port, { cache });
   await map.get('PayloadSize');
   const reads = port.reads;
   const t = performance.now();
@@ -56,7 +59,7 @@ async function benchGets(cache: boolean, count: number): Promise<void> {
 }
 
 console.log(`node ${process.version}, ${process.platform} ${process.arch}`);
-await benchLoad('Aravis fake camera XML', fixture('aravis-fake-camera.xml'), 300);
-await benchLoad('Basler piA640-210gm XML', fixture('vendor-Basler_piA640_210gm.xml'), 20);
+await benchLoad('schema 1.0 camera XML (camera-schema10.xml)', fixture('camera-schema10.xml'), 300);
+await benchLoad('schema 1.1 camera XML (camera-schema11-indexed.xml)', fixture('camera-schema11-indexed.xml'), 300);
 await benchGets(true, 10_000);
 await benchGets(false, 10_000);

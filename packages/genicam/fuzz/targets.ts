@@ -21,7 +21,7 @@ const formulas = [
 const targets: FuzzTarget[] = [
   {
     name: 'genicam parseXml',
-    seeds: () => [fixture('aravis-fake-camera.xml'), fixture('vendor-Euresys_Coaxlink_TLSystem.xml')],
+    seeds: () => [fixture('camera-schema11-indexed.xml'), fixture('tl-system-schema11.xml')],
     run: (input) => void parseXml(input),
     isExpectedError: isWireError,
     maxInputBytes: 64 * 1024,
@@ -29,7 +29,7 @@ const targets: FuzzTarget[] = [
   },
   {
     name: 'genicam NodeMap.load',
-    seeds: () => [fixture('aravis-fake-camera.xml'), fixture('aravis-tests-genicam.xml')],
+    seeds: () => [fixture('camera-schema10.xml'), fixture('genapi-semantics-schema10.xml')],
     run: async (input) => {
       const map = await NodeMap.load(input, new MemoryPort(0x10000));
       // walk the loaded map: every feature's value through the (zeroed) port

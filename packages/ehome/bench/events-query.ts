@@ -2,6 +2,8 @@
 // HTTP API of a platform on the embedded store (or PostgreSQL with --postgres). The alarms are written with one
 // INSERT ... SELECT generate_series (1,000 devices, 1,000 alarms each, spread over 30 days).
 //   node --conditions=@cam/source --import tsx bench/events-query.ts [--alarms 1000000] [--queries 1000] [--postgres]
+// the embedded store's worker thread runs from TypeScript sources here (no build needed)
+import '../../../test-support/source-worker.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,7 @@
 // Platform side of the store benchmark: one EhomeServer (+ HTTP API) on an embedded or PostgreSQL store, driven
 // by bench/store.ts over IPC. Per-source limits are lifted: every simulated device sends from 127.0.0.1.
+// the embedded store's worker thread runs from TypeScript sources here (no build needed)
+import '../../../test-support/source-worker.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EhomeHttpApi, EhomeServer, openStore } from '../src/index.js';
 

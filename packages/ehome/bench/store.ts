@@ -3,6 +3,8 @@
 // measured by the devices; afterwards the store is counted: every alarm and picture stored, alarms linked.
 //   node --conditions=@cam/source --import tsx bench/store.ts [--mode embedded|postgres] [--processes 2]
 //        [--devices 10000] [--rate 200] [--seconds 60] [--picture-kb 50] [--settle 10]
+// the embedded store's worker thread runs from TypeScript sources here (no build needed)
+import '../../../test-support/source-worker.js';
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,7 +28,15 @@ const { values } = parseArgs({
 });
 const mode = values.mode === 'postgres' ? 'postgres' : 'embedded';
 const processes = mode === 'postgres' ? Number(values.processes) : 1;
-const execArgv = ['--conditions=@cam/source', '--import', 'tsx'];
+// EHOME_BENCH_PROF=DIR: each child (platforms, load generator) writes a CPU profile there (slower: never quote
+// a profiled run's figures).
+const prof = process.env.EHOME_BENCH_PROF;
+const execArgv = [
+  '--conditions=@cam/source',
+  '--import',
+  'tsx',
+  ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+];
 const here = new URL('.', import.meta.url);
 const root = mkdtempSync(join(tmpdir(), 'cam-store-bench-'));
 let pg: TestPostgres | undefined;

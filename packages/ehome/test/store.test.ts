@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeInterop } from '../../../test-support/interop.js';
 import { startPostgres, type TestPostgres } from '../../../test-support/postgres.js';
@@ -12,8 +13,11 @@ import {
   type NewEvent,
   openEmbeddedStore,
   openPostgresStore,
+  type SqlDriver,
+  SqlStore,
   StoreError,
 } from '../src/index.js';
+import { commitOps, type SqlRun } from '../src/store/batch.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -274,6 +278,47 @@ describe('embedded store (PGlite)', () => {
     expect((await b.queryEvents({ deviceId: 'keep' })).events.map((e) => e.id)).toEqual([id]);
     await b.close();
   }, 60_000);
+});
+
+describe("group commit posted whole (the embedded store worker's path)", () => {
+  it('commits plain writes as one batch, never mixes a statement of its own into one, and keeps queue order', async () => {
+    const db = await PGlite.create();
+    const run =
+      (t: Pick<PGlite, 'query'>): SqlRun =>
+      async (sql, params) =>
+        (await t.query<Record<string, unknown>>(sql, params ? [...params] : undefined)).rows;
+    const calls: string[][] = [];
+    const driver: SqlDriver = {
+      query: run(db),
+      transaction: (body) => {
+        calls.push(['transaction']);
+        return db.transaction((t) => body(run(t)));
+      },
+      commitBatch: (ops, nodeId) => {
+        calls.push(ops.map((o) => o.k));
+        return db.transaction((t) => commitOps(run(t), ops, nodeId));
+      },
+      close: () => db.close(),
+    };
+    const store = new SqlStore('embedded', driver, { nodeId: 'n1' });
+    await store.migrate();
+    calls.length = 0;
+    // Queued in one tick: the first write starts a commit at once, the rest wait for the next ones.
+    const done = Promise.all([
+      store.putSession(session('A', 1), true),
+      store.touchSessions([{ deviceId: 'A', lastSeen: 5 }]),
+      store.putSession(session('B', 2), true),
+      store.appendAlarm(alarm('A', 10, 1), 'k1'),
+      store.appendEvent({ at: 11, type: 'online', deviceId: 'B', body: {} }),
+    ]);
+    await done;
+    expect(calls).toEqual([['session'], ['alarm'], ['transaction'], ['session', 'event']]);
+    expect((await store.session('A'))?.session.lastSeen).toBe(5);
+    expect((await store.session('B'))?.online).toBe(true);
+    const events = (await store.queryEvents({})).events.map((e) => e.type);
+    expect(events).toEqual(['alarm', 'online']);
+    await store.close();
+  });
 });
 
 describe('embedded store: alarm and picture links across a restart', () => {

@@ -1,86 +1,47 @@
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { SqlDriver, SqlRun } from './sql-store.js';
-
-type Row = Record<string, unknown>;
+import type { Row } from './batch.js';
+import { StoreError } from './errors.js';
+import type { PgliteReply, PgliteRequest, PgliteWorkerData } from './pglite-protocol.js';
+import type { SqlDriver } from './sql-store.js';
 
 /**
- * The worker's code, as text (evaluated, so it needs no file of its own in `dist` nor a TypeScript loader in tests):
- * it owns the PGlite database and runs what the platform's thread asks, one message per statement. A transaction is
- * a PGlite `transaction()` held open while its statements arrive; statements outside it wait for PGlite's own lock.
+ * Starts a worker from TypeScript sources; set on `globalThis` under this key by a development loader (the
+ * repository's test-support/source-worker.ts), never by the package itself.
  */
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-(async () => {
-  const { PGlite } = require(workerData.pglite);
-  let db;
-  try {
-    db = await PGlite.create(workerData.directory);
-  } catch (e) {
-    parentPort.postMessage({ id: 0, error: String(e && e.message || e) });
-    return;
-  }
-  const txs = new Map();
-  const ok = (id, rows) => parentPort.postMessage({ id, rows });
-  const fail = (id, e) => parentPort.postMessage({ id, error: String(e && e.message || e) });
-  parentPort.on('message', async (m) => {
-    try {
-      if (m.kind === 'query') ok(m.id, (await db.query(m.sql, m.params)).rows);
-      else if (m.kind === 'begin') {
-        const queue = [];
-        let wake;
-        let end;
-        txs.set(m.tx, { push(x) { queue.push(x); if (wake) { const w = wake; wake = undefined; w(); } } });
-        db.transaction(async (t) => {
-          ok(m.id, []);
-          for (;;) {
-            while (queue.length === 0) await new Promise((r) => { wake = r; });
-            const x = queue.shift();
-            if (x.kind === 'commit') { end = x; return; }
-            if (x.kind === 'rollback') { end = x; throw new Error('rolled back'); }
-            try { ok(x.id, (await t.query(x.sql, x.params)).rows); } catch (e) { fail(x.id, e); }
-          }
-        }).then(
-          () => { txs.delete(m.tx); ok(end.id, []); },
-          (e) => {
-            txs.delete(m.tx);
-            if (end && end.kind === 'rollback') ok(end.id, []);
-            else fail(end ? end.id : m.id, e);
-          },
-        );
-      } else if (m.kind === 'tx' || m.kind === 'commit' || m.kind === 'rollback') {
-        const tx = txs.get(m.tx);
-        if (!tx) fail(m.id, new Error('no such transaction'));
-        else tx.push(m);
-      } else if (m.kind === 'close') {
-        await db.close();
-        ok(m.id, []);
-      }
-    } catch (e) {
-      fail(m.id, e);
-    }
-  });
-  parentPort.postMessage({ id: 0, rows: [] });
-})();
-`;
+const SOURCE_WORKER_STARTER = Symbol.for('@cam/gvsp.sourceWorkerStarter');
+type SourceWorkerStarter = (entry: URL, options: { workerData: unknown }) => Worker;
+
+function startWorker(workerData: PgliteWorkerData): Worker {
+  // the shipped build: dist/pglite-worker.js (its own tsup entry) beside dist/index.js
+  const js = new URL('./pglite-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, execArgv: [] });
+  const fromSource = (globalThis as { [SOURCE_WORKER_STARTER]?: SourceWorkerStarter })[SOURCE_WORKER_STARTER];
+  if (fromSource) return fromSource(new URL('./pglite-worker.ts', import.meta.url), { workerData });
+  throw new StoreError(
+    `the embedded store's worker ${fileURLToPath(js)} is missing: build the package (pnpm --filter @cam/ehome build), ` +
+      'or, running from TypeScript sources, load test-support/source-worker.ts first',
+  );
+}
+
+type Request = PgliteRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
 /**
  * PGlite in a worker thread: PostgreSQL-in-WASM runs each statement synchronously for 0.5-2.5 ms, which on the
- * platform's own thread stalls every UDP and HTTP server meanwhile. Here the platform's thread only posts messages.
+ * platform's own thread stalls every UDP and HTTP server meanwhile. Here the platform's thread only posts
+ * messages: a group commit is one message each way (`commitBatch`), whatever its statements.
  */
 export async function openPgliteThread(directory: string): Promise<SqlDriver> {
-  const worker = new Worker(WORKER, {
-    eval: true,
-    workerData: { directory, pglite: createRequire(import.meta.url).resolve('@electric-sql/pglite') },
-  });
+  const worker = startWorker({ directory });
   let next = 1;
   let txCounter = 0;
-  const waiting = new Map<number, { resolve: (rows: Row[]) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (rows: unknown[]) => void; reject: (e: Error) => void }>();
   let failed: Error | undefined;
   const ready = new Promise<void>((resolve, reject) => {
     waiting.set(0, { resolve: () => resolve(), reject });
   });
-  worker.on('message', (m: { id: number; rows?: Row[]; error?: string }) => {
+  worker.on('message', (m: PgliteReply) => {
     const w = waiting.get(m.id);
     if (!w) return;
     waiting.delete(m.id);
@@ -93,8 +54,8 @@ export async function openPgliteThread(directory: string): Promise<SqlDriver> {
     waiting.clear();
   };
   worker.on('error', die);
-  worker.on('exit', () => die(new Error('the store thread exited')));
-  const call = (msg: Record<string, unknown>): Promise<Row[]> => {
+  worker.on('exit', () => die(new StoreError('the store thread exited')));
+  const call = (msg: Request): Promise<unknown[]> => {
     if (failed) return Promise.reject(failed);
     const id = next++;
     return new Promise((resolve, reject) => {
@@ -102,15 +63,22 @@ export async function openPgliteThread(directory: string): Promise<SqlDriver> {
       worker.postMessage({ ...msg, id });
     });
   };
-  await ready;
+  try {
+    await ready;
+  } catch (e) {
+    await worker.terminate();
+    throw e;
+  }
+  const rows = (p: Promise<unknown[]>): Promise<Row[]> => p as Promise<Row[]>;
   return {
-    query: (sql, params) => call({ kind: 'query', sql, params: params ? [...params] : [] }),
-    transaction: async <T>(body: (run: SqlRun) => Promise<T>): Promise<T> => {
+    query: (sql, params) => rows(call({ kind: 'query', sql, params: params ? [...params] : [] })),
+    commitBatch: (ops, nodeId) => call({ kind: 'batch', ops: [...ops], nodeId }),
+    transaction: async <T>(body: (run: (sql: string, params?: readonly unknown[]) => Promise<Row[]>) => Promise<T>) => {
       const tx = ++txCounter;
       await call({ kind: 'begin', tx });
       let result: T;
       try {
-        result = await body((sql, params) => call({ kind: 'tx', tx, sql, params: params ? [...params] : [] }));
+        result = await body((sql, params) => rows(call({ kind: 'tx', tx, sql, params: params ? [...params] : [] })));
       } catch (e) {
         await call({ kind: 'rollback', tx }).catch(() => {});
         throw e;

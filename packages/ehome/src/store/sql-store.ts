@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeviceSession } from '../platform/registry.js';
+import { commitOps, type DataWriteOp, json, mediaOf, num, type Row, type SqlRun, type WriteOp } from './batch.js';
 import { StoreError } from './errors.js';
-import { LINK_WINDOW_MS, linkInto, wantedMedia } from './links.js';
 import { MIGRATION_LOCK, MIGRATIONS } from './migrations.js';
 import {
   type CommandRecord,
@@ -18,10 +18,7 @@ import {
   type StoredEvent,
 } from './types.js';
 
-type Row = Record<string, unknown>;
-
-/** One way to run a parameterized statement (`$1`, `$2`, ...): PGlite and `pg` share this shape. */
-export type SqlRun = (sql: string, params?: readonly unknown[]) => Promise<Row[]>;
+export type { SqlRun } from './batch.js';
 
 /** What {@link SqlStore} needs of a database: queries, transactions, and (PostgreSQL) notifications. */
 export interface SqlDriver {
@@ -29,6 +26,13 @@ export interface SqlDriver {
   transaction<T>(body: (run: SqlRun) => Promise<T>): Promise<T>;
   /** Transactions may run at once (a pool of connections): the store then commits urgent writes on their own. */
   concurrentTransactions?: boolean;
+  /**
+   * Commits a batch of plain-data writes in one transaction where the database runs (the embedded store's worker
+   * thread): one message each way instead of one per statement, so a busy platform thread never stretches a
+   * transaction. Without it the store runs the same writes through `transaction`.
+   * @internal
+   */
+  commitBatch?(ops: readonly DataWriteOp[], nodeId: string): Promise<unknown[]>;
   /** Publishes "events were committed" to the other nodes (PostgreSQL NOTIFY). */
   notify?(): Promise<void>;
   /** Calls `listener` when another node committed events (PostgreSQL LISTEN). */
@@ -53,15 +57,7 @@ export interface SqlStoreOptions {
   closeTimeoutMs?: number;
 }
 
-/** A write as queued: what it is, so a group commit can turn many of a kind into one multi-row statement. */
-type Op =
-  | { k: 'event'; e: NewEvent }
-  | { k: 'alarm'; e: NewEvent; dedupe: string }
-  | { k: 'update'; id: number; body: Record<string, unknown> }
-  | { k: 'media'; m: Omit<MediaRecord, 'id' | 'nodeId'> }
-  | { k: 'session'; s: DeviceSession; online: boolean }
-  | { k: 'command'; c: CommandRecord }
-  | { k: 'run'; run: (q: SqlRun) => Promise<unknown> };
+type Op = WriteOp;
 
 interface QueuedWrite {
   op: Op;
@@ -89,29 +85,6 @@ const TOUCH_CHUNK = 500;
 async function count(q: SqlRun, del: string, params: unknown[]): Promise<number> {
   const r = await q(`with d as (${del} returning 1) select count(*) as n from d`, params);
   return Number(r[0]?.n ?? 0);
-}
-
-/** JSON for a jsonb column: PostgreSQL refuses U+0000 in text, so a NUL from the wire becomes U+FFFD. */
-function toJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? x.replaceAll('\u0000', '\ufffd') : x));
-}
-
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const json = (v: unknown): Record<string, unknown> =>
-  (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>;
-
-function mediaOf(r: Row): MediaRecord {
-  return {
-    id: num(r.id),
-    nodeId: String(r.node_id),
-    deviceId: String(r.device_id),
-    kind: r.kind === 'video' ? 'video' : 'picture',
-    mediaId: String(r.media_id),
-    path: String(r.path),
-    size: num(r.size),
-    channel: r.channel === null || r.channel === undefined ? undefined : num(r.channel),
-    receivedAt: num(r.received_at),
-  };
 }
 
 /**
@@ -223,20 +196,27 @@ export class SqlStore implements EhomeStore {
       while (pending() > 0) {
         const batch = lane === 'behind' ? [] : this.urgent.splice(0, this.maxBatch);
         // Behind writes fill the batch up to `maxBehind`, with at most one statement of its own (a chunk of
-        // lastSeen, retention): the transaction stays short, so an alarm arriving meanwhile waits little.
+        // lastSeen, retention): the transaction stays short, so an alarm arriving meanwhile waits little. Where the
+        // database commits plain-data batches itself (`commitBatch`), a statement of its own is never mixed in: it
+        // waits until it heads the queue and then commits alone, so the writes before it keep their order.
         const room = lane === 'urgent' ? 0 : Math.min(this.maxBatch - batch.length, this.maxBehind, this.queue.length);
         let take = 0;
-        for (let runs = 0; take < room; take++) if (this.queue[take]!.op.k === 'run' && runs++ > 0) break;
+        if (this.db.commitBatch) {
+          while (take < room && this.queue[take]!.op.k !== 'run') take++;
+          if (take === 0 && batch.length === 0 && room > 0) take = 1;
+        } else {
+          for (let runs = 0; take < room; take++) if (this.queue[take]!.op.k === 'run' && runs++ > 0) break;
+        }
         for (const w of this.queue.splice(0, take)) batch.push(w);
         const started = performance.now();
         try {
-          const results = await this.db.transaction((q) => this.commitBatch(q, batch));
+          const results = await this.commit(batch);
           for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]);
         } catch {
           // One bad write must not fail the others: commit them one by one.
           for (const w of batch) {
             try {
-              w.resolve((await this.db.transaction((q) => this.commitBatch(q, [w])))[0]);
+              w.resolve((await this.commit([w]))[0]);
             } catch (e) {
               w.reject(new StoreError(`store write failed: ${e instanceof Error ? e.message : String(e)}`));
             }
@@ -254,236 +234,12 @@ export class SqlStore implements EhomeStore {
     if (events && this.db.notify) await this.db.notify().catch(() => {});
   }
 
-  /**
-   * One transaction for a batch of writes: a handful of statements whatever its size (one multi-row statement per
-   * kind of write, `unnest` of parameter arrays), and links between alarms and uploads made in it. Returns each
-   * write's result, in order.
-   */
-  private async commitBatch(q: SqlRun, batch: readonly QueuedWrite[]): Promise<unknown[]> {
-    const results: unknown[] = new Array(batch.length).fill(undefined);
-    const of = <K extends Op['k']>(k: K): { i: number; op: Extract<Op, { k: K }> }[] => {
-      const out: { i: number; op: Extract<Op, { k: K }> }[] = [];
-      for (let i = 0; i < batch.length; i++)
-        if (batch[i]!.op.k === k) out.push({ i, op: batch[i]!.op as Extract<Op, { k: K }> });
-      return out;
-    };
-    // Statements of their own (heartbeat, lastSeen, retention), in queue order.
-    for (const { i, op } of of('run')) results[i] = await op.run(q);
-    // The statements below are sent in two pipelined groups (each group's statements posted at once, run in
-    // order on the one connection/worker): a round trip per group, not per statement.
-    const groupA: Promise<Row[]>[] = [];
-    // Bodies replaced (the last one of an id wins).
-    const updates = new Map<number, Record<string, unknown>>();
-    for (const { op } of of('update')) updates.set(op.id, op.body);
-    if (updates.size > 0) {
-      groupA.push(
-        q(
-          'update events e set body = u.body::jsonb from unnest($1::bigint[], $2::text[]) as u(id, body) where e.id = u.id',
-          [[...updates.keys()], [...updates.values()].map(toJson)],
-        ),
-      );
-    }
-    // Uploads, before the read below so an alarm of this batch sees them.
-    const media = of('media');
-    const ms = media.map((x) => x.op.m);
-    const mediaInsert =
-      ms.length === 0
-        ? undefined
-        : q(
-            `insert into media (node_id, device_id, kind, media_id, path, size, channel, received_at)
-             select $1, d, k, m, p, s, c, r
-             from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[])
-               with ordinality as u(d, k, m, p, s, c, r, o)
-             order by o returning id`,
-            [
-              this.nodeId,
-              ms.map((m) => m.deviceId),
-              ms.map((m) => m.kind),
-              ms.map((m) => m.mediaId),
-              ms.map((m) => m.path),
-              ms.map((m) => m.size),
-              ms.map((m) => m.channel ?? null),
-              ms.map((m) => m.receivedAt),
-            ],
-          );
-    if (mediaInsert) groupA.push(mediaInsert);
-    // Alarms (once per dedupe key) and other events.
-    const alarms = of('alarm');
-    const first = new Map<string, { i: number; op: Extract<Op, { k: 'alarm' }> }>();
-    for (const x of alarms) if (!first.has(x.op.dedupe)) first.set(x.op.dedupe, x);
-    const unique = [...first.values()];
-    const bodies = unique.map((x) => x.op.e.body);
-    // One read for both directions of linking: the uploads the new alarms name (this batch's included, inserted
-    // just before), and the alarms committed before that name this batch's uploads.
-    const wanted = unique.flatMap((x) => wantedMedia(x.op.e.body).map((w) => w.id));
-    let linkRead: Promise<Row[]> | undefined;
-    if (wanted.length > 0 || ms.length > 0) {
-      const ats = unique.map((x) => x.op.e.at);
-      const received = ms.map((m) => m.receivedAt);
-      linkRead = q(
-        `select 'm' as src, id, node_id, device_id, kind, media_id, path, size, channel, received_at,
-                null::bigint as at, null::jsonb as body
-           from media where $1::boolean and device_id = any($2::text[]) and media_id = any($3::text[])
-             and received_at between $4 and $5
-         union all
-         select 'a', id, null, device_id, null, null, null, null, null, null, at, body
-           from events where $6::boolean and type = 'alarm' and device_id = any($7::text[]) and at between $8 and $9
-             and (body->'alarm'->'picIds' ?| $10::text[] or body->'alarm'->>'videoId' = any($10::text[]))`,
-        [
-          wanted.length > 0,
-          [...new Set(unique.map((x) => x.op.e.deviceId ?? ''))],
-          [...new Set(wanted)],
-          wanted.length > 0 ? Math.min(...ats) - LINK_WINDOW_MS : 0,
-          wanted.length > 0 ? Math.max(...ats) + LINK_WINDOW_MS : 0,
-          ms.length > 0,
-          [...new Set(ms.map((m) => m.deviceId))],
-          ms.length > 0 ? Math.min(...received) - LINK_WINDOW_MS : 0,
-          ms.length > 0 ? Math.max(...received) + LINK_WINDOW_MS : 0,
-          [...new Set(ms.map((m) => m.mediaId))],
-        ],
-      );
-      groupA.push(linkRead);
-    }
-    await Promise.all(groupA);
-    const newMedia: MediaRecord[] = [];
-    if (mediaInsert) {
-      // Ids come from one sequence in insertion order: ascending ids are the rows in order.
-      const ids = (await mediaInsert).map((r) => num(r.id)).sort((x, y) => x - y);
-      if (ids.length !== ms.length)
-        throw new StoreError(`media insert returned ${ids.length} ids for ${ms.length} rows`);
-      media.forEach((x, n) => {
-        results[x.i] = ids[n];
-        newMedia.push({ ...x.op.m, id: ids[n]!, nodeId: this.nodeId });
-      });
-    }
-    const groupB: Promise<Row[]>[] = [];
-    if (linkRead) {
-      const rows = await linkRead;
-      // The newest upload of a PicID first: it is the one linked (a re-upload after a lost answer).
-      const found = rows
-        .filter((r) => r.src === 'm')
-        .map(mediaOf)
-        .sort((x, y) => y.id - x.id);
-      for (const m of found) {
-        unique.forEach((x, n) => {
-          const linked = linkInto(bodies[n]!, x.op.e.at, x.op.e.deviceId, m);
-          if (linked) bodies[n] = linked;
-        });
-      }
-      // Alarms committed before this batch that name one of its uploads: linked in this same transaction.
-      const changed = new Map<number, Record<string, unknown>>();
-      for (const r of rows) {
-        if (r.src !== 'a') continue;
-        const id = num(r.id);
-        const before = changed.get(id) ?? json(r.body);
-        let body = before;
-        for (const m of newMedia) body = linkInto(body, num(r.at), String(r.device_id), m) ?? body;
-        if (body !== before) changed.set(id, body);
-      }
-      if (changed.size > 0) {
-        groupB.push(
-          q(
-            'update events e set body = u.body::jsonb from unnest($1::bigint[], $2::text[]) as u(id, body) where e.id = u.id',
-            [[...changed.keys()], [...changed.values()].map(toJson)],
-          ),
-        );
-      }
-    }
-    const events = of('event');
-    const es = [...unique.map((x) => x.op.e), ...events.map((x) => x.op.e)];
-    // One insert: the alarms (a resend already stored is skipped by its dedupe key), then the other events.
-    const eventInsert =
-      es.length === 0
-        ? undefined
-        : q(
-            `insert into events (at, type, device_id, dedupe, body)
-             select a, t, d, k, b::jsonb from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
-               with ordinality as u(a, t, d, k, b, o)
-             order by o on conflict (dedupe) do nothing returning id, dedupe`,
-            [
-              es.map((e) => e.at),
-              es.map((e) => e.type),
-              es.map((e) => e.deviceId ?? null),
-              [...unique.map((x) => x.op.dedupe), ...events.map(() => null)],
-              [...bodies.map(toJson), ...events.map((x) => toJson(x.op.e.body))],
-            ],
-          );
-    if (eventInsert) groupB.push(eventInsert);
-    // Sessions (the last of a device wins) and command history.
-    const sessions = new Map<string, { s: DeviceSession; online: boolean }>();
-    for (const { op } of of('session')) sessions.set(op.s.deviceId, op);
-    if (sessions.size > 0) {
-      const ss = [...sessions.values()];
-      groupB.push(
-        q(
-          `insert into sessions (device_id, node_id, online, registered_at, last_seen, session)
-           select d, $1, o, r, l, s::jsonb from unnest($2::text[], $3::boolean[], $4::bigint[], $5::bigint[], $6::text[])
-             as u(d, o, r, l, s)
-           on conflict (device_id) do update set node_id = excluded.node_id, online = excluded.online,
-             registered_at = excluded.registered_at, last_seen = excluded.last_seen, session = excluded.session
-           where excluded.online or sessions.node_id = excluded.node_id`,
-          [
-            this.nodeId,
-            ss.map((x) => x.s.deviceId),
-            ss.map((x) => x.online),
-            ss.map((x) => x.s.registeredAt),
-            ss.map((x) => x.s.lastSeen),
-            ss.map((x) => toJson(x.s)),
-          ],
-        ),
-      );
-    }
-    const commands = of('command').map((x) => x.op.c);
-    if (commands.length > 0) {
-      groupB.push(
-        q(
-          `insert into commands (at, node_id, device_id, command, status, duration_ms, error)
-           select a, $1, d, c, s, m, e from unnest($2::bigint[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::text[])
-             as u(a, d, c, s, m, e)`,
-          [
-            this.nodeId,
-            commands.map((c) => c.at),
-            commands.map((c) => c.deviceId),
-            commands.map((c) => c.command),
-            commands.map((c) => c.status ?? null),
-            commands.map((c) => Math.round(c.durationMs)),
-            commands.map((c) => c.error ?? null),
-          ],
-        ),
-      );
-    }
-    await Promise.all(groupB);
-    if (eventInsert) {
-      const alarmIds = new Map<string, number>();
-      const eventIds: number[] = [];
-      for (const r of await eventInsert) {
-        if (r.dedupe === null || r.dedupe === undefined) eventIds.push(num(r.id));
-        else alarmIds.set(String(r.dedupe), num(r.id));
-      }
-      // Ids come from one sequence in insertion order: ascending ids are the events in order.
-      eventIds.sort((x, y) => x - y);
-      if (eventIds.length !== events.length) {
-        throw new StoreError(`event insert returned ${eventIds.length} ids for ${events.length} rows`);
-      }
-      events.forEach((x, n) => {
-        results[x.i] = eventIds[n];
-      });
-      const old = unique.map((x) => x.op.dedupe).filter((k) => !alarmIds.has(k));
-      const earlier = new Map<string, number>();
-      if (old.length > 0) {
-        for (const r of await q('select id, dedupe from events where dedupe = any($1::text[])', [old])) {
-          earlier.set(String(r.dedupe), num(r.id));
-        }
-      }
-      for (const x of alarms) {
-        const fresh = alarmIds.get(x.op.dedupe);
-        results[x.i] =
-          fresh !== undefined && first.get(x.op.dedupe) === x
-            ? { id: fresh, duplicate: false }
-            : { id: fresh ?? earlier.get(x.op.dedupe) ?? 0, duplicate: true };
-      }
-    }
-    return results;
+  /** One transaction for `batch`: posted whole to the database's thread when it can take it, else run here. */
+  private commit(batch: readonly QueuedWrite[]): Promise<unknown[]> {
+    const ops = batch.map((w) => w.op);
+    const plain = ops.filter((op): op is DataWriteOp => op.k !== 'run');
+    if (this.db.commitBatch && plain.length === ops.length) return this.db.commitBatch(plain, this.nodeId);
+    return this.db.transaction((q) => commitOps(q, ops, this.nodeId));
   }
 
   private wake(): void {

@@ -123,8 +123,22 @@ jpeg.set([0xff, 0xd9], jpeg.length - 2);
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 let uploadsOk = 0;
 let uploadsFailed = 0;
+/** Why uploads failed (status or error), the first few: a failure must be explained, not only counted. */
+const uploadFailures: string[] = [];
+const failed = (why: string): void => {
+  uploadsFailed++;
+  if (uploadFailures.length < 5) uploadFailures.push(why);
+};
 const uploadMs: number[] = [];
-function upload(d: (typeof devices)[number], picId: string): Promise<void> {
+let uploadRetries = 0;
+/**
+ * One picture upload over a keep-alive connection. A request written to a pooled connection that the server had just
+ * closed as idle (its 5 s keep-alive timeout, racing the reuse) fails with ECONNRESET on `reusedSocket`: the race
+ * Node's http documentation describes. It is retried once on a new connection, as HTTP clients do (undici, which
+ * the simulated device uses, avoids it by honouring the server's Keep-Alive hint); a re-upload of a PicID is
+ * linked by the platform like the first. Every other failure counts, with its reason.
+ */
+function upload(d: (typeof devices)[number], picId: string, retry = true): Promise<void> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const req = httpRequest(
@@ -142,13 +156,19 @@ function upload(d: (typeof devices)[number], picId: string): Promise<void> {
           if (res.statusCode === 200) {
             uploadsOk++;
             uploadMs.push(performance.now() - t0);
-          } else uploadsFailed++;
+          } else failed(`HTTP ${res.statusCode}`);
           resolve();
         });
       },
     );
-    req.on('error', () => {
-      uploadsFailed++;
+    req.on('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (retry && req.reusedSocket && code === 'ECONNRESET') {
+        uploadRetries++;
+        resolve(upload(d, picId, false));
+        return;
+      }
+      failed(`${code ?? ''} ${e.message}${req.reusedSocket ? ' (reused connection)' : ''}`);
       resolve();
     });
     req.end(jpeg);
@@ -217,6 +237,8 @@ process.send?.({
   ackMax: q(ackMs, 1),
   uploadsOk,
   uploadsFailed,
+  uploadFailures,
+  uploadRetries,
   uploadP99: q(uploadMs, 0.99),
 });
 for (const d of devices) d.socket.close();

@@ -86,7 +86,7 @@ try {
   );
   children.push(load);
   const loadBefore = loadavg();
-  const done = await message<Record<string, number>>(
+  const done = await message<Record<string, unknown>>(
     load,
     'done',
     (Number(values.seconds) + Number(values.settle) + 300) * 1000,

@@ -374,4 +374,28 @@ describeInterop('PostgreSQL store', ['postgresql'], () => {
       await b.close();
     }
   }, 60_000);
+  it('alarms and their uploads committed at the same moment, on two nodes and two lanes each, are all linked', async () => {
+    const [a, b] = await Promise.all([openPostgresStore(pg.url), openPostgresStore(pg.url)]);
+    try {
+      const t = Date.now();
+      const devices = Array.from({ length: 60 }, (_, i) => `race${i}`);
+      // Each device's alarm and its picture at once: half of the pairs on one node (two urgent lanes), half across
+      // the two nodes; no order between the alarm and the upload.
+      await Promise.all(
+        devices.flatMap((d, i) => [
+          a.appendAlarm(alarmNaming(d, t, ['P']), `["${d}",1]`),
+          (i % 2 === 0 ? a : b).addMedia(upload(d, 'P', t + 10)),
+        ]),
+      );
+      const incomplete: string[] = [];
+      for (const d of devices) {
+        const body = (await b.queryEvents({ deviceId: d, type: 'alarm' })).events[0]?.body;
+        if (body?.complete !== true) incomplete.push(d);
+      }
+      expect(incomplete).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
 });

@@ -59,7 +59,12 @@ export function mediaOf(r: Row): MediaRecord {
  * kind of write, `unnest` of parameter arrays), and links between alarms and uploads made in it. Returns each
  * write's result, in order.
  */
-export async function commitOps(q: SqlRun, ops: readonly WriteOp[], nodeId: string): Promise<unknown[]> {
+export async function commitOps(
+  q: SqlRun,
+  ops: readonly WriteOp[],
+  nodeId: string,
+  lockDevices = false,
+): Promise<unknown[]> {
   const results: unknown[] = new Array(ops.length).fill(undefined);
   const of = <K extends WriteOp['k']>(k: K): { i: number; op: Extract<WriteOp, { k: K }> }[] => {
     const out: { i: number; op: Extract<WriteOp, { k: K }> }[] = [];
@@ -68,6 +73,24 @@ export async function commitOps(q: SqlRun, ops: readonly WriteOp[], nodeId: stri
   };
   // Statements of their own (heartbeat, lastSeen, retention), in queue order.
   for (const { i, op } of of('run')) results[i] = await op.run(q);
+  if (lockDevices) {
+    // One transaction-scoped advisory lock per device whose alarms or uploads this batch writes, taken in one
+    // order by every transaction (so two never wait for each other), before the read that links them: a
+    // transaction committing an alarm and another committing its upload at the same time are serialized, and the
+    // second one's read (READ COMMITTED: a new snapshot per statement) sees the first one's rows.
+    const devices = new Set<string>();
+    for (const op of ops) {
+      if (op.k === 'alarm') devices.add(op.e.deviceId ?? '');
+      else if (op.k === 'media') devices.add(op.m.deviceId);
+    }
+    if (devices.size > 0) {
+      await q(
+        `select count(pg_advisory_xact_lock(k)) from
+           (select distinct hashtextextended('cam-ehome-link:' || d, 0) as k from unnest($1::text[]) as u(d) order by k) t`,
+        [[...devices]],
+      );
+    }
+  }
   // The statements below are sent in two pipelined groups (each group's statements posted at once, run in
   // order on the one connection/worker): a round trip per group, not per statement.
   const groupA: Promise<Row[]>[] = [];

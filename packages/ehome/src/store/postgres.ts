@@ -13,11 +13,15 @@ export async function openPostgresStore(
   url: string,
   options: SqlStoreOptions & { poolSize?: number } = {},
 ): Promise<SqlStore> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 4, connectionTimeoutMillis: 10_000 });
+  const poolSize = options.poolSize ?? 4;
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
   pool.on('error', () => {}); // an idle client's failure: the pool replaces it
   let listener: pg.Client | undefined;
   const driver: SqlDriver = {
     concurrentTransactions: true,
+    // Alarms and uploads commit on up to two connections at once (a stalled transaction holds up only its own
+    // writes), leaving the rest of the pool to the written-behind lane and to queries.
+    urgentConcurrency: Math.max(1, Math.min(2, poolSize - 2)),
     query: async (sql, params) => (await pool.query(sql, params ? [...params] : undefined)).rows,
     transaction: async (body) => {
       const client = await pool.connect();

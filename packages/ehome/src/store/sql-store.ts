@@ -27,6 +27,13 @@ export interface SqlDriver {
   /** Transactions may run at once (a pool of connections): the store then commits urgent writes on their own. */
   concurrentTransactions?: boolean;
   /**
+   * With `concurrentTransactions`: how many transactions of writes a device waits for (alarms, uploads) may run at
+   * once (default 1). One that stalls then holds up only its own writes. Such transactions take a lock per device
+   * they write for (a PostgreSQL advisory lock) before they link alarms and uploads, so an alarm and its upload
+   * committed at the same time, here or by another platform process, still see each other.
+   */
+  urgentConcurrency?: number;
+  /**
    * Commits a batch of plain-data writes in one transaction where the database runs (the embedded store's worker
    * thread): one message each way instead of one per statement, so a busy platform thread never stretches a
    * transaction. Without it the store runs the same writes through `transaction`.
@@ -102,7 +109,8 @@ export class SqlStore implements EhomeStore {
   private batches = 0;
   private writes = 0;
   private maxBatchMs = 0;
-  private readonly draining = new Set<Lane>();
+  /** Drains running per lane (`urgent` may run several, see `SqlDriver.urgentConcurrency`). */
+  private readonly draining = new Map<Lane, number>();
   private closed = false;
   private readonly listeners = new Set<() => void>();
   private readonly maxQueued: number;
@@ -174,7 +182,9 @@ export class SqlStore implements EhomeStore {
     return new Promise<T>((resolve, reject) => {
       (urgent ? this.urgent : this.queue).push({ op, resolve: resolve as (v: unknown) => void, reject });
       const lane: Lane = this.db.concurrentTransactions !== true ? 'both' : urgent ? 'urgent' : 'behind';
-      if (!this.draining.has(lane)) void this.drain(lane);
+      const running = this.draining.get(lane) ?? 0;
+      const most = lane === 'urgent' ? Math.max(1, this.db.urgentConcurrency ?? 1) : 1;
+      if (running < most) void this.drain(lane);
     });
   }
 
@@ -184,7 +194,7 @@ export class SqlStore implements EhomeStore {
    * written-behind transaction never delays an acknowledgement.
    */
   private async drain(lane: Lane): Promise<void> {
-    this.draining.add(lane);
+    this.draining.set(lane, (this.draining.get(lane) ?? 0) + 1);
     let events = false;
     const pending = (): number =>
       lane === 'urgent'
@@ -229,7 +239,9 @@ export class SqlStore implements EhomeStore {
         this.wake();
       }
     } finally {
-      this.draining.delete(lane);
+      const left = (this.draining.get(lane) ?? 1) - 1;
+      if (left > 0) this.draining.set(lane, left);
+      else this.draining.delete(lane);
     }
     if (events && this.db.notify) await this.db.notify().catch(() => {});
   }
@@ -239,7 +251,10 @@ export class SqlStore implements EhomeStore {
     const ops = batch.map((w) => w.op);
     const plain = ops.filter((op): op is DataWriteOp => op.k !== 'run');
     if (this.db.commitBatch && plain.length === ops.length) return this.db.commitBatch(plain, this.nodeId);
-    return this.db.transaction((q) => commitOps(q, ops, this.nodeId));
+    // Where transactions run at once (PostgreSQL: this process's urgent lanes, other processes), the devices an
+    // alarm or upload links are locked first, so two transactions never link past each other.
+    const lock = this.db.concurrentTransactions === true;
+    return this.db.transaction((q) => commitOps(q, ops, this.nodeId, lock));
   }
 
   private wake(): void {

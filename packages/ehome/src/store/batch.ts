@@ -31,6 +31,16 @@ export type WriteOp =
 /** The writes of a batch that can be posted to a worker: everything but `run`. @internal */
 export type DataWriteOp = Exclude<WriteOp, { k: 'run' }>;
 
+/** A device's advisory lock key (FNV-1a, 32 bits): the same in every process, collisions only serialize more. */
+function lockKey(deviceId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < deviceId.length; i++) {
+    h ^= deviceId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
 /** JSON for a jsonb column: PostgreSQL refuses U+0000 in text, so a NUL from the wire becomes U+FFFD. */
 export function toJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? x.replaceAll('\u0000', '\ufffd') : x));
@@ -84,11 +94,9 @@ export async function commitOps(
       else if (op.k === 'media') devices.add(op.m.deviceId);
     }
     if (devices.size > 0) {
-      await q(
-        `select count(pg_advisory_xact_lock(k)) from
-           (select distinct hashtextextended('cam-ehome-link:' || d, 0) as k from unnest($1::text[]) as u(d) order by k) t`,
-        [[...devices]],
-      );
+      // Keys as literals (numbers only): a statement without parameters can travel with the BEGIN before it.
+      const keys = [...new Set([...devices].map(lockKey))].sort((x, y) => x - y);
+      await q(`select count(pg_advisory_xact_lock(k)) from unnest('{${keys.join(',')}}'::bigint[]) as u(k)`);
     }
   }
   // The statements below are sent in two pipelined groups (each group's statements posted at once, run in
@@ -105,30 +113,26 @@ export async function commitOps(
       ),
     );
   }
-  // Uploads, before the read below so an alarm of this batch sees them.
+  // Uploads: inserted by the same statement as the read below (a CTE), so a batch with uploads costs one round trip
+  // for both; the read does not see the rows the CTE inserts, so they come back as `i` rows and are linked from
+  // there.
   const media = of('media');
   const ms = media.map((x) => x.op.m);
-  const mediaInsert =
-    ms.length === 0
-      ? undefined
-      : q(
-          `insert into media (node_id, device_id, kind, media_id, path, size, channel, received_at)
-           select $1, d, k, m, p, s, c, r
-           from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[])
-             with ordinality as u(d, k, m, p, s, c, r, o)
-           order by o returning id`,
-          [
-            nodeId,
-            ms.map((m) => m.deviceId),
-            ms.map((m) => m.kind),
-            ms.map((m) => m.mediaId),
-            ms.map((m) => m.path),
-            ms.map((m) => m.size),
-            ms.map((m) => m.channel ?? null),
-            ms.map((m) => m.receivedAt),
-          ],
-        );
-  if (mediaInsert) groupA.push(mediaInsert);
+  const mediaInsert = `insert into media (node_id, device_id, kind, media_id, path, size, channel, received_at)
+     select $1, d, k, m, p, s, c, r
+     from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[])
+       with ordinality as u(d, k, m, p, s, c, r, o)
+     order by o returning id`;
+  const mediaParams = [
+    nodeId,
+    ms.map((m) => m.deviceId),
+    ms.map((m) => m.kind),
+    ms.map((m) => m.mediaId),
+    ms.map((m) => m.path),
+    ms.map((m) => m.size),
+    ms.map((m) => m.channel ?? null),
+    ms.map((m) => m.receivedAt),
+  ];
   // Alarms (once per dedupe key) and other events.
   const alarms = of('alarm');
   const first = new Map<string, { i: number; op: Extract<WriteOp, { k: 'alarm' }> }>();
@@ -142,35 +146,50 @@ export async function commitOps(
   if (wanted.length > 0 || ms.length > 0) {
     const ats = unique.map((x) => x.op.e.at);
     const received = ms.map((m) => m.receivedAt);
-    linkRead = q(
-      `select 'm' as src, id, node_id, device_id, kind, media_id, path, size, channel, received_at,
+    // Parameters from $o+1: after the media insert's 8 when it is part of the statement.
+    const o = ms.length > 0 ? 8 : 0;
+    const p = (n: number): string => `$${o + n}`;
+    const read = `select 'm' as src, id, node_id, device_id, kind, media_id, path, size, channel, received_at,
               null::bigint as at, null::jsonb as body
-         from media where $1::boolean and device_id = any($2::text[]) and media_id = any($3::text[])
-           and received_at between $4 and $5
+         from media where ${p(1)}::boolean and device_id = any(${p(2)}::text[]) and media_id = any(${p(3)}::text[])
+           and received_at between ${p(4)} and ${p(5)}
        union all
        select 'a', id, null, device_id, null, null, null, null, null, null, at, body
-         from events where $6::boolean and type = 'alarm' and device_id = any($7::text[]) and at between $8 and $9
-           and (body->'alarm'->'picIds' ?| $10::text[] or body->'alarm'->>'videoId' = any($10::text[]))`,
-      [
-        wanted.length > 0,
-        [...new Set(unique.map((x) => x.op.e.deviceId ?? ''))],
-        [...new Set(wanted)],
-        wanted.length > 0 ? Math.min(...ats) - LINK_WINDOW_MS : 0,
-        wanted.length > 0 ? Math.max(...ats) + LINK_WINDOW_MS : 0,
-        ms.length > 0,
-        [...new Set(ms.map((m) => m.deviceId))],
-        ms.length > 0 ? Math.min(...received) - LINK_WINDOW_MS : 0,
-        ms.length > 0 ? Math.max(...received) + LINK_WINDOW_MS : 0,
-        [...new Set(ms.map((m) => m.mediaId))],
-      ],
-    );
+         from events where ${p(6)}::boolean and type = 'alarm' and device_id = any(${p(7)}::text[])
+           and at between ${p(8)} and ${p(9)}
+           and (body->'alarm'->'picIds' ?| ${p(10)}::text[] or body->'alarm'->>'videoId' = any(${p(10)}::text[]))`;
+    const readParams = [
+      wanted.length > 0,
+      [...new Set(unique.map((x) => x.op.e.deviceId ?? ''))],
+      [...new Set(wanted)],
+      wanted.length > 0 ? Math.min(...ats) - LINK_WINDOW_MS : 0,
+      wanted.length > 0 ? Math.max(...ats) + LINK_WINDOW_MS : 0,
+      ms.length > 0,
+      [...new Set(ms.map((m) => m.deviceId))],
+      ms.length > 0 ? Math.min(...received) - LINK_WINDOW_MS : 0,
+      ms.length > 0 ? Math.max(...received) + LINK_WINDOW_MS : 0,
+      [...new Set(ms.map((m) => m.mediaId))],
+    ];
+    linkRead =
+      ms.length > 0
+        ? q(
+            `with ins as (${mediaInsert})
+             ${read}
+             union all
+             select 'i', id, null, null, null, null, null, null, null, null, null, null from ins`,
+            [...mediaParams, ...readParams],
+          )
+        : q(read, readParams);
     groupA.push(linkRead);
   }
   await Promise.all(groupA);
   const newMedia: MediaRecord[] = [];
-  if (mediaInsert) {
+  if (ms.length > 0) {
     // Ids come from one sequence in insertion order: ascending ids are the rows in order.
-    const ids = (await mediaInsert).map((r) => num(r.id)).sort((x, y) => x - y);
+    const ids = (await linkRead!)
+      .filter((r) => r.src === 'i')
+      .map((r) => num(r.id))
+      .sort((x, y) => x - y);
     if (ids.length !== ms.length) throw new StoreError(`media insert returned ${ids.length} ids for ${ms.length} rows`);
     media.forEach((x, n) => {
       results[x.i] = ids[n];
@@ -181,10 +200,7 @@ export async function commitOps(
   if (linkRead) {
     const rows = await linkRead;
     // The newest upload of a PicID first: it is the one linked (a re-upload after a lost answer).
-    const found = rows
-      .filter((r) => r.src === 'm')
-      .map(mediaOf)
-      .sort((x, y) => y.id - x.id);
+    const found = [...rows.filter((r) => r.src === 'm').map(mediaOf), ...newMedia].sort((x, y) => y.id - x.id);
     for (const m of found) {
       unique.forEach((x, n) => {
         const linked = linkInto(bodies[n]!, x.op.e.at, x.op.e.deviceId, m);

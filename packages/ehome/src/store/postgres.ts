@@ -25,11 +25,23 @@ export async function openPostgresStore(
     query: async (sql, params) => (await pool.query(sql, params ? [...params] : undefined)).rows,
     transaction: async (body) => {
       const client = await pool.connect();
-      const run: SqlRun = async (sql, params) => (await client.query(sql, params ? [...params] : undefined)).rows;
+      // BEGIN goes with the transaction's first statement: in one simple query when that statement has no
+      // parameters (a round trip fewer), else queued right before it on the connection.
+      let begun = false;
+      const run: SqlRun = async (sql, params) => {
+        if (!begun) {
+          begun = true;
+          if (!params || params.length === 0) {
+            const results = (await client.query(`begin; ${sql}`)) as unknown as pg.QueryResult | pg.QueryResult[];
+            return (Array.isArray(results) ? results[results.length - 1]! : results).rows;
+          }
+          void client.query('begin').catch(() => {}); // a failed BEGIN fails the statement queued after it
+        }
+        return (await client.query(sql, params ? [...params] : undefined)).rows;
+      };
       try {
-        await client.query('begin');
         const r = await body(run);
-        await client.query('commit');
+        if (begun) await client.query('commit');
         return r;
       } catch (e) {
         await client.query('rollback').catch(() => {});

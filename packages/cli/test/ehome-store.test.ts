@@ -81,7 +81,9 @@ describe('cam ehome serve: nothing acknowledged is lost', () => {
     cleanups.push(() => dev.close());
     await dev.start({ timeoutMs: 20_000 });
 
-    // Four senders raise alarms as fast as they are answered; the platform is killed once 40 were acknowledged.
+    // Four senders raise alarms as fast as they are answered; the platform is killed once 40 were acknowledged. A
+    // sender stops at its first unanswered alarm after the kill: the alarms it would send next go to a dead port, and
+    // each would only wait out its 2 s timeout.
     const acked: string[] = [];
     const unanswered: string[] = [];
     let next = 0;
@@ -98,6 +100,7 @@ describe('cam ehome serve: nothing acknowledged is lost', () => {
           }
         } catch {
           unanswered.push(type);
+          if (killed) return;
         }
       }
     };

@@ -132,11 +132,11 @@ const failed = (why: string): void => {
 const uploadMs: number[] = [];
 let uploadRetries = 0;
 /**
- * One picture upload over a keep-alive connection. A request written to a pooled connection that the server had just
- * closed as idle (its 5 s keep-alive timeout, racing the reuse) fails with ECONNRESET on `reusedSocket`: the race
- * Node's http documentation describes. It is retried once on a new connection, as HTTP clients do (undici, which
- * the simulated device uses, avoids it by honouring the server's Keep-Alive hint); a re-upload of a PicID is
- * linked by the platform like the first. Every other failure counts, with its reason.
+ * One picture upload over a keep-alive connection. A request written to a pooled connection that the server has
+ * just closed as idle (its 5 s keep-alive timeout racing the reuse) fails on `reusedSocket` with a reset or "socket
+ * hang up": the race Node's http documentation describes. It is retried once, on a new connection, as HTTP clients
+ * do (undici, which the simulated device uses, avoids the race by honouring the server's Keep-Alive hint); the
+ * platform links a re-upload of a PicID like the first. Every other failure counts, with its reason.
  */
 function upload(d: (typeof devices)[number], picId: string, retry = true): Promise<void> {
   const t0 = performance.now();
@@ -147,7 +147,8 @@ function upload(d: (typeof devices)[number], picId: string, retry = true): Promi
         port: d.target.picturePort,
         method: 'POST',
         path: `/ehome/pictures?DeviceID=${d.id}&PicID=${picId}&Channel=1`,
-        agent,
+        // the retry on a new connection of its own (the pool's other idle connections may be as stale)
+        agent: retry ? agent : false,
         headers: { 'content-type': 'image/jpeg', 'content-length': jpeg.length },
       },
       (res) => {
@@ -163,7 +164,7 @@ function upload(d: (typeof devices)[number], picId: string, retry = true): Promi
     );
     req.on('error', (e) => {
       const code = (e as NodeJS.ErrnoException).code;
-      if (retry && req.reusedSocket && code === 'ECONNRESET') {
+      if (retry && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
         uploadRetries++;
         resolve(upload(d, picId, false));
         return;

@@ -321,6 +321,39 @@ describe("group commit posted whole (the embedded store worker's path)", () => {
   });
 });
 
+describe('embedded store statistics (PGlite has no autovacuum)', () => {
+  it('analyzes its tables once enough rows were written since the last ANALYZE, as autovacuum would', async () => {
+    const db = await PGlite.create();
+    const run =
+      (t: Pick<PGlite, 'query'>): SqlRun =>
+      async (sql, params) =>
+        (await t.query<Record<string, unknown>>(sql, params ? [...params] : undefined)).rows;
+    const driver: SqlDriver = {
+      query: run(db),
+      transaction: (body) => db.transaction((t) => body(run(t))),
+      close: async () => {},
+    };
+    const store = new SqlStore('embedded', driver, { nodeId: 'n1' });
+    await store.migrate();
+    const tuples = async (): Promise<number> =>
+      Number(
+        (await db.query<{ n: number }>("select reltuples as n from pg_class where relname = 'events'")).rows[0]?.n,
+      );
+    expect(await tuples()).toBeLessThanOrEqual(0); // never analyzed
+    const t = Date.now();
+    await Promise.all(
+      Array.from({ length: 900 }, (_, i) => store.appendAlarm(alarm(`st${i % 50}`, t + i, i), `s${i}`)),
+    );
+    expect(await tuples()).toBeLessThanOrEqual(0); // 900 rows: not due yet (1,000 in a new store)
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => store.appendAlarm(alarm(`st${i % 50}`, t + i, i), `u${i}`)),
+    );
+    await store.close(); // the queued ANALYZE commits before close returns
+    expect(await tuples()).toBe(1100);
+    await db.close();
+  });
+});
+
 describe('embedded store: alarm and picture links across a restart', () => {
   it('a picture committed before a crash is linked to its alarm sent after the restart, and the other way round', async () => {
     const dir = tempDir();

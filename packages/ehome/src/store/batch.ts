@@ -149,13 +149,17 @@ export async function commitOps(
     // Parameters from $o+1: after the media insert's 8 when it is part of the statement.
     const o = ms.length > 0 ? 8 : 0;
     const p = (n: number): string => `$${o + n}`;
+    // `(type = 'alarm') is true`, not `type = 'alarm'`: the plain form lets the planner pick the (type, at) index
+    // while a growing table's statistics are stale (always, in PGlite, which has no autovacuum), and that plan reads
+    // every alarm of the link window (20 minutes: 240,000 at 200 alarms/s) per upload; this form leaves only the
+    // (device_id, at) index, a few rows per device. Measured on PostgreSQL with 12,000 alarms: 4 ms against 0.03 ms.
     const read = `select 'm' as src, id, node_id, device_id, kind, media_id, path, size, channel, received_at,
               null::bigint as at, null::jsonb as body
          from media where ${p(1)}::boolean and device_id = any(${p(2)}::text[]) and media_id = any(${p(3)}::text[])
            and received_at between ${p(4)} and ${p(5)}
        union all
        select 'a', id, null, device_id, null, null, null, null, null, null, at, body
-         from events where ${p(6)}::boolean and type = 'alarm' and device_id = any(${p(7)}::text[])
+         from events where ${p(6)}::boolean and (type = 'alarm') is true and device_id = any(${p(7)}::text[])
            and at between ${p(8)} and ${p(9)}
            and (body->'alarm'->'picIds' ?| ${p(10)}::text[] or body->'alarm'->>'videoId' = any(${p(10)}::text[]))`;
     const readParams = [

@@ -118,6 +118,10 @@ export class SqlStore implements EhomeStore {
   private readonly maxBehind: number;
   private readonly startedAt = Date.now();
   private readonly closeTimeoutMs: number;
+  /** Rows in the tables at the last ANALYZE (embedded store), rows written since, and one queued now. */
+  private analyzedRows = 0;
+  private writtenSinceAnalyze = 0;
+  private analyzing = false;
 
   constructor(
     readonly kind: 'embedded' | 'postgres',
@@ -150,6 +154,13 @@ export class SqlStore implements EhomeStore {
       }
       const v = await q('select coalesce(max(version), 0) as v from schema_migrations');
       this.schemaVersion = num(v[0]?.v);
+      if (this.kind === 'embedded') {
+        const rows = await q(
+          `select coalesce(sum(greatest(reltuples, 0)), 0) as n from pg_class
+           where relname in ('events', 'media', 'sessions', 'commands')`,
+        );
+        this.analyzedRows = num(rows[0]?.n);
+      }
     });
     if (this.db.listen) await this.db.listen(() => this.wake());
   }
@@ -234,6 +245,7 @@ export class SqlStore implements EhomeStore {
         }
         this.batches++;
         this.writes += batch.length;
+        this.analyzeWhenDue(batch.length);
         this.maxBatchMs = Math.max(this.maxBatchMs, performance.now() - started);
         events = true;
         this.wake();
@@ -244,6 +256,31 @@ export class SqlStore implements EhomeStore {
       else this.draining.delete(lane);
     }
     if (events && this.db.notify) await this.db.notify().catch(() => {});
+  }
+
+  /**
+   * The embedded store's statistics: PGlite has no autovacuum, so nothing would ever ANALYZE its tables, and the
+   * planner would keep planning the events and links queries for tables as they were when last analyzed (empty, for
+   * a new store). Once the rows written since the last ANALYZE reach the rows the tables had then (at least 1,000:
+   * the tables doubled), an ANALYZE of the columns the queries filter on (not the JSON bodies, whose statistics cost
+   * most and serve no plan) is queued behind the other writes, a statement of its own: a handful in a new store's
+   * first hour, then rarely. PostgreSQL's own autovacuum does this there.
+   */
+  private analyzeWhenDue(written: number): void {
+    if (this.kind !== 'embedded') return;
+    this.writtenSinceAnalyze += written;
+    if (this.analyzing || this.writtenSinceAnalyze < Math.max(1000, this.analyzedRows)) return;
+    this.analyzing = true;
+    this.analyzedRows += this.writtenSinceAnalyze;
+    this.writtenSinceAnalyze = 0;
+    const columns =
+      'analyze events (device_id, type, at, dedupe), media (device_id, media_id, node_id, received_at), ' +
+      'sessions (device_id, node_id), commands (device_id, at)';
+    this.write<unknown>({ k: 'run', run: (q) => q(columns) })
+      .catch(() => {})
+      .finally(() => {
+        this.analyzing = false;
+      });
   }
 
   /** One transaction for `batch`: posted whole to the database's thread when it can take it, else run here. */
@@ -296,8 +333,10 @@ export class SqlStore implements EhomeStore {
           k: 'run',
           run: (q) =>
             q(
-              `update sessions s set last_seen = t.seen from (select unnest($1::text[]) as id, unnest($2::bigint[]) as seen) t
-               where s.device_id = t.id and s.node_id = $3`,
+              // `(s.node_id = $3) is true`: with stale statistics the plain form let the planner scan all of this
+              // node's sessions once per device of the chunk (10,000 x 500 rows); this form leaves the primary key
+              `update sessions s set last_seen = t.seen from unnest($1::text[], $2::bigint[]) as t(id, seen)
+               where s.device_id = t.id and (s.node_id = $3) is true`,
               [part.map((x) => x.deviceId), part.map((x) => x.lastSeen), this.nodeId],
             ),
         }),

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-/** The key @cam/gvsp's worker host reads (`SOURCE_WORKER_STARTER` in packages/gvsp/src/transport/worker-host.ts). */
+/** The key @cam/net-utils's `startPackageWorker` reads (`SOURCE_WORKER_STARTER` in packages/net-utils/src/worker.ts). */
 const KEY = Symbol.for('@cam/gvsp.sourceWorkerStarter');
 
 const tsxApi = pathToFileURL(

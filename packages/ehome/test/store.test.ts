@@ -280,13 +280,15 @@ describe('embedded store (PGlite)', () => {
   }, 60_000);
 });
 
+/** Statements on PGlite in this thread (a driver for `SqlStore` built by hand, to watch what it is asked). */
+const run =
+  (t: Pick<PGlite, 'query'>): SqlRun =>
+  async (sql, params) =>
+    (await t.query<Record<string, unknown>>(sql, params ? [...params] : undefined)).rows;
+
 describe("group commit posted whole (the embedded store worker's path)", () => {
   it('commits plain writes as one batch, never mixes a statement of its own into one, and keeps queue order', async () => {
     const db = await PGlite.create();
-    const run =
-      (t: Pick<PGlite, 'query'>): SqlRun =>
-      async (sql, params) =>
-        (await t.query<Record<string, unknown>>(sql, params ? [...params] : undefined)).rows;
     const calls: string[][] = [];
     const driver: SqlDriver = {
       query: run(db),
@@ -324,10 +326,6 @@ describe("group commit posted whole (the embedded store worker's path)", () => {
 describe('embedded store statistics (PGlite has no autovacuum)', () => {
   it('analyzes its tables once enough rows were written since the last ANALYZE, as autovacuum would', async () => {
     const db = await PGlite.create();
-    const run =
-      (t: Pick<PGlite, 'query'>): SqlRun =>
-      async (sql, params) =>
-        (await t.query<Record<string, unknown>>(sql, params ? [...params] : undefined)).rows;
     const driver: SqlDriver = {
       query: run(db),
       transaction: (body) => db.transaction((t) => body(run(t))),

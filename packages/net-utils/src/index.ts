@@ -9,3 +9,4 @@ export { type AcquireOptions, type PortLease, PortPool, type PortPoolOptions } f
 export { type ReadFramesOptions, readFrames } from './stream.js';
 export { readIntoUserBuffer, type UserBufferReads } from './user-buffer.js';
 export * from './wire.js';
+export { SOURCE_WORKER_STARTER, startPackageWorker } from './worker.js';

@@ -1,24 +1,16 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startPackageWorker } from '@cam/net-utils';
 import type { Row } from './batch.js';
 import { StoreError } from './errors.js';
 import type { PgliteReply, PgliteRequest, PgliteWorkerData } from './pglite-protocol.js';
 import type { SqlDriver } from './sql-store.js';
 
-/**
- * Starts a worker from TypeScript sources; set on `globalThis` under this key by a development loader (the
- * repository's test-support/source-worker.ts), never by the package itself.
- */
-const SOURCE_WORKER_STARTER = Symbol.for('@cam/gvsp.sourceWorkerStarter');
-type SourceWorkerStarter = (entry: URL, options: { workerData: unknown }) => Worker;
-
 function startWorker(workerData: PgliteWorkerData): Worker {
   // the shipped build: dist/pglite-worker.js (its own tsup entry) beside dist/index.js
   const js = new URL('./pglite-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, execArgv: [] });
-  const fromSource = (globalThis as { [SOURCE_WORKER_STARTER]?: SourceWorkerStarter })[SOURCE_WORKER_STARTER];
-  if (fromSource) return fromSource(new URL('./pglite-worker.ts', import.meta.url), { workerData });
+  const worker = startPackageWorker(js, new URL('./pglite-worker.ts', import.meta.url), workerData);
+  if (worker) return worker;
   throw new StoreError(
     `the embedded store's worker ${fileURLToPath(js)} is missing: build the package (pnpm --filter @cam/ehome build), ` +
       'or, running from TypeScript sources, load test-support/source-worker.ts first',

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { ProtocolError } from '@cam/net-utils';
+import type { Worker } from 'node:worker_threads';
+import { ProtocolError, startPackageWorker } from '@cam/net-utils';
 import { buildFrame, type GvspFrame } from '../engine/frame.js';
 import { COUNTER_COUNT, Counter } from '../engine/reassembler.js';
 import type { EngineHost, GvspReceiverOptions, ReceiveBufferReport } from './engine-host.js';
@@ -9,22 +8,11 @@ import { carve, type MainToWorker, poolBytes, type WorkerInit, type WorkerToMain
 
 type FrameMsg = Extract<WorkerToMain, { type: 'frame' }>;
 
-/**
- * Starts a worker from TypeScript sources; set on `globalThis` under this key by a development loader (the
- * repository's test-support/source-worker.ts, loaded by the test setup), never by the package itself.
- * @internal
- */
-const SOURCE_WORKER_STARTER = Symbol.for('@cam/gvsp.sourceWorkerStarter');
-type SourceWorkerStarter = (entry: URL, options: { workerData: unknown }) => Worker;
-
 function startWorker(workerData: WorkerInit): Worker {
   // the shipped build: dist/receiver-worker.js (its own tsup entry) beside dist/index.js
   const js = new URL('./receiver-worker.js', import.meta.url);
-  // the built worker needs no loader flags; dropping the parent's keeps a dev `--conditions=@cam/source` from
-  // sending it to TypeScript sources it cannot load
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, execArgv: [] });
-  const fromSource = (globalThis as { [SOURCE_WORKER_STARTER]?: SourceWorkerStarter })[SOURCE_WORKER_STARTER];
-  if (fromSource) return fromSource(new URL('./receiver-worker.ts', import.meta.url), { workerData });
+  const worker = startPackageWorker(js, new URL('./receiver-worker.ts', import.meta.url), workerData);
+  if (worker) return worker;
   throw new ProtocolError(
     `the GVSP receive worker ${fileURLToPath(js)} is missing: build the package (pnpm --filter @cam/gvsp build), ` +
       'or, running from TypeScript sources, load test-support/source-worker.ts first',

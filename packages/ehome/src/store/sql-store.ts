@@ -64,10 +64,8 @@ export interface SqlStoreOptions {
   closeTimeoutMs?: number;
 }
 
-type Op = WriteOp;
-
 interface QueuedWrite {
-  op: Op;
+  op: WriteOp;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
@@ -183,7 +181,7 @@ export class SqlStore implements EhomeStore {
    * transaction ahead of the others, so a burst of write-behind records (10,000 REGISTERs are 20,000 writes) never
    * stands between an alarm and its acknowledgement.
    */
-  private write<T>(op: Op, urgent = false): Promise<T> {
+  private write<T>(op: WriteOp, urgent = false): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('the store is closed'));
     if (this.queue.length + this.urgent.length >= this.maxQueued) {
       return Promise.reject(

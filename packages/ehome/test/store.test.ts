@@ -17,7 +17,8 @@ import {
   SqlStore,
   StoreError,
 } from '../src/index.js';
-import { commitOps, type SqlRun } from '../src/store/batch.js';
+import { commitOps } from '../src/store/batch.js';
+import { pgliteRun } from '../src/store/pglite-run.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -280,25 +281,19 @@ describe('embedded store (PGlite)', () => {
   }, 60_000);
 });
 
-/** Statements on PGlite in this thread (a driver for `SqlStore` built by hand, to watch what it is asked). */
-const run =
-  (t: Pick<PGlite, 'query'>): SqlRun =>
-  async (sql, params) =>
-    (await t.query<Record<string, unknown>>(sql, params ? [...params] : undefined)).rows;
-
 describe("group commit posted whole (the embedded store worker's path)", () => {
   it('commits plain writes as one batch, never mixes a statement of its own into one, and keeps queue order', async () => {
     const db = await PGlite.create();
     const calls: string[][] = [];
     const driver: SqlDriver = {
-      query: run(db),
+      query: pgliteRun(db),
       transaction: (body) => {
         calls.push(['transaction']);
-        return db.transaction((t) => body(run(t)));
+        return db.transaction((t) => body(pgliteRun(t)));
       },
       commitBatch: (ops, nodeId) => {
         calls.push(ops.map((o) => o.k));
-        return db.transaction((t) => commitOps(run(t), ops, nodeId));
+        return db.transaction((t) => commitOps(pgliteRun(t), ops, nodeId));
       },
       close: () => db.close(),
     };
@@ -327,8 +322,8 @@ describe('embedded store statistics (PGlite has no autovacuum)', () => {
   it('analyzes its tables once enough rows were written since the last ANALYZE, as autovacuum would', async () => {
     const db = await PGlite.create();
     const driver: SqlDriver = {
-      query: run(db),
-      transaction: (body) => db.transaction((t) => body(run(t))),
+      query: pgliteRun(db),
+      transaction: (body) => db.transaction((t) => body(pgliteRun(t))),
       close: async () => {},
     };
     const store = new SqlStore('embedded', driver, { nodeId: 'n1' });

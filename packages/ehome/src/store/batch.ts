@@ -99,8 +99,8 @@ export async function commitOps(
       await q(`select count(pg_advisory_xact_lock(k)) from unnest('{${keys.join(',')}}'::bigint[]) as u(k)`);
     }
   }
-  // The statements below are sent in two pipelined groups (each group's statements posted at once, run in
-  // order on the one connection/worker): a round trip per group, not per statement.
+  // The statements below are issued in two groups, each group's statements at once without waiting between them
+  // (they run in order on the one connection or in the worker); the second group needs the first one's rows.
   const groupA: Promise<Row[]>[] = [];
   // Bodies replaced (the last one of an id wins).
   const updates = new Map<number, Record<string, unknown>>();

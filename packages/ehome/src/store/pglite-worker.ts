@@ -2,9 +2,10 @@
 // group commit is one message each way (`batch`, run here by the same `commitOps` as PostgreSQL's); other
 // transactions (migrations, statements of their own) are held open while their statements arrive one by one.
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
-import { commitOps, type DataWriteOp, type Row, type SqlRun } from './batch.js';
+import { PGlite } from '@electric-sql/pglite';
+import { commitOps, type DataWriteOp, type Row } from './batch.js';
 import type { PgliteRequest, PgliteWorkerData } from './pglite-protocol.js';
+import { pgliteRun } from './pglite-run.js';
 
 const port = parentPort;
 if (!port) throw new Error('pglite-worker runs in a worker thread');
@@ -13,10 +14,6 @@ const { directory } = workerData as PgliteWorkerData;
 const ok = (id: number, rows: Row[] | unknown[]): void => port.postMessage({ id, rows });
 const fail = (id: number, e: unknown): void =>
   port.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
-const runner =
-  (target: Pick<PGlite | Transaction, 'query'>): SqlRun =>
-  async (sql, params) =>
-    (await target.query<Row>(sql, params ? [...params] : undefined)).rows;
 
 interface OpenTransaction {
   push(m: PgliteRequest): void;
@@ -85,7 +82,7 @@ port.on('message', async (m: PgliteRequest) => {
         break;
       case 'batch': {
         const ops = m.ops as DataWriteOp[];
-        ok(m.id, await db.transaction((t) => commitOps(runner(t), ops, m.nodeId)));
+        ok(m.id, await db.transaction((t) => commitOps(pgliteRun(t), ops, m.nodeId)));
         break;
       }
       case 'begin':

@@ -1,8 +1,9 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { pgliteRun } from './pglite-run.js';
 import { openPgliteThread } from './pglite-thread.js';
-import { type SqlDriver, type SqlRun, SqlStore, type SqlStoreOptions } from './sql-store.js';
+import { type SqlDriver, SqlStore, type SqlStoreOptions } from './sql-store.js';
 
 /**
  * The embedded store: PostgreSQL compiled to WebAssembly (PGlite) in this process, its files in `directory`.
@@ -36,13 +37,9 @@ export async function openEmbeddedStore(
 
 async function inThisThread(directory: string): Promise<SqlDriver> {
   const db = await PGlite.create(directory);
-  const run =
-    (target: { query: PGlite['query'] }): SqlRun =>
-    async (sql, params) =>
-      (await target.query<Record<string, unknown>>(sql, params ? [...params] : undefined)).rows;
   return {
-    query: run(db),
-    transaction: (body) => db.transaction((tx) => body(run(tx))),
+    query: pgliteRun(db),
+    transaction: (body) => db.transaction((tx) => body(pgliteRun(tx))),
     close: () => db.close(),
   };
 }
